@@ -1,0 +1,54 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Cosocket",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "Cosocket", targets: ["Cosocket"]),
+        .library(name: "CosocketLua", targets: ["CosocketLua"]),
+        .executable(name: "cosocket", targets: ["cosocket"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .target(
+            name: "CosocketCore",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "Cosocket",
+            dependencies: [
+                "CosocketCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .systemLibrary(name: "CLuaJIT", pkgConfig: "luajit", providers: [.apt(["libluajit2-5.1-dev"])]),
+        .target(
+            name: "CosocketLua",
+            dependencies: ["CosocketCore", "CLuaJIT", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "CosocketServer",
+            dependencies: ["CosocketCore", "CosocketLua"]
+        ),
+        .executableTarget(
+            name: "cosocket",
+            dependencies: [
+                "Cosocket", "CosocketLua", "CosocketServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "CosocketCoreTests", dependencies: ["CosocketCore"]),
+        .testTarget(name: "CosocketTests", dependencies: ["Cosocket"]),
+        .testTarget(name: "CosocketLuaTests", dependencies: ["CosocketLua"]),
+    ]
+)

@@ -1,0 +1,65 @@
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The interim resolver: IP literals and `/etc/hosts`, never the network.
+///
+/// The reference refuses every name without a `resolver` directive (`no resolver defined to
+/// resolve "localhost"`); reading the hosts file lets `localhost` work out of the box. Names
+/// that are not in the file fail as an unresolved name, without sending a query.
+public final class HostsFileResolver: Resolver, @unchecked Sendable {
+    private let entries: [String: [String]]
+
+    public init(hostsFile path: String = "/etc/hosts") {
+        entries = Self.parse(Self.read(path) ?? "")
+    }
+
+    public init(hostsFileContents: String) {
+        entries = Self.parse(hostsFileContents)
+    }
+
+    public func resolve(host: String, port: Int, on eventLoop: EventLoop) -> ResolveResult {
+        if host.isEmpty { return .failed(.badHostName(host: host, reason: "no host")) }
+        var literal = Substring(host)
+        if literal.hasPrefix("["), literal.hasSuffix("]") { literal = literal.dropFirst().dropLast() }
+        if let address = try? SocketAddress(ipAddress: String(literal), port: port) {
+            return .resolved(address)
+        }
+        for candidate in entries[host.lowercased()] ?? [] {
+            if let address = try? SocketAddress(ipAddress: candidate, port: port) { return .resolved(address) }
+        }
+        return .failed(.unresolved(host: host, code: 3, reason: "Host not found"))
+    }
+
+    /// Maps each lower-cased name to its addresses in file order (IPv4 lines usually come first).
+    static func parse(_ text: String) -> [String: [String]] {
+        var result: [String: [String]] = [:]
+        for line in text.split(whereSeparator: \.isNewline) {
+            let content = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            let fields = content.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard fields.count >= 2 else { continue }
+            let address = String(fields[0])
+            for name in fields.dropFirst() { result[name.lowercased(), default: []].append(address) }
+        }
+        return result
+    }
+
+    private static func read(_ path: String) -> String? {
+        guard let file = fopen(path, "r") else { return nil }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = fread(&chunk, 1, chunk.count, file)
+            if count <= 0 { break }
+            bytes.append(contentsOf: chunk[0..<count])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

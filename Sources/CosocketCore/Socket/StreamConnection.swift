@@ -1,0 +1,133 @@
+import NIOCore
+
+/// Whoever is currently responsible for a connection: the socket that uses it, or the pool
+/// that keeps it idle. Exactly one owner at a time receives its events.
+protocol StreamConnectionOwner: AnyObject {
+    /// Bytes, end of stream or a read error arrived.
+    func connectionHasInput(_ connection: StreamConnection)
+    /// Every byte written so far has reached the kernel.
+    func connectionDidDrain(_ connection: StreamConnection)
+    /// The channel is gone (closed by us, by the peer, or by an error).
+    func connectionDidClose(_ connection: StreamConnection)
+}
+
+/// One TCP or unix-domain connection and its receive buffer; the unit a pool keeps.
+///
+/// Reads are demand-driven (`autoRead` is off) as in nginx: the kernel is only asked for more
+/// bytes while a read is waiting, so a slow consumer never buffers a whole stream. Write
+/// completion is observed through writability with a one-byte high water mark, so a send costs
+/// no promise allocation.
+final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var context: ChannelHandlerContext?
+    /// A weak reference: a socket dropped without closing must not leave a dangling owner.
+    weak var owner: (any StreamConnectionOwner)?
+
+    /// Received bytes not yet handed to a reader.
+    var buffer: ByteBuffer
+    /// The peer closed its side (or the channel closed): no more bytes will arrive.
+    private(set) var inputClosed = false
+    /// The first system error seen on the channel, reported to the next operation.
+    private(set) var errorCode: Int32?
+    private(set) var isClosed = false
+
+    /// Where the pool files this connection, and how many times it has been reused.
+    var poolKey: String
+    var reuseCount = 0
+
+    init(poolKey: String) {
+        self.poolKey = poolKey
+        self.buffer = ByteBuffer()
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        if buffer.readableBytes == 0 {
+            // Keep the channel's buffer as is: no copy on the common path.
+            buffer = incoming
+        } else {
+            if buffer.writableBytes < incoming.readableBytes && buffer.readerIndex > 0 {
+                buffer.discardReadBytes()
+            }
+            buffer.writeBuffer(&incoming)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        owner?.connectionHasInput(self)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { owner?.connectionDidDrain(self) }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if errorCode == nil, let ioError = error as? IOError { errorCode = ioError.errnoCode }
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        inputClosed = true
+        isClosed = true
+        owner?.connectionHasInput(self)
+        owner?.connectionDidClose(self)
+    }
+
+    // MARK: Operations (on the loop)
+
+    var channel: Channel? { context?.channel }
+
+    /// Asks the channel for more bytes; answered by `connectionHasInput`.
+    func requestInput() {
+        guard !isClosed else { return }
+        context?.read()
+    }
+
+    /// Writes and flushes; returns whether everything is already in the kernel.
+    func write(_ data: ByteBuffer) -> Bool {
+        guard let context, !isClosed else { return false }
+        context.write(wrapOutboundOut(data), promise: nil)
+        context.flush()
+        return !isClosed && context.channel.isWritable
+    }
+
+    /// Writes several buffers with one gathering `writev`.
+    func write<Buffers: Sequence<ByteBuffer>>(contentsOf buffers: Buffers) -> Bool {
+        guard let context, !isClosed else { return false }
+        for data in buffers { context.write(wrapOutboundOut(data), promise: nil) }
+        context.flush()
+        return !isClosed && context.channel.isWritable
+    }
+
+    /// Half-closes the write side (`shutdown("send")`).
+    func shutdownOutput() {
+        guard !isClosed else { return }
+        context?.close(mode: .output, promise: nil)
+    }
+
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        inputClosed = true
+        context?.close(promise: nil)
+    }
+
+    /// The error a failed operation reports: the recorded system error, else `closed`.
+    func failure(partial: ByteBuffer) -> CosocketError {
+        if let errorCode { return .system(errno: errorCode, partial: partial) }
+        return .closed(partial: partial)
+    }
+}
+

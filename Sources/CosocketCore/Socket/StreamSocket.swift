@@ -1,0 +1,530 @@
+import NIOCore
+import NIOPosix
+
+/// A cosocket: lua-nginx-module's `tcpsock`, as a callback-based object confined to one
+/// event loop.
+///
+/// Every method must be called on ``engine``'s event loop. An operation returns its result at
+/// once when it can, or returns `nil` and reports later through ``delegate``. At most one
+/// connect, one read and one send may be in flight; a read and a send may run together.
+/// A read timeout leaves the socket usable; every other failure closes it.
+public final class StreamSocket: @unchecked Sendable {
+    public let engine: CosocketEngine
+    public weak var delegate: (any StreamSocketDelegate)?
+    public var timeouts = SocketTimeouts()
+
+    private enum State {
+        case fresh
+        /// Waiting for the pool (backlog queue) or for the kernel.
+        case connecting(ConnectAttempt)
+        case connected(StreamConnection)
+        case closed
+    }
+
+    private struct ConnectAttempt {
+        var target: ConnectTarget
+        var key: String
+        var waitingForPool: Bool
+    }
+
+    private var state: State = .fresh
+    private var sourceAddress: SocketAddress?
+
+    private var readMatcher: ReadMatcher?
+    private var readDeadline: NIODeadline?
+    private var pendingSendCount: Int?
+    private var sendDeadline: NIODeadline?
+    private var poolWaitDeadline: NIODeadline?
+    /// One timer per socket, armed lazily: finishing an operation leaves it armed, so a busy
+    /// connection reschedules about once per timeout period instead of once per operation.
+    private var timer: Scheduled<Void>?
+    private var timerDeadline: NIODeadline?
+
+    public init(engine: CosocketEngine) {
+        self.engine = engine
+    }
+
+    deinit {
+        timer?.cancel()
+    }
+
+    // MARK: State queries
+
+    /// Whether the socket holds an open connection.
+    public var isConnected: Bool {
+        if case .connected(let connection) = state { return !connection.isClosed }
+        return false
+    }
+
+    /// How many times the current connection came from the pool (`getreusedtimes`).
+    public func reusedTimes() -> Result<Int, CosocketError> {
+        guard case .connected(let connection) = state else { return .failure(.closedEmpty) }
+        return .success(connection.reuseCount)
+    }
+
+    /// The number of unread bytes in the receive buffer.
+    public var bufferedByteCount: Int {
+        if case .connected(let connection) = state { return connection.buffer.readableBytes }
+        return 0
+    }
+
+    // MARK: Connect
+
+    /// Binds the local side of the next connection to `address` (`tcpsock:bind`).
+    public func bind(to address: SocketAddress) {
+        sourceAddress = address
+    }
+
+    /// Connects, taking an idle connection from the pool when there is one.
+    ///
+    /// An already connected socket closes its connection first, as the reference does.
+    public func connect(to target: ConnectTarget, pool: PoolOptions = PoolOptions()) -> Result<Void, CosocketError>? {
+        switch state {
+        case .connecting: return .failure(.busy(.connect))
+        case .connected(let connection): release(connection, closing: true)
+        case .fresh, .closed: break
+        }
+        let key = pool.name ?? target.defaultPoolKey
+        switch engine.pools.checkout(key: key, options: pool, for: self) {
+        case .reuse(let connection):
+            attach(connection)
+            return .success(())
+        case .fail(let error):
+            state = .closed
+            return .failure(error)
+        case .wait:
+            state = .connecting(ConnectAttempt(target: target, key: key, waitingForPool: true))
+            let deadline = NIODeadline.now() + (timeouts.connect ?? engine.configuration.connectTimeout)
+            poolWaitDeadline = deadline
+            armTimer(deadline)
+            return nil
+        case .connect:
+            state = .connecting(ConnectAttempt(target: target, key: key, waitingForPool: false))
+            return open(target, key: key)
+        }
+    }
+
+    /// Resolves and opens a new connection; fails at once only when the name does not resolve.
+    private func open(_ target: ConnectTarget, key: String) -> Result<Void, CosocketError>? {
+        let address: SocketAddress
+        switch target {
+        case .unix(let path):
+            do {
+                address = try SocketAddress(unixDomainSocketPath: path)
+            } catch {
+                return failConnect(key: key, .system(errno: ENAMETOOLONG, partial: ByteBuffer()))
+            }
+        case .host(let host, let port):
+            switch engine.resolver.resolve(host: host, port: port, on: engine.eventLoop) {
+            case .resolved(let resolved):
+                address = resolved
+            case .failed(let error):
+                return failConnect(key: key, error)
+            case .pending(let future):
+                future.whenComplete { result in
+                    switch result {
+                    case .success(let resolved): self.openResolved(resolved, key: key)
+                    case .failure(let error):
+                        let failure = (error as? CosocketError) ?? .unresolved(host: host, code: 2, reason: "Server failure")
+                        if let result = self.failConnect(key: key, failure) { self.delegate?.socketDidConnect(self, result: result) }
+                    }
+                }
+                return nil
+            }
+        }
+        openResolved(address, key: key)
+        return nil
+    }
+
+    private func openResolved(_ address: SocketAddress, key: String) {
+        let connection = StreamConnection(poolKey: key)
+        let configuration = engine.configuration
+        var bootstrap = ClientBootstrap(group: engine.eventLoop)
+            .connectTimeout(timeouts.connect ?? configuration.connectTimeout)
+            .channelOption(ChannelOptions.autoRead, value: false)
+            .channelOption(ChannelOptions.writeBufferWaterMark, value: .init(low: 1, high: 1))
+            .channelOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: configuration.bufferSize))
+            .channelOption(ChannelOptions.maxMessagesPerRead, value: 16)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(connection)
+                }
+            }
+        if let sourceAddress { bootstrap = bootstrap.bind(to: sourceAddress) }
+        bootstrap.connect(to: address).whenComplete { result in
+            switch result {
+            case .success:
+                self.engine.pools.connected(connection)
+                self.connectFinished(connection)
+            case .failure(let error):
+                if let result = self.failConnect(key: key, Self.connectError(error)) {
+                    self.delegate?.socketDidConnect(self, result: result)
+                }
+            }
+        }
+    }
+
+    private func connectFinished(_ connection: StreamConnection) {
+        guard case .connecting = state else {
+            // Aborted while connecting: the connection has no user.
+            connection.close()
+            engine.pools.closed(connection)
+            return
+        }
+        attach(connection)
+        delegate?.socketDidConnect(self, result: .success(()))
+    }
+
+    /// Gives the pool slot back and closes the socket; `nil` when the socket was aborted meanwhile.
+    private func failConnect(key: String, _ error: CosocketError) -> Result<Void, CosocketError>? {
+        engine.pools.connectFailed(key: key)
+        guard case .connecting = state else { return nil }
+        state = .closed
+        return .failure(error)
+    }
+
+    static func connectError(_ error: any Error) -> CosocketError {
+        if let ioError = error as? IOError { return .system(errno: ioError.errnoCode, partial: ByteBuffer()) }
+        if case ChannelError.connectTimeout = error { return .timeoutEmpty }
+        if let connectionError = error as? NIOConnectionError,
+            let ioError = connectionError.connectionErrors.first?.error as? IOError
+        {
+            return .system(errno: ioError.errnoCode, partial: ByteBuffer())
+        }
+        return .closedEmpty
+    }
+
+    private func attach(_ connection: StreamConnection) {
+        state = .connected(connection)
+        connection.owner = self
+    }
+
+    // MARK: Pool callbacks (for a connect waiting in the backlog queue)
+
+    /// The pool handed a released connection straight to this waiting connect.
+    func poolHandedOver(_ connection: StreamConnection) {
+        guard case .connecting = state else {
+            engine.pools.closed(connection)
+            connection.close()
+            return
+        }
+        poolWaitDeadline = nil
+        attach(connection)
+        delegate?.socketDidConnect(self, result: .success(()))
+    }
+
+    /// The pool made room for this waiting connect to open a new connection.
+    func poolGrantedConnect() {
+        guard case .connecting(var attempt) = state else {
+            engine.pools.connectFailed(key: "")
+            return
+        }
+        poolWaitDeadline = nil
+        attempt.waitingForPool = false
+        state = .connecting(attempt)
+        if let result = open(attempt.target, key: attempt.key) { delegate?.socketDidConnect(self, result: result) }
+    }
+
+    /// The pool gave up on this waiting connect (timeout or worker exit).
+    func poolRejected(_ error: CosocketError) {
+        guard case .connecting = state else { return }
+        poolWaitDeadline = nil
+        state = .closed
+        delegate?.socketDidConnect(self, result: .failure(error))
+    }
+
+    // MARK: Receive
+
+    /// Reads according to `pattern`; `nil` means the result will come through the delegate.
+    public func receive(_ pattern: ReadPattern) -> ReadOutcome? {
+        guard case .connected(let connection) = state else {
+            if case .connecting = state { return .failure(.busy(.connect)) }
+            return .failure(.closedEmpty)
+        }
+        guard readMatcher == nil else { return .failure(.busy(.read)) }
+        readMatcher = ReadMatcher(pattern)
+        if let outcome = completeRead(connection) { return outcome }
+        let deadline = NIODeadline.now() + (timeouts.read ?? engine.configuration.readTimeout)
+        readDeadline = deadline
+        armTimer(deadline)
+        connection.requestInput()
+        return nil
+    }
+
+    /// Applies the pending read's pattern to the buffer; ends the read when it decides.
+    private func completeRead(_ connection: StreamConnection) -> ReadOutcome? {
+        guard var matcher = readMatcher else { return nil }
+        let eof = connection.inputClosed
+        let decision = connection.buffer.withUnsafeReadableBytes { matcher.evaluate($0, eof: eof) }
+        readMatcher = matcher
+        switch decision {
+        case .needMore:
+            return nil
+        case .deliver(let count, let consume, let stripCR):
+            let data = connection.buffer.takeBytes(count, consuming: consume, strippingCR: stripCR)
+            endRead()
+            return .data(data)
+        case .endOfIteration(let consume):
+            connection.buffer.moveReaderIndex(forwardBy: consume)
+            endRead()
+            return .endOfIteration
+        case .closedEarly:
+            let partial = takePartial(connection, pattern: matcher.pattern)
+            endRead()
+            let error = connection.failure(partial: partial)
+            release(connection, closing: true, failingWith: error)
+            return .failure(error)
+        }
+    }
+
+    private func endRead() {
+        readMatcher = nil
+        readDeadline = nil
+    }
+
+    private func takePartial(_ connection: StreamConnection, pattern: ReadPattern) -> ByteBuffer {
+        let count = connection.buffer.readableBytes
+        var stripCR = false
+        if case .line = pattern { stripCR = true }
+        return connection.buffer.takeBytes(count, consuming: count, strippingCR: stripCR)
+    }
+
+    // MARK: Send
+
+    /// Sends `data`; the result is the byte count once all of it is in the kernel's buffer.
+    public func send(_ data: ByteBuffer) -> Result<Int, CosocketError>? {
+        send(byteCount: data.readableBytes) { $0.write(data) }
+    }
+
+    /// Sends several buffers with one gathering write, without joining them.
+    public func send(contentsOf buffers: [ByteBuffer]) -> Result<Int, CosocketError>? {
+        let count = buffers.reduce(0) { $0 + $1.readableBytes }
+        return send(byteCount: count) { $0.write(contentsOf: buffers) }
+    }
+
+    private func send(byteCount: Int, write: (StreamConnection) -> Bool) -> Result<Int, CosocketError>? {
+        guard case .connected(let connection) = state else {
+            if case .connecting = state { return .failure(.busy(.connect)) }
+            return .failure(.closedEmpty)
+        }
+        guard pendingSendCount == nil else { return .failure(.busy(.write)) }
+        if connection.isClosed {
+            let error = connection.failure(partial: ByteBuffer())
+            release(connection, closing: true, failingWith: error)
+            return .failure(error)
+        }
+        if write(connection) { return .success(byteCount) }
+        if connection.isClosed {
+            let error = Self.writeError(connection)
+            release(connection, closing: true, failingWith: error)
+            return .failure(error)
+        }
+        pendingSendCount = byteCount
+        let deadline = NIODeadline.now() + (timeouts.send ?? engine.configuration.sendTimeout)
+        sendDeadline = deadline
+        armTimer(deadline)
+        return nil
+    }
+
+    /// NIO reports write errors only to write promises, which the send path avoids; a channel
+    /// that closed under a write failed with a broken pipe unless a read saw a better reason.
+    private static func writeError(_ connection: StreamConnection) -> CosocketError {
+        if let code = connection.errorCode { return .system(errno: code, partial: ByteBuffer()) }
+        return .system(errno: EPIPE, partial: ByteBuffer())
+    }
+
+    private func finishSend(_ result: Result<Int, CosocketError>) {
+        pendingSendCount = nil
+        sendDeadline = nil
+        delegate?.socketDidSend(self, result: result)
+    }
+
+    // MARK: Close, keepalive, shutdown, options
+
+    /// Closes the connection (`tcpsock:close`); operations in flight fail with `closed`.
+    public func close() -> Result<Void, CosocketError> {
+        switch state {
+        case .connected(let connection):
+            release(connection, closing: true, failingWith: .closedEmpty)
+            return .success(())
+        case .connecting:
+            return .failure(.busy(.connect))
+        case .fresh, .closed:
+            return .failure(.closedEmpty)
+        }
+    }
+
+    /// Puts the connection into the pool (`tcpsock:setkeepalive`); the socket is closed after.
+    ///
+    /// - Parameters:
+    ///   - idleTimeout: the longest the connection may sit idle; `nil` uses the configured
+    ///     default, `.zero` keeps it forever.
+    ///   - poolSize: the pool's capacity, used only if this call creates the pool.
+    public func setKeepalive(idleTimeout: TimeAmount?, poolSize: Int?) -> Result<Void, CosocketError> {
+        guard case .connected(let connection) = state else { return .failure(.closedEmpty) }
+        if readMatcher != nil { return .failure(.busy(.read)) }
+        if pendingSendCount != nil { return .failure(.busy(.write)) }
+        if connection.isClosed {
+            release(connection, closing: true)
+            return .failure(connection.failure(partial: ByteBuffer()))
+        }
+        if connection.buffer.readableBytes > 0 {
+            release(connection, closing: true)
+            return .failure(.dubiousState)
+        }
+        release(connection, closing: false)
+        engine.pools.release(
+            connection,
+            idleTimeout: idleTimeout ?? engine.configuration.keepaliveTimeout,
+            poolSize: poolSize
+        )
+        return .success(())
+    }
+
+    /// Closes the write side (`tcpsock:shutdown("send")`); reading goes on.
+    public func shutdownSend() -> Result<Void, CosocketError> {
+        guard case .connected(let connection) = state, !connection.isClosed else { return .failure(.closedEmpty) }
+        if pendingSendCount != nil { return .failure(.busy(.write)) }
+        connection.shutdownOutput()
+        return .success(())
+    }
+
+    /// Sets a socket option (`tcpsock:setoption`).
+    public func setOption(_ option: TCPSocketOption, value: Int) -> Result<Void, CosocketError> {
+        guard case .connected(let connection) = state, let channel = connection.channel else {
+            return .failure(.closedEmpty)
+        }
+        do {
+            try channel.syncOptions?.setOption(option.channelOption, value: value)
+            return .success(())
+        } catch let error as IOError {
+            return .failure(.system(errno: error.errnoCode, partial: ByteBuffer()))
+        } catch {
+            return .failure(.closedEmpty)
+        }
+    }
+
+    /// Reads a socket option (`tcpsock:getoption`).
+    public func getOption(_ option: TCPSocketOption) -> Result<Int, CosocketError> {
+        guard case .connected(let connection) = state, let channel = connection.channel else {
+            return .failure(.closedEmpty)
+        }
+        do {
+            guard let value = try channel.syncOptions?.getOption(option.channelOption) else { return .failure(.closedEmpty) }
+            return .success(value)
+        } catch let error as IOError {
+            return .failure(.system(errno: error.errnoCode, partial: ByteBuffer()))
+        } catch {
+            return .failure(.closedEmpty)
+        }
+    }
+
+    /// Ends every activity without reporting to the delegate: the owner (a finished request or
+    /// coroutine) is gone. The connection is closed unless it was already pooled.
+    public func abort() {
+        delegate = nil
+        switch state {
+        case .connected(let connection):
+            release(connection, closing: true)
+        case .connecting(let attempt):
+            if attempt.waitingForPool { engine.pools.cancelWaiter(self, key: attempt.key) }
+            state = .closed
+        case .fresh, .closed:
+            break
+        }
+        cancelTimer()
+    }
+
+    /// Detaches the connection from this socket, closing it (and telling the pool) if asked,
+    /// and fails any operation still in flight with `error`.
+    private func release(_ connection: StreamConnection, closing: Bool, failingWith error: CosocketError = .closedEmpty) {
+        state = .closed
+        connection.owner = nil
+        if closing {
+            connection.close()
+            engine.pools.closed(connection)
+        }
+        cancelTimer()
+        if readMatcher != nil {
+            endRead()
+            delegate?.socketDidRead(self, outcome: .failure(error))
+        }
+        if pendingSendCount != nil {
+            finishSend(.failure(error.withPartial(ByteBuffer())))
+        }
+    }
+
+    // MARK: Timer
+
+    private func armTimer(_ deadline: NIODeadline) {
+        if let timerDeadline, timerDeadline <= deadline { return }
+        timer?.cancel()
+        timerDeadline = deadline
+        timer = engine.eventLoop.scheduleTask(deadline: deadline) { self.timerFired() }
+    }
+
+    private func cancelTimer() {
+        timer?.cancel()
+        timer = nil
+        timerDeadline = nil
+        poolWaitDeadline = nil
+        readDeadline = nil
+        sendDeadline = nil
+    }
+
+    private func timerFired() {
+        timer = nil
+        timerDeadline = nil
+        let now = NIODeadline.now()
+        if let deadline = readDeadline, deadline <= now { readTimedOut() }
+        if let deadline = sendDeadline, deadline <= now { sendTimedOut() }
+        if let deadline = poolWaitDeadline, deadline <= now, case .connecting(let attempt) = state {
+            poolWaitDeadline = nil
+            engine.pools.waiterTimedOut(self, key: attempt.key)
+        }
+        let next = [readDeadline, sendDeadline, poolWaitDeadline].compactMap { $0 }.min()
+        if let next { armTimer(next) }
+    }
+
+    private func readTimedOut() {
+        guard case .connected(let connection) = state, let matcher = readMatcher else { return }
+        let partial = takePartial(connection, pattern: matcher.pattern)
+        endRead()
+        delegate?.socketDidRead(self, outcome: .failure(.timeout(partial: partial)))
+    }
+
+    private func sendTimedOut() {
+        guard case .connected(let connection) = state, pendingSendCount != nil else { return }
+        pendingSendCount = nil
+        sendDeadline = nil
+        release(connection, closing: true)
+        delegate?.socketDidSend(self, result: .failure(.timeoutEmpty))
+    }
+}
+
+// MARK: - Connection events
+
+extension StreamSocket: StreamConnectionOwner {
+    func connectionHasInput(_ connection: StreamConnection) {
+        guard readMatcher != nil else { return }
+        if let outcome = completeRead(connection) {
+            delegate?.socketDidRead(self, outcome: outcome)
+        } else {
+            connection.requestInput()
+        }
+    }
+
+    func connectionDidDrain(_ connection: StreamConnection) {
+        guard let count = pendingSendCount else { return }
+        finishSend(.success(count))
+    }
+
+    func connectionDidClose(_ connection: StreamConnection) {
+        guard pendingSendCount != nil, case .connected(let current) = state, current === connection else { return }
+        let error = Self.writeError(connection)
+        pendingSendCount = nil
+        sendDeadline = nil
+        release(connection, closing: true)
+        delegate?.socketDidSend(self, result: .failure(error))
+    }
+}

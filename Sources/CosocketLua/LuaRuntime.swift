@@ -1,0 +1,1 @@
+// The Lua runtime: see issue 4.

@@ -1,0 +1,1 @@
+// The server: see issue 5.

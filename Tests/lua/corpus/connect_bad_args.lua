@@ -1,0 +1,17 @@
+-- wrong argument counts and types raise Lua errors; print the messages
+local function show(...) local t = {} for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end
+local sock = ngx.socket.tcp()
+show("no args (method ref)", pcall(sock.connect, sock))
+show("no self", pcall(sock.connect))
+show("no args (closure)", pcall(function() return sock:connect() end))
+show("host only", pcall(sock.connect, sock, "127.0.0.1"))
+show("nil host", pcall(sock.connect, sock, nil, 80))
+show("nil host (tail call)", pcall(function() return sock:connect(nil, 80) end))
+show("nil host (method call)", pcall(function() local ok, err = sock:connect(nil, 80) return ok, err end))
+show("nil host (field call)", pcall(function() local ok, err = sock.connect(sock, nil, 80) return ok, err end))
+show("table host", pcall(sock.connect, sock, {}, 80))
+show("too many", pcall(sock.connect, sock, "127.0.0.1", 80, {}, 5))
+show("plain table as self", pcall(sock.connect, {}, "127.0.0.1", T.closed_port))
+show("string as self", pcall(sock.connect, "x", "127.0.0.1", T.closed_port))
+show("ok after all that", sock:connect("127.0.0.1", T.fault.echo))
+sock:close()

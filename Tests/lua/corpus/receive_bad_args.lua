@@ -1,0 +1,22 @@
+-- receive() argument validation
+local function show(...) local t = {} for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end
+local sock = ngx.socket.tcp()
+assert(sock:connect("127.0.0.1", T.fault.echo))
+sock:send("0123456789\n")
+local function try(label, ...)
+  show(label, pcall(sock.receive, sock, ...))
+end
+try("negative", -1)
+try("negative string", "-5")
+try("bad pattern *x", "*x")
+try("pattern *", "*")
+try("pattern *L", "*L")
+try("word", "abc")
+try("empty string", "")
+try("table", {})
+try("boolean", true)
+try("two args", 1, 2)
+try("nil", nil)
+show("method call", pcall(function() local a, b = sock:receive("*x") return a, b end))
+show("still usable", sock:receive(3))
+sock:close()

@@ -1,0 +1,17 @@
+-- receiveuntil argument checking
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = type(v) == "function" and "<function>" or tostring(v) end ngx.say(table.concat(t, " ")) end
+local sock = ngx.socket.tcp()
+show("unconnected", pcall(sock.receiveuntil, sock, "x"))
+local r = sock:receiveuntil("x")
+show("unconnected iterator", r())
+assert(sock:connect("127.0.0.1", T.fault.echo))
+show("empty pattern", pcall(sock.receiveuntil, sock, ""))
+show("nil pattern", pcall(sock.receiveuntil, sock, nil))
+show("no pattern", pcall(sock.receiveuntil, sock))
+show("number pattern", pcall(sock.receiveuntil, sock, 5))
+show("table pattern", pcall(sock.receiveuntil, sock, {}))
+show("too many", pcall(sock.receiveuntil, sock, "a", {}, 3))
+sock:send("12534")
+show("number pattern works", sock:receiveuntil(5)())
+sock:close()
+show("iterator after close", sock:receiveuntil("x")())

@@ -1,0 +1,18 @@
+-- send() with values that are not strings/numbers/arrays raises errors
+local function show(...) local t = {} for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end
+local sock = ngx.socket.tcp()
+assert(sock:connect("127.0.0.1", T.fault.echo))
+show("boolean", pcall(sock.send, sock, true))
+show("nil", pcall(sock.send, sock, nil))
+show("no data", pcall(sock.send, sock))
+show("function", pcall(sock.send, sock, print))
+show("table with function", pcall(sock.send, sock, {"a", print}))
+show("table with boolean", pcall(sock.send, sock, {"a", true}))
+show("table with nil hole", pcall(sock.send, sock, {"a", nil, "c"}))
+show("nested bad", pcall(sock.send, sock, {"a", {"b", {}}, false}))
+show("hash table", pcall(sock.send, sock, {x = "y"}))
+show("too many", pcall(sock.send, sock, "a", "b"))
+show("method call", pcall(function() local a, b = sock:send(true) return a, b end))
+show("still usable", sock:send("ok\n"))
+show("echoed", sock:receive())
+sock:close()

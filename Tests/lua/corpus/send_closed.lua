@@ -1,0 +1,17 @@
+-- send() on sockets that are not connected
+local function show(...) local t = {} for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end
+local sock = ngx.socket.tcp()
+show("never connected", sock:send("x"))
+assert(sock:connect("127.0.0.1", T.fault.echo))
+sock:close()
+show("after close", sock:send("x"))
+show("bad type after close", pcall(sock.send, sock, true))
+local s2 = ngx.socket.tcp()
+assert(s2:connect("127.0.0.1", T.fault.close_now))
+ngx.sleep(0.1)
+local ok, err = s2:send("first")
+show("first send to closed peer", ok, err)
+ngx.sleep(0.1)
+local ok2, err2 = s2:send("second")
+show("second send to closed peer", ok2, err2)
+s2:close()

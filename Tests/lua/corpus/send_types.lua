@@ -1,0 +1,18 @@
+-- send() accepts strings, numbers and (nested) arrays of them; returns the byte count
+local function show(...) local t = {} for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end
+local sock = ngx.socket.tcp()
+assert(sock:connect("127.0.0.1", T.fault.echo))
+show("string", sock:send("abc"))
+show("integer", sock:send(42))
+show("float", sock:send(2.5))
+show("nested table", sock:send({"a", {"b", 1}, 2.5}))
+show("empty string", sock:send(""))
+show("empty table", sock:send({}))
+show("big number", sock:send(1e20))
+show("negative", sock:send(-0.125))
+show("newline", sock:send("\n"))
+show("echoed", sock:receive())
+show("binary", sock:send("\0\1\2\255"))
+local data = sock:receive(4)
+show("binary echoed", #data, data:byte(1, -1))
+sock:close()
