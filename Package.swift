@@ -48,7 +48,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CosocketCoreTests", dependencies: ["CosocketCore"]),
-        .testTarget(name: "CosocketTests", dependencies: ["Cosocket"]),
+        .testTarget(name: "CosocketTests", dependencies: ["Cosocket", .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "CosocketLuaTests", dependencies: ["CosocketLua"]),
+        .testTarget(name: "CosocketServerTests", dependencies: ["CosocketServer"]),
     ]
 )

@@ -165,6 +165,9 @@ public final class TCPSocket: @unchecked Sendable {
         try await run { $0.setKeepalive(idleTimeout: idleTimeout, poolSize: poolSize) }.get()
     }
 
+    /// Unread bytes in the receive buffer (for tests of read memory).
+    public var bufferedByteCount: Int { get async { await run { $0.bufferedByteCount } } }
+
     /// How many times the current connection has been taken from the pool.
     public func reusedTimes() async throws(CosocketError) -> Int {
         try await run { $0.reusedTimes() }.get()

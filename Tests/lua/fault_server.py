@@ -20,6 +20,8 @@ Behaviours (one port each):
   no_read         never reads (SO_RCVBUF 4096 on the listener) so the client's sends block: send timeouts
   full_backlog    listen(backlog=1), never accepts, its queue filled by the server's own client
                   connections, so further connects hang: connect timeouts
+  read_then_close waits for a request, reads until the client has been quiet for 100 ms,
+                  then closes (shutdown(SHUT_WR), no RST): "the server hung up after my request"
   boundary        sends BOUNDARY_PAYLOAD then closes
   big             sends BIG_SIZE bytes ("0123456789" repeated) then closes
   unix_echo       echo server on a unix-domain socket (its path is printed instead of a port)
@@ -28,6 +30,7 @@ Behaviours (one port each):
 import json
 import os
 import select
+import signal
 import socket
 import struct
 import sys
@@ -165,6 +168,25 @@ def h_no_read(conn):
     _keep.append(conn)
 
 
+def h_read_then_close(conn):
+    # wait for a request, read until the client is quiet for 100 ms, then close
+    # gracefully (nothing unread, so a FIN and no RST)
+    try:
+        data = conn.recv(65536)
+        conn.settimeout(0.1)
+        while data:
+            try:
+                data = conn.recv(65536)
+            except socket.timeout:
+                break
+        conn.shutdown(socket.SHUT_WR)
+        conn.settimeout(2)
+        drain_until_eof(conn)
+    except OSError:
+        pass
+    safe_close(conn)
+
+
 def h_boundary(conn):
     try:
         conn.sendall(BOUNDARY_PAYLOAD)
@@ -196,6 +218,7 @@ BEHAVIOURS = {
     "slow_drip": h_slow_drip,
     "stall": h_stall,
     "no_read": h_no_read,
+    "read_then_close": h_read_then_close,
     "boundary": h_boundary,
     "big": h_big,
 }
@@ -248,6 +271,9 @@ def make_full_backlog():
 
 def main():
     ignore_stdin = "--ignore-stdin" in sys.argv[1:]
+    # SIGTERM/SIGHUP: leave through the finally below, removing the unix socket
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signum, frame: sys.exit(0))
     ports = {}
     for name, handler in BEHAVIOURS.items():
         rcvbuf = 4096 if name == "no_read" else None

@@ -29,6 +29,8 @@ public final class StreamSocket: @unchecked Sendable {
 
     private var state: State = .fresh
     private var sourceAddress: SocketAddress?
+    private var openingSynchronously = false
+    private var synchronousConnectResult: Result<Void, CosocketError>?
 
     private var readMatcher: ReadMatcher?
     private var readDeadline: NIODeadline?
@@ -132,8 +134,13 @@ public final class StreamSocket: @unchecked Sendable {
                 return nil
             }
         }
+        // A connect can fail inside the call (a unix socket path that does not exist); its result
+        // must then be returned, because the caller has not parked its continuation yet.
+        openingSynchronously = true
         openResolved(address, key: key)
-        return nil
+        openingSynchronously = false
+        defer { synchronousConnectResult = nil }
+        return synchronousConnectResult
     }
 
     private func openResolved(_ address: SocketAddress, key: String) {
@@ -157,9 +164,7 @@ public final class StreamSocket: @unchecked Sendable {
                 self.engine.pools.connected(connection)
                 self.connectFinished(connection)
             case .failure(let error):
-                if let result = self.failConnect(key: key, Self.connectError(error)) {
-                    self.delegate?.socketDidConnect(self, result: result)
-                }
+                if let result = self.failConnect(key: key, Self.connectError(error)) { self.reportConnect(result) }
             }
         }
     }
@@ -172,7 +177,15 @@ public final class StreamSocket: @unchecked Sendable {
             return
         }
         attach(connection)
-        delegate?.socketDidConnect(self, result: .success(()))
+        reportConnect(.success(()))
+    }
+
+    private func reportConnect(_ result: Result<Void, CosocketError>) {
+        if openingSynchronously {
+            synchronousConnectResult = result
+        } else {
+            delegate?.socketDidConnect(self, result: result)
+        }
     }
 
     /// Gives the pool slot back and closes the socket; `nil` when the socket was aborted meanwhile.

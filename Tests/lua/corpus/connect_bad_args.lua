@@ -1,5 +1,5 @@
 -- wrong argument counts and types raise Lua errors; print the messages
-local function show(...) local t = {} for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
 local sock = ngx.socket.tcp()
 show("no args (method ref)", pcall(sock.connect, sock))
 show("no self", pcall(sock.connect))

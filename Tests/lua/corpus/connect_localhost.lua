@@ -1,5 +1,5 @@
 -- differs: our resolver reads /etc/hosts, so "localhost" resolves without a resolver directive
-local function show(...) local t = {} for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
 local sock = ngx.socket.tcp()
 local ok, err = sock:connect("localhost", T.fault.echo)
 show("localhost", ok, err)

@@ -1,5 +1,5 @@
 -- the options table of connect(): pool, pool_size, backlog
-local function show(...) local t = {} for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
 local sock = ngx.socket.tcp()
 local function try(label, opts)
   show(label, pcall(sock.connect, sock, "127.0.0.1", T.fault.echo, opts))
@@ -13,9 +13,12 @@ try("pool_size 5", { pool_size = 5 })
 try("pool_size 0", { pool_size = 0 })
 try("pool_size -1", { pool_size = -1 })
 try("pool_size string", { pool_size = "5" })
+try("pool_size non-numeric", { pool_size = "x" })
+try("pool_size 1.5", { pool_size = 1.5 })
 try("backlog 0", { backlog = 0 })
 try("backlog -1", { backlog = -1 })
 try("backlog string", { backlog = "1" })
+try("backlog non-numeric", { backlog = "x" })
 try("backlog without pool_size", { backlog = 2 })
 try("all", { pool = "p", pool_size = 2, backlog = 3 })
 try("unknown key", { foo = 1 })

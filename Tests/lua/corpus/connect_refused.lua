@@ -1,5 +1,5 @@
 -- connect to a port nothing listens on; the same object can connect again afterwards
-local function show(...) local t = {} for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
 local sock = ngx.socket.tcp()
 show("refused", sock:connect("127.0.0.1", T.closed_port))
 show("send after failed connect", sock:send("x"))

@@ -1,5 +1,5 @@
 -- ngx.socket.connect() creates and connects in one call; ngx.socket.stream is ngx.socket.tcp
-local function show(...) local t = {} for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
 show("stream is tcp", ngx.socket.stream == ngx.socket.tcp)
 local sock, err = ngx.socket.connect("127.0.0.1", T.fault.echo)
 show("tcp shortcut", type(sock), err)

@@ -1,5 +1,5 @@
 -- settimeout(100) bounds connect() to a listener whose accept queue is full
-local function show(...) local t = {} for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
 local sock = ngx.socket.tcp()
 sock:settimeout(100)
 local t0 = ngx.now()

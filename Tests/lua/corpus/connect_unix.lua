@@ -1,5 +1,5 @@
 -- connect to a unix-domain socket with the "unix:" prefix (no port argument)
-local function show(...) local t = {} for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
 local sock = ngx.socket.tcp()
 show("connect", sock:connect("unix:" .. T.unix_echo))
 show("send", sock:send("over unix\n"))

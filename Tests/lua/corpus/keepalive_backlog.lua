@@ -1,5 +1,5 @@
 -- pool_size = 1 with backlog = 1: one connection, one waiter, the third connect is rejected
-local function show(...) local t = {} for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
 local opts = { pool = "bl", pool_size = 1, backlog = 1 }
 local results = {}
 local function worker(id, hold)

@@ -1,5 +1,5 @@
 -- a connect waiting in the backlog queue times out with the connect timeout
-local function show(...) local t = {} for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
 local opts = { pool = "bt", pool_size = 1, backlog = 5 }
 local a = ngx.socket.tcp()
 show("A connect", a:connect("127.0.0.1", T.fault.echo, opts))
@@ -12,5 +12,9 @@ show("C connect", c:connect("127.0.0.1", T.fault.echo, opts))
 show("C reused", c:getreusedtimes())
 c:close()
 local d = ngx.socket.tcp()
-show("D connect after close", d:connect("127.0.0.1", T.fault.echo, opts))
+show("D connect after close (close freed the slot)", d:connect("127.0.0.1", T.fault.echo, opts))
+show("D reused", d:getreusedtimes())
+local e = ngx.socket.tcp()
+e:settimeout(100)
+show("E connect while D holds the slot", e:connect("127.0.0.1", T.fault.echo, opts))
 d:close()

@@ -1,5 +1,5 @@
 -- setkeepalive() refuses connections that are not in a clean state
-local function show(...) local t = {} for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
 local sock = ngx.socket.tcp()
 assert(sock:connect("127.0.0.1", T.fault.echo))
 sock:send("unread data\n")
@@ -11,7 +11,8 @@ assert(sock:connect("127.0.0.1", T.fault.echo))
 sock:send("abc\ndef\n")
 show("read one line", sock:receive())
 show("unread in buffer", sock:setkeepalive())
-sock:close()
+show("socket still open", sock:receive())
+show("setkeepalive now", sock:setkeepalive())
 assert(sock:connect("127.0.0.1", T.fault.echo))
 sock:send("abc--xdef")
 local reader = sock:receiveuntil("--x")

@@ -1,5 +1,5 @@
 -- ngx.sleep yields; sleeping threads interleave by wake-up time
-local function show(...) local t = {} for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
 local order = {}
 local function sleeper(name, secs)
   ngx.sleep(secs)

@@ -1,5 +1,5 @@
 -- cosocket calls that yield inside pcall and xpcall
-local function show(...) local t = {} for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
 local sock = ngx.socket.tcp()
 show("pcall connect", pcall(sock.connect, sock, "127.0.0.1", T.fault.echo))
 show("pcall send", pcall(sock.send, sock, "inside pcall\n"))

@@ -1,5 +1,5 @@
 -- receive() argument validation
-local function show(...) local t = {} for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
 local sock = ngx.socket.tcp()
 assert(sock:connect("127.0.0.1", T.fault.echo))
 sock:send("0123456789\n")
@@ -12,11 +12,15 @@ try("bad pattern *x", "*x")
 try("pattern *", "*")
 try("pattern *L", "*L")
 try("word", "abc")
+try("pattern *la", "*la")
+try("pattern *a with space", " *a")
 try("empty string", "")
 try("table", {})
 try("boolean", true)
 try("two args", 1, 2)
 try("nil", nil)
 show("method call", pcall(function() local a, b = sock:receive("*x") return a, b end))
+show("numeric string with space", sock:receive(" 2"))
+show("hex string", sock:receive("0x2"))
 show("still usable", sock:receive(3))
 sock:close()

@@ -1,5 +1,5 @@
 -- what happens to CR bytes that are not followed by LF inside a line
-local function show(...) local t = {} for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
 local sock = ngx.socket.tcp()
 assert(sock:connect("127.0.0.1", T.fault.echo))
 sock:send("a\rb\r\r\nc\r\r\r\n\rd\n\r\n")

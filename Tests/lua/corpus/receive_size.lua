@@ -1,5 +1,5 @@
 -- receive(n) returns exactly n bytes, or nil + err + partial at close
-local function show(...) local t = {} for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
 local sock = ngx.socket.tcp()
 assert(sock:connect("127.0.0.1", T.fault.echo))
 sock:send("0123456789abcdef")
@@ -10,7 +10,8 @@ show("zero", string.format("%q", sock:receive(0)))
 show("rest 6", sock:receive(6))
 sock:close()
 assert(sock:connect("127.0.0.1", T.fault.greet_lines))
-show("more than available", sock:receive(100))
+local d, e, part = sock:receive(100)
+show("more than available", d, e, string.format("%q", part))
 sock:close()
 assert(sock:connect("127.0.0.1", T.fault.big))
 local data = sock:receive(50000)

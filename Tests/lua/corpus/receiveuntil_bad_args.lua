@@ -1,5 +1,5 @@
 -- receiveuntil argument checking
-local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = type(v) == "function" and "<function>" or tostring(v) end ngx.say(table.concat(t, " ")) end
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or type(v) == "function" and "<function>" or tostring(v) end ngx.say(table.concat(t, " ")) end
 local sock = ngx.socket.tcp()
 show("unconnected", pcall(sock.receiveuntil, sock, "x"))
 local r = sock:receiveuntil("x")

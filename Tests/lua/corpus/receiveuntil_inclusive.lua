@@ -1,5 +1,5 @@
 -- the inclusive option keeps the pattern at the end of each part
-local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = type(v) == "function" and "<function>" or tostring(v) end ngx.say(table.concat(t, " ")) end
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or type(v) == "function" and "<function>" or tostring(v) end ngx.say(table.concat(t, " ")) end
 local sock = ngx.socket.tcp()
 assert(sock:connect("127.0.0.1", T.fault.boundary))
 local reader = sock:receiveuntil("--abc", { inclusive = true })

@@ -1,5 +1,5 @@
 -- receiveuntil iterators mixed with receive() and each other on one socket
-local function show(...) local t = {} for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
 local sock = ngx.socket.tcp()
 assert(sock:connect("127.0.0.1", T.fault.echo))
 sock:send("head\r\nAAA|BBB#CCC|tail 12345")
@@ -10,6 +10,6 @@ show("bar", bar())
 show("hash", hash())
 show("size 2", sock:receive(2))
 show("bar", bar())
-show("size 5", sock:receive(5))
+show("size 5", string.format("%q", sock:receive(5)))
 show("receiveany", sock:receiveany(100))
 sock:close()

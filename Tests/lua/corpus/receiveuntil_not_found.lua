@@ -1,5 +1,5 @@
 -- the peer closes before the pattern shows up
-local function show(...) local t = {} for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
 local sock = ngx.socket.tcp()
 assert(sock:connect("127.0.0.1", T.fault.boundary))
 local reader = sock:receiveuntil("ZZZ")
@@ -16,7 +16,8 @@ sock:close()
 assert(sock:connect("127.0.0.1", T.fault.stall))
 sock:settimeout(100)
 reader = sock:receiveuntil("\r\n")
-show("timeout", reader())
+local d, e, part = reader()
+show("timeout", d, e, string.format("%q", tostring(part)))
 sock:settimeout(2000)
 show("after timeout", reader())
 sock:close()

@@ -1,5 +1,5 @@
 -- the pattern arrives one byte at a time (slow_drip sends "hello--abc--world\r\n")
-local function show(...) local t = {} for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
 local sock = ngx.socket.tcp()
 assert(sock:connect("127.0.0.1", T.fault.slow_drip))
 local reader = sock:receiveuntil("--abc")

@@ -1,5 +1,5 @@
 -- send() with values that are not strings/numbers/arrays raises errors
-local function show(...) local t = {} for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
 local sock = ngx.socket.tcp()
 assert(sock:connect("127.0.0.1", T.fault.echo))
 show("boolean", pcall(sock.send, sock, true))

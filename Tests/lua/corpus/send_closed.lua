@@ -1,5 +1,5 @@
 -- send() on sockets that are not connected
-local function show(...) local t = {} for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
 local sock = ngx.socket.tcp()
 show("never connected", sock:send("x"))
 assert(sock:connect("127.0.0.1", T.fault.echo))

@@ -1,5 +1,5 @@
 -- setoption/getoption: supported names, values and return values
-local function show(...) local t = {} for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
 local function strip(msg) return (tostring(msg):gsub("^.-:%d+: ", "")) end
 local sock = ngx.socket.tcp()
 local ok, err = pcall(sock.setoption, sock, "keepalive", true)

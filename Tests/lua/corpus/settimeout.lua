@@ -1,6 +1,6 @@
 -- http: lua_socket_read_timeout 150ms;
 -- settimeout()/settimeouts() argument handling; 0 means "use the directive's value"
-local function show(...) local t = {} for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
 local sock = ngx.socket.tcp()
 local function try(label, f, ...) show(label, pcall(f, sock, ...)) end
 try("settimeout 100", sock.settimeout, 100)

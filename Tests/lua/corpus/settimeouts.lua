@@ -1,5 +1,5 @@
 -- settimeouts(connect, send, read) sets each timeout separately
-local function show(...) local t = {} for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
 local sock = ngx.socket.tcp()
 sock:settimeouts(100, 5000, 5000)
 show("connect timeout", sock:connect("127.0.0.1", T.fault.full_backlog))

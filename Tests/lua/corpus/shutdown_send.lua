@@ -1,5 +1,5 @@
 -- differs: the reference (lua-nginx-module 0.10.23 from Debian) has no tcpsock:shutdown; ours implements shutdown("send")
-local function show(...) local t = {} for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
 local sock = ngx.socket.tcp()
 show("has shutdown", type(sock.shutdown))
 if sock.shutdown then

@@ -1,5 +1,5 @@
 -- two light threads on one socket: a second concurrent reader (or writer/connect) is refused
-local function show(...) local t = {} for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
 local sock = ngx.socket.tcp()
 assert(sock:connect("127.0.0.1", T.fault.stall))   -- "hello " now, "world\r\n" after 500 ms
 local log = {}
@@ -14,6 +14,7 @@ ngx.thread.wait(t2)
 for _, l in ipairs(log) do ngx.say(l) end
 sock:close()
 assert(sock:connect("127.0.0.1", T.fault.mute))
+sock:settimeout(500)
 local t3 = ngx.thread.spawn(function() return sock:receive() end)
 show("receiveany while reading", sock:receiveany(1))
 show("receiveuntil while reading", sock:receiveuntil("x")())

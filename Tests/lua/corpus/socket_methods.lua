@@ -1,5 +1,5 @@
 -- the methods a tcp socket object has
-local function show(...) local t = {} for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
 local sock = ngx.socket.tcp()
 show("type", type(sock))
 for _, name in ipairs({"bind", "close", "connect", "getoption", "getreusedtimes", "receive",

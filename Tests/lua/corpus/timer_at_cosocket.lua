@@ -1,5 +1,5 @@
 -- a timer callback uses a cosocket and signals back through a shared upvalue
-local function show(...) local t = {} for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
 local result = {}
 local function handler(premature, port, msg)
   local sock = ngx.socket.tcp()

@@ -1,5 +1,5 @@
 -- ngx.timer.running_count / pending_count
-local function show(...) local t = {} for i = 1, select("#", ...) do t[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
 show("initial", ngx.timer.running_count(), ngx.timer.pending_count())
 local release = false
 assert(ngx.timer.at(0, function() while not release do ngx.sleep(0.01) end end))

@@ -1,0 +1,88 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real server process (redis-server, memcached) on a free loopback port, stopped on deinit.
+final class ExternalServer: @unchecked Sendable {
+    let port: Int
+    private var pid: pid_t = 0
+
+    enum Kind { case redis, memcached }
+
+    /// Spawns with posix_spawn rather than Foundation's Process, whose `waitUntilExit` can
+    /// hang inside swift-testing's executors.
+    init(_ kind: Kind) throws {
+        port = freePort()
+        let arguments: [String]
+        switch kind {
+        case .redis:
+            arguments = ["/usr/bin/redis-server", "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", ""]
+        case .memcached:
+            arguments = ["/usr/bin/memcached", "-l", "127.0.0.1", "-p", "\(port)", "-U", "0", "-u", "root"]
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        let status = posix_spawn(&pid, arguments[0], &actions, nil, &argv, environ)
+        guard status == 0 else { throw CocoaError(.executableLoad) }
+        for _ in 0..<500 where !canConnect(port: port) { usleep(10_000) }
+    }
+
+    func stop() {
+        guard pid > 0 else { return }
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        pid = 0
+    }
+
+    deinit { stop() }
+
+    /// Sends one command over a fresh blocking connection and returns the reply text
+    /// (for inspecting the server with its own view, e.g. `CLIENT LIST` or `stats`).
+    func query(_ command: String, until terminator: String) -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        Peer.send(fd, command)
+        var reply: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while !String(decoding: reply, as: UTF8.self).hasSuffix(terminator) {
+            let got = recv(fd, &chunk, chunk.count, 0)
+            if got <= 0 { break }
+            reply.append(contentsOf: chunk[0..<got])
+        }
+        return String(decoding: reply, as: UTF8.self)
+    }
+}
+
+func freePort() -> Int {
+    let listener = TestListener(acceptConnections: false) { _ in }
+    let port = listener.port
+    listener.stop()
+    return port
+}
+
+func canConnect(port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = UInt16(port).bigEndian
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    } == 0
+}

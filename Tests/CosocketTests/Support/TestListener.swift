@@ -1,0 +1,162 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A loopback TCP (or unix-domain) listener on a background thread whose connections are
+/// handled by a plain blocking function: the simplest way to script a misbehaving peer.
+final class TestListener: @unchecked Sendable {
+    let port: Int
+    let path: String?
+    private let fd: Int32
+    private let handler: @Sendable (Int32) -> Void
+    private let lock = NSLock()
+    private var accepted: [Int32] = []
+    private var stopped = false
+
+    /// - Parameters:
+    ///   - backlog: the listen queue length; `acceptConnections: false` leaves it to fill up.
+    ///   - handler: runs on its own thread per connection; the fd is closed after it returns.
+    init(unixPath: String? = nil, backlog: Int32 = 64, acceptConnections: Bool = true, handler: @escaping @Sendable (Int32) -> Void) {
+        self.handler = handler
+        self.path = unixPath
+        let fd: Int32
+        let port: Int
+        if let unixPath {
+            unlink(unixPath)
+            fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { raw in
+                for (index, byte) in unixPath.utf8.enumerated() where index < raw.count - 1 { raw[index] = byte }
+            }
+            _ = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            port = 0
+        } else {
+            fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var one: Int32 = 1
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = 0
+            _ = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+            }
+            port = Int(UInt16(bigEndian: address.sin_port))
+        }
+        self.fd = fd
+        self.port = port
+        listen(fd, backlog)
+        if acceptConnections {
+            let thread = Thread { [self] in acceptLoop() }
+            thread.start()
+        }
+    }
+
+    private func acceptLoop() {
+        while true {
+            let client = accept(fd, nil, nil)
+            if client < 0 { return }
+            lock.lock()
+            if stopped {
+                lock.unlock()
+                close(client)
+                return
+            }
+            accepted.append(client)
+            lock.unlock()
+            let handler = self.handler
+            Thread {
+                handler(client)
+                close(client)
+            }.start()
+        }
+    }
+
+    func stop() {
+        lock.lock()
+        stopped = true
+        lock.unlock()
+        shutdown(fd, Int32(SHUT_RDWR))
+        close(fd)
+        if let path { unlink(path) }
+    }
+
+    deinit { stop() }
+}
+
+/// Blocking helpers for handlers.
+enum Peer {
+    static func send(_ fd: Int32, _ text: String) {
+        send(fd, Array(text.utf8))
+    }
+
+    static func send(_ fd: Int32, _ bytes: [UInt8]) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if written <= 0 { return }
+            offset += written
+        }
+    }
+
+    /// Reads until `count` bytes arrived or the peer closed.
+    static func receive(_ fd: Int32, count: Int) -> [UInt8] {
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while result.count < count {
+            let got = recv(fd, &chunk, min(chunk.count, count - result.count), 0)
+            if got <= 0 { break }
+            result.append(contentsOf: chunk[0..<got])
+        }
+        return result
+    }
+
+    /// Reads one LF-terminated line (without the LF), or what arrived before EOF.
+    static func receiveLine(_ fd: Int32) -> String? {
+        var line: [UInt8] = []
+        var byte: UInt8 = 0
+        while recv(fd, &byte, 1, 0) == 1 {
+            if byte == UInt8(ascii: "\n") { return String(decoding: line, as: UTF8.self) }
+            line.append(byte)
+        }
+        return line.isEmpty ? nil : String(decoding: line, as: UTF8.self)
+    }
+
+    static func echo(_ fd: Int32) {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let got = recv(fd, &chunk, chunk.count, 0)
+            if got <= 0 { return }
+            send(fd, Array(chunk[0..<got]))
+        }
+    }
+
+    /// Closes with RST instead of FIN.
+    static func reset(_ fd: Int32) {
+        var option = linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &option, socklen_t(MemoryLayout<linger>.size))
+    }
+
+    static func sleep(milliseconds: Int) {
+        usleep(useconds_t(milliseconds * 1000))
+    }
+
+    /// The address the peer connected from.
+    static func remoteAddress(_ fd: Int32) -> String {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
+        }
+        return String(cString: inet_ntoa(address.sin_addr))
+    }
+}

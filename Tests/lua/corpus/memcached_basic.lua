@@ -1,0 +1,23 @@
+-- lua-resty-memcached (Debian: nginx.memcached): set/get/delete and friends
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
+local function need(name) local ok, m = pcall(require, "resty." .. name) if ok then return m end return require("nginx." .. name) end
+local memcached = need("memcached")
+local memc = memcached:new()
+memc:set_timeout(1000)
+show("connect", memc:connect("127.0.0.1", T.memcached_port))
+show("set", memc:set("corpus_key", "hello memcached", 0, 7))
+show("get", memc:get("corpus_key"))
+show("add existing", memc:add("corpus_key", "x"))
+show("append", memc:append("corpus_key", "!"))
+show("get", memc:get("corpus_key"))
+show("set number", memc:set("corpus_n", 5))
+show("incr", memc:incr("corpus_n", 3))
+show("delete", memc:delete("corpus_key"))
+show("get deleted", memc:get("corpus_key"))
+show("delete missing", memc:delete("corpus_key"))
+show("set table value", memc:set("corpus_t", {"a", "b", 1}))
+show("get", memc:get("corpus_t"))
+show("bad key", memc:get("has space"))
+memc:delete("corpus_n")
+memc:delete("corpus_t")
+show("close", memc:close())
