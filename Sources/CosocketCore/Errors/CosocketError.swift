@@ -29,7 +29,9 @@ public enum CosocketError: Error, Sendable, Equatable {
     case unresolved(host: String, code: Int, reason: String)
     /// A pooled connect found its backlog queue full.
     case tooManyWaitingConnects
-    /// `setkeepalive` found unread data in the receive buffer.
+    /// `setkeepalive` found unread bytes in the socket's receive buffer (the socket stays usable).
+    case unreadData
+    /// `setkeepalive` found the connection unfit for reuse (bytes pending in the kernel).
     case dubiousState
     /// The caller passed an argument the operation cannot accept (the text says which).
     case badArgument(String)
@@ -46,6 +48,7 @@ public enum CosocketError: Error, Sendable, Equatable {
         case .badHostName(let host, let reason): return "failed to parse host name \"\(host)\": \(reason)"
         case .unresolved(let host, let code, let reason): return "\(host) could not be resolved (\(code): \(reason))"
         case .tooManyWaitingConnects: return "too many waiting connect operations"
+        case .unreadData: return "unread data in buffer"
         case .dubiousState: return "connection in dubious state"
         case .badArgument(let text): return text
         case .shuttingDown: return "worker shutting down"

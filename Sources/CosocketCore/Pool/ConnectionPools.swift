@@ -8,21 +8,148 @@ enum PoolCheckout {
     case fail(CosocketError)
 }
 
-/// The I/O shell around the pool state machine: executes its actions on real connections.
+/// The I/O shell around ``PoolStateMachine``: one per worker, it executes the machine's
+/// decisions on real connections (idle timers, watching idle connections for a peer close or
+/// stray bytes, resuming queued connects). All bookkeeping lives in the machine.
 public final class ConnectionPools: @unchecked Sendable {
     let eventLoop: EventLoop
-    let defaultPoolSize: Int
+    private var machine: PoolStateMachine<StreamConnection, StreamSocket>
 
     init(eventLoop: EventLoop, defaultPoolSize: Int) {
         self.eventLoop = eventLoop
-        self.defaultPoolSize = defaultPoolSize
+        self.machine = PoolStateMachine(defaultPoolSize: defaultPoolSize)
     }
 
-    func checkout(key: String, options: PoolOptions, for socket: StreamSocket) -> PoolCheckout { .connect }
-    func connected(_ connection: StreamConnection) {}
-    func connectFailed(key: String) {}
-    func closed(_ connection: StreamConnection) {}
-    func release(_ connection: StreamConnection, idleTimeout: TimeAmount, poolSize: Int?) { connection.close() }
-    func waiterTimedOut(_ socket: StreamSocket, key: String) {}
-    func cancelWaiter(_ socket: StreamSocket, key: String) {}
+    // MARK: Introspection
+
+    /// The figures of one pool key, or `nil` when nothing is known about it.
+    public func statistics(for key: String) -> PoolStatistics? {
+        machine.statistics(for: key)
+    }
+
+    /// The figures of every pool key.
+    public var allStatistics: [String: PoolStatistics] {
+        machine.allStatistics
+    }
+
+    // MARK: Events from sockets
+
+    func checkout(key: String, options: PoolOptions, for socket: StreamSocket) -> PoolCheckout {
+        switch machine.checkout(key: key, waiter: socket, poolSize: options.size, backlog: options.backlog) {
+        case .reuse(let connection):
+            stopIdling(connection)
+            connection.reuseCount += 1
+            return .reuse(connection)
+        case .connect:
+            return .connect
+        case .wait:
+            return .wait
+        case .fail(let failure):
+            return .fail(Self.error(failure))
+        }
+    }
+
+    func connected(_ connection: StreamConnection) {
+        machine.connectSucceeded(key: connection.poolKey, connection: connection)
+    }
+
+    func connectFailed(key: String) {
+        execute(machine.connectFailed(key: key), key: key)
+    }
+
+    func closed(_ connection: StreamConnection) {
+        execute(machine.closed(key: connection.poolKey, connection: connection), key: connection.poolKey)
+    }
+
+    func release(_ connection: StreamConnection, idleTimeout: TimeAmount, poolSize: Int?) {
+        let key = connection.poolKey
+        let actions = machine.release(
+            key: key,
+            connection: connection,
+            idleTimeout: .nanoseconds(idleTimeout.nanoseconds),
+            poolSize: poolSize
+        )
+        if actions.isEmpty {
+            // Not accounted to this key (cannot happen for a connection the pool opened): never leak it.
+            connection.close()
+        }
+        execute(actions, key: key)
+    }
+
+    func waiterTimedOut(_ socket: StreamSocket, key: String) {
+        execute(machine.waiterTimedOut(key: key, waiter: socket), key: key)
+    }
+
+    func cancelWaiter(_ socket: StreamSocket, key: String) {
+        machine.waiterCancelled(key: key, waiter: socket)
+    }
+
+    /// Closes every idle connection and fails every queued connect (worker exit).
+    public func shutdown() {
+        for action in machine.shutdown() { execute(action, key: nil) }
+    }
+
+    // MARK: Executing actions
+
+    private func execute(_ actions: PoolStateMachine<StreamConnection, StreamSocket>.Actions, key: String) {
+        for action in actions { execute(action, key: key) }
+    }
+
+    private func execute(_ action: PoolStateMachine<StreamConnection, StreamSocket>.Action, key: String?) {
+        switch action {
+        case .park(let connection, let idleTimeout):
+            connection.owner = self
+            if let idleTimeout {
+                connection.idleTimer = eventLoop.scheduleTask(in: TimeAmount(idleTimeout)) {
+                    self.idleTimerFired(connection)
+                }
+            }
+            // Watch for a peer close or stray bytes while idle.
+            connection.requestInput()
+        case .close(let connection):
+            stopIdling(connection)
+            connection.close()
+        case .handOver(let connection, let socket):
+            connection.reuseCount += 1
+            socket.poolHandedOver(connection)
+        case .connectForWaiter(let socket):
+            socket.poolGrantedConnect()
+        case .failWaiter(let socket, let failure):
+            socket.poolRejected(Self.error(failure))
+        }
+    }
+
+    private func stopIdling(_ connection: StreamConnection) {
+        connection.idleTimer?.cancel()
+        connection.idleTimer = nil
+        connection.owner = nil
+    }
+
+    private func idleTimerFired(_ connection: StreamConnection) {
+        connection.idleTimer = nil
+        execute(machine.idleTimerFired(key: connection.poolKey, connection: connection), key: connection.poolKey)
+    }
+
+    static func error(_ failure: PoolFailure) -> CosocketError {
+        switch failure {
+        case .tooManyWaiting: return .tooManyWaitingConnects
+        case .timeout: return .timeoutEmpty
+        case .shutdown: return .shuttingDown
+        }
+    }
+}
+
+extension ConnectionPools: StreamConnectionOwner {
+    func connectionHasInput(_ connection: StreamConnection) {
+        // An idle connection has nothing to say: bytes or an EOF mean it is unusable.
+        let key = connection.poolKey
+        execute(machine.idleConnectionClosedByPeer(key: key, connection: connection), key: key)
+    }
+
+    func connectionDidDrain(_ connection: StreamConnection) {}
+
+    func connectionDidClose(_ connection: StreamConnection) {
+        let key = connection.poolKey
+        execute(machine.idleConnectionClosedByPeer(key: key, connection: connection), key: key)
+    }
 }

@@ -36,6 +36,8 @@ final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
     /// Where the pool files this connection, and how many times it has been reused.
     var poolKey: String
     var reuseCount = 0
+    /// Armed while the connection sits idle in a pool.
+    var idleTimer: Scheduled<Void>?
 
     init(poolKey: String) {
         self.poolKey = poolKey
@@ -131,3 +133,8 @@ final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 }
 
+
+extension StreamConnection: Hashable {
+    static func == (lhs: StreamConnection, rhs: StreamConnection) -> Bool { lhs === rhs }
+    func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
+}

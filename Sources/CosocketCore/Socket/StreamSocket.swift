@@ -228,10 +228,7 @@ public final class StreamSocket: @unchecked Sendable {
 
     /// The pool made room for this waiting connect to open a new connection.
     func poolGrantedConnect() {
-        guard case .connecting(var attempt) = state else {
-            engine.pools.connectFailed(key: "")
-            return
-        }
+        guard case .connecting(var attempt) = state else { return }
         poolWaitDeadline = nil
         attempt.waitingForPool = false
         state = .connecting(attempt)
@@ -381,10 +378,8 @@ public final class StreamSocket: @unchecked Sendable {
             release(connection, closing: true)
             return .failure(connection.failure(partial: ByteBuffer()))
         }
-        if connection.buffer.readableBytes > 0 {
-            release(connection, closing: true)
-            return .failure(.dubiousState)
-        }
+        // The reference refuses, and keeps the socket usable, while its own buffer holds data.
+        if connection.buffer.readableBytes > 0 { return .failure(.unreadData) }
         release(connection, closing: false)
         engine.pools.release(
             connection,
@@ -540,4 +535,9 @@ extension StreamSocket: StreamConnectionOwner {
         release(connection, closing: true)
         delegate?.socketDidSend(self, result: .failure(error))
     }
+}
+
+extension StreamSocket: Hashable {
+    public static func == (lhs: StreamSocket, rhs: StreamSocket) -> Bool { lhs === rhs }
+    public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
 }

@@ -1,0 +1,152 @@
+import Cosocket
+import CosocketCore
+import NIOCore
+import NIOPosix
+import Testing
+
+/// Keepalive pools through the Swift API, against real servers.
+@Suite struct PoolTests {
+    /// Each test gets its own loop, so pools (which are per loop) do not mix.
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    var loop: EventLoop { group.next() }
+
+    @Test func reuseCountsAcrossSequentialBorrows() async throws {
+        let redis = try ExternalServer(.redis)
+        defer { redis.stop() }
+        for round in 0..<20 {
+            let socket = TCPSocket(eventLoop: loop)
+            try await socket.connect(host: "127.0.0.1", port: redis.port)
+            #expect(try await socket.reusedTimes() == round)
+            try await socket.send("PING\r\n")
+            #expect(try await socket.receive(.line).text == "+PONG")
+            try await socket.setKeepalive()
+            #expect(await failure { try await socket.send("x") }?.message == "closed")
+        }
+        let stats = try #require(await TCPSocket.poolStatistics(on: loop)["127.0.0.1:\(redis.port)"])
+        #expect(stats.totalCreated == 1)
+        #expect(stats.totalReused == 19)
+        #expect(stats.idle == 1)
+        let clients = redis.query("CLIENT LIST\r\n", until: "\n").split(separator: "\n").filter { $0.contains("addr=") }
+        #expect(clients.count <= 2)
+    }
+
+    @Test func twoHundredBorrowersShareEightConnections() async throws {
+        let redis = try ExternalServer(.redis)
+        defer { redis.stop() }
+        let options = PoolOptions(size: 8, backlog: 256)
+        let peak = LockedBox(0)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<200 {
+                group.addTask { [loop] in
+                    let socket = TCPSocket(eventLoop: loop)
+                    try await socket.connect(host: "127.0.0.1", port: redis.port, pool: options)
+                    let value = "value-\(index)"
+                    try await socket.send("*3\r\n$3\r\nSET\r\n$\(3 + "\(index)".count)\r\nkey\(index)\r\n$\(value.utf8.count)\r\n\(value)\r\n")
+                    #expect(try await socket.receive(.line).text == "+OK")
+                    try await socket.send("*2\r\n$3\r\nGET\r\n$\(3 + "\(index)".count)\r\nkey\(index)\r\n")
+                    #expect(try await socket.receive(.line).text == "$\(value.utf8.count)")
+                    #expect(try await socket.receive(.line).text == value)
+                    if index % 25 == 0 {
+                        let connected = redis.query("INFO clients\r\n", until: "\r\n\r\n")
+                        let count = connected.split(separator: "\r\n").first { $0.hasPrefix("connected_clients:") }
+                            .flatMap { Int($0.dropFirst("connected_clients:".count)) } ?? 0
+                        peak.set(max(peak.get(), count - 1))
+                    }
+                    try await socket.setKeepalive()
+                }
+            }
+            try await group.waitForAll()
+        }
+        let stats = try #require(await TCPSocket.poolStatistics(on: loop)["127.0.0.1:\(redis.port)"])
+        #expect(stats.totalCreated <= 8)
+        #expect(stats.totalCreated + stats.totalReused == 200)
+        #expect(stats.waiting == 0)
+        #expect(peak.get() <= 8)
+        #expect(peak.get() >= 1)
+    }
+
+    @Test func killedServerEmptiesThePool() async throws {
+        let memcached = try ExternalServer(.memcached)
+        let port = memcached.port
+        var sockets: [TCPSocket] = []
+        for _ in 0..<3 {
+            let socket = TCPSocket(eventLoop: loop)
+            try await socket.connect(host: "127.0.0.1", port: port)
+            sockets.append(socket)
+        }
+        for socket in sockets { try await socket.setKeepalive() }
+        #expect(await TCPSocket.poolStatistics(on: loop)["127.0.0.1:\(port)"]?.idle == 3)
+        memcached.stop()
+        try await Task.sleep(for: .milliseconds(200))
+        let stats = try #require(await TCPSocket.poolStatistics(on: loop)["127.0.0.1:\(port)"])
+        #expect(stats.idle == 0)
+        #expect(stats.closedByPeer == 3)
+        // No borrower gets a dead connection: the connect itself fails.
+        let socket = TCPSocket(eventLoop: loop)
+        #expect(await failure { try await socket.connect(host: "127.0.0.1", port: port) }?.message == "connection refused")
+    }
+
+    @Test func idleTimeoutClosesPooledConnections() async throws {
+        let echo = TestListener { Peer.echo($0) }
+        defer { echo.stop() }
+        let socket = TCPSocket(eventLoop: loop)
+        try await socket.connect(host: "127.0.0.1", port: echo.port, pool: PoolOptions(name: "short-lived"))
+        try await socket.setKeepalive(idleTimeout: .milliseconds(50))
+        try await Task.sleep(for: .milliseconds(300))
+        let stats = try #require(await TCPSocket.poolStatistics(on: loop)["short-lived"])
+        #expect(stats.idle == 0)
+        #expect(stats.closedByIdleTimeout == 1)
+    }
+
+    @Test func unreadDataRefusesKeepalive() async throws {
+        let echo = TestListener { Peer.echo($0) }
+        defer { echo.stop() }
+        let socket = TCPSocket(eventLoop: loop)
+        try await socket.connect(host: "127.0.0.1", port: echo.port)
+        try await socket.send("two\nlines\n")
+        #expect(try await socket.receive(.bytes(2)).text == "tw")
+        #expect(await failure { try await socket.setKeepalive() }?.message == "unread data in buffer")
+        // Still usable after the refusal.
+        #expect(try await socket.receive(.line).text == "o")
+    }
+
+    @Test func poolNameSharesAndSplitsPools() async throws {
+        let echo = TestListener { Peer.echo($0) }
+        defer { echo.stop() }
+        let first = TCPSocket(eventLoop: loop)
+        try await first.connect(host: "127.0.0.1", port: echo.port, pool: PoolOptions(name: "shared"))
+        try await first.setKeepalive()
+        // Another address under the same pool name reuses the pooled connection.
+        let second = TCPSocket(eventLoop: loop)
+        try await second.connect(host: "127.0.0.1", port: freePort(), pool: PoolOptions(name: "shared"))
+        #expect(try await second.reusedTimes() == 1)
+        try await second.send("through shared\n")
+        #expect(try await second.receive(.line).text == "through shared")
+        // The default key does not see it.
+        let third = TCPSocket(eventLoop: loop)
+        try await third.connect(host: "127.0.0.1", port: echo.port)
+        #expect(try await third.reusedTimes() == 0)
+    }
+
+    @Test func backlogFullAndWaiterTimeout() async throws {
+        let echo = TestListener { Peer.echo($0) }
+        defer { echo.stop() }
+        let options = PoolOptions(name: "tiny", size: 1, backlog: 1)
+        let holder = TCPSocket(eventLoop: loop)
+        try await holder.connect(host: "127.0.0.1", port: echo.port, pool: options)
+        let waiter = TCPSocket(eventLoop: loop)
+        await waiter.setTimeouts(connect: .milliseconds(200), send: nil, read: nil)
+        async let waited: CosocketError? = failure { try await waiter.connect(host: "127.0.0.1", port: echo.port, pool: options) }
+        try await Task.sleep(for: .milliseconds(50))
+        let rejected = TCPSocket(eventLoop: loop)
+        #expect(await failure { try await rejected.connect(host: "127.0.0.1", port: echo.port, pool: options) }?.message == "too many waiting connect operations")
+        #expect(await waited?.message == "timeout")
+        // Releasing the held connection serves the next waiter with it.
+        let next = TCPSocket(eventLoop: loop)
+        async let served: Void = next.connect(host: "127.0.0.1", port: echo.port, pool: options)
+        try await Task.sleep(for: .milliseconds(50))
+        try await holder.setKeepalive()
+        try await served
+        #expect(try await next.reusedTimes() == 1)
+    }
+}
