@@ -27,6 +27,8 @@ public enum CosocketError: Error, Sendable, Equatable {
     case badHostName(host: String, reason: String)
     /// The resolver found no address for the host.
     case unresolved(host: String, code: Int, reason: String)
+    /// No resolver is configured for a name that is neither a literal nor in the hosts file.
+    case noResolver(host: String)
     /// A pooled connect found its backlog queue full.
     case tooManyWaitingConnects
     /// `setkeepalive` found unread bytes in the socket's receive buffer (the socket stays usable).
@@ -47,6 +49,7 @@ public enum CosocketError: Error, Sendable, Equatable {
         case .busy(let operation): return "socket busy \(operation.busyWord)"
         case .badHostName(let host, let reason): return "failed to parse host name \"\(host)\": \(reason)"
         case .unresolved(let host, let code, let reason): return "\(host) could not be resolved (\(code): \(reason))"
+        case .noResolver(let host): return "no resolver defined to resolve \"\(host)\""
         case .tooManyWaitingConnects: return "too many waiting connect operations"
         case .unreadData: return "unread data in buffer"
         case .dubiousState: return "connection in dubious state"

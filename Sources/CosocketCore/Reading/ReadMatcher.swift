@@ -18,6 +18,9 @@ public struct ReadMatcher: Sendable {
     private var scanned = 0
     private var matchedPrefix = 0
 
+    /// Trailing bytes that matched the start of a `receiveuntil` boundary when the scan stopped.
+    public var heldBackCount: Int { matchedPrefix }
+
     public init(_ pattern: ReadPattern) {
         self.pattern = pattern
     }

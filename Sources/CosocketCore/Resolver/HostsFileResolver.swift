@@ -12,7 +12,8 @@ import Darwin
 ///
 /// The reference refuses every name without a `resolver` directive (`no resolver defined to
 /// resolve "localhost"`); reading the hosts file lets `localhost` work out of the box. Names
-/// that are not in the file fail as an unresolved name, without sending a query.
+/// that are not in the file fail as the reference fails them without a resolver, without
+/// sending a query.
 public final class HostsFileResolver: Resolver, @unchecked Sendable {
     private let entries: [String: [String]]
 
@@ -34,7 +35,7 @@ public final class HostsFileResolver: Resolver, @unchecked Sendable {
         for candidate in entries[host.lowercased()] ?? [] {
             if let address = try? SocketAddress(ipAddress: candidate, port: port) { return .resolved(address) }
         }
-        return .failed(.unresolved(host: host, code: 3, reason: "Host not found"))
+        return .failed(.noResolver(host: host))
     }
 
     /// Maps each lower-cased name to its addresses in file order (IPv4 lines usually come first).

@@ -75,6 +75,14 @@ final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
         if context.channel.isWritable { owner?.connectionDidDrain(self) }
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            inputClosed = true
+            owner?.connectionHasInput(self)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if errorCode == nil, let ioError = error as? IOError { errorCode = ioError.errnoCode }
         context.close(promise: nil)

@@ -33,6 +33,8 @@ public final class StreamSocket: @unchecked Sendable {
     private var synchronousConnectResult: Result<Void, CosocketError>?
 
     private var readMatcher: ReadMatcher?
+    /// A read met the end of the stream: further reads fail with `closed` at once.
+    private var readFailed = false
     private var readDeadline: NIODeadline?
     private var pendingSendCount: Int?
     private var sendDeadline: NIODeadline?
@@ -64,6 +66,18 @@ public final class StreamSocket: @unchecked Sendable {
         return .success(connection.reuseCount)
     }
 
+    /// Whether reads can still be attempted: connected and not past the end of the stream.
+    public var isReadable: Bool {
+        if case .connected = state { return !readFailed }
+        return false
+    }
+
+    /// Whether the socket holds a connection (possibly half-closed by the peer).
+    public var hasConnection: Bool {
+        if case .connected = state { return true }
+        return false
+    }
+
     /// The number of unread bytes in the receive buffer.
     public var bufferedByteCount: Int {
         if case .connected(let connection) = state { return connection.buffer.readableBytes }
@@ -83,9 +97,12 @@ public final class StreamSocket: @unchecked Sendable {
     public func connect(to target: ConnectTarget, pool: PoolOptions = PoolOptions()) -> Result<Void, CosocketError>? {
         switch state {
         case .connecting: return .failure(.busy(.connect))
-        case .connected(let connection): release(connection, closing: true)
+        case .connected(let connection):
+            if let busy = busyError() { return .failure(busy) }
+            release(connection, closing: true)
         case .fresh, .closed: break
         }
+        readFailed = false
         let key = pool.name ?? target.defaultPoolKey
         switch engine.pools.checkout(key: key, options: pool, for: self) {
         case .reuse(let connection):
@@ -152,6 +169,7 @@ public final class StreamSocket: @unchecked Sendable {
             .channelOption(ChannelOptions.writeBufferWaterMark, value: .init(low: 1, high: 1))
             .channelOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: configuration.bufferSize))
             .channelOption(ChannelOptions.maxMessagesPerRead, value: 16)
+            .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(connection)
@@ -252,6 +270,7 @@ public final class StreamSocket: @unchecked Sendable {
             return .failure(.closedEmpty)
         }
         guard readMatcher == nil else { return .failure(.busy(.read)) }
+        if readFailed { return .failure(.closedEmpty) }
         readMatcher = ReadMatcher(pattern)
         if let outcome = completeRead(connection) { return outcome }
         let deadline = NIODeadline.now() + (timeouts.read ?? engine.configuration.readTimeout)
@@ -279,10 +298,16 @@ public final class StreamSocket: @unchecked Sendable {
             endRead()
             return .endOfIteration
         case .closedEarly:
-            let partial = takePartial(connection, pattern: matcher.pattern)
+            let partial = takePartial(connection, matcher: matcher)
             endRead()
             let error = connection.failure(partial: partial)
-            release(connection, closing: true, failingWith: error)
+            if connection.isClosed {
+                release(connection, closing: true, failingWith: error)
+            } else {
+                // The peer only closed its side: as in the reference, reading is over but the
+                // socket can still send and be closed.
+                readFailed = true
+            }
             return .failure(error)
         }
     }
@@ -292,11 +317,16 @@ public final class StreamSocket: @unchecked Sendable {
         readDeadline = nil
     }
 
-    private func takePartial(_ connection: StreamConnection, pattern: ReadPattern) -> ByteBuffer {
+    private func takePartial(_ connection: StreamConnection, matcher: ReadMatcher) -> ByteBuffer {
         let count = connection.buffer.readableBytes
         var stripCR = false
-        if case .line = pattern { stripCR = true }
-        return connection.buffer.takeBytes(count, consuming: count, strippingCR: stripCR)
+        var kept = count
+        switch matcher.pattern {
+        case .line: stripCR = true
+        case .until(_, nil): kept = count - matcher.heldBackCount
+        default: break
+        }
+        return connection.buffer.takeBytes(kept, consuming: count, strippingCR: stripCR)
     }
 
     // MARK: Send
@@ -349,12 +379,19 @@ public final class StreamSocket: @unchecked Sendable {
         delegate?.socketDidSend(self, result: result)
     }
 
+    private func busyError() -> CosocketError? {
+        if readMatcher != nil { return .busy(.read) }
+        if pendingSendCount != nil { return .busy(.write) }
+        return nil
+    }
+
     // MARK: Close, keepalive, shutdown, options
 
     /// Closes the connection (`tcpsock:close`); operations in flight fail with `closed`.
     public func close() -> Result<Void, CosocketError> {
         switch state {
         case .connected(let connection):
+            if let busy = busyError() { return .failure(busy) }
             release(connection, closing: true, failingWith: .closedEmpty)
             return .success(())
         case .connecting:
@@ -372,9 +409,8 @@ public final class StreamSocket: @unchecked Sendable {
     ///   - poolSize: the pool's capacity, used only if this call creates the pool.
     public func setKeepalive(idleTimeout: TimeAmount?, poolSize: Int?) -> Result<Void, CosocketError> {
         guard case .connected(let connection) = state else { return .failure(.closedEmpty) }
-        if readMatcher != nil { return .failure(.busy(.read)) }
-        if pendingSendCount != nil { return .failure(.busy(.write)) }
-        if connection.isClosed {
+        if let busy = busyError() { return .failure(busy) }
+        if connection.isClosed || connection.inputClosed || readFailed {
             release(connection, closing: true)
             return .failure(connection.failure(partial: ByteBuffer()))
         }
@@ -496,7 +532,7 @@ public final class StreamSocket: @unchecked Sendable {
 
     private func readTimedOut() {
         guard case .connected(let connection) = state, let matcher = readMatcher else { return }
-        let partial = takePartial(connection, pattern: matcher.pattern)
+        let partial = takePartial(connection, matcher: matcher)
         endRead()
         delegate?.socketDidRead(self, outcome: .failure(.timeout(partial: partial)))
     }

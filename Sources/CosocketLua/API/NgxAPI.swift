@@ -1,0 +1,300 @@
+import CLuaJIT
+import CosocketCore
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `ngx` table: what lua-resty-* libraries and OpenResty code expect to find, injected the
+/// way lua-nginx-module injects it (C functions with the worker as upvalue).
+extension LuaWorker {
+    func installNgxAPI() {
+        let L = state
+        let worker = opaqueSelf
+        LuaBox.installMetatable(L)
+        SocketAPI.install(L, worker: worker)
+
+        lua_createtable(L, 0, 64)
+
+        // ngx.socket
+        lua_createtable(L, 0, 4)
+        luaSetField(L, -1, "tcp", { L in luaFinish(L!, SocketAPI.create(L!)) }, upvalue: worker)
+        lua_getfield(L, -1, "tcp")
+        lua_setfield(L, -2, "stream")
+        lua_setfield(L, -2, "socket")
+
+        NgxCoreAPI.install(L, worker: worker)
+        ThreadAPI.install(L, worker: worker)
+        TimerAPI.install(L, worker: worker)
+        CodecAPI.install(L, worker: worker)
+
+        lua_pushvalue(L, -1)
+        lua_setfield(L, luaGlobalsIndex, "ngx")
+        lua_getfield(L, luaGlobalsIndex, "package")
+        lua_getfield(L, -1, "loaded")
+        lua_pushvalue(L, -3)
+        lua_setfield(L, -2, "ngx")
+        luaPop(L, 3)
+    }
+}
+
+/// Output, logging, time, exit, sleep, phase, configuration and worker facts.
+enum NgxCoreAPI {
+    static func install(_ L: LuaState, worker: UnsafeMutableRawPointer) {
+        let functions: [(String, lua_CFunction)] = [
+            ("say", { L in luaFinish(L!, NgxCoreAPI.output(L!, newline: true)) }),
+            ("print", { L in luaFinish(L!, NgxCoreAPI.output(L!, newline: false)) }),
+            ("flush", { L in luaFinish(L!, NgxCoreAPI.flush(L!)) }),
+            ("log", { L in luaFinish(L!, NgxCoreAPI.log(L!)) }),
+            ("exit", { L in luaFinish(L!, NgxCoreAPI.exit(L!)) }),
+            ("sleep", { L in luaFinish(L!, NgxCoreAPI.sleep(L!)) }),
+            ("now", { L in lua_pushnumber(L, Clock.now()); return 1 }),
+            ("time", { L in lua_pushinteger(L, lua_Integer(Clock.now())); return 1 }),
+            ("update_time", { _ in 0 }),
+            ("today", { L in luaPushString(L!, Clock.format("%Y-%m-%d", utc: false)); return 1 }),
+            ("localtime", { L in luaPushString(L!, Clock.format("%Y-%m-%d %H:%M:%S", utc: false)); return 1 }),
+            ("utctime", { L in luaPushString(L!, Clock.format("%Y-%m-%d %H:%M:%S", utc: true)); return 1 }),
+            ("get_phase", { L in
+                luaPushString(L!, LuaWorker.from(L!).current?.context.phaseName ?? "init")
+                return 1
+            }),
+        ]
+        for (name, function) in functions { luaSetField(L, -1, name, function, upvalue: worker) }
+
+        lua_pushlightuserdata(L, nil)
+        lua_setfield(L, -2, "null")
+        let constants: [(String, lua_Integer)] = [
+            ("OK", 0), ("ERROR", -1), ("AGAIN", -2), ("DONE", -4), ("DECLINED", -5),
+            ("STDERR", 0), ("EMERG", 1), ("ALERT", 2), ("CRIT", 3), ("ERR", 4), ("WARN", 5),
+            ("NOTICE", 6), ("INFO", 7), ("DEBUG", 8),
+            ("HTTP_CONTINUE", 100), ("HTTP_SWITCHING_PROTOCOLS", 101), ("HTTP_OK", 200), ("HTTP_CREATED", 201),
+            ("HTTP_ACCEPTED", 202), ("HTTP_NO_CONTENT", 204), ("HTTP_PARTIAL_CONTENT", 206),
+            ("HTTP_SPECIAL_RESPONSE", 300), ("HTTP_MOVED_PERMANENTLY", 301), ("HTTP_MOVED_TEMPORARILY", 302),
+            ("HTTP_SEE_OTHER", 303), ("HTTP_NOT_MODIFIED", 304), ("HTTP_TEMPORARY_REDIRECT", 307),
+            ("HTTP_PERMANENT_REDIRECT", 308), ("HTTP_BAD_REQUEST", 400), ("HTTP_UNAUTHORIZED", 401),
+            ("HTTP_PAYMENT_REQUIRED", 402), ("HTTP_FORBIDDEN", 403), ("HTTP_NOT_FOUND", 404),
+            ("HTTP_NOT_ALLOWED", 405), ("HTTP_NOT_ACCEPTABLE", 406), ("HTTP_REQUEST_TIMEOUT", 408),
+            ("HTTP_CONFLICT", 409), ("HTTP_GONE", 410), ("HTTP_UPGRADE_REQUIRED", 426),
+            ("HTTP_TOO_MANY_REQUESTS", 429), ("HTTP_CLOSE", 444), ("HTTP_ILLEGAL", 451),
+            ("HTTP_INTERNAL_SERVER_ERROR", 500), ("HTTP_METHOD_NOT_IMPLEMENTED", 501), ("HTTP_BAD_GATEWAY", 502),
+            ("HTTP_SERVICE_UNAVAILABLE", 503), ("HTTP_GATEWAY_TIMEOUT", 504), ("HTTP_VERSION_NOT_SUPPORTED", 505),
+            ("HTTP_INSUFFICIENT_STORAGE", 507),
+            ("HTTP_GET", 2), ("HTTP_HEAD", 4), ("HTTP_POST", 8), ("HTTP_PUT", 16), ("HTTP_DELETE", 32),
+            ("HTTP_MKCOL", 64), ("HTTP_COPY", 128), ("HTTP_MOVE", 256), ("HTTP_OPTIONS", 512),
+            ("HTTP_PROPFIND", 1024), ("HTTP_PROPPATCH", 2048), ("HTTP_LOCK", 4096), ("HTTP_UNLOCK", 8192),
+            ("HTTP_PATCH", 16384), ("HTTP_TRACE", 32768),
+        ]
+        for (name, value) in constants {
+            lua_pushinteger(L, value)
+            lua_setfield(L, -2, name)
+        }
+
+        // ngx.config
+        lua_createtable(L, 0, 8)
+        lua_pushinteger(L, 10023)
+        lua_setfield(L, -2, "ngx_lua_version")
+        lua_pushinteger(L, 1_022_001)
+        lua_setfield(L, -2, "nginx_version")
+        luaPushString(L, "http")
+        lua_setfield(L, -2, "subsystem")
+        lua_pushboolean(L, 0)
+        lua_setfield(L, -2, "debug")
+        luaSetField(L, -1, "prefix", { L in luaPushString(L!, "./"); return 1 }, upvalue: worker)
+        luaSetField(L, -1, "nginx_configure", { L in luaPushString(L!, ""); return 1 }, upvalue: worker)
+        lua_setfield(L, -2, "config")
+
+        // ngx.worker
+        lua_createtable(L, 0, 4)
+        luaSetField(L, -1, "id", { L in lua_pushinteger(L, lua_Integer(LuaWorker.from(L!).workerID)); return 1 }, upvalue: worker)
+        luaSetField(L, -1, "pid", { L in lua_pushinteger(L, lua_Integer(getpid())); return 1 }, upvalue: worker)
+        luaSetField(L, -1, "count", { L in
+            lua_pushinteger(L, lua_Integer(LuaWorker.from(L!).configuration.workerCount))
+            return 1
+        }, upvalue: worker)
+        luaSetField(L, -1, "exiting", { L in lua_pushboolean(L, LuaWorker.from(L!).isShuttingDown ? 1 : 0); return 1 }, upvalue: worker)
+        lua_setfield(L, -2, "worker")
+
+        installContextTable(L, worker: worker)
+    }
+
+    /// `ngx.ctx` is per request: the `ngx` table's metatable serves and replaces it.
+    private static func installContextTable(_ L: LuaState, worker: UnsafeMutableRawPointer) {
+        lua_createtable(L, 0, 2)
+        luaSetField(L, -1, "__index", { L in
+            let L = L!
+            guard luaString(L, 2) == "ctx", let context = LuaWorker.from(L).current?.context else { return 0 }
+            if context.ctxReference == LUA_NOREF {
+                luaNewTable(L)
+                lua_pushvalue(L, -1)
+                context.ctxReference = luaL_ref(L, luaRegistryIndex)
+                return 1
+            }
+            lua_rawgeti(L, luaRegistryIndex, context.ctxReference)
+            return 1
+        }, upvalue: worker)
+        luaSetField(L, -1, "__newindex", { L in
+            let L = L!
+            guard luaString(L, 2) == "ctx" else {
+                lua_rawset(L, 1)
+                return 0
+            }
+            guard let context = LuaWorker.from(L).current?.context else { return 0 }
+            if context.ctxReference != LUA_NOREF { luaL_unref(L, luaRegistryIndex, context.ctxReference) }
+            lua_pushvalue(L, 3)
+            context.ctxReference = luaL_ref(L, luaRegistryIndex)
+            return 0
+        }, upvalue: worker)
+        lua_setmetatable(L, -2)
+    }
+
+    // MARK: Output
+
+    static func output(_ L: LuaState, newline: Bool) -> LuaReturn {
+        let worker = LuaWorker.from(L)
+        guard let context = worker.current?.context else { return L.fail("no request found") }
+        guard let sink = context.output else {
+            return L.fail("API disabled in the context of \(context.disabledContextName)")
+        }
+        var buffer = worker.outputScratch
+        buffer.clear()
+        let count = lua_gettop(L)
+        if count > 0 {
+            for index in 1...count {
+                if let problem = appendPrintable(L, index, to: &buffer) { return L.argumentError(index, problem) }
+            }
+        }
+        if newline { buffer.writeInteger(UInt8(ascii: "\n")) }
+        buffer.withUnsafeReadableBytes { sink.write($0) }
+        worker.outputScratch = buffer
+        lua_pushinteger(L, 1)
+        return .values(1)
+    }
+
+    /// What `ngx.say`/`ngx.print`/`ngx.log` accept: strings, numbers, nil, booleans, ngx.null
+    /// and arrays of them.
+    static func appendPrintable(_ L: LuaState, _ index: Int32, to buffer: inout ByteBuffer) -> String? {
+        switch lua_type(L, index) {
+        case LUA_TSTRING, LUA_TNUMBER:
+            if let bytes = luaBytes(L, index) { buffer.writeBytes(bytes) }
+        case LUA_TNIL:
+            buffer.writeString("nil")
+        case LUA_TBOOLEAN:
+            buffer.writeString(lua_toboolean(L, index) != 0 ? "true" : "false")
+        case LUA_TLIGHTUSERDATA where lua_touserdata(L, index) == nil:
+            buffer.writeString("null")
+        case LUA_TTABLE:
+            let table = index < 0 ? lua_gettop(L) + index + 1 : index
+            let length = Int32(lua_objlen(L, table))
+            if length > 0 {
+                for position in 1...length {
+                    lua_rawgeti(L, table, position)
+                    let problem = appendPrintable(L, -1, to: &buffer)
+                    luaPop(L, 1)
+                    if let problem { return problem }
+                }
+            }
+        default:
+            return "string, number, boolean, nil, ngx.null, or array table expected, but got \(luaTypeName(L, index))"
+        }
+        return nil
+    }
+
+    static func flush(_ L: LuaState) -> LuaReturn {
+        LuaWorker.from(L).current?.context.output?.flush()
+        lua_pushinteger(L, 1)
+        return .values(1)
+    }
+
+    // MARK: Log
+
+    static func log(_ L: LuaState) -> LuaReturn {
+        let worker = LuaWorker.from(L)
+        let count = lua_gettop(L)
+        guard count >= 1, lua_type(L, 1) == LUA_TNUMBER else {
+            return L.argumentError(1, "number expected, got \(luaTypeName(L, 1))")
+        }
+        let rawLevel = Int(lua_tointeger(L, 1))
+        guard let level = LuaLogLevel(rawValue: rawLevel) else { return L.fail("bad log level: \(rawLevel)") }
+        guard level <= worker.configuration.logLevel else { return .values(0) }
+        var buffer = ByteBuffer()
+        if count >= 2 {
+            for index in 2...count {
+                if let problem = appendPrintable(L, index, to: &buffer) { return L.argumentError(index, problem) }
+            }
+        }
+        worker.errorLog.log(level, "[lua] \(callerPosition(L)): \(String(buffer: buffer))")
+        return .values(0)
+    }
+
+    /// `file:line` of the Lua code that called the running C function, as nginx logs it.
+    static func callerPosition(_ L: LuaState) -> String {
+        var record = lua_Debug()
+        guard lua_getstack(L, 1, &record) != 0, lua_getinfo(L, "Sl", &record) != 0 else { return "?" }
+        let source = withUnsafeBytes(of: &record.short_src) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        let file = source.split(separator: "/").last.map(String.init) ?? source
+        return "\(file):\(record.currentline)"
+    }
+
+    // MARK: Exit and sleep
+
+    static func exit(_ L: LuaState) -> LuaReturn {
+        let worker = LuaWorker.from(L)
+        guard let coroutine = worker.current else { return L.fail("no request found") }
+        guard lua_isnumber(L, 1) != 0 else { return L.argumentError(1, "number expected, got \(luaTypeName(L, 1))") }
+        let status = Int(lua_tointeger(L, 1))
+        coroutine.context.exitStatus = status
+        if let host = coroutine.context.host as? LuaExitHandler, host.handleExit(status: status, context: coroutine.context) {
+            return .values(0)
+        }
+        coroutine.wait = .exit
+        return .yield
+    }
+
+    static func sleep(_ L: LuaState) -> LuaReturn {
+        let count = lua_gettop(L)
+        guard count == 1 else { return L.fail("attempt to pass \(count) arguments, but accepted 1") }
+        let milliseconds = Int64((lua_tonumber(L, 1) * 1000).rounded(.towardZero))
+        guard milliseconds >= 0 else { return L.fail("invalid sleep duration \"\(milliseconds)\"") }
+        let worker = LuaWorker.from(L)
+        guard let coroutine = worker.current else { return L.fail("no request found") }
+        lua_settop(L, 0)
+        if milliseconds == 0 {
+            coroutine.wait = .nextTick
+            worker.eventLoop.execute { worker.wake(coroutine, with: .nothing) }
+        } else {
+            let timer = worker.eventLoop.scheduleTask(in: .milliseconds(milliseconds)) {
+                worker.wake(coroutine, with: .nothing)
+            }
+            coroutine.wait = .sleep(timer)
+        }
+        return .yield
+    }
+}
+
+/// A host that handles `ngx.exit` itself (the HTTP server, which turns statuses into responses).
+public protocol LuaExitHandler: AnyObject {
+    /// Returns `true` when the call should simply return (the host took over), `false` to end
+    /// the context.
+    func handleExit(status: Int, context: LuaContext) -> Bool
+}
+
+/// Wall-clock time for `ngx.now` and friends.
+enum Clock {
+    static func now() -> Double {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Double(spec.tv_sec) + Double(spec.tv_nsec / 1_000_000) / 1000
+    }
+
+    static func format(_ pattern: String, utc: Bool) -> String {
+        var seconds = time(nil)
+        var parts = tm()
+        if utc { gmtime_r(&seconds, &parts) } else { localtime_r(&seconds, &parts) }
+        var buffer = [CChar](repeating: 0, count: 64)
+        let length = strftime(&buffer, buffer.count, pattern, &parts)
+        return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

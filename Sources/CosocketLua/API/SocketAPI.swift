@@ -1,0 +1,569 @@
+import CLuaJIT
+import CosocketCore
+import NIOCore
+
+/// `ngx.socket.tcp` and the methods of its objects, with the reference's argument checks,
+/// return values and error strings.
+///
+/// A socket object is a table whose slot 1 holds the boxed ``LuaSocket``, and whose
+/// metatable is also its `__index`, as in lua-nginx-module.
+enum SocketAPI {
+    static let metatableName = "cosocket.tcp"
+
+    static func install(_ L: LuaState, worker: UnsafeMutableRawPointer) {
+        luaL_newmetatable(L, metatableName)
+        let methods: [(String, lua_CFunction)] = [
+            ("connect", { L in luaFinish(L!, SocketAPI.connect(L!)) }),
+            ("send", { L in luaFinish(L!, SocketAPI.send(L!)) }),
+            ("receive", { L in luaFinish(L!, SocketAPI.receive(L!)) }),
+            ("receiveany", { L in luaFinish(L!, SocketAPI.receiveAny(L!)) }),
+            ("receiveuntil", { L in luaFinish(L!, SocketAPI.receiveUntil(L!)) }),
+            ("settimeout", { L in luaFinish(L!, SocketAPI.setTimeout(L!)) }),
+            ("settimeouts", { L in luaFinish(L!, SocketAPI.setTimeouts(L!)) }),
+            ("setoption", { L in luaFinish(L!, SocketAPI.setOption(L!)) }),
+            ("getoption", { L in luaFinish(L!, SocketAPI.getOption(L!)) }),
+            ("setkeepalive", { L in luaFinish(L!, SocketAPI.setKeepalive(L!)) }),
+            ("getreusedtimes", { L in luaFinish(L!, SocketAPI.getReusedTimes(L!)) }),
+            ("close", { L in luaFinish(L!, SocketAPI.close(L!)) }),
+            ("shutdown", { L in luaFinish(L!, SocketAPI.shutdown(L!)) }),
+            ("bind", { L in luaFinish(L!, SocketAPI.bind(L!)) }),
+            ("sslhandshake", { L in luaFinish(L!, L!.softFailure("ssl is not supported yet")) }),
+        ]
+        for (name, function) in methods { luaSetField(L, -1, name, function, upvalue: worker) }
+        lua_pushvalue(L, -1)
+        lua_setfield(L, -2, "__index")
+        luaPop(L, 1)
+    }
+
+    /// `ngx.socket.tcp()`: a new socket table.
+    static func create(_ L: LuaState) -> LuaReturn {
+        let count = lua_gettop(L)
+        if count != 0 { return L.fail("expecting zero arguments, but got \(count)") }
+        lua_createtable(L, 1, 0)
+        lua_getfield(L, luaRegistryIndex, metatableName)
+        lua_setmetatable(L, -2)
+        return .values(1)
+    }
+
+    // MARK: Self
+
+    private enum SelfCheck {
+        case socket(LuaSocket)
+        case fail(LuaReturn)
+    }
+
+    /// The socket behind argument 1; `create` makes one for a table that has none (connect
+    /// accepts any table as self, as the reference does).
+    private static func socketOf(_ L: LuaState, create: Bool = false) -> SelfCheck {
+        guard lua_type(L, 1) == LUA_TTABLE else {
+            return .fail(L.argumentError(1, "table expected, got \(luaTypeName(L, 1))"))
+        }
+        let worker = LuaWorker.from(L)
+        lua_rawgeti(L, 1, 1)
+        let existing = LuaBox.unbox(L, -1, as: LuaSocket.self)
+        luaPop(L, 1)
+        if let existing {
+            if let owner = existing.context, let current = worker.current, owner !== current.context {
+                return .fail(L.fail("bad request"))
+            }
+            return .socket(existing)
+        }
+        guard create else { return .fail(L.softFailure("closed")) }
+        let socket = LuaSocket(worker: worker)
+        LuaBox.push(L, socket)
+        lua_rawseti(L, 1, 1)
+        return .socket(socket)
+    }
+
+    /// The running scheduler coroutine, which an operation that must wait will yield.
+    private static func currentCoroutine(_ L: LuaState) -> LuaCoroutine? {
+        LuaWorker.from(L).current
+    }
+
+    // MARK: connect
+
+    static func connect(_ L: LuaState) -> LuaReturn {
+        let count = lua_gettop(L)
+        guard (2...4).contains(count) else {
+            return L.fail("ngx.socket connect: expecting 2, 3, or 4 arguments (including the object), but seen \(count)")
+        }
+        guard lua_type(L, 1) == LUA_TTABLE else { return L.argumentError(1, "table expected, got \(luaTypeName(L, 1))") }
+        let hostType = lua_type(L, 2)
+        guard hostType == LUA_TSTRING || hostType == LUA_TNUMBER, let host = luaString(L, 2) else {
+            return L.argumentError(2, "string expected, got \(luaTypeName(L, 2))")
+        }
+        let target: ConnectTarget
+        var optionsIndex: Int32 = 4
+        if host.hasPrefix("unix:") {
+            let path = String(host.dropFirst(5))
+            if path.isEmpty { return L.softFailure("failed to parse host name \"\(host)\": no path in the unix domain socket") }
+            target = .unix(path: path)
+            if lua_type(L, 3) == LUA_TTABLE { optionsIndex = 3 }
+        } else {
+            guard count >= 3, lua_type(L, 3) != LUA_TTABLE, lua_isnumber(L, 3) != 0 else {
+                return L.softFailure("missing the port number")
+            }
+            let number = lua_tonumber(L, 3)
+            guard number > -1, number < 65536 else { return L.softFailure("bad port number: \(Int(number))") }
+            if host.isEmpty { return L.softFailure("failed to parse host name \"\": no host") }
+            target = .host(host, port: Int(number))
+        }
+        var options = PoolOptions()
+        if lua_type(L, optionsIndex) == LUA_TTABLE {
+            switch poolOptions(L, optionsIndex) {
+            case .success(let parsed): options = parsed
+            case .failure(let failure): return failure.result
+            }
+        }
+        let socket: LuaSocket
+        switch socketOf(L, create: true) {
+        case .socket(let found): socket = found
+        case .fail(let result): return result
+        }
+        guard let coroutine = currentCoroutine(L) else { return L.fail("no request found") }
+        socket.context = coroutine.context
+        if !socket.isTracked {
+            socket.isTracked = true
+            coroutine.context.sockets.append(socket)
+        }
+        lua_settop(L, 0)
+        guard let result = socket.stream.connect(to: target, pool: options) else {
+            socket.waitForConnect(coroutine)
+            return .yield
+        }
+        return .values(LuaSocket.pushConnectResult(L, result))
+    }
+
+    private struct OptionFailure: Error { let result: LuaReturn }
+
+    /// The `pool`, `pool_size` and `backlog` options, with the reference's checks.
+    private static func poolOptions(_ L: LuaState, _ index: Int32) -> Result<PoolOptions, OptionFailure> {
+        var options = PoolOptions()
+        lua_getfield(L, index, "pool")
+        switch lua_type(L, -1) {
+        case LUA_TNIL: break
+        case LUA_TSTRING, LUA_TNUMBER: options.name = luaString(L, -1)
+        default:
+            let type = luaTypeName(L, -1)
+            luaPop(L, 1)
+            return .failure(OptionFailure(result: L.argumentError(index, "bad \"pool\" option type: \(type)")))
+        }
+        luaPop(L, 1)
+        lua_getfield(L, index, "pool_size")
+        if !luaIsNoneOrNil(L, -1) {
+            guard lua_isnumber(L, -1) != 0 else {
+                let type = luaTypeName(L, -1)
+                luaPop(L, 1)
+                return .failure(OptionFailure(result: L.argumentError(index, "bad \"pool_size\" option type: \(type)")))
+            }
+            let size = Int(lua_tonumber(L, -1))
+            guard size > 0 else {
+                luaPop(L, 1)
+                return .failure(OptionFailure(result: L.argumentError(index, "bad \"pool_size\" option value: \(size)")))
+            }
+            options.size = size
+        }
+        luaPop(L, 1)
+        lua_getfield(L, index, "backlog")
+        if !luaIsNoneOrNil(L, -1) {
+            let backlog = Int(lua_tonumber(L, -1))
+            guard backlog >= 0 else {
+                luaPop(L, 1)
+                return .failure(OptionFailure(result: L.argumentError(index, "bad \"backlog\" option value: \(backlog)")))
+            }
+            options.backlog = backlog
+        }
+        luaPop(L, 1)
+        return .success(options)
+    }
+
+    // MARK: send
+
+    static func send(_ L: LuaState) -> LuaReturn {
+        let count = lua_gettop(L)
+        guard count == 2 else { return L.fail("expecting 2 arguments (including the object), but got \(count)") }
+        let socket: LuaSocket
+        switch socketOf(L) {
+        case .socket(let found): socket = found
+        case .fail(let result): return result
+        }
+        guard socket.stream.hasConnection else { return L.softFailure("closed") }
+        socket.sendBuffer.clear()
+        if let problem = appendValue(L, 2, to: &socket.sendBuffer, topLevel: true) {
+            return L.argumentError(2, problem)
+        }
+        guard let coroutine = currentCoroutine(L) else { return L.fail("no request found") }
+        guard let result = socket.stream.send(socket.sendBuffer) else {
+            socket.waitForSend(coroutine)
+            return .yield
+        }
+        return .values(LuaSocket.pushSendResult(L, result))
+    }
+
+    /// Appends a string, number, boolean, nil or (nested) array of strings and numbers;
+    /// returns the reference's complaint for anything else.
+    static func appendValue(_ L: LuaState, _ index: Int32, to buffer: inout ByteBuffer, topLevel: Bool) -> String? {
+        switch lua_type(L, index) {
+        case LUA_TSTRING, LUA_TNUMBER:
+            var length = 0
+            if let pointer = lua_tolstring(L, index, &length) {
+                buffer.writeBytes(UnsafeRawBufferPointer(start: pointer, count: length))
+            }
+            return nil
+        case LUA_TBOOLEAN where topLevel:
+            buffer.writeString(lua_toboolean(L, index) != 0 ? "true" : "false")
+            return nil
+        case LUA_TNIL where topLevel:
+            buffer.writeString("nil")
+            return nil
+        case LUA_TTABLE:
+            return appendArray(L, index, to: &buffer)
+        default:
+            if topLevel { return "string, number, boolean, nil, or array table expected, got \(luaTypeName(L, index))" }
+            return "bad data type \(luaTypeName(L, index)) found"
+        }
+    }
+
+    private static func appendArray(_ L: LuaState, _ index: Int32, to buffer: inout ByteBuffer) -> String? {
+        let table = index < 0 ? lua_gettop(L) + index + 1 : index
+        var highest = 0
+        lua_pushnil(L)
+        while lua_next(L, table) != 0 {
+            luaPop(L, 1)
+            let number = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : 0
+            guard number >= 1, number == number.rounded() else {
+                luaPop(L, 1)
+                return "non-array table found"
+            }
+            highest = max(highest, Int(number))
+        }
+        guard highest > 0 else { return nil }
+        for position in 1...highest {
+            lua_rawgeti(L, table, Int32(position))
+            let problem = appendValue(L, -1, to: &buffer, topLevel: false)
+            luaPop(L, 1)
+            if let problem { return problem }
+        }
+        return nil
+    }
+
+    // MARK: receive
+
+    static func receive(_ L: LuaState) -> LuaReturn {
+        let count = lua_gettop(L)
+        guard count == 1 || count == 2 else {
+            return L.fail("expecting 1 or 2 arguments (including the object), but got \(count)")
+        }
+        let socket: LuaSocket
+        switch socketOf(L) {
+        case .socket(let found): socket = found
+        case .fail(let result): return result
+        }
+        guard socket.stream.isReadable else { return L.softFailure("closed") }
+        let pattern: ReadPattern
+        if count == 1 {
+            pattern = .line
+        } else {
+            switch lua_type(L, 2) {
+            case LUA_TNUMBER:
+                let size = lua_tonumber(L, 2)
+                guard size >= 0 else { return L.argumentError(2, "bad pattern argument") }
+                pattern = .bytes(Int(size))
+            case LUA_TSTRING:
+                if lua_isnumber(L, 2) != 0 {
+                    let size = lua_tonumber(L, 2)
+                    guard size >= 0 else { return L.argumentError(2, "bad pattern argument") }
+                    pattern = .bytes(Int(size))
+                } else {
+                    let text = luaString(L, 2) ?? ""
+                    if let parsed = ReadPattern(patternString: text), text.utf8.count == 2 {
+                        pattern = parsed
+                    } else if text.utf8.count == 2 && text.hasPrefix("*") {
+                        return L.argumentError(2, "bad pattern argument")
+                    } else {
+                        return L.argumentError(2, "bad pattern argument: \(text)")
+                    }
+                }
+            default:
+                return L.argumentError(2, "bad pattern argument")
+            }
+        }
+        return startRead(L, socket, pattern, untilIteration: false)
+    }
+
+    private static func startRead(_ L: LuaState, _ socket: LuaSocket, _ pattern: ReadPattern, untilIteration: Bool) -> LuaReturn {
+        guard let coroutine = currentCoroutine(L) else { return L.fail("no request found") }
+        guard let outcome = socket.stream.receive(pattern) else {
+            socket.waitForRead(coroutine, untilIteration: untilIteration)
+            return .yield
+        }
+        return .values(LuaSocket.pushReadOutcome(L, outcome, untilIteration: untilIteration))
+    }
+
+    static func receiveAny(_ L: LuaState) -> LuaReturn {
+        let count = lua_gettop(L)
+        guard count == 2 else { return L.fail("expecting 2 arguments (including the object), but got \(count)") }
+        let socket: LuaSocket
+        switch socketOf(L) {
+        case .socket(let found): socket = found
+        case .fail(let result): return result
+        }
+        guard lua_isnumber(L, 2) != 0, lua_tonumber(L, 2) >= 1 else { return L.argumentError(2, "bad max argument") }
+        let maximum = Int(lua_tonumber(L, 2))
+        guard socket.stream.isReadable else { return L.softFailure("closed") }
+        return startRead(L, socket, .any(max: maximum), untilIteration: false)
+    }
+
+    // MARK: receiveuntil
+
+    static func receiveUntil(_ L: LuaState) -> LuaReturn {
+        let count = lua_gettop(L)
+        guard count == 2 || count == 3 else {
+            return L.fail("expecting 2 or 3 arguments (including the object), but got \(count)")
+        }
+        guard lua_type(L, 1) == LUA_TTABLE else { return L.argumentError(1, "table expected, got \(luaTypeName(L, 1))") }
+        guard let boundary = luaBytes(L, 2) else { return L.argumentError(2, "string expected, got \(luaTypeName(L, 2))") }
+        if boundary.isEmpty { return L.softFailure("pattern is empty") }
+        var inclusive = false
+        if count == 3, lua_type(L, 3) == LUA_TTABLE {
+            lua_getfield(L, 3, "inclusive")
+            switch lua_type(L, -1) {
+            case LUA_TNIL: break
+            case LUA_TBOOLEAN: inclusive = lua_toboolean(L, -1) != 0
+            default:
+                let type = luaTypeName(L, -1)
+                luaPop(L, 1)
+                return L.fail("bad \"inclusive\" option value type: \(type)")
+            }
+            luaPop(L, 1)
+        }
+        let reader = UntilReader(boundary: Array(boundary), inclusive: inclusive)
+        lua_pushlightuserdata(L, LuaWorker.from(L).opaqueSelf)
+        lua_pushvalue(L, 1)
+        LuaBox.push(L, reader)
+        lua_pushcclosure(L, { L in luaFinish(L!, SocketAPI.untilIterator(L!)) }, 3)
+        return .values(1)
+    }
+
+    /// The iterator `receiveuntil` returns: upvalues are the worker, the socket table and
+    /// the boxed ``UntilReader``.
+    static func untilIterator(_ L: LuaState) -> LuaReturn {
+        let count = lua_gettop(L)
+        guard count <= 1 else { return L.fail("expecting 0 or 1 arguments, but seen \(count)") }
+        var limit: Int?
+        if count == 1 {
+            switch lua_type(L, 1) {
+            case LUA_TNUMBER:
+                let size = lua_tonumber(L, 1)
+                if size >= 1 { limit = Int(size) }
+            case LUA_TNIL, LUA_TSTRING where lua_isnumber(L, 1) != 0:
+                break
+            default:
+                return L.argumentError(1, "number expected, got \(luaTypeName(L, 1))")
+            }
+        }
+        guard let reader = LuaBox.unbox(L, luaUpvalueIndex(3), as: UntilReader.self) else { return .values(0) }
+        lua_settop(L, 0)
+        lua_pushvalue(L, luaUpvalueIndex(2))
+        let socket: LuaSocket
+        switch socketOf(L) {
+        case .socket(let found): socket = found
+        case .fail(let result): return result
+        }
+        lua_settop(L, 0)
+        guard socket.stream.isReadable else { return L.softFailure("closed") }
+        // With `inclusive` the reference ignores the size but still ends the iteration.
+        if limit != nil && reader.inclusive { limit = Int.max }
+        return startRead(L, socket, .until(reader, limit: limit), untilIteration: limit != nil)
+    }
+
+    // MARK: Timeouts and options
+
+    static func setTimeout(_ L: LuaState) -> LuaReturn {
+        let count = lua_gettop(L)
+        guard count == 2 else {
+            return L.fail("ngx.socket settimeout: expecting 2 arguments (including the object) but seen \(count)")
+        }
+        guard let timeout = timeoutArgument(L, 2) else { return L.fail("bad timeout value") }
+        return withSocketForSettings(L) { $0.stream.timeouts = .all(timeout) }
+    }
+
+    static func setTimeouts(_ L: LuaState) -> LuaReturn {
+        let count = lua_gettop(L)
+        guard count == 4 else {
+            return L.fail("ngx.socket settimeout: expecting 4 arguments (including the object) but seen \(count)")
+        }
+        guard let connect = timeoutArgument(L, 2), let send = timeoutArgument(L, 3), let read = timeoutArgument(L, 4) else {
+            return L.fail("bad timeout value")
+        }
+        return withSocketForSettings(L) { $0.stream.timeouts = SocketTimeouts(connect: connect, send: send, read: read) }
+    }
+
+    /// A timeout in ms: `nil`/non-numbers/0 mean the configured default (`.some(nil)`), a
+    /// negative or oversized value is invalid (`nil`).
+    private static func timeoutArgument(_ L: LuaState, _ index: Int32) -> TimeAmount?? {
+        let value = Int64(lua_tonumber(L, index))
+        guard value >= 0, value < Int64(Int32.max) else { return nil }
+        return .some(SocketTimeouts.milliseconds(value))
+    }
+
+    /// Settings apply to a socket that is not connected yet too, so one is created on demand.
+    private static func withSocketForSettings(_ L: LuaState, _ body: (LuaSocket) -> Void) -> LuaReturn {
+        switch socketOf(L, create: true) {
+        case .socket(let socket):
+            body(socket)
+            return .values(0)
+        case .fail(let result):
+            return result
+        }
+    }
+
+    static func setOption(_ L: LuaState) -> LuaReturn {
+        let socket: LuaSocket
+        switch socketOf(L) {
+        case .socket(let found): socket = found
+        case .fail: return L.fail("socket is never created nor connected")
+        }
+        guard socket.stream.hasConnection else {
+            if socket.context == nil { return L.fail("socket is never created nor connected") }
+            return L.softFailure("closed")
+        }
+        guard lua_type(L, 2) > LUA_TNIL, let name = luaString(L, 2) else { return L.softFailure("missing the \"option\" argument") }
+        guard let option = TCPSocketOption(rawValue: name) else { return L.softFailure("unsupported option \(name)") }
+        let value: Int
+        switch lua_type(L, 3) {
+        case LUA_TNONE, LUA_TNIL: return L.softFailure("missing the \"value\" argument")
+        case LUA_TBOOLEAN: value = lua_toboolean(L, 3) != 0 ? 1 : 0
+        case LUA_TNUMBER: value = Int(lua_tonumber(L, 3))
+        default: return L.argumentError(3, "number expected, got \(luaTypeName(L, 3))")
+        }
+        switch socket.stream.setOption(option, value: value) {
+        case .success:
+            lua_pushboolean(L, 1)
+            return .values(1)
+        case .failure(let error):
+            return L.softFailure(error.message)
+        }
+    }
+
+    static func getOption(_ L: LuaState) -> LuaReturn {
+        let socket: LuaSocket
+        switch socketOf(L) {
+        case .socket(let found): socket = found
+        case .fail: return L.fail("socket is never created nor connected")
+        }
+        guard socket.stream.hasConnection else {
+            if socket.context == nil { return L.fail("socket is never created nor connected") }
+            return L.softFailure("closed")
+        }
+        guard lua_type(L, 2) > LUA_TNIL, let name = luaString(L, 2) else { return L.softFailure("missing the \"option\" argument") }
+        guard let option = TCPSocketOption(rawValue: name) else { return L.softFailure("unsupported option \(name)") }
+        switch socket.stream.getOption(option) {
+        case .success(let value):
+            lua_pushinteger(L, lua_Integer(value))
+            return .values(1)
+        case .failure(let error):
+            return L.softFailure(error.message)
+        }
+    }
+
+    // MARK: Keepalive, close, shutdown, bind
+
+    static func setKeepalive(_ L: LuaState) -> LuaReturn {
+        let count = lua_gettop(L)
+        guard (1...3).contains(count) else {
+            return L.fail("expecting 1 to 3 arguments (including the object), but got \(count)")
+        }
+        var idleTimeout: TimeAmount?
+        if count >= 2, !luaIsNoneOrNil(L, 2) {
+            guard lua_isnumber(L, 2) != 0 else { return L.argumentError(2, "number expected, got \(luaTypeName(L, 2))") }
+            let milliseconds = Int64(lua_tonumber(L, 2))
+            if milliseconds == 0 { idleTimeout = .zero } else if milliseconds > 0 { idleTimeout = .milliseconds(milliseconds) }
+        }
+        var poolSize: Int?
+        if count == 3, lua_isnumber(L, 3) != 0, lua_tonumber(L, 3) >= 1 { poolSize = Int(lua_tonumber(L, 3)) }
+        let socket: LuaSocket
+        switch socketOf(L) {
+        case .socket(let found): socket = found
+        case .fail(let result): return result
+        }
+        switch socket.stream.setKeepalive(idleTimeout: idleTimeout, poolSize: poolSize) {
+        case .success:
+            socket.detachFromContext()
+            lua_pushinteger(L, 1)
+            return .values(1)
+        case .failure(let error):
+            return L.softFailure(error.message)
+        }
+    }
+
+    static func getReusedTimes(_ L: LuaState) -> LuaReturn {
+        let count = lua_gettop(L)
+        guard count == 1 else { return L.fail("expecting 1 argument (including the object), but got \(count)") }
+        switch socketOf(L) {
+        case .socket(let socket):
+            switch socket.stream.reusedTimes() {
+            case .success(let times):
+                lua_pushinteger(L, lua_Integer(times))
+                return .values(1)
+            case .failure(let error):
+                return L.softFailure(error.message)
+            }
+        case .fail(let result):
+            return result
+        }
+    }
+
+    static func close(_ L: LuaState) -> LuaReturn {
+        let count = lua_gettop(L)
+        guard count == 1 else { return L.fail("expecting 1 argument (including the object) but seen \(count)") }
+        switch socketOf(L) {
+        case .socket(let socket):
+            switch socket.stream.close() {
+            case .success:
+                socket.detachFromContext()
+                lua_pushinteger(L, 1)
+                return .values(1)
+            case .failure(let error):
+                return L.softFailure(error.message)
+            }
+        case .fail(let result):
+            return result
+        }
+    }
+
+    /// `shutdown("send")`: not in the reference's 0.10.23 (later upstream versions have it).
+    static func shutdown(_ L: LuaState) -> LuaReturn {
+        guard lua_gettop(L) == 2, luaString(L, 2) == "send" else {
+            return L.argumentError(2, "only \"send\" is supported")
+        }
+        switch socketOf(L) {
+        case .socket(let socket):
+            switch socket.stream.shutdownSend() {
+            case .success:
+                lua_pushinteger(L, 1)
+                return .values(1)
+            case .failure(let error):
+                return L.softFailure(error.message)
+            }
+        case .fail(let result):
+            return result
+        }
+    }
+
+    static func bind(_ L: LuaState) -> LuaReturn {
+        let count = lua_gettop(L)
+        guard count == 2 else { return L.fail("expecting 2 arguments, but got \(count)") }
+        guard lua_type(L, 2) == LUA_TSTRING, let text = luaString(L, 2),
+            let address = try? SocketAddress(ipAddress: text, port: 0)
+        else { return L.softFailure("bad address") }
+        switch socketOf(L, create: true) {
+        case .socket(let socket):
+            socket.stream.bind(to: address)
+            lua_pushboolean(L, 1)
+            return .values(1)
+        case .fail(let result):
+            return result
+        }
+    }
+}

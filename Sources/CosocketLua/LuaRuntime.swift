@@ -1,1 +1,0 @@
-// The Lua runtime: see issue 4.

@@ -1,0 +1,60 @@
+import CLuaJIT
+
+/// Where `ngx.say` and `ngx.print` write; absent in contexts that have no response (timers).
+public protocol LuaOutput: AnyObject {
+    func write(_ bytes: UnsafeRawBufferPointer)
+    /// `ngx.flush`; returns whether the bytes reached the peer (always true when unbuffered).
+    func flush()
+}
+
+/// One unit of Lua work with its own lifetime: a request, a timer, or a script run.
+///
+/// It owns its coroutines (the entry thread and its light threads) and the cosockets they
+/// created; when the last coroutine ends, sockets that were not pooled are closed, as the
+/// reference does when a request or timer finishes.
+public final class LuaContext {
+    public enum Kind: Sendable {
+        case script
+        case timer
+        case request(phase: String)
+    }
+
+    public let kind: Kind
+    public var output: (any LuaOutput)?
+    /// Called once, when the entry thread and every light thread have ended.
+    public var onFinish: ((LuaContext) -> Void)?
+    /// The status passed to `ngx.exit`, if any.
+    public internal(set) var exitStatus: Int?
+    /// The error that ended the entry thread, if any.
+    public internal(set) var failure: String?
+    public internal(set) var isFinished = false
+
+    var liveCoroutines: [LuaCoroutine] = []
+    var sockets: [LuaSocket] = []
+    /// Registry reference of the `ngx.ctx` table, created on first use.
+    var ctxReference: Int32 = LUA_NOREF
+    /// Arbitrary host data (the HTTP server keeps its request here).
+    public var host: AnyObject?
+
+    public init(kind: Kind) {
+        self.kind = kind
+    }
+
+    /// The name `ngx.get_phase()` returns.
+    public var phaseName: String {
+        switch kind {
+        case .script: return "content"
+        case .timer: return "timer"
+        case .request(let phase): return phase
+        }
+    }
+
+    /// The words of "API disabled in the context of ..." errors.
+    var disabledContextName: String {
+        switch kind {
+        case .timer: return "ngx.timer"
+        case .script: return "script"
+        case .request(let phase): return "\(phase)_by_lua*"
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import CLuaJIT
+import CosocketCore
+import NIOCore
+
+/// A coroutine the scheduler drives: an entry thread, a light thread, or a timer's thread.
+/// (Coroutines that user code creates with `coroutine.create` are plain Lua coroutines nested
+/// inside one of these.)
+final class LuaCoroutine {
+    /// Why a suspended coroutine waits, so that killing it can cancel the wait.
+    enum Wait {
+        case socket(LuaSocket)
+        case sleep(Scheduled<Void>?)
+        case threads
+        case nextTick
+        /// `ngx.exit`: the context ends once the coroutine has yielded.
+        case exit
+    }
+
+    /// The value a resumed coroutine receives from the operation it waited on.
+    enum Resumption {
+        case nothing
+        case connect(Result<Void, CosocketError>)
+        case read(ReadOutcome, untilIteration: Bool)
+        case send(Result<Int, CosocketError>)
+        case threadResult(LuaCoroutine)
+    }
+
+    let thread: LuaState
+    let reference: Int32
+    /// Strong: a running coroutine keeps its context alive; `endContext` breaks the cycle.
+    let context: LuaContext
+    let isEntry: Bool
+    /// The coroutine that spawned this light thread (only it may wait for or kill it).
+    weak var parent: LuaCoroutine?
+
+    var wait: Wait?
+    var resumption: Resumption = .nothing
+    var isDead = false
+    /// Set when this coroutine waits in `ngx.thread.wait` for one of `awaited`.
+    var awaited: [LuaCoroutine] = []
+    /// The coroutine blocked in `ngx.thread.wait` on this one.
+    weak var waiter: LuaCoroutine?
+    /// `true, values...` or `false, error` once dead, until a wait collects it.
+    var resultsReference: Int32 = LUA_NOREF
+    var resultsCollected = false
+
+    init(thread: LuaState, reference: Int32, context: LuaContext, isEntry: Bool) {
+        self.thread = thread
+        self.reference = reference
+        self.context = context
+        self.isEntry = isEntry
+    }
+}

@@ -1,0 +1,108 @@
+import CLuaJIT
+
+/// A Lua state or thread, as the C API names it.
+public typealias LuaState = OpaquePointer
+
+// The C API's macros, which Swift does not import.
+let luaRegistryIndex: Int32 = -10000
+let luaGlobalsIndex: Int32 = -10002
+
+@inline(__always) func luaUpvalueIndex(_ index: Int32) -> Int32 { luaGlobalsIndex - index }
+@inline(__always) func luaPop(_ L: LuaState, _ count: Int32) { lua_settop(L, -count - 1) }
+@inline(__always) func luaNewTable(_ L: LuaState) { lua_createtable(L, 0, 0) }
+@inline(__always) func luaIsNoneOrNil(_ L: LuaState, _ index: Int32) -> Bool { lua_type(L, index) <= LUA_TNIL }
+
+@inline(__always) func luaPushString(_ L: LuaState, _ string: String) {
+    var string = string
+    string.withUTF8 { lua_pushlstring(L, UnsafeRawPointer($0.baseAddress)?.assumingMemoryBound(to: CChar.self), $0.count) }
+}
+
+@inline(__always) func luaPushBytes(_ L: LuaState, _ bytes: UnsafeRawBufferPointer) {
+    lua_pushlstring(L, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count)
+}
+
+/// The bytes of the string at `index` (numbers are converted in place, as `lua_tolstring` does).
+@inline(__always) func luaBytes(_ L: LuaState, _ index: Int32) -> UnsafeRawBufferPointer? {
+    var length = 0
+    guard let pointer = lua_tolstring(L, index, &length) else { return nil }
+    return UnsafeRawBufferPointer(start: pointer, count: length)
+}
+
+func luaString(_ L: LuaState, _ index: Int32) -> String? {
+    luaBytes(L, index).map { String(decoding: $0, as: UTF8.self) }
+}
+
+func luaTypeName(_ L: LuaState, _ index: Int32) -> String {
+    String(cString: lua_typename(L, lua_type(L, index)))
+}
+
+func luaSetField(_ L: LuaState, _ tableIndex: Int32, _ name: String, _ function: lua_CFunction, upvalue: UnsafeMutableRawPointer) {
+    lua_pushlightuserdata(L, upvalue)
+    lua_pushcclosure(L, function, 1)
+    lua_setfield(L, tableIndex < 0 ? tableIndex - 1 : tableIndex, name)
+}
+
+// MARK: - Returning from C functions
+
+/// What a Swift implementation of a Lua C function asks the trampoline to do.
+///
+/// Raising a Lua error unwinds the C stack with a long jump, which would skip Swift cleanups
+/// (leaking or corrupting reference counts). So bodies never raise: they return one of these,
+/// and ``luaFinish(_:_:)`` raises or yields in a frame that holds no Swift references.
+enum LuaReturn {
+    /// Return this many values from the top of the stack.
+    case values(Int32)
+    /// Yield the coroutine; the scheduler resumes it with the operation's results.
+    case yield
+    /// Raise the error message on top of the stack, prefixed with the caller's position
+    /// like `luaL_error` does.
+    case error
+    /// Raise the value on top of the stack as is.
+    case rawError
+    /// Raise `bad argument #n to 'name' (message)`, the message being on top of the stack.
+    case argumentError(Int32)
+}
+
+/// A unique address the cosocket yields carry, so the `coroutine.resume` wrapper can tell a
+/// scheduler yield (an I/O wait deep inside a user coroutine) from a user's `coroutine.yield`.
+nonisolated(unsafe) let luaSchedulerYieldSentinel = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
+
+@inline(__always) func luaFinish(_ L: LuaState, _ result: LuaReturn) -> Int32 {
+    switch result {
+    case .values(let count):
+        return count
+    case .yield:
+        lua_pushlightuserdata(L, luaSchedulerYieldSentinel)
+        return lua_yield(L, 1)
+    case .error:
+        luaL_where(L, 1)
+        lua_insert(L, -2)
+        lua_concat(L, 2)
+        return lua_error(L)
+    case .rawError:
+        return lua_error(L)
+    case .argumentError(let index):
+        return luaL_argerror(L, index, lua_tolstring(L, -1, nil))
+    }
+}
+
+extension LuaState {
+    /// Pushes `message` and returns `.error` (raised by the trampoline with position info).
+    func fail(_ message: String) -> LuaReturn {
+        luaPushString(self, message)
+        return .error
+    }
+
+    /// Pushes `message` and returns a `bad argument #index` error.
+    func argumentError(_ index: Int32, _ message: String) -> LuaReturn {
+        luaPushString(self, message)
+        return .argumentError(index)
+    }
+
+    /// Pushes `nil, message` and returns two values: the reference's soft failure.
+    func softFailure(_ message: String) -> LuaReturn {
+        lua_pushnil(self)
+        luaPushString(self, message)
+        return .values(2)
+    }
+}

@@ -1,0 +1,43 @@
+import CLuaJIT
+
+/// Swift objects held by Lua values: a full userdata with a retained pointer, released by
+/// `__gc`. One metatable serves every boxed type; `LuaBox.unbox` checks it, so a userdata
+/// that Lua code forged or swapped in is never mistaken for one of ours.
+enum LuaBox {
+    static let metatableName = "cosocket.box"
+
+    static func installMetatable(_ L: LuaState) {
+        luaL_newmetatable(L, metatableName)
+        lua_pushcclosure(L, { L in
+            guard let L, let slot = lua_touserdata(L, 1)?.assumingMemoryBound(to: UnsafeMutableRawPointer?.self) else { return 0 }
+            if let pointer = slot.pointee {
+                slot.pointee = nil
+                Unmanaged<AnyObject>.fromOpaque(pointer).release()
+            }
+            return 0
+        }, 0)
+        lua_setfield(L, -2, "__gc")
+        luaPop(L, 1)
+    }
+
+    /// Pushes a userdata that keeps `object` alive until collected.
+    static func push(_ L: LuaState, _ object: AnyObject) {
+        let slot = lua_newuserdata(L, MemoryLayout<UnsafeMutableRawPointer?>.size)!
+            .assumingMemoryBound(to: UnsafeMutableRawPointer?.self)
+        slot.pointee = Unmanaged.passRetained(object).toOpaque()
+        lua_getfield(L, luaRegistryIndex, metatableName)
+        lua_setmetatable(L, -2)
+    }
+
+    /// The object in the boxed userdata at `index`, if it is one of ours and of type `T`.
+    static func unbox<T: AnyObject>(_ L: LuaState, _ index: Int32, as type: T.Type) -> T? {
+        guard lua_type(L, index) == LUA_TUSERDATA, lua_getmetatable(L, index) != 0 else { return nil }
+        lua_getfield(L, luaRegistryIndex, metatableName)
+        let ours = lua_rawequal(L, -1, -2) != 0
+        luaPop(L, 2)
+        guard ours, let slot = lua_touserdata(L, index)?.assumingMemoryBound(to: UnsafeMutableRawPointer?.self),
+            let pointer = slot.pointee
+        else { return nil }
+        return Unmanaged<AnyObject>.fromOpaque(pointer).takeUnretainedValue() as? T
+    }
+}

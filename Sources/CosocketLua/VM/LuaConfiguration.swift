@@ -1,0 +1,59 @@
+/// The Lua settings of a worker: the `lua_*` directives that are not about sockets.
+public struct LuaConfiguration: Sendable {
+    /// `lua_package_path`; `;;` stands for the default path, as in nginx.
+    public var packagePath: String?
+    /// `lua_package_cpath`.
+    public var packageCPath: String?
+    /// The error log's level filter (`error_log file level`).
+    public var logLevel: LuaLogLevel = .error
+    /// `lua_code_cache`: compiled chunks are cached (always on here).
+    public var codeCache = true
+    /// `ngx.worker.count()`.
+    public var workerCount = 1
+
+    /// The default `package.path`, which includes Debian's system Lua module directory where the
+    /// `lua-nginx-*` packages install.
+    public static let defaultPackagePath =
+        "./?.lua;/usr/local/share/lua/5.1/?.lua;/usr/local/share/lua/5.1/?/init.lua;/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua"
+    public static let defaultPackageCPath =
+        "./?.so;/usr/local/lib/lua/5.1/?.so;/usr/lib/x86_64-linux-gnu/lua/5.1/?.so;/usr/lib/lua/5.1/?.so"
+
+    public init() {}
+
+    /// Resolves a configured path: `;;` is replaced by the default path, as nginx does.
+    static func resolve(_ configured: String?, default defaultPath: String) -> String {
+        guard let configured else { return defaultPath }
+        return configured.split(separator: ";;", omittingEmptySubsequences: false).joined(separator: ";" + defaultPath + ";")
+    }
+}
+
+/// nginx's error-log levels, most severe first.
+public enum LuaLogLevel: Int, Sendable, CaseIterable, Comparable {
+    case stderr = 0, emerg, alert, crit, error, warn, notice, info, debug
+
+    public var name: String {
+        switch self {
+        case .stderr: return "stderr"
+        case .emerg: return "emerg"
+        case .alert: return "alert"
+        case .crit: return "crit"
+        case .error: return "error"
+        case .warn: return "warn"
+        case .notice: return "notice"
+        case .info: return "info"
+        case .debug: return "debug"
+        }
+    }
+
+    public init?(name: String) {
+        guard let level = Self.allCases.first(where: { $0.name == name }) else { return nil }
+        self = level
+    }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+/// Where `ngx.log` and runtime errors go; the host formats and stores the lines.
+public protocol LuaErrorLog: AnyObject {
+    func log(_ level: LuaLogLevel, _ message: String)
+}

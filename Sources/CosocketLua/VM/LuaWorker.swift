@@ -1,0 +1,314 @@
+import CLuaJIT
+import CosocketCore
+import NIOCore
+
+/// Errors loading Lua code.
+public struct LuaLoadError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public var description: String { message }
+}
+
+/// One worker's Lua VM: a LuaJIT state on the worker's event loop, with the `ngx` API
+/// injected and a scheduler that runs every request, timer and script in its own coroutine.
+///
+/// A coroutine that calls a cosocket operation which cannot finish yields to the scheduler;
+/// the engine's completion pushes the results and resumes it. Everything runs on the loop,
+/// so the VM needs no lock.
+public final class LuaWorker {
+    public let engine: CosocketEngine
+    public let state: LuaState
+    public let workerID: Int
+    public let configuration: LuaConfiguration
+    public var errorLog: any LuaErrorLog
+
+    /// An unretained pointer to `self`, the upvalue of every injected C function.
+    var opaqueSelf: UnsafeMutableRawPointer { Unmanaged.passUnretained(self).toOpaque() }
+
+    var coroutines: [LuaState: LuaCoroutine] = [:]
+    /// Light threads that ended before anyone waited for them, by thread value.
+    var finishedThreads: [LuaState: LuaCoroutine] = [:]
+    /// The scheduler-level coroutine whose code is running now.
+    var current: LuaCoroutine?
+    private var resumeDepth = 0
+    private var ready = CircularBuffer<LuaCoroutine>()
+    /// Reused by `ngx.say`/`ngx.print` to assemble their arguments without allocating.
+    var outputScratch = ByteBuffer()
+    var pendingTimers = 0
+    var runningTimers = 0
+    /// Registry reference of the resume wrapper's sentinel-aware helpers (set by the prelude).
+    var isShuttingDown = false
+
+    public var eventLoop: EventLoop { engine.eventLoop }
+
+    public init(engine: CosocketEngine, workerID: Int = 0, configuration: LuaConfiguration = LuaConfiguration(), errorLog: any LuaErrorLog) throws {
+        guard let state = luaL_newstate() else { throw LuaLoadError(message: "cannot create a Lua state") }
+        self.engine = engine
+        self.state = state
+        self.workerID = workerID
+        self.configuration = configuration
+        self.errorLog = errorLog
+        luaL_openlibs(state)
+        setPackagePaths()
+        installNgxAPI()
+        try installCoroutineWrappers()
+    }
+
+    deinit {
+        lua_close(state)
+    }
+
+    private func setPackagePaths() {
+        lua_getfield(state, luaGlobalsIndex, "package")
+        luaPushString(state, LuaConfiguration.resolve(configuration.packagePath, default: LuaConfiguration.defaultPackagePath))
+        lua_setfield(state, -2, "path")
+        luaPushString(state, LuaConfiguration.resolve(configuration.packageCPath, default: LuaConfiguration.defaultPackageCPath))
+        lua_setfield(state, -2, "cpath")
+        luaPop(state, 1)
+    }
+
+    // MARK: Loading code
+
+    /// Compiles `source` and returns a registry reference to the function.
+    public func load(_ source: [UInt8], chunkName: String) throws -> Int32 {
+        let status = source.withUnsafeBufferPointer { buffer in
+            luaL_loadbuffer(state, UnsafeRawPointer(buffer.baseAddress)?.assumingMemoryBound(to: CChar.self), buffer.count, chunkName)
+        }
+        if status != 0 {
+            let message = luaString(state, -1) ?? "unknown error"
+            luaPop(state, 1)
+            throw LuaLoadError(message: message)
+        }
+        return luaL_ref(state, luaRegistryIndex)
+    }
+
+    /// Runs a loaded function (`reference`) as the entry thread of `context` with `arguments`
+    /// (strings). Returns once the entry thread first yields or ends; `context.onFinish`
+    /// reports the end of the whole context.
+    public func start(_ reference: Int32, in context: LuaContext, arguments: [String] = []) {
+        let coroutine = newCoroutine(in: context, isEntry: true, parent: nil)
+        lua_rawgeti(coroutine.thread, luaRegistryIndex, reference)
+        for argument in arguments { luaPushString(coroutine.thread, argument) }
+        resume(coroutine, arguments: Int32(arguments.count))
+    }
+
+    // MARK: Coroutines
+
+    func newCoroutine(in context: LuaContext, isEntry: Bool, parent: LuaCoroutine?) -> LuaCoroutine {
+        let thread = lua_newthread(state)!
+        let reference = luaL_ref(state, luaRegistryIndex)
+        let coroutine = LuaCoroutine(thread: thread, reference: reference, context: context, isEntry: isEntry)
+        coroutine.parent = parent
+        coroutines[thread] = coroutine
+        finishedThreads[thread] = nil
+        context.liveCoroutines.append(coroutine)
+        return coroutine
+    }
+
+    /// Resumes `coroutine` with `arguments` values on its stack (above anything it yielded).
+    func resume(_ coroutine: LuaCoroutine, arguments: Int32) {
+        let saved = current
+        current = coroutine
+        resumeDepth += 1
+        let status = lua_resume(coroutine.thread, arguments)
+        resumeDepth -= 1
+        current = saved
+        switch status {
+        case LUA_YIELD:
+            if case .exit = coroutine.wait {
+                endContext(coroutine.context)
+            } else if coroutine.wait == nil {
+                // A plain `coroutine.yield()` in a scheduler thread: give the loop a turn.
+                lua_settop(coroutine.thread, 0)
+                coroutine.wait = .nextTick
+                eventLoop.execute { self.wake(coroutine, with: .nothing) }
+            }
+        case 0:
+            finish(coroutine, error: nil)
+        default:
+            let message = luaString(coroutine.thread, -1) ?? "(error object is a \(luaTypeName(coroutine.thread, -1)) value)"
+            luaL_traceback(state, coroutine.thread, message, 0)
+            let traceback = luaString(state, -1) ?? message
+            luaPop(state, 1)
+            finish(coroutine, error: (message, traceback))
+        }
+        if resumeDepth == 0 { drainReady() }
+    }
+
+    /// Queues `coroutine` to continue with `value` (an operation's result). Resumes at once
+    /// unless Lua code is running, in which case the running code finishes its step first.
+    func wake(_ coroutine: LuaCoroutine, with value: LuaCoroutine.Resumption) {
+        guard !coroutine.isDead, coroutine.wait != nil else { return }
+        coroutine.wait = nil
+        coroutine.resumption = value
+        ready.append(coroutine)
+        if resumeDepth == 0 { drainReady() }
+    }
+
+    private func drainReady() {
+        while let coroutine = ready.popFirst() {
+            guard !coroutine.isDead else { continue }
+            let thread = coroutine.thread
+            lua_settop(thread, 0)
+            let count = pushResumption(coroutine.resumption, on: thread)
+            coroutine.resumption = .nothing
+            resume(coroutine, arguments: count)
+        }
+    }
+
+    private func pushResumption(_ value: LuaCoroutine.Resumption, on L: LuaState) -> Int32 {
+        switch value {
+        case .nothing:
+            return 0
+        case .connect(let result):
+            return LuaSocket.pushConnectResult(L, result)
+        case .read(let outcome, let untilIteration):
+            return LuaSocket.pushReadOutcome(L, outcome, untilIteration: untilIteration)
+        case .send(let result):
+            return LuaSocket.pushSendResult(L, result)
+        case .threadResult(let finished):
+            return pushThreadResults(finished, on: L)
+        }
+    }
+
+    /// Ends a coroutine: records its results for `ngx.thread.wait`, wakes a waiting parent,
+    /// and ends the context when nothing of it is left.
+    func finish(_ coroutine: LuaCoroutine, error: (message: String, traceback: String)?) {
+        guard !coroutine.isDead else { return }
+        coroutine.isDead = true
+        let context = coroutine.context
+        if let error {
+            if coroutine.isEntry {
+                context.failure = error.message
+                errorLog.log(.error, "lua entry thread aborted: runtime error: \(error.traceback)")
+            } else {
+                errorLog.log(.error, "lua user thread aborted: runtime error: \(error.traceback)")
+            }
+        }
+        if !coroutine.isEntry {
+            recordResults(coroutine, error: error?.message)
+            finishedThreads[coroutine.thread] = coroutine
+            if let waiter = coroutine.waiter, !waiter.isDead {
+                finishedThreads[coroutine.thread] = nil
+                coroutine.resultsCollected = true
+                for other in waiter.awaited where other !== coroutine { other.waiter = nil }
+                waiter.awaited = []
+                wake(waiter, with: .threadResult(coroutine))
+            }
+        }
+        coroutines[coroutine.thread] = nil
+        luaL_unref(state, luaRegistryIndex, coroutine.reference)
+        context.liveCoroutines.removeAll { $0 === coroutine }
+        if coroutine.isEntry && error != nil {
+            // An entry thread's error ends the whole context, light threads included.
+            endContext(context)
+        } else if context.liveCoroutines.isEmpty {
+            endContext(context)
+        }
+    }
+
+    /// Kills a coroutine that is not running (a light thread, or every thread of a context
+    /// ending by `ngx.exit` or an error): cancels what it waits for.
+    func kill(_ coroutine: LuaCoroutine) {
+        guard !coroutine.isDead else { return }
+        switch coroutine.wait {
+        case .socket(let socket): socket.coroutineKilled(coroutine)
+        case .sleep(let timer): timer?.cancel()
+        case .threads, .nextTick, .exit, nil: break
+        }
+        coroutine.wait = nil
+        for awaited in coroutine.awaited { awaited.waiter = nil }
+        coroutine.awaited = []
+        coroutine.isDead = true
+        coroutine.resultsCollected = true
+        coroutines[coroutine.thread] = nil
+        luaL_unref(state, luaRegistryIndex, coroutine.reference)
+        coroutine.context.liveCoroutines.removeAll { $0 === coroutine }
+    }
+
+    /// Ends `context`: kills what still runs, closes its sockets, releases `ngx.ctx`.
+    func endContext(_ context: LuaContext) {
+        guard !context.isFinished else { return }
+        context.isFinished = true
+        for coroutine in context.liveCoroutines { kill(coroutine) }
+        context.liveCoroutines = []
+        for socket in context.sockets { socket.contextEnded() }
+        for (thread, finished) in finishedThreads where finished.context === context {
+            finishedThreads[thread] = nil
+            if finished.resultsReference != LUA_NOREF { luaL_unref(state, luaRegistryIndex, finished.resultsReference) }
+        }
+        context.sockets = []
+        if context.ctxReference != LUA_NOREF {
+            luaL_unref(state, luaRegistryIndex, context.ctxReference)
+            context.ctxReference = LUA_NOREF
+        }
+        if case .timer = context.kind { runningTimers -= 1 }
+        context.onFinish?(context)
+        context.onFinish = nil
+    }
+
+    // MARK: Thread results
+
+    private func recordResults(_ coroutine: LuaCoroutine, error: String?) {
+        let thread = coroutine.thread
+        let L = state
+        if let error {
+            lua_createtable(L, 2, 1)
+            lua_pushboolean(L, 0)
+            lua_rawseti(L, -2, 1)
+            luaPushString(L, error)
+            lua_rawseti(L, -2, 2)
+            lua_pushinteger(L, 2)
+        } else {
+            let count = lua_gettop(thread)
+            lua_createtable(L, count + 1, 1)
+            lua_pushboolean(L, 1)
+            lua_rawseti(L, -2, 1)
+            lua_xmove(thread, L, count)
+            var index = count
+            while index >= 1 {
+                lua_rawseti(L, -2 - (index - 1), index + 1)
+                index -= 1
+            }
+            lua_pushinteger(L, lua_Integer(count + 1))
+        }
+        lua_setfield(L, -2, "n")
+        coroutine.resultsReference = luaL_ref(L, luaRegistryIndex)
+    }
+
+    /// Pushes a dead light thread's `true, values...` or `false, error` and forgets them.
+    func pushThreadResults(_ coroutine: LuaCoroutine, on L: LuaState) -> Int32 {
+        guard coroutine.resultsReference != LUA_NOREF else {
+            lua_pushboolean(L, 0)
+            luaPushString(L, "killed")
+            return 2
+        }
+        lua_rawgeti(L, luaRegistryIndex, coroutine.resultsReference)
+        lua_getfield(L, -1, "n")
+        let count = Int32(lua_tointeger(L, -1))
+        luaPop(L, 1)
+        for index in 1...max(count, 1) { lua_rawgeti(L, -Int32(index), Int32(index)) }
+        lua_remove(L, -Int32(max(count, 1)) - 1)
+        luaL_unref(state, luaRegistryIndex, coroutine.resultsReference)
+        coroutine.resultsReference = LUA_NOREF
+        return max(count, 1)
+    }
+
+    // MARK: Shutdown
+
+    /// Ends every context and closes the pools (worker exit).
+    public func shutdown() {
+        isShuttingDown = true
+        let contexts = Set(coroutines.values.map { ObjectIdentifier($0.context) })
+        for coroutine in Array(coroutines.values) where contexts.contains(ObjectIdentifier(coroutine.context)) {
+            endContext(coroutine.context)
+        }
+        engine.pools.shutdown()
+    }
+}
+
+extension LuaWorker {
+    /// The worker behind a C function's first upvalue.
+    @inline(__always) static func from(_ L: LuaState) -> LuaWorker {
+        Unmanaged<LuaWorker>.fromOpaque(lua_touserdata(L, luaUpvalueIndex(1))!).takeUnretainedValue()
+    }
+}

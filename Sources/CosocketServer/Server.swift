@@ -1,1 +1,0 @@
-// The server: see issue 5.

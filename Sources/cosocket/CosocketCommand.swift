@@ -1,0 +1,84 @@
+import ArgumentParser
+import CosocketCore
+import CosocketLua
+import CosocketServer
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct CosocketCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cosocket",
+        abstract: "OpenResty's cosocket system in Swift.",
+        subcommands: [Run.self, Demo.self]
+    )
+}
+
+/// `cosocket run script.lua [args]` / `cosocket run -e 'code'`, like OpenResty's `resty`.
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run a Lua script with the cosocket API, like `resty`.")
+
+    @Option(name: .customLong("http"), help: "An http-level directive, e.g. 'lua_socket_read_timeout 100ms;'.")
+    var httpDirectives: [String] = []
+
+    @Option(name: .short, help: "Lua code to run instead of a script file.")
+    var e: String?
+
+    @Argument(parsing: .captureForPassthrough, help: "The script file, then its arguments.")
+    var rest: [String] = []
+
+    func run() throws {
+        var engine = EngineConfiguration()
+        var lua = LuaConfiguration()
+        lua.logLevel = .warn
+        if !httpDirectives.isEmpty {
+            do {
+                for node in try ConfigParser().parse(httpDirectives.joined(separator: "\n"), file: "--http") {
+                    try LuaDirectives.apply(node, engine: &engine, lua: &lua)
+                }
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+        let source: [UInt8]
+        let chunkName: String
+        let scriptName: String
+        var arguments = rest
+        if let e {
+            source = Array(e.utf8)
+            chunkName = "=(command line)"
+            scriptName = "-e"
+        } else {
+            guard let path = arguments.first else { throw ValidationError("a script file or -e CODE is required") }
+            arguments.removeFirst()
+            guard let contents = readFile(path) else { throw ValidationError("cannot open \(path)") }
+            source = contents
+            chunkName = "@" + path
+            scriptName = path
+        }
+        let status = ScriptRunner.run(
+            source: source,
+            chunkName: chunkName,
+            scriptName: scriptName,
+            arguments: arguments,
+            engineConfiguration: engine,
+            luaConfiguration: lua
+        )
+        throw ExitCode(status)
+    }
+}
+
+func readFile(_ path: String) -> [UInt8]? {
+    guard let file = fopen(path, "rb") else { return nil }
+    defer { fclose(file) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let count = fread(&chunk, 1, chunk.count, file)
+        if count <= 0 { break }
+        bytes.append(contentsOf: chunk[0..<count])
+    }
+    return bytes
+}
