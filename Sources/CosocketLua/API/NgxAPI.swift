@@ -22,6 +22,8 @@ extension LuaWorker {
         luaSetField(L, -1, "tcp", { L in luaFinish(L!, SocketAPI.create(L!)) }, upvalue: worker)
         lua_getfield(L, -1, "tcp")
         lua_setfield(L, -2, "stream")
+        // UDP cosockets come with their own issue; until then the constructor says so.
+        luaSetField(L, -1, "udp", { L in luaFinish(L!, L!.fail("ngx.socket.udp is not implemented yet")) }, upvalue: worker)
         lua_setfield(L, -2, "socket")
 
         NgxCoreAPI.install(L, worker: worker)
@@ -256,6 +258,7 @@ enum NgxCoreAPI {
     static func sleep(_ L: LuaState) -> LuaReturn {
         let count = lua_gettop(L)
         guard count == 1 else { return L.fail("attempt to pass \(count) arguments, but accepted 1") }
+        guard lua_type(L, 1) == LUA_TNUMBER else { return L.argumentError(1, "number expected, got \(luaTypeName(L, 1))") }
         let milliseconds = Int64((lua_tonumber(L, 1) * 1000).rounded(.towardZero))
         guard milliseconds >= 0 else { return L.fail("invalid sleep duration \"\(milliseconds)\"") }
         let worker = LuaWorker.from(L)

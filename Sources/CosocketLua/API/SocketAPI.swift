@@ -325,6 +325,9 @@ enum SocketAPI {
         guard let boundary = luaBytes(L, 2) else { return L.argumentError(2, "string expected, got \(luaTypeName(L, 2))") }
         if boundary.isEmpty { return L.softFailure("pattern is empty") }
         var inclusive = false
+        if count == 3, !luaIsNoneOrNil(L, 3), lua_type(L, 3) != LUA_TTABLE {
+            return L.argumentError(3, "table expected, got \(luaTypeName(L, 3))")
+        }
         if count == 3, lua_type(L, 3) == LUA_TTABLE {
             lua_getfield(L, 3, "inclusive")
             switch lua_type(L, -1) {
@@ -554,6 +557,9 @@ enum SocketAPI {
     static func bind(_ L: LuaState) -> LuaReturn {
         let count = lua_gettop(L)
         guard count == 2 else { return L.fail("expecting 2 arguments, but got \(count)") }
+        guard lua_type(L, 2) == LUA_TSTRING || lua_type(L, 2) == LUA_TNUMBER else {
+            return L.argumentError(2, "string expected, got \(luaTypeName(L, 2))")
+        }
         guard lua_type(L, 2) == LUA_TSTRING, let text = luaString(L, 2),
             let address = try? SocketAddress(ipAddress: text, port: 0)
         else { return L.softFailure("bad address") }

@@ -14,7 +14,7 @@ enum ThreadAPI {
     static func spawn(_ L: LuaState) -> LuaReturn {
         let worker = LuaWorker.from(L)
         guard let parent = worker.current else { return L.fail("no request found") }
-        guard lua_type(L, 1) == LUA_TFUNCTION else { return L.argumentError(1, "function expected, got \(luaTypeName(L, 1))") }
+        guard lua_type(L, 1) == LUA_TFUNCTION else { return L.argumentError(1, "Lua function expected") }
         let count = lua_gettop(L)
         let child = worker.newCoroutine(in: parent.context, isEntry: false, parent: parent)
         lua_xmove(L, child.thread, count)
@@ -32,7 +32,7 @@ enum ThreadAPI {
         var threads: [LuaCoroutine] = []
         for index in 1...count {
             guard let thread = lua_tothread(L, index) else {
-                return L.argumentError(index, "coroutine expected, got \(luaTypeName(L, index))")
+                return L.argumentError(index, "lua thread expected")
             }
             guard let coroutine = worker.lightThread(thread), coroutine.parent === current else {
                 return L.fail("only the parent coroutine can wait on the thread")
@@ -40,7 +40,6 @@ enum ThreadAPI {
             if coroutine.isDead {
                 if coroutine.resultsCollected { return L.softFailure("already waited or killed") }
                 coroutine.resultsCollected = true
-                worker.forgetFinished(coroutine)
                 lua_settop(L, 0)
                 return .values(worker.pushThreadResults(coroutine, on: L))
             }
@@ -56,7 +55,7 @@ enum ThreadAPI {
     static func kill(_ L: LuaState) -> LuaReturn {
         let worker = LuaWorker.from(L)
         guard let current = worker.current else { return L.fail("no request found") }
-        guard let thread = lua_tothread(L, 1) else { return L.argumentError(1, "coroutine expected, got \(luaTypeName(L, 1))") }
+        guard let thread = lua_tothread(L, 1) else { return L.argumentError(1, "lua thread expected") }
         guard let coroutine = worker.lightThread(thread) else { return L.softFailure("already waited or killed") }
         if coroutine.isDead { return L.softFailure("already waited or killed") }
         guard coroutine.parent === current else { return L.softFailure("killer not parent") }
@@ -71,9 +70,5 @@ extension LuaWorker {
     func lightThread(_ thread: LuaState) -> LuaCoroutine? {
         if let live = coroutines[thread], !live.isEntry { return live }
         return finishedThreads[thread]
-    }
-
-    func forgetFinished(_ coroutine: LuaCoroutine) {
-        if finishedThreads[coroutine.thread] === coroutine { finishedThreads[coroutine.thread] = nil }
     }
 }

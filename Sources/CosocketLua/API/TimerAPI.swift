@@ -29,7 +29,7 @@ enum TimerAPI {
         guard lua_type(L, 1) == LUA_TNUMBER else { return L.argumentError(1, "number expected, got \(luaTypeName(L, 1))") }
         let delay = max(0, lua_tonumber(L, 1))
         if repeating && delay == 0 { return L.fail("delay cannot be zero") }
-        guard lua_type(L, 2) == LUA_TFUNCTION else { return L.argumentError(2, "function expected, got \(luaTypeName(L, 2))") }
+        guard lua_type(L, 2) == LUA_TFUNCTION else { return L.argumentError(2, "Lua function expected") }
         if worker.isShuttingDown { return L.softFailure("process exiting") }
         if worker.pendingTimers >= maximumPending { return L.softFailure("too many pending timers") }
         // Keep the callback and its arguments: { callback, arg1, ..., n = count }.

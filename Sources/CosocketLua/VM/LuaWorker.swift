@@ -186,9 +186,9 @@ public final class LuaWorker {
         }
         if !coroutine.isEntry {
             recordResults(coroutine, error: error?.message)
+            // Kept (collected or not) until the context ends, so a second wait can say so.
             finishedThreads[coroutine.thread] = coroutine
             if let waiter = coroutine.waiter, !waiter.isDead {
-                finishedThreads[coroutine.thread] = nil
                 coroutine.resultsCollected = true
                 for other in waiter.awaited where other !== coroutine { other.waiter = nil }
                 waiter.awaited = []
