@@ -32,6 +32,8 @@ final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
     /// The first system error seen on the channel, reported to the next operation.
     private(set) var errorCode: Int32?
     private(set) var isClosed = false
+    /// Set while the owner handles `channelReadComplete`.
+    private var insideReadComplete = false
 
     /// Where the pool files this connection, and how many times it has been reused.
     var poolKey: String
@@ -68,7 +70,9 @@ final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        insideReadComplete = true
         owner?.connectionHasInput(self)
+        insideReadComplete = false
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -131,7 +135,14 @@ final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
         guard !isClosed else { return }
         isClosed = true
         inputClosed = true
-        context?.close(promise: nil)
+        guard let context else { return }
+        if insideReadComplete {
+            // NIO fires read-complete just before it half-closes the input on an end of stream,
+            // and that step assumes the channel is still open; close once the event is handled.
+            context.eventLoop.execute { context.close(promise: nil) }
+        } else {
+            context.close(promise: nil)
+        }
     }
 
     /// The error a failed operation reports: the recorded system error, else `closed`.

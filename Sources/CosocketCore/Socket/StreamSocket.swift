@@ -35,6 +35,8 @@ public final class StreamSocket: @unchecked Sendable {
     private var readMatcher: ReadMatcher?
     /// A read met the end of the stream: further reads fail with `closed` at once.
     private var readFailed = false
+    /// The write side is shut (`shutdown("send")` or a send timeout): sends fail with `closed`.
+    private var writeClosed = false
     private var readDeadline: NIODeadline?
     private var pendingSendCount: Int?
     private var sendDeadline: NIODeadline?
@@ -103,6 +105,7 @@ public final class StreamSocket: @unchecked Sendable {
         case .fresh, .closed: break
         }
         readFailed = false
+        writeClosed = false
         let key = pool.name ?? target.defaultPoolKey
         switch engine.pools.checkout(key: key, options: pool, for: self) {
         case .reuse(let connection):
@@ -169,6 +172,7 @@ public final class StreamSocket: @unchecked Sendable {
             .channelOption(ChannelOptions.writeBufferWaterMark, value: .init(low: 1, high: 1))
             .channelOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: configuration.bufferSize))
             .channelOption(ChannelOptions.maxMessagesPerRead, value: 16)
+            .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(connection)
@@ -283,7 +287,11 @@ public final class StreamSocket: @unchecked Sendable {
     private func completeRead(_ connection: StreamConnection) -> ReadOutcome? {
         guard var matcher = readMatcher else { return nil }
         let eof = connection.inputClosed
-        let decision = connection.buffer.withUnsafeReadableBytes { matcher.evaluate($0, eof: eof) }
+        var decision = connection.buffer.withUnsafeReadableBytes { matcher.evaluate($0, eof: eof) }
+        if eof, connection.errorCode != nil, case .all = matcher.pattern {
+            // A reset is not the orderly end `*a` reads up to.
+            decision = .closedEarly
+        }
         readMatcher = matcher
         switch decision {
         case .needMore:
@@ -300,13 +308,9 @@ public final class StreamSocket: @unchecked Sendable {
             let partial = takePartial(connection, matcher: matcher)
             endRead()
             let error = connection.failure(partial: partial)
-            if connection.isClosed {
-                release(connection, closing: true, failingWith: error)
-            } else {
-                // The peer only closed its side: as in the reference, reading is over but the
-                // socket can still send and be closed.
-                readFailed = true
-            }
+            // As in the reference, reading is over but the socket object stays: a send reports
+            // what the kernel says (a broken pipe after a reset) and `close` releases it.
+            readFailed = true
             return .failure(error)
         }
     }
@@ -347,8 +351,9 @@ public final class StreamSocket: @unchecked Sendable {
             return .failure(.closedEmpty)
         }
         guard pendingSendCount == nil else { return .failure(.busy(.write)) }
+        if writeClosed { return .failure(.closedEmpty) }
         if connection.isClosed {
-            let error = connection.failure(partial: ByteBuffer())
+            let error = Self.writeError(connection)
             release(connection, closing: true, failingWith: error)
             return .failure(error)
         }
@@ -365,11 +370,10 @@ public final class StreamSocket: @unchecked Sendable {
         return nil
     }
 
-    /// NIO reports write errors only to write promises, which the send path avoids; a channel
-    /// that closed under a write failed with a broken pipe unless a read saw a better reason.
+    /// NIO reports write errors only to write promises, which the send path avoids; a write to
+    /// a channel that closed under it is what the kernel calls a broken pipe.
     private static func writeError(_ connection: StreamConnection) -> CosocketError {
-        if let code = connection.errorCode { return .system(errno: code, partial: ByteBuffer()) }
-        return .system(errno: EPIPE, partial: ByteBuffer())
+        .system(errno: EPIPE, partial: ByteBuffer())
     }
 
     private func finishSend(_ result: Result<Int, CosocketError>) {
@@ -391,8 +395,10 @@ public final class StreamSocket: @unchecked Sendable {
         switch state {
         case .connected(let connection):
             if let busy = busyError() { return .failure(busy) }
+            let resetEarlier = connection.isClosed && connection.errorCode != nil
             release(connection, closing: true, failingWith: .closedEmpty)
-            return .success(())
+            // The reference reports a connection that a reset already closed as `closed`.
+            return resetEarlier ? .failure(.closedEmpty) : .success(())
         case .connecting:
             return .failure(.busy(.connect))
         case .fresh, .closed:
@@ -409,7 +415,7 @@ public final class StreamSocket: @unchecked Sendable {
     public func setKeepalive(idleTimeout: TimeAmount?, poolSize: Int?) -> Result<Void, CosocketError> {
         guard case .connected(let connection) = state else { return .failure(.closedEmpty) }
         if let busy = busyError() { return .failure(busy) }
-        if connection.isClosed || connection.inputClosed || readFailed {
+        if connection.isClosed || connection.inputClosed || readFailed || writeClosed {
             release(connection, closing: true)
             return .failure(connection.failure(partial: ByteBuffer()))
         }
@@ -428,6 +434,7 @@ public final class StreamSocket: @unchecked Sendable {
     public func shutdownSend() -> Result<Void, CosocketError> {
         guard case .connected(let connection) = state, !connection.isClosed else { return .failure(.closedEmpty) }
         if pendingSendCount != nil { return .failure(.busy(.write)) }
+        writeClosed = true
         connection.shutdownOutput()
         return .success(())
     }
@@ -536,11 +543,13 @@ public final class StreamSocket: @unchecked Sendable {
         delegate?.socketDidRead(self, outcome: .failure(.timeout(partial: partial)))
     }
 
+    /// As in the reference, a send timeout shuts the write side only: reading and `close` go on.
     private func sendTimedOut() {
         guard case .connected(let connection) = state, pendingSendCount != nil else { return }
         pendingSendCount = nil
         sendDeadline = nil
-        release(connection, closing: true)
+        writeClosed = true
+        connection.shutdownOutput()
         delegate?.socketDidSend(self, result: .failure(.timeoutEmpty))
     }
 }

@@ -47,24 +47,46 @@ final class ExternalServer: @unchecked Sendable {
     /// Sends one command over a fresh blocking connection and returns the reply text
     /// (for inspecting the server with its own view, e.g. `CLIENT LIST` or `stats`).
     func query(_ command: String, until terminator: String) -> String {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        let inspector = inspector()
+        return inspector.query(command, until: terminator)
+    }
+
+    /// A blocking connection kept open for repeated queries, so that inspecting the server
+    /// does not itself leave closing connections behind in its counts.
+    func inspector() -> Inspector {
+        Inspector(port: port)
+    }
+
+    final class Inspector: @unchecked Sendable {
+        private let fd: Int32
+        private let lock = NSLock()
+
+        init(port: Int) {
+            fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = UInt16(port).bigEndian
+            _ = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
         }
-        Peer.send(fd, command)
-        var reply: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while !String(decoding: reply, as: UTF8.self).hasSuffix(terminator) {
-            let got = recv(fd, &chunk, chunk.count, 0)
-            if got <= 0 { break }
-            reply.append(contentsOf: chunk[0..<got])
+
+        deinit { close(fd) }
+
+        func query(_ command: String, until terminator: String) -> String {
+            lock.lock()
+            defer { lock.unlock() }
+            Peer.send(fd, command)
+            var reply: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            while !String(decoding: reply, as: UTF8.self).hasSuffix(terminator) {
+                let got = recv(fd, &chunk, chunk.count, 0)
+                if got <= 0 { break }
+                reply.append(contentsOf: chunk[0..<got])
+            }
+            return String(decoding: reply, as: UTF8.self)
         }
-        return String(decoding: reply, as: UTF8.self)
     }
 }
 

@@ -146,6 +146,12 @@ enum Peer {
         setsockopt(fd, SOL_SOCKET, SO_LINGER, &option, socklen_t(MemoryLayout<linger>.size))
     }
 
+    /// Waits, without reading, until the client closes (or `milliseconds` pass).
+    static func waitForClientClose(_ fd: Int32, milliseconds: Int32 = 30_000) {
+        var descriptor = pollfd(fd: fd, events: Int16(0x2000), revents: 0)  // POLLRDHUP
+        _ = poll(&descriptor, 1, milliseconds)
+    }
+
     static func sleep(milliseconds: Int) {
         usleep(useconds_t(milliseconds * 1000))
     }
