@@ -44,13 +44,6 @@ final class ExternalServer: @unchecked Sendable {
 
     deinit { stop() }
 
-    /// Sends one command over a fresh blocking connection and returns the reply text
-    /// (for inspecting the server with its own view, e.g. `CLIENT LIST` or `stats`).
-    func query(_ command: String, until terminator: String) -> String {
-        let inspector = inspector()
-        return inspector.query(command, until: terminator)
-    }
-
     /// A blocking connection kept open for repeated queries, so that inspecting the server
     /// does not itself leave closing connections behind in its counts.
     func inspector() -> Inspector {
@@ -74,13 +67,26 @@ final class ExternalServer: @unchecked Sendable {
 
         deinit { close(fd) }
 
+        /// Redis's `connected_clients`, this inspection connection included.
+        func connectedClients() -> Int {
+            let info = query("INFO clients\r\n", until: "\r\n\r\n")
+            return info.split(separator: "\r\n").first { $0.hasPrefix("connected_clients:") }
+                .flatMap { Int($0.dropFirst("connected_clients:".count)) } ?? 0
+        }
+
+        /// Waits until the server has processed the start-up probes' closes.
+        func waitUntilAlone() async throws {
+            for _ in 0..<100 where connectedClients() > 1 { try await Task.sleep(for: .milliseconds(10)) }
+        }
+
         func query(_ command: String, until terminator: String) -> String {
             lock.lock()
             defer { lock.unlock() }
             Peer.send(fd, command)
             var reply: [UInt8] = []
             var chunk = [UInt8](repeating: 0, count: 65536)
-            while !String(decoding: reply, as: UTF8.self).hasSuffix(terminator) {
+            // Bytes, not String.hasSuffix: "\r\n" is one Character, so "…\r\n" has no suffix "\n".
+            while !reply.suffix(terminator.utf8.count).elementsEqual(terminator.utf8) {
                 let got = recv(fd, &chunk, chunk.count, 0)
                 if got <= 0 { break }
                 reply.append(contentsOf: chunk[0..<got])

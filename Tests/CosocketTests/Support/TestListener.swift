@@ -81,10 +81,14 @@ final class TestListener: @unchecked Sendable {
         }
     }
 
+    /// Idempotent: a second `close` of the same number could close a descriptor that another
+    /// thread (an event loop) has been given since.
     func stop() {
         lock.lock()
+        let wasStopped = stopped
         stopped = true
         lock.unlock()
+        guard !wasStopped else { return }
         shutdown(fd, Int32(SHUT_RDWR))
         close(fd)
         if let path { unlink(path) }
