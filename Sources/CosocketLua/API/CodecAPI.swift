@@ -15,6 +15,8 @@ enum CodecAPI {
             ("crc32_short", { L in luaFinish(L!, CodecAPI.crc32(L!)) }),
             ("crc32_long", { L in luaFinish(L!, CodecAPI.crc32(L!)) }),
             ("hmac_sha1", { L in luaFinish(L!, CodecAPI.hmacSHA1(L!)) }),
+            ("encode_args", { L in luaFinish(L!, CodecAPI.encodeArgs(L!)) }),
+            ("decode_args", { L in luaFinish(L!, CodecAPI.decodeArgs(L!)) }),
         ]
         for (name, function) in functions { luaSetField(L, -1, name, function, upvalue: worker) }
     }
@@ -76,5 +78,88 @@ enum CodecAPI {
     static func hmacSHA1(_ L: LuaState) -> LuaReturn {
         let key = Array(argumentBytes(L, 1))
         return push(L, NgxCodec.hmacSHA1(key: key, message: Array(argumentBytes(L, 2))))
+    }
+
+    /// `ngx.encode_args(table)`, with the mapping ``NgxCodec/ArgsEncoder`` documents.
+    static func encodeArgs(_ L: LuaState) -> LuaReturn {
+        guard lua_type(L, 1) == LUA_TTABLE else { return L.argumentError(1, "table expected, got \(luaTypeName(L, 1))") }
+        var encoder = NgxCodec.ArgsEncoder()
+        lua_pushnil(L)
+        while lua_next(L, 1) != 0 {
+            guard lua_type(L, -2) == LUA_TSTRING, let key = luaBytes(L, -2) else {
+                return L.fail("attempt to use a non-string key in the \"args\" option table")
+            }
+            if let problem = appendArgValue(L, -1, key: key, to: &encoder, allowTable: true) { return L.fail(problem) }
+            luaPop(L, 1)
+        }
+        return push(L, encoder.bytes)
+    }
+
+    private static func appendArgValue(
+        _ L: LuaState,
+        _ index: Int32,
+        key: UnsafeRawBufferPointer,
+        to encoder: inout NgxCodec.ArgsEncoder,
+        allowTable: Bool
+    ) -> String? {
+        switch lua_type(L, index) {
+        case LUA_TSTRING, LUA_TNUMBER:
+            lua_pushvalue(L, index)
+            let value = luaBytes(L, -1)
+            encoder.append(key: key, value: value)
+            luaPop(L, 1)
+        case LUA_TBOOLEAN:
+            if lua_toboolean(L, index) != 0 { encoder.append(key: key, value: nil) }
+        case LUA_TTABLE where allowTable:
+            let table = lua_gettop(L) + index + 1
+            lua_pushnil(L)
+            while lua_next(L, table) != 0 {
+                if let problem = appendArgValue(L, -1, key: key, to: &encoder, allowTable: false) {
+                    luaPop(L, 2)
+                    return problem
+                }
+                luaPop(L, 1)
+            }
+        default:
+            return "attempt to use \(luaTypeName(L, index)) as query arg value"
+        }
+        return nil
+    }
+
+    /// `ngx.decode_args(str, max_args?)`: repeated keys become lists, bare keys `true`.
+    static func decodeArgs(_ L: LuaState) -> LuaReturn {
+        guard let bytes = luaBytes(L, 1) else { return L.argumentError(1, "string expected, got \(luaTypeName(L, 1))") }
+        var maximum = NgxCodec.defaultMaxArgs
+        if lua_gettop(L) >= 2 {
+            guard lua_type(L, 2) == LUA_TNUMBER else { return L.argumentError(2, "number expected, got \(luaTypeName(L, 2))") }
+            maximum = Int(lua_tonumber(L, 2))
+        }
+        lua_createtable(L, 0, 4)
+        let table = lua_gettop(L)
+        NgxCodec.forEachArg(in: bytes, maxArgs: maximum) { key, value in
+            luaPushBytes(L, key)
+            if let value { luaPushBytes(L, value) } else { lua_pushboolean(L, 1) }
+            lua_pushvalue(L, -2)
+            lua_rawget(L, table)
+            switch lua_type(L, -1) {
+            case LUA_TNIL:
+                luaPop(L, 1)
+                lua_rawset(L, table)
+            case LUA_TTABLE:
+                // Already a list: append.
+                lua_insert(L, -2)
+                lua_rawseti(L, -2, Int32(lua_objlen(L, -2) + 1))
+                luaPop(L, 2)
+            default:
+                // Second occurrence: { first, this }.
+                lua_createtable(L, 2, 0)
+                lua_insert(L, -2)
+                lua_rawseti(L, -2, 1)
+                lua_insert(L, -2)
+                lua_rawseti(L, -2, 2)
+                lua_rawset(L, table)
+            }
+        }
+        return .values(1)
     }
 }
