@@ -53,7 +53,7 @@ struct Run: ParsableCommand {
         } else {
             guard let path = arguments.first else { throw ValidationError("a script file or -e CODE is required") }
             arguments.removeFirst()
-            guard let contents = readFile(path) else { throw ValidationError("cannot open \(path)") }
+            guard let contents = FileContents.read(path) else { throw ValidationError("cannot open \(path)") }
             source = contents
             chunkName = "@" + path
             scriptName = path
@@ -68,17 +68,4 @@ struct Run: ParsableCommand {
         )
         throw ExitCode(status)
     }
-}
-
-func readFile(_ path: String) -> [UInt8]? {
-    guard let file = fopen(path, "rb") else { return nil }
-    defer { fclose(file) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let count = fread(&chunk, 1, chunk.count, file)
-        if count <= 0 { break }
-        bytes.append(contentsOf: chunk[0..<count])
-    }
-    return bytes
 }

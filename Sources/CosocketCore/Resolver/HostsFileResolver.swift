@@ -1,13 +1,5 @@
 import NIOCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// The interim resolver: IP literals and `/etc/hosts`, never the network.
 ///
 /// The reference refuses every name without a `resolver` directive (`no resolver defined to
@@ -18,7 +10,7 @@ public final class HostsFileResolver: Resolver, @unchecked Sendable {
     private let entries: [String: [String]]
 
     public init(hostsFile path: String = "/etc/hosts") {
-        entries = Self.parse(Self.read(path) ?? "")
+        entries = Self.parse(FileContents.read(path).map { String(decoding: $0, as: UTF8.self) } ?? "")
     }
 
     public init(hostsFileContents: String) {
@@ -49,18 +41,5 @@ public final class HostsFileResolver: Resolver, @unchecked Sendable {
             for name in fields.dropFirst() { result[name.lowercased(), default: []].append(address) }
         }
         return result
-    }
-
-    private static func read(_ path: String) -> String? {
-        guard let file = fopen(path, "r") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = fread(&chunk, 1, chunk.count, file)
-            if count <= 0 { break }
-            bytes.append(contentsOf: chunk[0..<count])
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

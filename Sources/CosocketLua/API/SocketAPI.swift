@@ -421,18 +421,35 @@ enum SocketAPI {
         }
     }
 
-    static func setOption(_ L: LuaState) -> LuaReturn {
+    private enum OptionTarget {
+        case option(LuaSocket, TCPSocketOption)
+        case fail(LuaReturn)
+    }
+
+    /// The checks `setoption` and `getoption` share, in the reference's order and words.
+    private static func optionTarget(_ L: LuaState) -> OptionTarget {
         let socket: LuaSocket
         switch socketOf(L) {
         case .socket(let found): socket = found
-        case .fail: return L.fail("socket is never created nor connected")
+        case .fail: return .fail(L.fail("socket is never created nor connected"))
         }
         guard socket.stream.hasConnection else {
-            if socket.context == nil { return L.fail("socket is never created nor connected") }
-            return L.softFailure("closed")
+            if socket.context == nil { return .fail(L.fail("socket is never created nor connected")) }
+            return .fail(L.softFailure("closed"))
         }
-        guard lua_type(L, 2) > LUA_TNIL, let name = luaString(L, 2) else { return L.softFailure("missing the \"option\" argument") }
-        guard let option = TCPSocketOption(rawValue: name) else { return L.softFailure("unsupported option \(name)") }
+        guard lua_type(L, 2) > LUA_TNIL, let name = luaString(L, 2) else {
+            return .fail(L.softFailure("missing the \"option\" argument"))
+        }
+        guard let option = TCPSocketOption(rawValue: name) else { return .fail(L.softFailure("unsupported option \(name)")) }
+        return .option(socket, option)
+    }
+
+    static func setOption(_ L: LuaState) -> LuaReturn {
+        let (socket, option): (LuaSocket, TCPSocketOption)
+        switch optionTarget(L) {
+        case .option(let found, let name): (socket, option) = (found, name)
+        case .fail(let result): return result
+        }
         let value: Int
         switch lua_type(L, 3) {
         case LUA_TNONE, LUA_TNIL: return L.softFailure("missing the \"value\" argument")
@@ -450,17 +467,11 @@ enum SocketAPI {
     }
 
     static func getOption(_ L: LuaState) -> LuaReturn {
-        let socket: LuaSocket
-        switch socketOf(L) {
-        case .socket(let found): socket = found
-        case .fail: return L.fail("socket is never created nor connected")
+        let (socket, option): (LuaSocket, TCPSocketOption)
+        switch optionTarget(L) {
+        case .option(let found, let name): (socket, option) = (found, name)
+        case .fail(let result): return result
         }
-        guard socket.stream.hasConnection else {
-            if socket.context == nil { return L.fail("socket is never created nor connected") }
-            return L.softFailure("closed")
-        }
-        guard lua_type(L, 2) > LUA_TNIL, let name = luaString(L, 2) else { return L.softFailure("missing the \"option\" argument") }
-        guard let option = TCPSocketOption(rawValue: name) else { return L.softFailure("unsupported option \(name)") }
         switch socket.stream.getOption(option) {
         case .success(let value):
             lua_pushinteger(L, lua_Integer(value))
