@@ -113,6 +113,19 @@ import Testing
         #expect(try await socket.receive(.line).text == "o")
     }
 
+    @Test func unreadBytesInTheKernelAreDubious() async throws {
+        let echo = TestListener { Peer.echo($0) }
+        defer { echo.stop() }
+        let socket = TCPSocket(eventLoop: loop)
+        try await socket.connect(host: "127.0.0.1", port: echo.port, pool: PoolOptions(name: "dubious"))
+        try await socket.send("nobody reads this\n")
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(await failure { try await socket.setKeepalive() }?.message == "connection in dubious state")
+        // Refused and closed, as in the reference; nothing was pooled.
+        #expect(await failure { try await socket.send("x") }?.message == "closed")
+        #expect(await TCPSocket.poolStatistics(on: loop)["dubious"]?.idle ?? 0 == 0)
+    }
+
     @Test func poolNameSharesAndSplitsPools() async throws {
         let echo = TestListener { Peer.echo($0) }
         defer { echo.stop() }

@@ -1,5 +1,9 @@
 import NIOCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Whoever is currently responsible for a connection: the socket that uses it, or the pool
 /// that keeps it idle. Exactly one owner at a time receives its events.
 protocol StreamConnectionOwner: AnyObject {
@@ -35,6 +39,9 @@ final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
     /// Set while the owner handles `channelReadComplete`.
     private var insideReadComplete = false
 
+    /// Every byte NIO has read from the socket, to compare with the kernel's count.
+    private var bytesTakenFromKernel: UInt64 = 0
+
     /// Where the pool files this connection, and how many times it has been reused.
     var poolKey: String
     var reuseCount = 0
@@ -58,6 +65,7 @@ final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
+        bytesTakenFromKernel &+= UInt64(incoming.readableBytes)
         if buffer.readableBytes == 0 {
             // Keep the channel's buffer as is: no copy on the common path.
             buffer = incoming
@@ -125,6 +133,23 @@ final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
         return !isClosed && context.channel.isWritable
     }
 
+    /// Whether the kernel holds bytes that nobody has read yet (TCP only; `false` when unknown).
+    ///
+    /// NIO does not expose the descriptor for a peek, but `TCP_INFO` counts every byte the
+    /// kernel accepted in order (`tcpi_bytes_received`); what NIO has not read is the rest.
+    var hasUnreadBytesInKernel: Bool {
+        guard let provider = channel as? SocketOptionProvider else { return false }
+        var received: UInt64?
+        let future: EventLoopFuture<TCPInfoBytes> = provider.unsafeGetSocketOption(
+            level: SocketOptionLevel(IPPROTO_TCP),
+            name: SocketOptionName(TCP_INFO)
+        )
+        // On the loop the option is read synchronously, so the future is already complete.
+        future.whenSuccess { info in received = info.bytesReceived }
+        guard let received else { return false }
+        return received > bytesTakenFromKernel
+    }
+
     /// Half-closes the write side (`shutdown("send")`).
     func shutdownOutput() {
         guard !isClosed else { return }
@@ -156,4 +181,17 @@ final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
 extension StreamConnection: Hashable {
     static func == (lhs: StreamConnection, rhs: StreamConnection) -> Bool { lhs === rhs }
     func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
+}
+
+/// Linux's `struct tcp_info` as raw bytes (glibc's declaration predates the field we need).
+struct TCPInfoBytes: Sendable {
+    private var storage: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                          UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                          UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                          UInt64, UInt64, UInt64, UInt64, UInt64)
+
+    /// `tcpi_bytes_received`, at offset 128 since Linux 4.1; zero on older kernels.
+    var bytesReceived: UInt64 {
+        withUnsafeBytes(of: storage) { $0.load(fromByteOffset: 128, as: UInt64.self) }
+    }
 }

@@ -421,6 +421,11 @@ public final class StreamSocket: @unchecked Sendable {
         }
         // The reference refuses, and keeps the socket usable, while its own buffer holds data.
         if connection.buffer.readableBytes > 0 { return .failure(.unreadData) }
+        // Bytes the peer sent that nobody read: the reference refuses and closes the socket.
+        if connection.hasUnreadBytesInKernel {
+            release(connection, closing: true)
+            return .failure(.dubiousState)
+        }
         release(connection, closing: false)
         engine.pools.release(
             connection,

@@ -3,48 +3,16 @@
 extension NgxCodec {
     /// Incremental SHA-1 (FIPS 180-4). Feed bytes with `update` in any chunking, then `finalize`.
     public struct SHA1Hasher: Sendable {
-        private var h0: UInt32 = 0x6745_2301
-        private var h1: UInt32 = 0xefcd_ab89
-        private var h2: UInt32 = 0x98ba_dcfe
-        private var h3: UInt32 = 0x1032_5476
-        private var h4: UInt32 = 0xc3d2_e1f0
-        /// Partial block, 64 bytes of inline storage (no heap allocation).
-        private var block: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
-        private var blockCount = 0
-        private var totalBytes: UInt64 = 0
+        /// Chaining state words (inline, no heap allocation).
+        private var state = State()
+        /// Partial block and message length (inline storage).
+        private var buffer = BlockBuffer()
 
         public init() {}
 
         /// Appends bytes to the message.
         public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-            guard var p = bytes.baseAddress else { return }
-            var n = bytes.count
-            totalBytes &+= UInt64(n)
-            if blockCount > 0 {
-                let take = min(64 - blockCount, n)
-                let offset = blockCount
-                withUnsafeMutableBytes(of: &block) { buf in
-                    (buf.baseAddress! + offset).copyMemory(from: p, byteCount: take)
-                }
-                blockCount += take
-                p += take
-                n -= take
-                if blockCount < 64 { return }
-                var copy = block
-                withUnsafeBytes(of: &copy) { compress($0.baseAddress!) }
-                blockCount = 0
-            }
-            while n >= 64 {
-                compress(p)
-                p += 64
-                n -= 64
-            }
-            if n > 0 {
-                withUnsafeMutableBytes(of: &block) { buf in
-                    buf.baseAddress!.copyMemory(from: p, byteCount: n)
-                }
-                blockCount = n
-            }
+            buffer.absorb(bytes) { state.compress($0) }
         }
 
         /// Appends bytes to the message.
@@ -54,53 +22,59 @@ extension NgxCodec {
 
         /// Pads the message and returns the 20-byte digest (the hasher should not be reused).
         public mutating func finalize() -> [UInt8] {
-            let bitLength = totalBytes &* 8
-            var pad: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0, 0)
-            let padCount = blockCount < 56 ? 56 - blockCount : 120 - blockCount
-            withUnsafeMutableBytes(of: &pad) { buf in
-                buf[0] = 0x80
-                update(UnsafeRawBufferPointer(rebasing: buf[0..<padCount]))
-            }
-            var lengthBE = bitLength.bigEndian
-            withUnsafeBytes(of: &lengthBE) { update($0) }
-            let digest = (h0.bigEndian, h1.bigEndian, h2.bigEndian, h3.bigEndian, h4.bigEndian)
-            return withUnsafeBytes(of: digest) { [UInt8]($0) }
+            buffer.pad(lengthOrder: .bigEndian) { state.compress($0) }
+            return state.digest()
         }
 
-        @inline(__always)
-        private static func rotl(_ x: UInt32, _ s: UInt32) -> UInt32 { (x << s) | (x >> (32 - s)) }
+        /// The chaining state words and the compression function.
+        private struct State: Sendable {
+            var h0: UInt32 = 0x6745_2301
+            var h1: UInt32 = 0xefcd_ab89
+            var h2: UInt32 = 0x98ba_dcfe
+            var h3: UInt32 = 0x1032_5476
+            var h4: UInt32 = 0xc3d2_e1f0
 
-        /// Processes one 64-byte block at `p` (any alignment).
-        private mutating func compress(_ p: UnsafeRawPointer) {
-            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 80) { w in
-                for i in 0..<16 {
-                    w[i] = UInt32(bigEndian: p.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))
+            /// The digest bytes of the current state.
+            func digest() -> [UInt8] {
+                let digest = (h0.bigEndian, h1.bigEndian, h2.bigEndian, h3.bigEndian, h4.bigEndian)
+                return withUnsafeBytes(of: digest) { [UInt8]($0) }
+            }
+
+            @inline(__always)
+            private static func rotl(_ x: UInt32, _ s: UInt32) -> UInt32 { (x << s) | (x >> (32 - s)) }
+
+            /// Processes one 64-byte block at `p` (any alignment).
+            mutating func compress(_ p: UnsafeRawPointer) {
+                withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 80) { w in
+                    for i in 0..<16 {
+                        w[i] = UInt32(bigEndian: p.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))
+                    }
+                    for i in 16..<80 {
+                        w[i] = Self.rotl(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1)
+                    }
+                    var a = h0, b = h1, c = h2, d = h3, e = h4
+                    for i in 0..<20 {
+                        let t = Self.rotl(a, 5) &+ ((b & c) | (~b & d)) &+ e &+ 0x5a82_7999 &+ w[i]
+                        e = d; d = c; c = Self.rotl(b, 30); b = a; a = t
+                    }
+                    for i in 20..<40 {
+                        let t = Self.rotl(a, 5) &+ (b ^ c ^ d) &+ e &+ 0x6ed9_eba1 &+ w[i]
+                        e = d; d = c; c = Self.rotl(b, 30); b = a; a = t
+                    }
+                    for i in 40..<60 {
+                        let t = Self.rotl(a, 5) &+ ((b & c) | (b & d) | (c & d)) &+ e &+ 0x8f1b_bcdc &+ w[i]
+                        e = d; d = c; c = Self.rotl(b, 30); b = a; a = t
+                    }
+                    for i in 60..<80 {
+                        let t = Self.rotl(a, 5) &+ (b ^ c ^ d) &+ e &+ 0xca62_c1d6 &+ w[i]
+                        e = d; d = c; c = Self.rotl(b, 30); b = a; a = t
+                    }
+                    h0 &+= a
+                    h1 &+= b
+                    h2 &+= c
+                    h3 &+= d
+                    h4 &+= e
                 }
-                for i in 16..<80 {
-                    w[i] = Self.rotl(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1)
-                }
-                var a = h0, b = h1, c = h2, d = h3, e = h4
-                for i in 0..<20 {
-                    let t = Self.rotl(a, 5) &+ ((b & c) | (~b & d)) &+ e &+ 0x5a82_7999 &+ w[i]
-                    e = d; d = c; c = Self.rotl(b, 30); b = a; a = t
-                }
-                for i in 20..<40 {
-                    let t = Self.rotl(a, 5) &+ (b ^ c ^ d) &+ e &+ 0x6ed9_eba1 &+ w[i]
-                    e = d; d = c; c = Self.rotl(b, 30); b = a; a = t
-                }
-                for i in 40..<60 {
-                    let t = Self.rotl(a, 5) &+ ((b & c) | (b & d) | (c & d)) &+ e &+ 0x8f1b_bcdc &+ w[i]
-                    e = d; d = c; c = Self.rotl(b, 30); b = a; a = t
-                }
-                for i in 60..<80 {
-                    let t = Self.rotl(a, 5) &+ (b ^ c ^ d) &+ e &+ 0xca62_c1d6 &+ w[i]
-                    e = d; d = c; c = Self.rotl(b, 30); b = a; a = t
-                }
-                h0 &+= a
-                h1 &+= b
-                h2 &+= c
-                h3 &+= d
-                h4 &+= e
             }
         }
     }
