@@ -35,7 +35,7 @@ public final class LuaWorker {
     var outputScratch = ByteBuffer()
     var pendingTimers = 0
     var runningTimers = 0
-    /// Registry reference of the resume wrapper's sentinel-aware helpers (set by the prelude).
+    /// Set by `shutdown`: timers fire as premature and new ones are refused.
     var isShuttingDown = false
 
     public var eventLoop: EventLoop { engine.eventLoop }
@@ -298,10 +298,8 @@ public final class LuaWorker {
     /// Ends every context and closes the pools (worker exit).
     public func shutdown() {
         isShuttingDown = true
-        let contexts = Set(coroutines.values.map { ObjectIdentifier($0.context) })
-        for coroutine in Array(coroutines.values) where contexts.contains(ObjectIdentifier(coroutine.context)) {
-            endContext(coroutine.context)
-        }
+        // `endContext` is idempotent, so visiting a context once per coroutine is harmless.
+        for coroutine in Array(coroutines.values) { endContext(coroutine.context) }
         engine.pools.shutdown()
     }
 }
