@@ -2,6 +2,10 @@ import CLuaJIT
 import CosocketCore
 import NIOCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Errors loading Lua code.
 public struct LuaLoadError: Error, CustomStringConvertible, Sendable {
     public let message: String
@@ -57,11 +61,19 @@ public final class LuaWorker {
         lua_close(state)
     }
 
+    private func environment(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }
+    }
+
+    /// `lua_package_path` wins, then the `LUA_PATH` environment variable, then the default; `;;`
+    /// in either stands for the default, as in nginx and the stand-alone interpreter.
     private func setPackagePaths() {
+        let path = configuration.packagePath ?? environment("LUA_PATH")
+        let cpath = configuration.packageCPath ?? environment("LUA_CPATH")
         lua_getfield(state, luaGlobalsIndex, "package")
-        luaPushString(state, LuaConfiguration.resolve(configuration.packagePath, default: LuaConfiguration.defaultPackagePath))
+        luaPushString(state, LuaConfiguration.resolve(path, default: LuaConfiguration.defaultPackagePath))
         lua_setfield(state, -2, "path")
-        luaPushString(state, LuaConfiguration.resolve(configuration.packageCPath, default: LuaConfiguration.defaultPackageCPath))
+        luaPushString(state, LuaConfiguration.resolve(cpath, default: LuaConfiguration.defaultPackageCPath))
         lua_setfield(state, -2, "cpath")
         luaPop(state, 1)
     }
