@@ -38,7 +38,7 @@ let package = Package(
         ),
         .target(
             name: "CosocketServer",
-            dependencies: ["CosocketCore", "CosocketLua"]
+            dependencies: ["CosocketCore", "CosocketLua", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .executableTarget(
             name: "cosocket",

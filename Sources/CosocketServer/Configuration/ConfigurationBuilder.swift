@@ -1,0 +1,264 @@
+import CosocketCore
+import CosocketLua
+
+/// Turns the parsed `nginx.conf` tree into a ``ServerConfiguration``: checks each directive
+/// in its context, applies nginx's inheritance (http → server → location), and rejects
+/// unknown directives with nginx's words and position.
+public struct ConfigurationBuilder {
+    /// Where relative paths (`*_by_lua_file`) start: nginx's prefix.
+    public var prefix: String
+    /// Reads `*_by_lua_file` sources.
+    public var readFile: (String) -> [UInt8]?
+
+    public init(prefix: String, readFile: @escaping (String) -> [UInt8]? = FileContents.read) {
+        self.prefix = prefix
+        self.readFile = readFile
+    }
+
+    /// Directives that tune nginx internals: accepted with a warning.
+    static let ignoredDirectives: Set<String> = [
+        "user", "load_module", "env", "worker_rlimit_nofile", "worker_cpu_affinity", "pcre_jit", "thread_pool",
+        "use", "multi_accept", "accept_mutex", "server_tokens", "access_log", "sendfile", "tcp_nopush", "tcp_nodelay",
+        "types", "charset", "gzip", "log_format", "types_hash_max_size", "server_names_hash_bucket_size",
+        "client_body_buffer_size", "large_client_header_buffers", "lua_shared_dict", "resolver", "resolver_timeout",
+        "lua_check_client_abort", "lua_max_pending_timers", "lua_max_running_timers", "send_timeout",
+        "client_header_timeout", "client_body_timeout", "reset_timedout_connection", "open_file_cache", "root", "index",
+    ]
+
+    private struct Inherited {
+        var rewrite: LuaSource?
+        var access: LuaSource?
+        var log: LuaSource?
+        var defaultType = "text/plain"
+        var clientMaxBodySize = 1 << 20
+    }
+
+    public func build(_ nodes: [ConfigNode]) throws(ConfigError) -> ServerConfiguration {
+        var configuration = ServerConfiguration()
+        for node in nodes {
+            switch node.name {
+            case "worker_processes":
+                let value = try single(node)
+                if value == "auto" {
+                    configuration.workerProcesses = System.coreCount
+                } else if let count = Int(value), count > 0 {
+                    configuration.workerProcesses = count
+                } else {
+                    throw node.error(.directive(name: node.name, message: "invalid value \"\(value)\""))
+                }
+            case "error_log":
+                guard (1...2).contains(node.arguments.count) else { throw node.error(.invalidArgumentCount(node.name)) }
+                configuration.errorLogPath = node.arguments[0]
+                if node.arguments.count == 2 {
+                    guard let level = LuaLogLevel(name: node.arguments[1]) else {
+                        throw node.error(.directive(name: node.name, message: "invalid log level \"\(node.arguments[1])\""))
+                    }
+                    configuration.errorLogLevel = level
+                }
+            case "pid": configuration.pidPath = try single(node)
+            case "daemon": configuration.daemon = try flag(node)
+            case "master_process": configuration.masterProcess = try flag(node)
+            case "events":
+                for child in try block(node) {
+                    if child.name == "worker_connections" {
+                        guard let count = Int(try single(child)) else { throw child.error(.invalidArgumentCount(child.name)) }
+                        configuration.workerConnections = count
+                    } else if Self.ignoredDirectives.contains(child.name) {
+                        configuration.ignored.append((child.name, "\(child.file):\(child.line)"))
+                    } else {
+                        throw child.error(.unknownDirective(child.name))
+                    }
+                }
+            case "http":
+                try buildHTTP(try block(node), into: &configuration)
+            default:
+                try ignoreOrReject(node, &configuration)
+            }
+        }
+        configuration.lua.logLevel = configuration.errorLogLevel
+        configuration.lua.workerCount = configuration.workerProcesses
+        return configuration
+    }
+
+    private func buildHTTP(_ nodes: [ConfigNode], into configuration: inout ServerConfiguration) throws(ConfigError) {
+        var inherited = Inherited()
+        var servers: [ConfigNode] = []
+        for node in nodes {
+            if LuaDirectives.handles(node.name) {
+                try LuaDirectives.apply(node, engine: &configuration.engine, lua: &configuration.lua)
+                continue
+            }
+            if try applyInheritable(node, to: &inherited) { continue }
+            switch node.name {
+            case "server": servers.append(node)
+            case "keepalive_timeout":
+                do {
+                    configuration.keepaliveTimeoutSeconds = try ConfigUnits.seconds(node.arguments.first ?? "")
+                } catch {
+                    throw node.error(.directive(name: node.name, message: "invalid value"))
+                }
+            case "init_by_lua_block", "init_by_lua_file", "init_by_lua":
+                configuration.initByLua = try luaSource(node, phase: "init_by_lua")
+            case "init_worker_by_lua_block", "init_worker_by_lua_file", "init_worker_by_lua":
+                configuration.initWorkerByLua = try luaSource(node, phase: "init_worker_by_lua")
+            default:
+                try ignoreOrReject(node, &configuration)
+            }
+        }
+        for server in servers {
+            configuration.servers.append(try buildServer(server, inherited: inherited, configuration: &configuration))
+        }
+    }
+
+    private func buildServer(_ node: ConfigNode, inherited outer: Inherited, configuration: inout ServerConfiguration) throws(ConfigError) -> VirtualServer {
+        var inherited = outer
+        var listen: [ListenAddress] = []
+        var names: [String] = []
+        var locationNodes: [ConfigNode] = []
+        var serverLevel = LocationConfiguration()
+        for child in try block(node) {
+            if try applyInheritable(child, to: &inherited) { continue }
+            switch child.name {
+            case "listen": listen.append(try listenAddress(child))
+            case "server_name": names.append(contentsOf: child.arguments)
+            case "location": locationNodes.append(child)
+            case "set", "return": try applyLocationDirective(child, to: &serverLevel)
+            default: try ignoreOrReject(child, &configuration)
+            }
+        }
+        if listen.isEmpty { listen = [ListenAddress(host: "0.0.0.0", port: 80)] }
+        var definitions: [LocationDefinition<LocationConfiguration>] = []
+        for location in locationNodes {
+            definitions.append(try buildLocation(location, inherited: inherited, serverLevel: serverLevel, configuration: &configuration))
+        }
+        return VirtualServer(listen: listen, names: names, locations: try LocationMatcher(definitions))
+    }
+
+    private func buildLocation(
+        _ node: ConfigNode,
+        inherited outer: Inherited,
+        serverLevel: LocationConfiguration,
+        configuration: inout ServerConfiguration
+    ) throws(ConfigError) -> LocationDefinition<LocationConfiguration> {
+        let pattern = try LocationPattern(directive: node)
+        var inherited = outer
+        var location = serverLevel
+        var nested: [ConfigNode] = []
+        for child in try block(node) {
+            if try applyInheritable(child, to: &inherited) { continue }
+            switch child.name {
+            case "location": nested.append(child)
+            case "content_by_lua_block", "content_by_lua_file", "content_by_lua":
+                location.content = try luaSource(child, phase: "content_by_lua")
+            case "set", "return": try applyLocationDirective(child, to: &location)
+            default: try ignoreOrReject(child, &configuration)
+            }
+        }
+        location.rewrite = inherited.rewrite
+        location.access = inherited.access
+        location.log = inherited.log
+        location.defaultType = inherited.defaultType
+        location.clientMaxBodySize = inherited.clientMaxBodySize
+        var children: [LocationDefinition<LocationConfiguration>] = []
+        for child in nested {
+            children.append(try buildLocation(child, inherited: inherited, serverLevel: serverLevel, configuration: &configuration))
+        }
+        return LocationDefinition(pattern, payload: location, nested: children, file: node.file, line: node.line)
+    }
+
+    /// The directives that any of http, server and location may set, the inner one winning.
+    private func applyInheritable(_ node: ConfigNode, to inherited: inout Inherited) throws(ConfigError) -> Bool {
+        switch node.name {
+        case "rewrite_by_lua_block", "rewrite_by_lua_file", "rewrite_by_lua":
+            inherited.rewrite = try luaSource(node, phase: "rewrite_by_lua")
+        case "access_by_lua_block", "access_by_lua_file", "access_by_lua":
+            inherited.access = try luaSource(node, phase: "access_by_lua")
+        case "log_by_lua_block", "log_by_lua_file", "log_by_lua":
+            inherited.log = try luaSource(node, phase: "log_by_lua")
+        case "default_type":
+            inherited.defaultType = try single(node)
+        case "client_max_body_size":
+            do {
+                inherited.clientMaxBodySize = try ConfigUnits.size(try single(node))
+            } catch {
+                throw node.error(.directive(name: node.name, message: "invalid value"))
+            }
+        default:
+            return false
+        }
+        return true
+    }
+
+    private func applyLocationDirective(_ node: ConfigNode, to location: inout LocationConfiguration) throws(ConfigError) {
+        switch node.name {
+        case "set":
+            guard node.arguments.count == 2, node.arguments[0].hasPrefix("$") else { throw node.error(.invalidArgumentCount(node.name)) }
+            location.variables.append((String(node.arguments[0].dropFirst()), node.arguments[1]))
+        default:  // return
+            guard (1...2).contains(node.arguments.count), let code = Int(node.arguments[0]), (0...999).contains(code) else {
+                throw node.error(.directive(name: node.name, message: "invalid return code \"\(node.arguments.first ?? "")\""))
+            }
+            location.returnStatus = (code, node.arguments.count == 2 ? node.arguments[1] : nil)
+        }
+    }
+
+    private func luaSource(_ node: ConfigNode, phase: String) throws(ConfigError) -> LuaSource {
+        if let block = node.luaBlock {
+            return LuaSource(code: block.source, chunkName: "=\(phase)(\(basename(node.file)):\(block.line))")
+        }
+        let argument = try single(node)
+        if node.name.hasSuffix("_file") {
+            let path = argument.hasPrefix("/") ? argument : prefix + "/" + argument
+            guard let code = readFile(path) else {
+                throw node.error(.fileOperationFailed(operation: "open()", path: path, reason: "No such file or directory"))
+            }
+            return LuaSource(code: code, chunkName: "@" + path)
+        }
+        return LuaSource(code: Array(argument.utf8), chunkName: "=\(phase)(\(basename(node.file)):\(node.line))")
+    }
+
+    private func listenAddress(_ node: ConfigNode) throws(ConfigError) -> ListenAddress {
+        guard let first = node.arguments.first else { throw node.error(.invalidArgumentCount(node.name)) }
+        var host = "0.0.0.0"
+        var portText = first
+        if let colon = first.lastIndex(of: ":") {
+            host = String(first[..<colon])
+            portText = String(first[first.index(after: colon)...])
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            if host == "*" { host = "0.0.0.0" }
+            if host == "localhost" { host = "127.0.0.1" }
+        }
+        guard let port = Int(portText), (1...65535).contains(port) else {
+            throw node.error(.directive(name: node.name, message: "invalid port in \"\(first)\""))
+        }
+        return ListenAddress(host: host, port: port)
+    }
+
+    private func ignoreOrReject(_ node: ConfigNode, _ configuration: inout ServerConfiguration) throws(ConfigError) {
+        guard Self.ignoredDirectives.contains(node.name) else { throw node.error(.unknownDirective(node.name)) }
+        configuration.ignored.append((node.name, "\(node.file):\(node.line)"))
+    }
+
+    private func single(_ node: ConfigNode) throws(ConfigError) -> String {
+        guard node.arguments.count == 1 else { throw node.error(.invalidArgumentCount(node.name)) }
+        return node.arguments[0]
+    }
+
+    private func flag(_ node: ConfigNode) throws(ConfigError) -> Bool {
+        switch try single(node) {
+        case "on": return true
+        case "off": return false
+        default:
+            throw node.error(.directive(name: node.name, message: "invalid value \"\(node.arguments[0])\", it must be \"on\" or \"off\""))
+        }
+    }
+
+    private func block(_ node: ConfigNode) throws(ConfigError) -> [ConfigNode] {
+        guard let children = node.children else { throw node.error(.directiveHasNoOpeningBrace(node.name)) }
+        return children
+    }
+
+    private func basename(_ path: String) -> String {
+        path.split(separator: "/").last.map(String.init) ?? path
+    }
+}

@@ -1,0 +1,55 @@
+import CosocketCore
+import CosocketLua
+
+/// Lua code attached to a phase or to `init*_by_lua*`, compiled once per worker.
+public struct LuaSource: Sendable, Hashable {
+    public var code: [UInt8]
+    /// The chunk name errors show, as the reference names it (`=content_by_lua(nginx.conf:12)`).
+    public var chunkName: String
+}
+
+/// The Lua handlers of one location, after nginx-style inheritance from `http` and `server`.
+public struct LocationConfiguration: Sendable {
+    public var rewrite: LuaSource?
+    public var access: LuaSource?
+    public var content: LuaSource?
+    public var log: LuaSource?
+    /// `return code [text]`.
+    public var returnStatus: (code: Int, text: String?)?
+    /// `set $var value` in order.
+    public var variables: [(name: String, value: String)] = []
+    public var defaultType = "text/plain"
+    public var clientMaxBodySize = 1 << 20
+}
+
+/// One `listen` address.
+public struct ListenAddress: Sendable, Hashable {
+    public var host: String
+    public var port: Int
+}
+
+/// One `server {}` block.
+public struct VirtualServer: Sendable {
+    public var listen: [ListenAddress]
+    public var names: [String]
+    public var locations: LocationMatcher<LocationConfiguration>
+}
+
+/// Everything a configuration file sets, resolved and validated.
+public struct ServerConfiguration: Sendable {
+    public var workerProcesses = 1
+    public var errorLogPath: String?
+    public var errorLogLevel: LuaLogLevel = .error
+    public var pidPath: String?
+    public var daemon = true
+    public var masterProcess = true
+    public var workerConnections = 1024
+    public var engine = EngineConfiguration()
+    public var lua = LuaConfiguration()
+    public var initByLua: LuaSource?
+    public var initWorkerByLua: LuaSource?
+    public var keepaliveTimeoutSeconds = 75
+    public var servers: [VirtualServer] = []
+    /// Directives accepted but ignored, as `(name, file:line)`, for the start-up warnings.
+    public var ignored: [(name: String, position: String)] = []
+}
