@@ -12,7 +12,8 @@ struct CosocketCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cosocket",
         abstract: "OpenResty's cosocket system in Swift.",
-        subcommands: [Run.self, Demo.self]
+        subcommands: [Serve.self, Run.self, Demo.self],
+        defaultSubcommand: Serve.self
     )
 }
 

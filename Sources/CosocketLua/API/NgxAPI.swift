@@ -30,6 +30,7 @@ extension LuaWorker {
         ThreadAPI.install(L, worker: worker)
         TimerAPI.install(L, worker: worker)
         CodecAPI.install(L, worker: worker)
+        RequestAPI.install(L, worker: worker)
 
         lua_pushvalue(L, -1)
         lua_setfield(L, luaGlobalsIndex, "ngx")
@@ -125,6 +126,11 @@ enum NgxCoreAPI {
         lua_createtable(L, 0, 2)
         luaSetField(L, -1, "__index", { L in
             let L = L!
+            if luaString(L, 2) == "status" {
+                guard let host = LuaWorker.from(L).current?.context.host as? LuaRequestHost else { return 0 }
+                lua_pushinteger(L, lua_Integer(host.status))
+                return 1
+            }
             guard luaString(L, 2) == "ctx", let context = LuaWorker.from(L).current?.context else { return 0 }
             if context.ctxReference == LUA_NOREF {
                 luaNewTable(L)
@@ -137,6 +143,10 @@ enum NgxCoreAPI {
         }, upvalue: worker)
         luaSetField(L, -1, "__newindex", { L in
             let L = L!
+            if luaString(L, 2) == "status", let host = LuaWorker.from(L).current?.context.host as? LuaRequestHost {
+                host.status = Int(lua_tointeger(L, 3))
+                return 0
+            }
             guard luaString(L, 2) == "ctx" else {
                 lua_rawset(L, 1)
                 return 0

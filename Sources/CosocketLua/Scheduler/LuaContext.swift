@@ -19,10 +19,13 @@ public final class LuaContext {
         case request(phase: String)
     }
 
-    public let kind: Kind
+    public var kind: Kind
     public var output: (any LuaOutput)?
     /// Called once, when the entry thread and every light thread have ended.
     public var onFinish: ((LuaContext) -> Void)?
+    /// Called when a phase's threads have all ended; returning `true` means the host started
+    /// the next phase in this context (request phases share `ngx.ctx` and sockets).
+    public var onPhaseEnd: ((LuaContext) -> Bool)?
     /// The status passed to `ngx.exit`, if any.
     public internal(set) var exitStatus: Int?
     /// The error that ended the entry thread, if any.

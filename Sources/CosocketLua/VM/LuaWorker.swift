@@ -214,6 +214,7 @@ public final class LuaWorker {
             // An entry thread's error ends the whole context, light threads included.
             endContext(context)
         } else if context.liveCoroutines.isEmpty {
+            if let phaseEnd = context.onPhaseEnd, phaseEnd(context) { return }
             endContext(context)
         }
     }

@@ -1,0 +1,24 @@
+/// What the request APIs (`ngx.var`, `ngx.req.*`, `ngx.status`, `ngx.header`) need from the
+/// host that serves a request; the HTTP server implements it on its request object and
+/// stores that object as the context's `host`.
+public protocol LuaRequestHost: AnyObject {
+    var method: String { get }
+    /// The request target as received (`$request_uri`).
+    var requestURI: String { get }
+    /// The path part (`$uri`).
+    var path: String { get }
+    /// The query string without `?` (`$args`).
+    var query: String { get }
+    /// `1.0` or `1.1`.
+    var httpVersion: Double { get }
+    /// Request headers in arrival order.
+    var requestHeaders: [(name: String, value: String)] { get }
+    /// `ngx.var.NAME`; `nil` when the variable does not exist.
+    func variable(_ name: String) -> String?
+    /// Sets a user variable (`set $x`) or a writable built-in; `false` when it cannot be set.
+    func setVariable(_ name: String, _ value: String?) -> Bool
+    var status: Int { get set }
+    var headersSent: Bool { get }
+    func responseHeader(_ name: String) -> [String]?
+    func setResponseHeader(_ name: String, _ values: [String]?)
+}

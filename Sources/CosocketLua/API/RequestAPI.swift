@@ -1,0 +1,137 @@
+import CLuaJIT
+
+/// `ngx.var`, `ngx.status`, `ngx.header` and `ngx.req.*` over the context's ``LuaRequestHost``.
+///
+/// `ngx.var`, `ngx.header` and `ngx.status` are magic: the `ngx` table's and their own
+/// metatables route reads and writes to the current request.
+enum RequestAPI {
+    static func install(_ L: LuaState, worker: UnsafeMutableRawPointer) {
+        // ngx.var
+        lua_createtable(L, 0, 0)
+        lua_createtable(L, 0, 2)
+        luaSetField(L, -1, "__index", { L in luaFinish(L!, RequestAPI.getVariable(L!)) }, upvalue: worker)
+        luaSetField(L, -1, "__newindex", { L in luaFinish(L!, RequestAPI.setVariable(L!)) }, upvalue: worker)
+        lua_setmetatable(L, -2)
+        lua_setfield(L, -2, "var")
+
+        // ngx.header
+        lua_createtable(L, 0, 0)
+        lua_createtable(L, 0, 2)
+        luaSetField(L, -1, "__index", { L in luaFinish(L!, RequestAPI.getHeader(L!)) }, upvalue: worker)
+        luaSetField(L, -1, "__newindex", { L in luaFinish(L!, RequestAPI.setHeader(L!)) }, upvalue: worker)
+        lua_setmetatable(L, -2)
+        lua_setfield(L, -2, "header")
+
+        // ngx.req
+        lua_createtable(L, 0, 8)
+        let functions: [(String, lua_CFunction)] = [
+            ("get_method", { L in luaFinish(L!, RequestAPI.withHost(L!) { L, host in luaPushString(L, host.method); return .values(1) }) }),
+            ("http_version", { L in luaFinish(L!, RequestAPI.withHost(L!) { L, host in lua_pushnumber(L, host.httpVersion); return .values(1) }) }),
+            ("get_headers", { L in luaFinish(L!, RequestAPI.getHeaders(L!)) }),
+            ("get_uri_args", { L in luaFinish(L!, RequestAPI.getURIArgs(L!)) }),
+        ]
+        for (name, function) in functions { luaSetField(L, -1, name, function, upvalue: worker) }
+        lua_setfield(L, -2, "req")
+    }
+
+    static func host(_ L: LuaState) -> LuaRequestHost? {
+        LuaWorker.from(L).current?.context.host as? LuaRequestHost
+    }
+
+    static func withHost(_ L: LuaState, _ body: (LuaState, LuaRequestHost) -> LuaReturn) -> LuaReturn {
+        guard let host = host(L) else { return L.fail("no request found") }
+        return body(L, host)
+    }
+
+    // MARK: ngx.var
+
+    static func getVariable(_ L: LuaState) -> LuaReturn {
+        guard let host = host(L) else { return L.fail("no request found") }
+        guard let name = luaString(L, 2), let value = host.variable(name) else {
+            lua_pushnil(L)
+            return .values(1)
+        }
+        luaPushString(L, value)
+        return .values(1)
+    }
+
+    static func setVariable(_ L: LuaState) -> LuaReturn {
+        guard let host = host(L) else { return L.fail("no request found") }
+        guard let name = luaString(L, 2) else { return L.fail("bad variable name") }
+        let value = luaIsNoneOrNil(L, 3) ? nil : luaString(L, 3)
+        if !host.setVariable(name, value) { return L.fail("variable \"\(name)\" not found for writing; maybe it is a built-in variable that is not changeable or you forgot to use \"set $\(name) '';\" in the config file to define it first") }
+        return .values(0)
+    }
+
+    // MARK: ngx.header
+
+    /// nginx normalises `content_type` to `Content-Type` when setting headers from Lua.
+    static func headerName(_ L: LuaState, _ index: Int32) -> String? {
+        guard let name = luaString(L, index) else { return nil }
+        return name.replacing("_", with: "-")
+    }
+
+    static func getHeader(_ L: LuaState) -> LuaReturn {
+        guard let host = host(L) else { return L.fail("no request found") }
+        guard let name = headerName(L, 2), let values = host.responseHeader(name), !values.isEmpty else {
+            lua_pushnil(L)
+            return .values(1)
+        }
+        if values.count == 1 {
+            luaPushString(L, values[0])
+        } else {
+            lua_createtable(L, Int32(values.count), 0)
+            for (index, value) in values.enumerated() {
+                luaPushString(L, value)
+                lua_rawseti(L, -2, Int32(index + 1))
+            }
+        }
+        return .values(1)
+    }
+
+    static func setHeader(_ L: LuaState) -> LuaReturn {
+        guard let host = host(L) else { return L.fail("no request found") }
+        guard let name = headerName(L, 2) else { return L.fail("bad header name") }
+        if host.headersSent { return L.fail("attempt to set ngx.header.HEADER after sending out response headers") }
+        switch lua_type(L, 3) {
+        case LUA_TNIL:
+            host.setResponseHeader(name, nil)
+        case LUA_TTABLE:
+            var values: [String] = []
+            let count = Int32(lua_objlen(L, 3))
+            if count > 0 {
+                for index in 1...count {
+                    lua_rawgeti(L, 3, index)
+                    if let value = luaString(L, -1) { values.append(value) }
+                    luaPop(L, 1)
+                }
+            }
+            host.setResponseHeader(name, values)
+        default:
+            guard let value = luaString(L, 3) else { return L.fail("bad header value") }
+            host.setResponseHeader(name, [value])
+        }
+        return .values(0)
+    }
+
+    // MARK: ngx.req
+
+    static func getHeaders(_ L: LuaState) -> LuaReturn {
+        guard let host = host(L) else { return L.fail("no request found") }
+        let headers = host.requestHeaders
+        lua_createtable(L, 0, Int32(headers.count))
+        for (name, value) in headers {
+            luaPushString(L, name.lowercased())
+            luaPushString(L, value)
+            lua_rawset(L, -3)
+        }
+        return .values(1)
+    }
+
+    static func getURIArgs(_ L: LuaState) -> LuaReturn {
+        guard let host = host(L) else { return L.fail("no request found") }
+        lua_settop(L, 0)
+        luaPushString(L, host.query)
+        return CodecAPI.decodeArgs(L)
+    }
+}

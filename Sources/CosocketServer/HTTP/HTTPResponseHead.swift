@@ -1,0 +1,65 @@
+import NIOCore
+
+/// The status line and headers of a response, written straight into the outgoing buffer.
+struct HTTPResponseHead {
+    var status = 200
+    /// Header names as set (case kept), values in order; `Content-Type` defaults per location.
+    var headers: [(name: String, values: [String])] = []
+
+    func values(_ name: String) -> [String]? {
+        headers.first { $0.name.lowercased() == name.lowercased() }?.values
+    }
+
+    mutating func set(_ name: String, _ values: [String]?) {
+        headers.removeAll { $0.name.lowercased() == name.lowercased() }
+        if let values { headers.append((name, values)) }
+    }
+
+    /// Writes the head; `bodyLength` nil means chunked transfer encoding.
+    func write(into buffer: inout ByteBuffer, version: String, bodyLength: Int?, keepAlive: Bool, defaultType: String) {
+        buffer.writeString("\(version) \(status) \(Self.reason(status))\r\nServer: cosocket\r\n")
+        var hasType = false
+        for (name, values) in headers {
+            if name.lowercased() == "content-type" { hasType = true }
+            if name.lowercased() == "content-length" || name.lowercased() == "connection" { continue }
+            for value in values { buffer.writeString("\(name): \(value)\r\n") }
+        }
+        if !hasType && status != 204 && status != 304 { buffer.writeString("Content-Type: \(defaultType)\r\n") }
+        if let bodyLength {
+            buffer.writeString("Content-Length: \(bodyLength)\r\n")
+        } else {
+            buffer.writeString("Transfer-Encoding: chunked\r\n")
+        }
+        buffer.writeString(keepAlive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n")
+    }
+
+    static func reason(_ status: Int) -> String {
+        switch status {
+        case 200: return "OK"
+        case 201: return "Created"
+        case 204: return "No Content"
+        case 301: return "Moved Permanently"
+        case 302: return "Moved Temporarily"
+        case 304: return "Not Modified"
+        case 400: return "Bad Request"
+        case 403: return "Forbidden"
+        case 404: return "Not Found"
+        case 405: return "Not Allowed"
+        case 413: return "Request Entity Too Large"
+        case 414: return "Request-URI Too Large"
+        case 500: return "Internal Server Error"
+        case 501: return "Not Implemented"
+        case 502: return "Bad Gateway"
+        case 503: return "Service Temporarily Unavailable"
+        case 504: return "Gateway Time-out"
+        case 505: return "HTTP Version Not Supported"
+        default: return "Unknown"
+        }
+    }
+
+    /// nginx's default error page body.
+    static func errorPage(_ status: Int) -> String {
+        let title = "\(status) \(reason(status))"
+        return "<html>\r\n<head><title>\(title)</title></head>\r\n<body>\r\n<center><h1>\(title)</h1></center>\r\n<hr><center>cosocket</center>\r\n</body>\r\n</html>\r\n"
+    }
+}

@@ -1,0 +1,102 @@
+import CosocketLua
+import Foundation
+import Testing
+
+@testable import CosocketServer
+
+/// The server end to end: a configuration from text, real HTTP over loopback.
+@Suite struct HTTPServerTests {
+    final class SilentLog: LuaErrorLog {
+        func log(_ level: LuaLogLevel, _ message: String) {}
+    }
+
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Sends raw request bytes on one connection and reads until the peer closes.
+    static func exchange(port: Int, _ request: String) -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        _ = request.withCString { send(fd, $0, strlen($0), 0) }
+        var reply: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let got = recv(fd, &chunk, chunk.count, 0)
+            if got <= 0 { break }
+            reply.append(contentsOf: chunk[0..<got])
+        }
+        return String(decoding: reply, as: UTF8.self)
+    }
+
+    func withServer(_ http: String, _ body: (Int) throws -> Void) throws {
+        let port = Self.freePort()
+        let text = "worker_processes 1; events {} http { server { listen 127.0.0.1:\(port); \(http) } }"
+        let nodes = try ConfigParser().parse(text, file: "test.conf")
+        let server = HTTPServer(configuration: try ConfigurationBuilder(prefix: "/tmp").build(nodes), errorLog: SilentLog())
+        try server.start()
+        defer { try? server.shutdown() }
+        try body(port)
+    }
+
+    @Test func contentHandlerStatusHeadersAndVariables() throws {
+        try withServer("""
+            location /t {
+                content_by_lua_block {
+                    ngx.status = 201
+                    ngx.header["X-Answer"] = 42
+                    ngx.say(ngx.var.uri, " ", ngx.var.arg_name, " ", ngx.req.get_method(), " ", ngx.req.get_headers()["x-in"])
+                }
+            }
+            """) { port in
+            let reply = Self.exchange(port: port, "GET /t?name=lua HTTP/1.1\r\nHost: x\r\nX-In: yes\r\nConnection: close\r\n\r\n")
+            #expect(reply.hasPrefix("HTTP/1.1 201 Created\r\n"))
+            #expect(reply.contains("\r\nX-Answer: 42\r\n"))
+            #expect(reply.contains("\r\nContent-Length: 15\r\n"))
+            #expect(reply.hasSuffix("\r\n\r\n/t lua GET yes\n"))
+        }
+    }
+
+    @Test func exitErrorsReturnAndUnknownLocations() throws {
+        try withServer("""
+            location = /exit { content_by_lua_block { ngx.exit(403) } }
+            location = /error { content_by_lua_block { error("boom") } }
+            location = /ret { return 200 "returned"; }
+            location = /phases {
+                rewrite_by_lua_block { ngx.ctx.order = "rewrite" }
+                access_by_lua_block { ngx.ctx.order = ngx.ctx.order .. ",access" }
+                content_by_lua_block { ngx.print(ngx.ctx.order, ",content ", ngx.get_phase()) }
+            }
+            """) { port in
+            #expect(Self.exchange(port: port, "GET /exit HTTP/1.0\r\n\r\n").hasPrefix("HTTP/1.1 403 Forbidden"))
+            #expect(Self.exchange(port: port, "GET /error HTTP/1.0\r\n\r\n").hasPrefix("HTTP/1.1 500 Internal Server Error"))
+            #expect(Self.exchange(port: port, "GET /ret HTTP/1.0\r\n\r\n").hasSuffix("\r\n\r\nreturned"))
+            #expect(Self.exchange(port: port, "GET /none HTTP/1.0\r\n\r\n").hasPrefix("HTTP/1.1 404 Not Found"))
+            #expect(Self.exchange(port: port, "GET /phases HTTP/1.0\r\n\r\n").hasSuffix("\r\n\r\nrewrite,access,content content"))
+            #expect(Self.exchange(port: port, "BROKEN\r\n\r\n").hasPrefix("HTTP/1.1 400 Bad Request"))
+        }
+    }
+
+    @Test func keepAliveAndPipelining() throws {
+        try withServer("location / { content_by_lua_block { ngx.say(ngx.var.request_uri) } }") { port in
+            let reply = Self.exchange(port: port, "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            #expect(reply.components(separatedBy: "HTTP/1.1 200 OK").count == 3)
+            #expect(reply.contains("Connection: keep-alive"))
+            #expect(reply.hasSuffix("/b\n"))
+            #expect(reply.contains("\r\n\r\n/a\n"))
+        }
+    }
+}
