@@ -255,8 +255,11 @@ public final class LuaWorker {
             context.ctxReference = LUA_NOREF
         }
         if case .timer = context.kind { runningTimers -= 1 }
-        context.onFinish?(context)
+        // The host's closures usually capture the context: drop them to break the cycle.
+        context.onPhaseEnd = nil
+        let onFinish = context.onFinish
         context.onFinish = nil
+        onFinish?(context)
     }
 
     // MARK: Thread results
