@@ -412,12 +412,9 @@ enum SocketAPI {
 
     /// Settings apply to a socket that is not connected yet too, so one is created on demand.
     private static func withSocketForSettings(_ L: LuaState, _ body: (LuaSocket) -> Void) -> LuaReturn {
-        switch socketOf(L, create: true) {
-        case .socket(let socket):
+        withSocket(L, create: true) { socket in
             body(socket)
             return .values(0)
-        case .fail(let result):
-            return result
         }
     }
 
@@ -496,26 +493,17 @@ enum SocketAPI {
         }
         var poolSize: Int?
         if count == 3, lua_isnumber(L, 3) != 0, lua_tonumber(L, 3) >= 1 { poolSize = Int(lua_tonumber(L, 3)) }
-        let socket: LuaSocket
-        switch socketOf(L) {
-        case .socket(let found): socket = found
-        case .fail(let result): return result
-        }
-        switch socket.stream.setKeepalive(idleTimeout: idleTimeout, poolSize: poolSize) {
-        case .success:
-            socket.detachFromContext()
-            lua_pushinteger(L, 1)
-            return .values(1)
-        case .failure(let error):
-            return L.softFailure(error.message)
+        return withSocket(L) { socket in
+            let result = socket.stream.setKeepalive(idleTimeout: idleTimeout, poolSize: poolSize)
+            if case .success = result { socket.detachFromContext() }
+            return pushOne(L, result)
         }
     }
 
     static func getReusedTimes(_ L: LuaState) -> LuaReturn {
         let count = lua_gettop(L)
         guard count == 1 else { return L.fail("expecting 1 argument (including the object), but got \(count)") }
-        switch socketOf(L) {
-        case .socket(let socket):
+        return withSocket(L) { socket in
             switch socket.stream.reusedTimes() {
             case .success(let times):
                 lua_pushinteger(L, lua_Integer(times))
@@ -523,26 +511,16 @@ enum SocketAPI {
             case .failure(let error):
                 return L.softFailure(error.message)
             }
-        case .fail(let result):
-            return result
         }
     }
 
     static func close(_ L: LuaState) -> LuaReturn {
         let count = lua_gettop(L)
         guard count == 1 else { return L.fail("expecting 1 argument (including the object) but seen \(count)") }
-        switch socketOf(L) {
-        case .socket(let socket):
-            switch socket.stream.close() {
-            case .success:
-                socket.detachFromContext()
-                lua_pushinteger(L, 1)
-                return .values(1)
-            case .failure(let error):
-                return L.softFailure(error.message)
-            }
-        case .fail(let result):
-            return result
+        return withSocket(L) { socket in
+            let result = socket.stream.close()
+            if case .success = result { socket.detachFromContext() }
+            return pushOne(L, result)
         }
     }
 
@@ -551,17 +529,25 @@ enum SocketAPI {
         guard lua_gettop(L) == 2, luaString(L, 2) == "send" else {
             return L.argumentError(2, "only \"send\" is supported")
         }
-        switch socketOf(L) {
-        case .socket(let socket):
-            switch socket.stream.shutdownSend() {
-            case .success:
-                lua_pushinteger(L, 1)
-                return .values(1)
-            case .failure(let error):
-                return L.softFailure(error.message)
-            }
-        case .fail(let result):
-            return result
+        return withSocket(L) { socket in pushOne(L, socket.stream.shutdownSend()) }
+    }
+
+    /// Runs `body` with the socket behind argument 1, or returns what `socketOf` objected.
+    private static func withSocket(_ L: LuaState, create: Bool = false, _ body: (LuaSocket) -> LuaReturn) -> LuaReturn {
+        switch socketOf(L, create: create) {
+        case .socket(let socket): return body(socket)
+        case .fail(let result): return result
+        }
+    }
+
+    /// The reference's `1` or `nil, err`.
+    private static func pushOne(_ L: LuaState, _ result: Result<Void, CosocketError>) -> LuaReturn {
+        switch result {
+        case .success:
+            lua_pushinteger(L, 1)
+            return .values(1)
+        case .failure(let error):
+            return L.softFailure(error.message)
         }
     }
 
@@ -574,13 +560,10 @@ enum SocketAPI {
         guard lua_type(L, 2) == LUA_TSTRING, let text = luaString(L, 2),
             let address = try? SocketAddress(ipAddress: text, port: 0)
         else { return L.softFailure("bad address") }
-        switch socketOf(L, create: true) {
-        case .socket(let socket):
+        return withSocket(L, create: true) { socket in
             socket.stream.bind(to: address)
             lua_pushboolean(L, 1)
             return .values(1)
-        case .fail(let result):
-            return result
         }
     }
 }
