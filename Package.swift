@@ -1,6 +1,13 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// Release builds skip dynamic exclusivity checks in our own modules: profiling put
+/// `swift_beginAccess` among the top costs of a request, and the engine's state is confined to
+/// one event loop (debug builds and tests keep the checks).
+let performanceSettings: [SwiftSetting] = [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))
+]
+
 let package = Package(
     name: "Cosocket",
     platforms: [.macOS(.v13)],
@@ -21,7 +28,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: performanceSettings
         ),
         .target(
             name: "Cosocket",
@@ -29,16 +37,19 @@ let package = Package(
                 "CosocketCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-            ]
+            ],
+            swiftSettings: performanceSettings
         ),
         .systemLibrary(name: "CLuaJIT", pkgConfig: "luajit", providers: [.apt(["libluajit2-5.1-dev"])]),
         .target(
             name: "CosocketLua",
-            dependencies: ["CosocketCore", "CLuaJIT", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CosocketCore", "CLuaJIT", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: performanceSettings
         ),
         .target(
             name: "CosocketServer",
-            dependencies: ["CosocketCore", "CosocketLua", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
+            dependencies: ["CosocketCore", "CosocketLua", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: performanceSettings
         ),
         .executableTarget(
             name: "cosocket",
