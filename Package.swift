@@ -1,9 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-/// Release builds skip dynamic exclusivity checks in our own modules: profiling put
-/// `swift_beginAccess` among the top costs of a request, and the engine's state is confined to
-/// one event loop (debug builds and tests keep the checks).
+/// Release builds skip dynamic exclusivity checks in the server-side modules: profiling put
+/// `swift_beginAccess` among the top costs of a request, and their state is confined to one
+/// event loop (debug builds and tests keep the checks). Not on the modules behind the
+/// `Cosocket` library product: SwiftPM refuses unsafe flags in a dependency.
 let performanceSettings: [SwiftSetting] = [
     .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))
 ]
@@ -28,8 +29,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: performanceSettings
+            ]
         ),
         .target(
             name: "Cosocket",
@@ -37,8 +37,7 @@ let package = Package(
                 "CosocketCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-            ],
-            swiftSettings: performanceSettings
+            ]
         ),
         .systemLibrary(name: "CLuaJIT", pkgConfig: "luajit", providers: [.apt(["libluajit2-5.1-dev"])]),
         .target(
