@@ -99,4 +99,26 @@ import Testing
             #expect(reply.contains("\r\n\r\n/a\n"))
         }
     }
+
+    @Test func requestBodiesRawHeaderAndRedirect() throws {
+        try withServer("""
+            location = /post {
+                content_by_lua_block {
+                    ngx.req.read_body()
+                    local args = ngx.req.get_post_args()
+                    ngx.say(ngx.req.get_body_data(), "|", args.a, "|", args.b[1], ",", args.b[2])
+                }
+            }
+            location = /raw { content_by_lua_block { ngx.print(ngx.req.raw_header()) } }
+            location = /go { content_by_lua_block { ngx.redirect("/elsewhere", 301) } }
+            """) { port in
+            let post = Self.exchange(port: port, "POST /post HTTP/1.1\r\nHost: x\r\nContent-Length: 14\r\nConnection: close\r\n\r\na=1&b=x&b=y%20")
+            #expect(post.hasSuffix("\r\n\r\na=1&b=x&b=y%20|1|x,y \n"))
+            let raw = Self.exchange(port: port, "GET /raw HTTP/1.0\r\nX-Thing: 1\r\n\r\n")
+            #expect(raw.hasSuffix("\r\n\r\nGET /raw HTTP/1.0\r\nX-Thing: 1\r\n\r\n"))
+            let redirect = Self.exchange(port: port, "GET /go HTTP/1.0\r\n\r\n")
+            #expect(redirect.hasPrefix("HTTP/1.1 301 Moved Permanently\r\n"))
+            #expect(redirect.contains("\r\nLocation: /elsewhere\r\n"))
+        }
+    }
 }

@@ -17,6 +17,10 @@ public protocol LuaRequestHost: AnyObject {
     func variable(_ name: String) -> String?
     /// Sets a user variable (`set $x`) or a writable built-in; `false` when it cannot be set.
     func setVariable(_ name: String, _ value: String?) -> Bool
+    /// The request body, read in full before the handlers run; `nil` when there is none.
+    var requestBody: [UInt8]? { get }
+    /// The request line and headers as received (`ngx.req.raw_header`).
+    var rawHeader: String { get }
     var status: Int { get set }
     var headersSent: Bool { get }
     func responseHeader(_ name: String) -> [String]?

@@ -51,6 +51,7 @@ enum NgxCoreAPI {
             ("flush", { L in luaFinish(L!, NgxCoreAPI.flush(L!)) }),
             ("log", { L in luaFinish(L!, NgxCoreAPI.log(L!)) }),
             ("exit", { L in luaFinish(L!, NgxCoreAPI.exit(L!)) }),
+            ("redirect", { L in luaFinish(L!, NgxCoreAPI.redirect(L!)) }),
             ("sleep", { L in luaFinish(L!, NgxCoreAPI.sleep(L!)) }),
             ("now", { L in lua_pushnumber(L, Clock.now()); return 1 }),
             ("time", { L in lua_pushinteger(L, lua_Integer(Clock.now())); return 1 }),
@@ -263,6 +264,18 @@ enum NgxCoreAPI {
         }
         coroutine.wait = .exit
         return .yield
+    }
+
+    /// `ngx.redirect(uri, status?)`: sets `Location` and exits with 302 (or 301, 303, 307, 308).
+    static func redirect(_ L: LuaState) -> LuaReturn {
+        guard let target = luaString(L, 1) else { return L.argumentError(1, "string expected, got \(luaTypeName(L, 1))") }
+        let status = lua_gettop(L) >= 2 ? Int(lua_tointeger(L, 2)) : 302
+        guard [301, 302, 303, 307, 308].contains(status) else { return L.fail("only ngx.HTTP_MOVED_TEMPORARILY, ngx.HTTP_MOVED_PERMANENTLY, ngx.HTTP_PERMANENT_REDIRECT, ngx.HTTP_SEE_OTHER, and ngx.HTTP_TEMPORARY_REDIRECT are allowed") }
+        guard let host = LuaWorker.from(L).current?.context.host as? LuaRequestHost else { return L.fail("no request found") }
+        host.setResponseHeader("Location", [target])
+        lua_settop(L, 0)
+        lua_pushinteger(L, lua_Integer(status))
+        return exit(L)
     }
 
     static func sleep(_ L: LuaState) -> LuaReturn {

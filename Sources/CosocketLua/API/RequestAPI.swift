@@ -29,6 +29,12 @@ enum RequestAPI {
             ("http_version", { L in luaFinish(L!, RequestAPI.withHost(L!) { L, host in lua_pushnumber(L, host.httpVersion); return .values(1) }) }),
             ("get_headers", { L in luaFinish(L!, RequestAPI.getHeaders(L!)) }),
             ("get_uri_args", { L in luaFinish(L!, RequestAPI.getURIArgs(L!)) }),
+            ("get_post_args", { L in luaFinish(L!, RequestAPI.getPostArgs(L!)) }),
+            ("get_body_data", { L in luaFinish(L!, RequestAPI.getBodyData(L!)) }),
+            ("raw_header", { L in luaFinish(L!, RequestAPI.withHost(L!) { L, host in luaPushString(L, host.rawHeader); return .values(1) }) }),
+            // The host reads the whole body before the handlers run (up to client_max_body_size).
+            ("read_body", { L in luaFinish(L!, RequestAPI.withHost(L!) { _, _ in .values(0) }) }),
+            ("discard_body", { L in luaFinish(L!, RequestAPI.withHost(L!) { _, _ in .values(0) }) }),
         ]
         for (name, function) in functions { luaSetField(L, -1, name, function, upvalue: worker) }
         lua_setfield(L, -2, "req")
@@ -126,6 +132,26 @@ enum RequestAPI {
             lua_rawset(L, -3)
         }
         return .values(1)
+    }
+
+    static func getBodyData(_ L: LuaState) -> LuaReturn {
+        guard let host = host(L) else { return L.fail("no request found") }
+        guard let body = host.requestBody, !body.isEmpty else {
+            lua_pushnil(L)
+            return .values(1)
+        }
+        body.withUnsafeBytes { luaPushBytes(L, $0) }
+        return .values(1)
+    }
+
+    static func getPostArgs(_ L: LuaState) -> LuaReturn {
+        guard let host = host(L) else { return L.fail("no request found") }
+        let maximum = lua_gettop(L) >= 1 ? lua_tonumber(L, 1) : Double(NgxCodec.defaultMaxArgs)
+        lua_settop(L, 0)
+        let body = host.requestBody ?? []
+        body.withUnsafeBytes { luaPushBytes(L, $0) }
+        lua_pushnumber(L, maximum)
+        return CodecAPI.decodeArgs(L)
     }
 
     static func getURIArgs(_ L: LuaState) -> LuaReturn {

@@ -33,6 +33,8 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaExitHandler {
     var query: String { head.query ?? "" }
     var httpVersion: Double { head.version == .http1_1 ? 1.1 : 1.0 }
     var requestHeaders: [(name: String, value: String)] { head.headers }
+    var requestBody: [UInt8]? { body.map { Array($0.readableBytesView) } }
+    var rawHeader: String { String(buffer: head.bytes) }
     var status: Int {
         get { response.status }
         set { response.status = newValue }
