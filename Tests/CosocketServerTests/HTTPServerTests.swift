@@ -42,9 +42,9 @@ import Testing
         return String(decoding: reply, as: UTF8.self)
     }
 
-    func withServer(_ http: String, _ body: (Int) throws -> Void) throws {
+    func withServer(_ http: String, httpLevel: String = "", _ body: (Int) throws -> Void) throws {
         let port = Self.freePort()
-        let text = "worker_processes 1; events {} http { server { listen 127.0.0.1:\(port); \(http) } }"
+        let text = "worker_processes 1; events {} http { \(httpLevel) server { listen 127.0.0.1:\(port); \(http) } }"
         let nodes = try ConfigParser().parse(text, file: "test.conf")
         let server = HTTPServer(configuration: try ConfigurationBuilder(prefix: "/tmp").build(nodes), errorLog: SilentLog())
         try server.start()
@@ -119,6 +119,16 @@ import Testing
             let redirect = Self.exchange(port: port, "GET /go HTTP/1.0\r\n\r\n")
             #expect(redirect.hasPrefix("HTTP/1.1 301 Moved Permanently\r\n"))
             #expect(redirect.contains("\r\nLocation: /elsewhere\r\n"))
+        }
+    }
+
+    @Test func idleKeepAliveConnectionsAreClosed() throws {
+        try withServer("location / { content_by_lua_block { ngx.say(\"ok\") } }", httpLevel: "keepalive_timeout 1s;") { port in
+            let started = Date()
+            // A keep-alive request, then silence: the server closes after keepalive_timeout.
+            let reply = Self.exchange(port: port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(reply.hasSuffix("\r\n\r\nok\n"))
+            #expect(Date().timeIntervalSince(started) < 10)
         }
     }
 }

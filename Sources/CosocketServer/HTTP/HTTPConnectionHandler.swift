@@ -36,6 +36,15 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         processBuffered()
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? IdleStateHandler.IdleStateEvent, event == .read, !busy {
+            closed = true
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
         self.context = nil

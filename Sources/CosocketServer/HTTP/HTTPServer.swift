@@ -46,6 +46,10 @@ public final class HTTPServer: @unchecked Sendable {
                         .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
                         .childChannelInitializer { channel in
                             channel.eventLoop.makeCompletedFuture {
+                                // Closes connections that stay silent for keepalive_timeout
+                                // (the handler keeps those with a request in progress).
+                                let idle = TimeAmount.seconds(Int64(max(1, self.configuration.keepaliveTimeoutSeconds)))
+                                try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
                                 try channel.pipeline.syncOperations.addHandler(
                                     HTTPConnectionHandler(worker: worker, server: server, serverPort: address.port)
                                 )
