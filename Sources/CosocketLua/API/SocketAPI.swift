@@ -469,13 +469,7 @@ enum SocketAPI {
         case .option(let found, let name): (socket, option) = (found, name)
         case .fail(let result): return result
         }
-        switch socket.stream.getOption(option) {
-        case .success(let value):
-            lua_pushinteger(L, lua_Integer(value))
-            return .values(1)
-        case .failure(let error):
-            return L.softFailure(error.message)
-        }
+        return pushInteger(L, socket.stream.getOption(option))
     }
 
     // MARK: Keepalive, close, shutdown, bind
@@ -503,15 +497,7 @@ enum SocketAPI {
     static func getReusedTimes(_ L: LuaState) -> LuaReturn {
         let count = lua_gettop(L)
         guard count == 1 else { return L.fail("expecting 1 argument (including the object), but got \(count)") }
-        return withSocket(L) { socket in
-            switch socket.stream.reusedTimes() {
-            case .success(let times):
-                lua_pushinteger(L, lua_Integer(times))
-                return .values(1)
-            case .failure(let error):
-                return L.softFailure(error.message)
-            }
-        }
+        return withSocket(L) { socket in pushInteger(L, socket.stream.reusedTimes()) }
     }
 
     static func close(_ L: LuaState) -> LuaReturn {
@@ -537,6 +523,17 @@ enum SocketAPI {
         switch socketOf(L, create: create) {
         case .socket(let socket): return body(socket)
         case .fail(let result): return result
+        }
+    }
+
+    /// A number, or the reference's `nil, err`.
+    private static func pushInteger(_ L: LuaState, _ result: Result<Int, CosocketError>) -> LuaReturn {
+        switch result {
+        case .success(let value):
+            lua_pushinteger(L, lua_Integer(value))
+            return .values(1)
+        case .failure(let error):
+            return L.softFailure(error.message)
         }
     }
 
