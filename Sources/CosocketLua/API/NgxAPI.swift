@@ -169,17 +169,17 @@ enum NgxCoreAPI {
         guard let sink = context.output else {
             return L.fail("API disabled in the context of \(context.disabledContextName)")
         }
-        var buffer = worker.outputScratch
-        buffer.clear()
+        // Assembled in place: a local copy of the scratch buffer would share its storage and
+        // make `clear()` allocate a new one on every call.
+        worker.outputScratch.clear()
         let count = lua_gettop(L)
         if count > 0 {
             for index in 1...count {
-                if let problem = appendPrintable(L, index, to: &buffer) { return L.argumentError(index, problem) }
+                if let problem = appendPrintable(L, index, to: &worker.outputScratch) { return L.argumentError(index, problem) }
             }
         }
-        if newline { buffer.writeInteger(UInt8(ascii: "\n")) }
-        buffer.withUnsafeReadableBytes { sink.write($0) }
-        worker.outputScratch = buffer
+        if newline { worker.outputScratch.writeInteger(UInt8(ascii: "\n")) }
+        worker.outputScratch.withUnsafeReadableBytes { sink.write($0) }
         lua_pushinteger(L, 1)
         return .values(1)
     }
