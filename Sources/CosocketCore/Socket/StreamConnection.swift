@@ -66,15 +66,7 @@ final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
         bytesTakenFromKernel &+= UInt64(incoming.readableBytes)
-        if buffer.readableBytes == 0 {
-            // Keep the channel's buffer as is: no copy on the common path.
-            buffer = incoming
-        } else {
-            if buffer.writableBytes < incoming.readableBytes && buffer.readerIndex > 0 {
-                buffer.discardReadBytes()
-            }
-            buffer.writeBuffer(&incoming)
-        }
+        buffer.appendReceived(&incoming)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

@@ -28,11 +28,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
-        if buffer.readableBytes == 0 {
-            buffer = incoming
-        } else {
-            buffer.writeBuffer(&incoming)
-        }
+        buffer.appendReceived(&incoming)
         processBuffered()
     }
 
@@ -64,9 +60,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
                     return
                 }
             }
+            let match = server.locations.match(uri: head.path)
             var body: ByteBuffer?
             if let length = head.contentLength, length > 0 {
-                let match = server.locations.match(uri: head.path)
                 if length > (match?.payload.clientMaxBodySize ?? (1 << 20)) {
                     respondWithError(413, context: context)
                     return
@@ -81,19 +77,18 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
                 return
             }
             waitingHead = nil
-            buffer.discardReadBytes()
-            dispatch(head, body: body, context: context)
+            guard let match else {
+                respondWithError(404, context: context, keepAlive: head.keepAlive)
+                continue
+            }
+            dispatch(head, location: match.payload, body: body, context: context)
         }
     }
 
-    private func dispatch(_ head: HTTPRequestHead, body: ByteBuffer?, context: ChannelHandlerContext) {
-        guard let match = server.locations.match(uri: head.path) else {
-            respondWithError(404, context: context, keepAlive: head.keepAlive)
-            return
-        }
+    private func dispatch(_ head: HTTPRequestHead, location: LocationConfiguration, body: ByteBuffer?, context: ChannelHandlerContext) {
         busy = true
         let remote = context.channel.remoteAddress?.ipAddress ?? ""
-        let request = RequestContext(head: head, body: body, location: match.payload, remoteAddress: remote, serverPort: serverPort)
+        let request = RequestContext(head: head, body: body, location: location, remoteAddress: remote, serverPort: serverPort)
         let keepAlive = head.keepAlive
         worker.handle(request) { [self] request in
             busy = false
