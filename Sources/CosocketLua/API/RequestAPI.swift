@@ -6,21 +6,12 @@ import CLuaJIT
 /// metatables route reads and writes to the current request.
 enum RequestAPI {
     static func install(_ L: LuaState, worker: UnsafeMutableRawPointer) {
-        // ngx.var
-        lua_createtable(L, 0, 0)
-        lua_createtable(L, 0, 2)
-        luaSetField(L, -1, "__index", { L in luaFinish(L!, RequestAPI.getVariable(L!)) }, upvalue: worker)
-        luaSetField(L, -1, "__newindex", { L in luaFinish(L!, RequestAPI.setVariable(L!)) }, upvalue: worker)
-        lua_setmetatable(L, -2)
-        lua_setfield(L, -2, "var")
-
-        // ngx.header
-        lua_createtable(L, 0, 0)
-        lua_createtable(L, 0, 2)
-        luaSetField(L, -1, "__index", { L in luaFinish(L!, RequestAPI.getHeader(L!)) }, upvalue: worker)
-        luaSetField(L, -1, "__newindex", { L in luaFinish(L!, RequestAPI.setHeader(L!)) }, upvalue: worker)
-        lua_setmetatable(L, -2)
-        lua_setfield(L, -2, "header")
+        installMagicTable(L, "var", worker: worker,
+                          get: { L in luaFinish(L!, RequestAPI.getVariable(L!)) },
+                          set: { L in luaFinish(L!, RequestAPI.setVariable(L!)) })
+        installMagicTable(L, "header", worker: worker,
+                          get: { L in luaFinish(L!, RequestAPI.getHeader(L!)) },
+                          set: { L in luaFinish(L!, RequestAPI.setHeader(L!)) })
 
         // ngx.req
         lua_createtable(L, 0, 8)
@@ -38,6 +29,22 @@ enum RequestAPI {
         ]
         for (name, function) in functions { luaSetField(L, -1, name, function, upvalue: worker) }
         lua_setfield(L, -2, "req")
+    }
+
+    /// An empty table on the `ngx` table whose reads and writes go to the current request.
+    private static func installMagicTable(
+        _ L: LuaState,
+        _ name: String,
+        worker: UnsafeMutableRawPointer,
+        get: lua_CFunction,
+        set: lua_CFunction
+    ) {
+        lua_createtable(L, 0, 0)
+        lua_createtable(L, 0, 2)
+        luaSetField(L, -1, "__index", get, upvalue: worker)
+        luaSetField(L, -1, "__newindex", set, upvalue: worker)
+        lua_setmetatable(L, -2)
+        lua_setfield(L, -2, name)
     }
 
     static func host(_ L: LuaState) -> LuaRequestHost? {
