@@ -90,16 +90,23 @@ final class StandardOutput: LuaOutput {
     }
 }
 
-/// The runner's error log: nginx-formatted lines on stderr.
+/// The runner's error log: nginx-formatted lines on stderr, except that an uncaught error in
+/// the script is printed bare with its traceback, as `resty` does.
 final class StandardErrorLog: LuaErrorLog {
     var onEntryError: ((String) -> Void)?
+    private let lines: ErrorLogFile
+
+    init(level: LuaLogLevel = .debug) {
+        lines = ErrorLogFile(path: nil, level: level)
+    }
 
     func log(_ level: LuaLogLevel, _ message: String) {
-        if message.hasPrefix("lua entry thread aborted: runtime error: "), let onEntryError {
-            onEntryError(String(message.dropFirst("lua entry thread aborted: runtime error: ".count)))
+        let prefix = "lua entry thread aborted: runtime error: "
+        if message.hasPrefix(prefix), let onEntryError {
+            onEntryError(String(message.dropFirst(prefix.count)))
             return
         }
-        write("\(Clock.format("%Y/%m/%d %H:%M:%S", utc: false)) [\(level.name)] \(getpid())#0: \(message)\n")
+        lines.log(level, message)
     }
 
     func write(_ text: String) {

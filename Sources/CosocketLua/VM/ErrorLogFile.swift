@@ -1,5 +1,3 @@
-import CosocketLua
-
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,20 +20,7 @@ public final class ErrorLogFile: LuaErrorLog, @unchecked Sendable {
 
     public func log(_ level: LuaLogLevel, _ message: String) {
         guard level <= self.level else { return }
-        var seconds = time(nil)
-        var parts = tm()
-        localtime_r(&seconds, &parts)
-        var stamp = [CChar](repeating: 0, count: 32)
-        let length = strftime(&stamp, stamp.count, "%Y/%m/%d %H:%M:%S", &parts)
-        var line = String(decoding: stamp.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        line += " [\(level.name)] \(getpid())#0: \(message)\n"
-        line.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                if written <= 0 { return }
-                offset += written
-            }
-        }
+        var line = "\(Clock.format("%Y/%m/%d %H:%M:%S", utc: false)) [\(level.name)] \(getpid())#0: \(message)\n"
+        line.withUTF8 { writeAll(descriptor, UnsafeRawBufferPointer($0)) }
     }
 }
