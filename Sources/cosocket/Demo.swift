@@ -1,62 +1,55 @@
 import ArgumentParser
 import CosocketLua
-import NIOCore
-import NIOPosix
+import CosocketServer
+import Dispatch
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The seed example, end to end: a Lua coroutine connects to an HTTP server on loopback,
-/// sends a GET, reads the status line and the body with cosockets, and closes.
+/// `cosocket demo`: serves the embedded demo configuration, whose handlers talk to a backend
+/// location of the same server through cosockets, and prints how to query it.
 struct Demo: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the seed example against a loopback HTTP server it starts.")
+    static let configuration = CommandConfiguration(abstract: "Serve the embedded demo configuration (no external service needed).")
 
-    static let script = """
-        local port = tonumber(arg[1])
-        local sock = ngx.socket.tcp()
-        sock:settimeout(2000)
-        local ok, err = sock:connect("127.0.0.1", port)
-        if not ok then ngx.say("failed to connect: ", err) return ngx.exit(1) end
-        ngx.say("connected to 127.0.0.1:", port)
-        local bytes = assert(sock:send({"GET / HTTP/1.1\\r\\n", "Host: localhost\\r\\n", "Connection: close\\r\\n\\r\\n"}))
-        ngx.say("sent ", bytes, " bytes")
-        local status = assert(sock:receive("*l"))
-        ngx.say("status line: ", status)
-        local reader = sock:receiveuntil("\\r\\n\\r\\n")
-        local headers = assert(reader())
-        local body = sock:receive("*a")
-        ngx.say("body: ", body)
-        sock:close()
-        """
+    @Option(help: "The loopback port to listen on.")
+    var port: Int = 8080
+
+    @Flag(name: .customLong("print-config"), help: "Print the embedded configuration and exit.")
+    var printConfiguration = false
 
     func run() throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        defer { try? group.syncShutdownGracefully() }
-        let server = try ServerBootstrap(group: group)
-            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(CannedHTTPResponder()) }
-            }
-            .bind(host: "127.0.0.1", port: 0)
-            .wait()
-        defer { try? server.close().wait() }
-        let port = server.localAddress?.port ?? 0
-        print("demo HTTP server listening on 127.0.0.1:\(port)")
+        let text = DemoConfiguration.text(port: port)
+        if printConfiguration {
+            print(text)
+            return
+        }
+        let configuration = try ConfigurationBuilder(prefix: ".").build(try ConfigParser().parse(text, file: "demo.conf"))
+        let server = HTTPServer(configuration: configuration, errorLog: ErrorLogFile(path: nil, level: configuration.errorLogLevel))
+        do {
+            try server.start()
+        } catch {
+            printError("cosocket: [emerg] could not start the demo on 127.0.0.1:\(port): \(error) (try --port)")
+            throw ExitCode(1)
+        }
+        print("""
+            cosocket demo: serving the embedded configuration on http://127.0.0.1:\(port)/ \
+            (\(configuration.workerProcesses) workers; Ctrl-C stops)
+              curl 'http://127.0.0.1:\(port)/?key=hello'   # a cosocket round trip over a keepalive pool
+              curl 'http://127.0.0.1:\(port)/fanout'       # three light threads, each a cosocket call
+              cosocket demo --print-config                 # the configuration being served
+            """)
         fflush(nil)
-        let status = ScriptRunner.run(source: Array(Self.script.utf8), chunkName: "=demo", scriptName: "demo", arguments: ["\(port)"])
-        if status != 0 { throw ExitCode(status) }
-    }
-}
-
-/// Answers every request with a fixed HTTP response and closes.
-final class CannedHTTPResponder: ChannelInboundHandler, Sendable {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let body = "hello from the demo server\n"
-        let response = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
-        context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: response))).whenComplete { _ in context.close(promise: nil) }
+        let control = DispatchQueue(label: "cosocket.demo.signals")
+        var sources: [DispatchSourceSignal] = []
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: control)
+            source.setEventHandler { server.stop() }
+            source.resume()
+            sources.append(source)
+        }
+        server.wait()
+        for source in sources { source.cancel() }
     }
 }

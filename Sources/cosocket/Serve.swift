@@ -2,12 +2,13 @@ import ArgumentParser
 import CosocketCore
 import CosocketLua
 import CosocketServer
+import Dispatch
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// `cosocket -p PREFIX -c CONF [-t] [-g 'directives;']`: serve an nginx.conf, like `nginx`.
+/// `cosocket -p PREFIX -c CONF [-t] [-g 'directives;'] [-s stop|quit|reload]`, like `nginx`.
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Serve an nginx.conf (the default command).")
 
@@ -19,6 +20,9 @@ struct Serve: ParsableCommand {
 
     @Option(name: .customShort("g"), help: "Extra main-level directives, e.g. 'worker_processes 2;'.")
     var globalDirectives: String?
+
+    @Option(name: .customShort("s"), help: "Send a signal to the running server: stop, quit or reload.")
+    var signal: ServerSignal?
 
     @Flag(name: .customShort("t"), help: "Test the configuration and exit.")
     var test = false
@@ -32,6 +36,19 @@ struct Serve: ParsableCommand {
             return
         }
         let path = configurationFile.hasPrefix("/") ? configurationFile : prefix + "/" + configurationFile
+        let configuration = try load(path)
+        if let signal {
+            try send(signal, pidPath: pidPath(configuration))
+            return
+        }
+        if test {
+            printError("cosocket: the configuration file \(path) syntax is ok\ncosocket: configuration file \(path) test is successful")
+            return
+        }
+        try serve(configuration, reloadingFrom: path)
+    }
+
+    private func load(_ path: String) throws -> ServerConfiguration {
         let configuration: ServerConfiguration
         do {
             var nodes = try ConfigParser(prefix: prefix).parseFile(path)
@@ -44,18 +61,96 @@ struct Serve: ParsableCommand {
         for (name, position) in configuration.ignored {
             printError("cosocket: [warn] \"\(name)\" is accepted and ignored in \(position)")
         }
-        if test {
-            printError("cosocket: the configuration file \(path) syntax is ok\ncosocket: configuration file \(path) test is successful")
-            return
-        }
-        let logPath = configuration.errorLogPath.map { $0.hasPrefix("/") || $0 == "stderr" ? $0 : prefix + "/" + $0 }
-        let server = HTTPServer(configuration: configuration, errorLog: ErrorLogFile(path: logPath, level: configuration.errorLogLevel))
-        try server.start()
-        try server.wait()
+        return configuration
     }
 
-    private func printError(_ text: String) {
-        var line = text + "\n"
-        line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+    private func resolve(_ path: String) -> String {
+        path.hasPrefix("/") || path == "stderr" ? path : prefix + "/" + path
     }
+
+    private func pidPath(_ configuration: ServerConfiguration) -> String {
+        resolve(configuration.pidPath ?? "logs/nginx.pid")
+    }
+
+    /// Serves until `quit` or `stop`: SIGQUIT finishes the requests in progress, SIGTERM and
+    /// SIGINT stop at once, SIGHUP reloads the configuration file.
+    private func serve(_ configuration: ServerConfiguration, reloadingFrom path: String) throws {
+        let errorLog = ErrorLogFile(path: configuration.errorLogPath.map(resolve), level: configuration.errorLogLevel)
+        let server = HTTPServer(configuration: configuration, errorLog: errorLog)
+        try server.start()
+        let pidFile = pidPath(configuration)
+        let pidWritten = PIDFile.write(getpid(), to: pidFile)
+        if !pidWritten { printError("cosocket: [warn] could not write the pid file \(pidFile); -s will not find this server") }
+
+        let control = DispatchQueue(label: "cosocket.signals")
+        var sources: [DispatchSourceSignal] = []
+        func on(_ number: Int32, _ action: @escaping () -> Void) {
+            Glibc.signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: control)
+            source.setEventHandler(handler: action)
+            source.resume()
+            sources.append(source)
+        }
+        on(SIGQUIT) { server.quit() }
+        on(SIGTERM) { server.stop() }
+        on(SIGINT) { server.stop() }
+        on(SIGHUP) {
+            do {
+                let fresh = try load(path)
+                try server.reload(fresh)
+                errorLog.log(.notice, "reconfiguring: \(path) reloaded")
+            } catch {
+                errorLog.log(.alert, "reload failed, the old configuration stays: \(error)")
+            }
+        }
+        server.wait()
+        for source in sources { source.cancel() }
+        if pidWritten { unlink(pidFile) }
+    }
+
+    private func send(_ signal: ServerSignal, pidPath: String) throws {
+        guard let pid = PIDFile.read(pidPath) else {
+            printError("cosocket: [error] invalid PID number \"\" in \"\(pidPath)\"")
+            throw ExitCode(1)
+        }
+        guard kill(pid, signal.number) == 0 else {
+            printError("cosocket: [alert] kill(\(pid), \(signal.number)) failed (\(errno): \(String(cString: strerror(errno))))")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// The signals `-s` sends, as nginx maps them.
+enum ServerSignal: String, ExpressibleByArgument, CaseIterable {
+    case stop, quit, reload
+
+    var number: Int32 {
+        switch self {
+        case .stop: return SIGTERM
+        case .quit: return SIGQUIT
+        case .reload: return SIGHUP
+        }
+    }
+}
+
+/// The pid file `-s` reads to find the server.
+enum PIDFile {
+    static func write(_ pid: pid_t, to path: String) -> Bool {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        let text = "\(pid)\n"
+        return text.withCString { Glibc.write(descriptor, $0, strlen($0)) } == text.utf8.count
+    }
+
+    static func read(_ path: String) -> pid_t? {
+        guard let bytes = FileContents.read(path) else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self)
+        return text.split(whereSeparator: { $0.isWhitespace }).first.flatMap { pid_t($0) }
+    }
+}
+
+func printError(_ text: String) {
+    var line = text + "\n"
+    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
 }

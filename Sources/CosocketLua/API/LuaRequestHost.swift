@@ -22,7 +22,6 @@ public protocol LuaRequestHost: AnyObject {
     /// The request line and headers as received (`ngx.req.raw_header`).
     var rawHeader: String { get }
     var status: Int { get set }
-    var headersSent: Bool { get }
     func responseHeader(_ name: String) -> [String]?
     func setResponseHeader(_ name: String, _ values: [String]?)
 }

@@ -49,6 +49,9 @@ enum NgxCoreAPI {
             ("say", { L in luaFinish(L!, NgxCoreAPI.output(L!, newline: true)) }),
             ("print", { L in luaFinish(L!, NgxCoreAPI.output(L!, newline: false)) }),
             ("flush", { L in luaFinish(L!, NgxCoreAPI.flush(L!)) }),
+            ("eof", { L in luaFinish(L!, NgxCoreAPI.endOutput(L!)) }),
+            ("send_headers", { L in luaFinish(L!, NgxCoreAPI.sendHeaders(L!)) }),
+            ("on_abort", { L in luaFinish(L!, NgxCoreAPI.onAbort(L!)) }),
             ("log", { L in luaFinish(L!, NgxCoreAPI.log(L!)) }),
             ("exit", { L in luaFinish(L!, NgxCoreAPI.exit(L!)) }),
             ("redirect", { L in luaFinish(L!, NgxCoreAPI.redirect(L!)) }),
@@ -132,6 +135,11 @@ enum NgxCoreAPI {
                 lua_pushinteger(L, lua_Integer(host.status))
                 return 1
             }
+            if luaString(L, 2) == "headers_sent" {
+                guard let output = LuaWorker.from(L).current?.context.output else { return 0 }
+                lua_pushboolean(L, output.headersSent ? 1 : 0)
+                return 1
+            }
             guard luaString(L, 2) == "ctx", let context = LuaWorker.from(L).current?.context else { return 0 }
             if context.ctxReference == LUA_NOREF {
                 luaNewTable(L)
@@ -144,8 +152,14 @@ enum NgxCoreAPI {
         }, upvalue: worker)
         luaSetField(L, -1, "__newindex", { L in
             let L = L!
-            if luaString(L, 2) == "status", let host = LuaWorker.from(L).current?.context.host as? LuaRequestHost {
-                host.status = Int(lua_tointeger(L, 3))
+            if luaString(L, 2) == "status", let context = LuaWorker.from(L).current?.context,
+               let host = context.host as? LuaRequestHost {
+                if context.output?.headersSent == true {
+                    // The reference logs this and carries on.
+                    LuaWorker.from(L).errorLog.log(.error, "attempt to set ngx.status after sending out response headers")
+                } else {
+                    host.status = Int(lua_tointeger(L, 3))
+                }
                 return 0
             }
             guard luaString(L, 2) == "ctx" else {
@@ -163,12 +177,21 @@ enum NgxCoreAPI {
 
     // MARK: Output
 
-    static func output(_ L: LuaState, newline: Bool) -> LuaReturn {
-        let worker = LuaWorker.from(L)
-        guard let context = worker.current?.context else { return L.fail("no request found") }
-        guard let sink = context.output else {
-            return L.fail("API disabled in the context of \(context.disabledContextName)")
+    /// The current context's response, or the reference's error for contexts without one.
+    private static func withOutput(_ L: LuaState, _ body: (LuaCoroutine, any LuaOutput) -> LuaReturn) -> LuaReturn {
+        guard let coroutine = LuaWorker.from(L).current else { return L.fail("no request found") }
+        guard let sink = coroutine.context.output else {
+            return L.fail("API disabled in the context of \(coroutine.context.disabledContextName)")
         }
+        return body(coroutine, sink)
+    }
+
+    static func output(_ L: LuaState, newline: Bool) -> LuaReturn {
+        withOutput(L) { _, sink in output(L, newline: newline, to: sink) }
+    }
+
+    private static func output(_ L: LuaState, newline: Bool, to sink: any LuaOutput) -> LuaReturn {
+        let worker = LuaWorker.from(L)
         // Assembled in place: a local copy of the scratch buffer would share its storage and
         // make `clear()` allocate a new one on every call.
         worker.outputScratch.clear()
@@ -179,7 +202,7 @@ enum NgxCoreAPI {
             }
         }
         if newline { worker.outputScratch.writeInteger(UInt8(ascii: "\n")) }
-        worker.outputScratch.withUnsafeReadableBytes { sink.write($0) }
+        guard worker.outputScratch.withUnsafeReadableBytes({ sink.write($0) }) else { return L.softFailure("seen eof") }
         lua_pushinteger(L, 1)
         return .values(1)
     }
@@ -213,8 +236,56 @@ enum NgxCoreAPI {
         return nil
     }
 
+    /// `ngx.flush(wait?)`: with `true`, the coroutine yields until the bytes are written out.
     static func flush(_ L: LuaState) -> LuaReturn {
-        LuaWorker.from(L).current?.context.output?.flush()
+        var wait = false
+        if lua_gettop(L) >= 1 {
+            guard lua_type(L, 1) == LUA_TBOOLEAN else { return L.argumentError(1, "boolean expected, got \(luaTypeName(L, 1))") }
+            wait = lua_toboolean(L, 1) != 0
+        }
+        return withOutput(L) { coroutine, sink in
+            let worker = LuaWorker.from(L)
+            // Set before flushing: the write may complete (and wake us) before `flush` returns.
+            if wait { coroutine.wait = .flush }
+            switch sink.flush(whenWritten: wait ? { worker.wake(coroutine, with: .flushed) } : nil) {
+            case .ended:
+                coroutine.wait = nil
+                return L.softFailure("seen eof")
+            case .done:
+                coroutine.wait = nil
+                lua_pushinteger(L, 1)
+                return .values(1)
+            case .pending:
+                lua_settop(L, 0)
+                return .yield
+            }
+        }
+    }
+
+    static func endOutput(_ L: LuaState) -> LuaReturn {
+        withOutput(L) { _, sink in
+            guard sink.endOutput() else { return L.softFailure("seen eof") }
+            lua_pushinteger(L, 1)
+            return .values(1)
+        }
+    }
+
+    static func sendHeaders(_ L: LuaState) -> LuaReturn {
+        withOutput(L) { _, sink in
+            sink.sendHeaders()
+            lua_pushinteger(L, 1)
+            return .values(1)
+        }
+    }
+
+    /// `ngx.on_abort(fn)`: `fn` runs as a light thread when the client goes away.
+    static func onAbort(_ L: LuaState) -> LuaReturn {
+        guard let context = LuaWorker.from(L).current?.context else { return L.fail("no request found") }
+        guard context.checksClientAbort else { return L.softFailure("lua_check_client_abort is off") }
+        guard context.abortHandlerReference == LUA_NOREF else { return L.softFailure("duplicate call") }
+        guard lua_type(L, 1) == LUA_TFUNCTION else { return L.argumentError(1, "function expected, got \(luaTypeName(L, 1))") }
+        lua_settop(L, 1)
+        context.abortHandlerReference = luaL_ref(L, luaRegistryIndex)
         lua_pushinteger(L, 1)
         return .values(1)
     }

@@ -105,7 +105,11 @@ enum RequestAPI {
     static func setHeader(_ L: LuaState) -> LuaReturn {
         guard let host = host(L) else { return L.fail("no request found") }
         guard let name = headerName(L, 2) else { return L.fail("bad header name") }
-        if host.headersSent { return L.fail("attempt to set ngx.header.HEADER after sending out response headers") }
+        if LuaWorker.from(L).current?.context.output?.headersSent == true {
+            // The reference logs this and carries on.
+            LuaWorker.from(L).errorLog.log(.error, "attempt to set ngx.header.HEADER after sending out response headers")
+            return .values(0)
+        }
         switch lua_type(L, 3) {
         case LUA_TNIL:
             host.setResponseHeader(name, nil)

@@ -77,16 +77,37 @@ public enum ScriptRunner {
 /// Buffered stdout for `ngx.say` in scripts.
 final class StandardOutput: LuaOutput {
     private var buffer: [UInt8] = []
+    private var ended = false
+    private(set) var headersSent = false
 
-    func write(_ bytes: UnsafeRawBufferPointer) {
+    func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard !ended else { return false }
         buffer.append(contentsOf: bytes)
         if buffer.count >= 64 * 1024 { flush() }
+        return true
+    }
+
+    /// Writes are synchronous here, so `ngx.flush(true)` never waits.
+    func flush(whenWritten: (() -> Void)?) -> LuaFlushResult {
+        guard !ended else { return .ended }
+        flush()
+        return .done
     }
 
     func flush() {
+        headersSent = true
         guard !buffer.isEmpty else { return }
         buffer.withUnsafeBytes { writeAll(1, $0) }
         buffer.removeAll(keepingCapacity: true)
+    }
+
+    func sendHeaders() { headersSent = true }
+
+    func endOutput() -> Bool {
+        guard !ended else { return false }
+        flush()
+        ended = true
+        return true
     }
 }
 

@@ -2,9 +2,27 @@ import CLuaJIT
 
 /// Where `ngx.say` and `ngx.print` write; absent in contexts that have no response (timers).
 public protocol LuaOutput: AnyObject {
-    func write(_ bytes: UnsafeRawBufferPointer)
-    /// `ngx.flush`; returns whether the bytes reached the peer (always true when unbuffered).
-    func flush()
+    /// Appends to the response body; `false` once `ngx.eof` has ended the output.
+    func write(_ bytes: UnsafeRawBufferPointer) -> Bool
+    /// `ngx.flush`: sends what was written so far (and the headers, if not sent yet).
+    /// With `whenWritten`, the answer may be `.pending`, and `whenWritten` runs once the bytes
+    /// are out (`ngx.flush(true)`).
+    func flush(whenWritten: (() -> Void)?) -> LuaFlushResult
+    /// `ngx.send_headers`.
+    func sendHeaders()
+    /// `ngx.headers_sent`.
+    var headersSent: Bool { get }
+    /// `ngx.eof`: ends the response; `false` when it had already ended.
+    func endOutput() -> Bool
+}
+
+/// What ``LuaOutput/flush(whenWritten:)`` did.
+public enum LuaFlushResult: Sendable {
+    case done
+    /// The bytes are on their way; `whenWritten` will run.
+    case pending
+    /// `ngx.eof` ended the output before.
+    case ended
 }
 
 /// One unit of Lua work with its own lifetime: a request, a timer, or a script run.
@@ -38,6 +56,10 @@ public final class LuaContext {
     var ctxReference: Int32 = LUA_NOREF
     /// Arbitrary host data (the HTTP server keeps its request here).
     public var host: AnyObject?
+    /// `lua_check_client_abort`: whether `ngx.on_abort` may register a handler.
+    public var checksClientAbort = false
+    /// Registry reference of the `ngx.on_abort` function.
+    var abortHandlerReference: Int32 = LUA_NOREF
 
     public init(kind: Kind) {
         self.kind = kind

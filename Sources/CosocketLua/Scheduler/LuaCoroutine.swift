@@ -12,6 +12,8 @@ final class LuaCoroutine {
         case sleep(Scheduled<Void>?)
         case threads
         case nextTick
+        /// `ngx.flush(true)`: until the response bytes are written out.
+        case flush
         /// `ngx.exit`: the context ends once the coroutine has yielded.
         case exit
     }
@@ -23,6 +25,8 @@ final class LuaCoroutine {
         case read(ReadOutcome, untilIteration: Bool)
         case send(Result<Int, CosocketError>)
         case threadResult(LuaCoroutine)
+        /// `ngx.flush(true)` returns 1.
+        case flushed
     }
 
     let thread: LuaState

@@ -127,7 +127,7 @@ public final class LuaWorker {
         switch status {
         case LUA_YIELD:
             if case .exit = coroutine.wait {
-                endContext(coroutine.context)
+                exitPhaseOrContext(coroutine.context)
             } else if coroutine.wait == nil {
                 // A plain `coroutine.yield()` in a scheduler thread: give the loop a turn.
                 lua_settop(coroutine.thread, 0)
@@ -179,6 +179,9 @@ public final class LuaWorker {
             return LuaSocket.pushSendResult(L, result)
         case .threadResult(let finished):
             return pushThreadResults(finished, on: L)
+        case .flushed:
+            lua_pushinteger(L, 1)
+            return 1
         }
     }
 
@@ -226,7 +229,7 @@ public final class LuaWorker {
         switch coroutine.wait {
         case .socket(let socket): socket.coroutineKilled(coroutine)
         case .sleep(let timer): timer?.cancel()
-        case .threads, .nextTick, .exit, nil: break
+        case .threads, .nextTick, .exit, .flush, nil: break
         }
         coroutine.wait = nil
         for awaited in coroutine.awaited { awaited.waiter = nil }
@@ -236,6 +239,17 @@ public final class LuaWorker {
         coroutines[coroutine.thread] = nil
         luaL_unref(state, luaRegistryIndex, coroutine.reference)
         coroutine.context.liveCoroutines.removeAll { $0 === coroutine }
+    }
+
+    /// `ngx.exit`: ends the context, except that `ngx.exit(ngx.OK)` in a request phase ends
+    /// only that phase and lets the next one run, as the reference does.
+    private func exitPhaseOrContext(_ context: LuaContext) {
+        if context.exitStatus == 0, let phaseEnd = context.onPhaseEnd {
+            for coroutine in context.liveCoroutines { kill(coroutine) }
+            context.exitStatus = nil
+            if phaseEnd(context) { return }
+        }
+        endContext(context)
     }
 
     /// Ends `context`: kills what still runs, closes its sockets, releases `ngx.ctx`.
@@ -254,12 +268,35 @@ public final class LuaWorker {
             luaL_unref(state, luaRegistryIndex, context.ctxReference)
             context.ctxReference = LUA_NOREF
         }
+        if context.abortHandlerReference != LUA_NOREF {
+            luaL_unref(state, luaRegistryIndex, context.abortHandlerReference)
+            context.abortHandlerReference = LUA_NOREF
+        }
         if case .timer = context.kind { runningTimers -= 1 }
         // The host's closures usually capture the context: drop them to break the cycle.
         context.onPhaseEnd = nil
         let onFinish = context.onFinish
         context.onFinish = nil
         onFinish?(context)
+    }
+
+    /// The client closed its connection while `context` runs (`lua_check_client_abort on`):
+    /// the `ngx.on_abort` handler runs as a light thread of the entry thread, or, without one,
+    /// the request ends as `ngx.exit(499)` would end it.
+    public func clientAborted(_ context: LuaContext) {
+        guard !context.isFinished, context.checksClientAbort else { return }
+        let handler = context.abortHandlerReference
+        guard handler != LUA_NOREF else {
+            context.exitStatus = 499
+            endContext(context)
+            return
+        }
+        context.abortHandlerReference = LUA_NOREF
+        let entry = context.liveCoroutines.first { $0.isEntry }
+        let coroutine = newCoroutine(in: context, isEntry: false, parent: entry)
+        lua_rawgeti(coroutine.thread, luaRegistryIndex, handler)
+        luaL_unref(state, luaRegistryIndex, handler)
+        resume(coroutine, arguments: 0)
     }
 
     // MARK: Thread results

@@ -21,7 +21,7 @@ public struct ConfigurationBuilder {
         "use", "multi_accept", "accept_mutex", "server_tokens", "access_log", "sendfile", "tcp_nopush", "tcp_nodelay",
         "types", "charset", "gzip", "log_format", "types_hash_max_size", "server_names_hash_bucket_size",
         "client_body_buffer_size", "large_client_header_buffers", "lua_shared_dict", "resolver", "resolver_timeout",
-        "lua_check_client_abort", "lua_max_pending_timers", "lua_max_running_timers", "send_timeout",
+        "lua_max_pending_timers", "lua_max_running_timers", "send_timeout",
         "client_header_timeout", "client_body_timeout", "reset_timedout_connection", "open_file_cache", "root", "index",
     ]
 
@@ -31,6 +31,7 @@ public struct ConfigurationBuilder {
         var log: LuaSource?
         var defaultType = "text/plain"
         var clientMaxBodySize = 1 << 20
+        var checkClientAbort = false
     }
 
     public func build(_ nodes: [ConfigNode]) throws(ConfigError) -> ServerConfiguration {
@@ -159,6 +160,7 @@ public struct ConfigurationBuilder {
         location.log = inherited.log
         location.defaultType = inherited.defaultType
         location.clientMaxBodySize = inherited.clientMaxBodySize
+        location.checkClientAbort = inherited.checkClientAbort
         var children: [LocationDefinition<LocationConfiguration>] = []
         for child in nested {
             children.append(try buildLocation(child, inherited: inherited, serverLevel: serverLevel, configuration: &configuration))
@@ -177,6 +179,8 @@ public struct ConfigurationBuilder {
             inherited.log = try luaSource(node, phase: "log_by_lua")
         case "default_type":
             inherited.defaultType = try single(node)
+        case "lua_check_client_abort":
+            inherited.checkClientAbort = try flag(node)
         case "client_max_body_size":
             do {
                 inherited.clientMaxBodySize = try ConfigUnits.size(try single(node))

@@ -20,6 +20,8 @@ public struct LocationConfiguration: Sendable {
     public var variables: [(name: String, value: String)] = []
     public var defaultType = "text/plain"
     public var clientMaxBodySize = 1 << 20
+    /// `lua_check_client_abort`: a client that goes away ends the request or runs `ngx.on_abort`.
+    public var checkClientAbort = false
 }
 
 /// One `listen` address.

@@ -1,9 +1,9 @@
 import CosocketLua
 import NIOCore
 
-/// One client connection: reads request heads and bodies, hands each request to the worker,
-/// writes the response in one write, and keeps the connection alive between requests
-/// (pipelined requests wait in the buffer until the previous response is out).
+/// One client connection: reads request heads and bodies (with `Content-Length` or chunked),
+/// hands each request to the worker, carries its response out, and keeps the connection alive
+/// between requests (pipelined requests wait in the buffer until the previous one has ended).
 final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -13,9 +13,14 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private let serverPort: Int
     private var buffer = ByteBuffer()
     private var parser = HTTPRequestParser()
+    /// A head whose body has not fully arrived yet.
     private var waitingHead: HTTPRequestHead?
-    private var busy = false
+    private var chunkedBody: (decoder: ChunkedBodyDecoder, collected: ByteBuffer)?
+    /// The request in progress; the next one waits until it has ended.
+    private var current: RequestContext?
     private var closed = false
+    /// Graceful shutdown: close once the request in progress has ended.
+    private var closesWhenIdle = false
     private var context: ChannelHandlerContext?
 
     init(worker: ServerWorker, server: VirtualServer, serverPort: Int) {
@@ -24,7 +29,10 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         self.serverPort = serverPort
     }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        worker.connectionOpened(self)
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
@@ -33,9 +41,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let event = event as? IdleStateHandler.IdleStateEvent, event == .read, !busy {
-            closed = true
-            context.close(promise: nil)
+        if let event = event as? IdleStateHandler.IdleStateEvent, event == .read, current == nil {
+            close()
             return
         }
         context.fireUserInboundEventTriggered(event)
@@ -44,10 +51,47 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
         self.context = nil
+        worker.connectionClosed(self)
+        if let current, let luaContext = current.luaContext {
+            worker.lua.clientAborted(luaContext)
+        }
     }
 
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        close()
+    }
+
+    /// Graceful shutdown: an idle connection closes now, a busy one after its request.
+    func closeWhenIdle() {
+        closesWhenIdle = true
+        if current == nil { close() }
+    }
+
+    private func close() {
+        guard !closed else { return }
+        closed = true
+        context?.close(promise: nil)
+    }
+
+    /// Writes part of a response. Returns `true` when `whenWritten` will run once the bytes
+    /// are out, `false` when the connection is gone (the bytes are dropped).
+    @discardableResult
+    func send(_ bytes: inout ByteBuffer, whenWritten: (() -> Void)?) -> Bool {
+        guard !closed, let context else { return false }
+        guard let whenWritten else {
+            context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+            return false
+        }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        promise.futureResult.whenComplete { _ in whenWritten() }
+        context.writeAndFlush(wrapOutboundOut(bytes), promise: promise)
+        return true
+    }
+
+    // MARK: Requests
+
     private func processBuffered() {
-        while !busy, !closed, let context {
+        while current == nil, !closed, context != nil {
             let head: HTTPRequestHead
             if let waiting = waitingHead {
                 head = waiting
@@ -56,65 +100,98 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
                     guard let parsed = try parser.parse(&buffer) else { return }
                     head = parsed
                 } catch {
-                    respondWithError(error.status, context: context)
+                    respondWithError(error.status)
                     return
                 }
             }
             let match = server.locations.match(uri: head.path)
-            var body: ByteBuffer?
-            if let length = head.contentLength, length > 0 {
-                if length > (match?.payload.clientMaxBodySize ?? (1 << 20)) {
-                    respondWithError(413, context: context)
-                    return
-                }
-                guard buffer.readableBytes >= length else {
-                    waitingHead = head
-                    return
-                }
-                body = buffer.readSlice(length: length)
-            } else if head.isChunked {
-                respondWithError(411, context: context)
+            let maximumBody = match?.payload.clientMaxBodySize ?? (1 << 20)
+            let body: ByteBuffer?
+            switch readBody(of: head, maximum: maximumBody) {
+            case .incomplete:
+                waitingHead = head
                 return
+            case .failed(let status):
+                respondWithError(status)
+                return
+            case .complete(let complete):
+                body = complete
             }
             waitingHead = nil
             guard let match else {
-                respondWithError(404, context: context, keepAlive: head.keepAlive)
+                respondWithError(404, keepAlive: head.keepAlive)
                 continue
             }
-            dispatch(head, location: match.payload, body: body, context: context)
+            dispatch(head, location: match.payload, body: body)
         }
     }
 
-    private func dispatch(_ head: HTTPRequestHead, location: LocationConfiguration, body: ByteBuffer?, context: ChannelHandlerContext) {
-        busy = true
-        let remote = context.channel.remoteAddress?.ipAddress ?? ""
-        let request = RequestContext(head: head, body: body, location: location, remoteAddress: remote, serverPort: serverPort)
-        let keepAlive = head.keepAlive
+    private enum BodyProgress {
+        case complete(ByteBuffer?)
+        case incomplete
+        case failed(status: Int)
+    }
+
+    /// Takes the request body out of the buffer once it has all arrived. A maximum of 0
+    /// means no limit, as in nginx.
+    private func readBody(of head: HTTPRequestHead, maximum: Int) -> BodyProgress {
+        func tooLarge(_ size: Int) -> Bool { maximum > 0 && size > maximum }
+        if let length = head.contentLength, length > 0 {
+            if tooLarge(length) { return .failed(status: 413) }
+            guard let body = buffer.readSlice(length: length) else { return .incomplete }
+            return .complete(body)
+        }
+        guard head.isChunked else { return .complete(nil) }
+        var state = chunkedBody ?? (ChunkedBodyDecoder(), ByteBuffer())
+        defer { chunkedBody = state }
+        do {
+            while let part = try state.decoder.next(&buffer) {
+                switch part {
+                case .data(var bytes):
+                    if tooLarge(state.collected.readableBytes + bytes.readableBytes) { return .failed(status: 413) }
+                    state.collected.writeBuffer(&bytes)
+                case .end:
+                    let body = state.collected
+                    state = (ChunkedBodyDecoder(), ByteBuffer())
+                    chunkedBody = nil
+                    return .complete(body.readableBytes > 0 ? body : nil)
+                }
+            }
+        } catch {
+            return .failed(status: error.status)
+        }
+        return .incomplete
+    }
+
+    private func dispatch(_ head: HTTPRequestHead, location: LocationConfiguration, body: ByteBuffer?) {
+        let remote = context?.channel.remoteAddress?.ipAddress ?? ""
+        let request = RequestContext(
+            head: head, body: body, location: location, remoteAddress: remote, serverPort: serverPort,
+            connection: self, errorLog: worker.lua.errorLog
+        )
+        current = request
         worker.handle(request) { [self] request in
-            busy = false
-            guard let context = self.context, !closed else { return }
-            let response = request.serialize(keepAlive: keepAlive, allocator: context.channel.allocator)
-            context.writeAndFlush(wrapOutboundOut(response), promise: nil)
+            current = nil
+            let keepAlive = request.keepAlive && request.responseComplete && !closesWhenIdle
+            request.release()
             if !keepAlive {
-                closed = true
-                context.close(promise: nil)
+                close()
             } else {
                 processBuffered()
             }
         }
     }
 
-    private func respondWithError(_ status: Int, context: ChannelHandlerContext, keepAlive: Bool = false) {
+    private func respondWithError(_ status: Int, keepAlive: Bool = false) {
         var head = HTTPResponseHead()
         head.status = status
         let page = HTTPResponseHead.errorPage(status)
-        var out = context.channel.allocator.buffer(capacity: 256 + page.utf8.count)
-        head.write(into: &out, version: "HTTP/1.1", bodyLength: page.utf8.count, keepAlive: keepAlive, defaultType: "text/html")
+        var out = ByteBuffer()
+        out.reserveCapacity(256 + page.utf8.count)
+        let keepAlive = keepAlive && !closesWhenIdle
+        head.write(into: &out, framing: .length(page.utf8.count), keepAlive: keepAlive, defaultType: "text/html")
         out.writeString(page)
-        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
-        if !keepAlive {
-            closed = true
-            context.close(promise: nil)
-        }
+        send(&out, whenWritten: nil)
+        if !keepAlive { close() }
     }
 }

@@ -15,9 +15,18 @@ struct HTTPResponseHead {
         if let values { headers.append((name, values)) }
     }
 
-    /// Writes the head; `bodyLength` nil means chunked transfer encoding.
-    func write(into buffer: inout ByteBuffer, version: String, bodyLength: Int?, keepAlive: Bool, defaultType: String) {
-        buffer.writeString("\(version) \(status) \(Self.reason(status))\r\nServer: cosocket\r\n")
+    /// How the client finds the end of the body.
+    enum BodyFraming {
+        case length(Int)
+        /// A streamed response to an HTTP/1.1 client.
+        case chunked
+        /// A streamed response to an HTTP/1.0 client: the body ends when the connection closes.
+        case untilClose
+    }
+
+    /// Writes the head; nginx answers with HTTP/1.1 whatever the request's version.
+    func write(into buffer: inout ByteBuffer, framing: BodyFraming, keepAlive: Bool, defaultType: String) {
+        buffer.writeString("HTTP/1.1 \(status) \(Self.reason(status))\r\nServer: cosocket\r\n")
         var hasType = false
         for (name, values) in headers {
             if name.lowercased() == "content-type" { hasType = true }
@@ -25,10 +34,10 @@ struct HTTPResponseHead {
             for value in values { buffer.writeString("\(name): \(value)\r\n") }
         }
         if !hasType && status != 204 && status != 304 { buffer.writeString("Content-Type: \(defaultType)\r\n") }
-        if let bodyLength {
-            buffer.writeString("Content-Length: \(bodyLength)\r\n")
-        } else {
-            buffer.writeString("Transfer-Encoding: chunked\r\n")
+        switch framing {
+        case .length(let length): buffer.writeString("Content-Length: \(length)\r\n")
+        case .chunked: buffer.writeString("Transfer-Encoding: chunked\r\n")
+        case .untilClose: break
         }
         buffer.writeString(keepAlive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n")
     }

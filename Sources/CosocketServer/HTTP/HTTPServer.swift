@@ -1,5 +1,6 @@
 import CosocketCore
 import CosocketLua
+import Dispatch
 import NIOCore
 import NIOPosix
 
@@ -9,74 +10,187 @@ import Glibc
 
 /// The nginx-style host: `worker_processes` event loops, each with its own Lua VM, pools and
 /// listening sockets (SO_REUSEPORT lets the kernel spread connections over them).
+///
+/// Control (start, reload, quit, stop) runs on the caller's thread, one operation at a time;
+/// everything a worker owns is touched only on its loop.
 public final class HTTPServer: @unchecked Sendable {
-    public let configuration: ServerConfiguration
+    public private(set) var configuration: ServerConfiguration
     private let group: MultiThreadedEventLoopGroup
+    private let loops: [EventLoop]
     private let errorLog: any LuaErrorLog
-    private var channels: [Channel] = []
-    private var workers: [ServerWorker] = []
+    /// The worker each loop hands new connections to; swapped by `reload`.
+    private let slots: [WorkerSlot]
+    /// Per address, one listening channel per loop.
+    private var listeners: [ListenAddress: [Channel]] = [:]
+    private let stopped = DispatchSemaphore(value: 0)
+    private var isStopped = false
+
+    /// The worker a loop's listeners currently serve with; read and written on that loop.
+    private final class WorkerSlot: @unchecked Sendable {
+        var worker: ServerWorker?
+    }
 
     public init(configuration: ServerConfiguration, errorLog: any LuaErrorLog) {
         self.configuration = configuration
         self.errorLog = errorLog
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.workerProcesses))
+        self.loops = Array(group.makeIterator())
+        self.slots = loops.map { _ in WorkerSlot() }
     }
 
     /// Creates the workers, runs their init phases, and starts listening.
     public func start() throws {
-        var workerID = 0
-        for loop in group.makeIterator() {
-            let id = workerID
-            workerID += 1
-            let worker = try loop.submit { () throws -> ServerWorker in
-                let engine = CosocketEngine(eventLoop: loop, configuration: self.configuration.engine)
-                CosocketEngine.register(engine)
-                let lua = try LuaWorker(engine: engine, workerID: id, configuration: self.configuration.lua, errorLog: self.errorLog)
-                let worker = ServerWorker(lua: lua, configuration: self.configuration)
-                try worker.runInitPhases()
-                return worker
+        for (index, loop) in loops.enumerated() {
+            let worker = try makeWorker(on: loop, id: index, configuration: configuration)
+            try loop.submit { self.slots[index].worker = worker }.wait()
+        }
+        try bindListeners(for: configuration)
+    }
+
+    /// Blocks until `quit` or `stop` has finished.
+    public func wait() {
+        stopped.wait()
+        stopped.signal()
+    }
+
+    /// nginx's `reload` (SIGHUP): starts workers on `newConfiguration` and hands them new
+    /// connections; the old workers finish the requests they have, then end. Requests are
+    /// not dropped: the listening sockets stay open throughout. If the new configuration's
+    /// workers fail to start, the old ones carry on. (`worker_processes` changes need a restart.)
+    public func reload(_ newConfiguration: ServerConfiguration) throws {
+        var fresh: [ServerWorker] = []
+        for (index, loop) in loops.enumerated() {
+            do {
+                fresh.append(try makeWorker(on: loop, id: index, configuration: newConfiguration))
+            } catch {
+                for (worker, loop) in zip(fresh, loops) { try? loop.submit { worker.lua.shutdown() }.wait() }
+                throw error
+            }
+        }
+        let previous = try zip(loops, fresh).enumerated().map { index, pair in
+            try pair.0.submit { () -> ServerWorker? in
+                let old = self.slots[index].worker
+                self.slots[index].worker = pair.1
+                return old
             }.wait()
-            workers.append(worker)
-            for server in configuration.servers {
-                for address in server.listen {
-                    let channel = try ServerBootstrap(group: loop)
-                        .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-                        .serverChannelOption(ChannelOptions.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_REUSEPORT)), value: 1)
-                        .serverChannelOption(ChannelOptions.backlog, value: 511)
-                        .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-                        .childChannelInitializer { channel in
-                            channel.eventLoop.makeCompletedFuture {
-                                // Closes connections that stay silent for keepalive_timeout
-                                // (the handler keeps those with a request in progress).
-                                let idle = TimeAmount.seconds(Int64(max(1, self.configuration.keepaliveTimeoutSeconds)))
-                                try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
-                                try channel.pipeline.syncOperations.addHandler(
-                                    HTTPConnectionHandler(worker: worker, server: server, serverPort: address.port)
-                                )
-                            }
-                        }
-                        .bind(host: address.host, port: address.port)
-                        .wait()
-                    channels.append(channel)
-                }
+        }
+        configuration = newConfiguration
+        try bindListeners(for: newConfiguration)
+        let wanted = Set(newConfiguration.servers.flatMap(\.listen))
+        for (address, channels) in listeners where !wanted.contains(address) {
+            for channel in channels { try? channel.close().wait() }
+            listeners[address] = nil
+        }
+        for case let worker? in previous { retire(worker, afterwards: nil) }
+    }
+
+    /// nginx's `quit` (SIGQUIT): stops accepting, lets the requests in progress finish, then
+    /// ends the workers.
+    public func quit() {
+        closeListeners()
+        let finished = DispatchGroup()
+        for (slot, loop) in zip(slots, loops) {
+            finished.enter()
+            loop.execute {
+                guard let worker = slot.worker else { return finished.leave() }
+                slot.worker = nil
+                self.retire(worker) { finished.leave() }
+            }
+        }
+        finished.wait()
+        finish()
+    }
+
+    /// nginx's `stop` (SIGTERM): closes everything at once.
+    public func stop() {
+        closeListeners()
+        for (slot, loop) in zip(slots, loops) {
+            try? loop.submit {
+                slot.worker?.lua.shutdown()
+                slot.worker = nil
+            }.wait()
+        }
+        finish()
+    }
+
+    /// Stops the server at once (tests and embedders); same as ``stop()``.
+    public func shutdown() throws {
+        stop()
+    }
+
+    /// The ports actually bound (useful when a configuration listens on port 0 in tests).
+    public var boundPorts: [Int] {
+        listeners.values.flatMap { $0 }.compactMap { $0.localAddress?.port }
+    }
+
+    // MARK: Workers and listeners
+
+    private func makeWorker(on loop: EventLoop, id: Int, configuration: ServerConfiguration) throws -> ServerWorker {
+        try loop.submit { () throws -> ServerWorker in
+            let engine = CosocketEngine(eventLoop: loop, configuration: configuration.engine)
+            CosocketEngine.register(engine)
+            let lua = try LuaWorker(engine: engine, workerID: id, configuration: configuration.lua, errorLog: self.errorLog)
+            let worker = ServerWorker(lua: lua, configuration: configuration)
+            try worker.runInitPhases()
+            return worker
+        }.wait()
+    }
+
+    /// On the worker's loop: closes its connections once idle, then ends its Lua VM and pools.
+    private func retire(_ worker: ServerWorker, afterwards: (() -> Void)?) {
+        worker.lua.eventLoop.execute {
+            worker.drain {
+                worker.lua.shutdown()
+                afterwards?()
             }
         }
     }
 
-    /// Blocks until the listeners close.
-    public func wait() throws {
-        for channel in channels { try channel.closeFuture.wait() }
-    }
-
-    /// Stops listening and ends the workers.
-    public func shutdown() throws {
-        for channel in channels { try? channel.close().wait() }
-        for worker in workers {
-            try? worker.lua.eventLoop.submit { worker.lua.shutdown() }.wait()
+    private func bindListeners(for configuration: ServerConfiguration) throws {
+        for address in Set(configuration.servers.flatMap(\.listen)) where listeners[address] == nil {
+            var channels: [Channel] = []
+            for (index, loop) in loops.enumerated() {
+                channels.append(try bind(address, on: loop, slot: slots[index]))
+            }
+            listeners[address] = channels
         }
-        try group.syncShutdownGracefully()
     }
 
-    /// The ports actually bound (useful when a configuration listens on port 0 in tests).
-    public var boundPorts: [Int] { channels.compactMap { $0.localAddress?.port } }
+    private func bind(_ address: ListenAddress, on loop: EventLoop, slot: WorkerSlot) throws -> Channel {
+        try ServerBootstrap(group: loop)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(ChannelOptions.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_REUSEPORT)), value: 1)
+            .serverChannelOption(ChannelOptions.backlog, value: 511)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    guard let worker = slot.worker, let server = worker.servers[address] else {
+                        throw ChannelError.ioOnClosedChannel
+                    }
+                    // Closes connections that stay silent for keepalive_timeout (the handler
+                    // keeps those with a request in progress).
+                    let idle = TimeAmount.seconds(Int64(max(1, worker.configuration.keepaliveTimeoutSeconds)))
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
+                    try channel.pipeline.syncOperations.addHandler(
+                        HTTPConnectionHandler(worker: worker, server: server, serverPort: address.port)
+                    )
+                }
+            }
+            .bind(host: address.host, port: address.port)
+            .wait()
+    }
+
+    private func closeListeners() {
+        for channels in listeners.values {
+            for channel in channels { try? channel.close().wait() }
+        }
+        listeners = [:]
+    }
+
+    private func finish() {
+        guard !isStopped else { return }
+        isStopped = true
+        try? group.syncShutdownGracefully()
+        stopped.signal()
+    }
 }

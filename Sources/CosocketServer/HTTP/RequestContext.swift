@@ -3,26 +3,56 @@ import NIOCore
 
 /// One HTTP request on its way through the phases: the Lua request host (`ngx.var`,
 /// `ngx.req`, `ngx.header`, `ngx.status`), the sink of `ngx.say`, and the response it builds.
+///
+/// A response that is complete when the handlers end goes out in one write with a
+/// `Content-Length`. `ngx.flush` and `ngx.send_headers` switch to streaming: chunked for
+/// HTTP/1.1 clients, until-close for HTTP/1.0 ones.
 final class RequestContext: LuaRequestHost, LuaOutput, LuaExitHandler {
     let head: HTTPRequestHead
     let body: ByteBuffer?
     let location: LocationConfiguration
     let remoteAddress: String
     let serverPort: Int
+    let errorLog: any LuaErrorLog
+    /// Strong until the request ends, so that a closed connection still swallows output.
+    private var connection: HTTPConnectionHandler?
+    /// The Lua side of the request, for client-abort handling; released when the request ends.
+    var luaContext: LuaContext?
     var response = HTTPResponseHead()
+    /// Body bytes written by the handlers and not sent yet.
     var responseBody = ByteBuffer()
     private var userVariables: [String: String] = [:]
+    private var args: String?
     private(set) var headersSent = false
+    private(set) var outputEnded = false
+    /// The whole response went out (a connection can carry on only then).
+    private(set) var responseComplete = false
     /// `ngx.exit(status)` with a status of 300 or more asks for nginx's error page.
     var exitStatus: Int?
 
-    init(head: HTTPRequestHead, body: ByteBuffer?, location: LocationConfiguration, remoteAddress: String, serverPort: Int) {
+    init(
+        head: HTTPRequestHead,
+        body: ByteBuffer?,
+        location: LocationConfiguration,
+        remoteAddress: String,
+        serverPort: Int,
+        connection: HTTPConnectionHandler,
+        errorLog: any LuaErrorLog
+    ) {
         self.head = head
         self.body = body
         self.location = location
         self.remoteAddress = remoteAddress
         self.serverPort = serverPort
+        self.connection = connection
+        self.errorLog = errorLog
+        self.args = head.query
         for (name, value) in location.variables { userVariables[name] = value }
+    }
+
+    /// Whether the connection can carry another request after this one.
+    var keepAlive: Bool {
+        head.keepAlive && (!headersSent || head.version == .http1_1)
     }
 
     // MARK: LuaRequestHost
@@ -30,7 +60,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaExitHandler {
     var method: String { head.methodName }
     var requestURI: String { head.uri }
     var path: String { head.path }
-    var query: String { head.query ?? "" }
+    var query: String { args ?? "" }
     var httpVersion: Double { head.version == .http1_1 ? 1.1 : 1.0 }
     var requestHeaders: [(name: String, value: String)] { head.headers }
     var requestBody: [UInt8]? { body.map { Array($0.readableBytesView) } }
@@ -44,7 +74,8 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaExitHandler {
         if let value = userVariables[name] { return value }
         switch name {
         case "uri", "document_uri": return path
-        case "args", "query_string": return head.query
+        case "args", "query_string": return args
+        case "is_args": return args == nil ? "" : "?"
         case "request_uri": return head.uri
         case "request_method": return head.methodName
         case "host": return head.host ?? "localhost"
@@ -53,22 +84,29 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaExitHandler {
         case "scheme": return "http"
         case "server_protocol": return head.version == .http1_1 ? "HTTP/1.1" : "HTTP/1.0"
         case "content_length": return head.contentLength.map(String.init)
+        case "request_length": return String(head.bytes.readableBytes + (body?.readableBytes ?? 0))
         case "status": return String(response.status)
         default: break
         }
         if name.hasPrefix("http_") {
             return head.header(named: String(name.dropFirst(5)).replacing("_", with: "-"))
         }
-        if name.hasPrefix("arg_"), let query = head.query {
+        if name.hasPrefix("arg_"), let args {
             let wanted = Array(name.dropFirst(4).utf8)
-            for pair in NgxCodec.decodeArgs(Array(query.utf8)) where pair.key == wanted {
+            for pair in NgxCodec.decodeArgs(Array(args.utf8)) where pair.key == wanted {
                 return pair.value.map { String(decoding: $0, as: UTF8.self) } ?? ""
             }
         }
         return nil
     }
 
+    /// `set $name` variables and `$args` (which `ngx.var.arg_*` and `ngx.req.get_uri_args` then
+    /// read) are writable, as in nginx.
     func setVariable(_ name: String, _ value: String?) -> Bool {
+        if name == "args" || name == "query_string" {
+            args = value
+            return true
+        }
         guard userVariables[name] != nil else { return false }
         userVariables[name] = value ?? ""
         return true
@@ -80,15 +118,41 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaExitHandler {
 
     // MARK: LuaOutput
 
-    func write(_ bytes: UnsafeRawBufferPointer) {
+    func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard !outputEnded else { return false }
         responseBody.writeBytes(bytes)
+        return true
     }
 
-    func flush() {}
+    func flush(whenWritten: (() -> Void)?) -> LuaFlushResult {
+        guard !outputEnded else { return .ended }
+        var out = streamedPart(last: false)
+        guard out.readableBytes > 0, let connection else { return .done }
+        return connection.send(&out, whenWritten: whenWritten) ? .pending : .done
+    }
+
+    func sendHeaders() {
+        guard !headersSent, !outputEnded else { return }
+        var out = ByteBuffer()
+        writeStreamedHead(into: &out)
+        connection?.send(&out, whenWritten: nil)
+    }
+
+    func endOutput() -> Bool {
+        guard !outputEnded else { return false }
+        finishResponse()
+        return true
+    }
 
     // MARK: LuaExitHandler
 
     func handleExit(status: Int, context: LuaContext) -> Bool {
+        if headersSent {
+            if status >= 200 && status != response.status {
+                errorLog.log(.error, "attempt to set status \(status) via ngx.exit after sending out the response status \(response.status)")
+            }
+            return false
+        }
         if status >= 200 {
             response.status = status
             if status >= 300 && responseBody.readableBytes == 0 { exitStatus = status }
@@ -96,18 +160,73 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaExitHandler {
         return false
     }
 
-    /// The complete response: head and body in one buffer, one write.
-    func serialize(keepAlive: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
+    // MARK: Sending
+
+    /// Sends the rest of the response: all of it in one write, or the last streamed chunk.
+    func finishResponse() {
+        guard !outputEnded else { return }
+        outputEnded = true
+        responseComplete = true
+        guard let connection else { return }
+        var out: ByteBuffer
+        if headersSent {
+            out = streamedPart(last: true)
+        } else {
+            out = completeResponse()
+        }
+        connection.send(&out, whenWritten: nil)
+    }
+
+    /// The request is over (handlers and their threads ended): lets go of the connection and
+    /// the Lua context.
+    func release() {
+        connection = nil
+        luaContext = nil
+    }
+
+    /// A Lua error after the headers went out, or `ngx.exit(444)`: the response cannot be
+    /// completed, so the connection closes as it is (the client sees the response cut short).
+    func abandonResponse() {
+        outputEnded = true
+    }
+
+    private func completeResponse() -> ByteBuffer {
         var body = responseBody
         if let exitStatus {
             body = ByteBuffer(string: HTTPResponseHead.errorPage(exitStatus))
             response.set("Content-Type", ["text/html"])
         }
-        var buffer = allocator.buffer(capacity: 256 + body.readableBytes)
-        // nginx answers with HTTP/1.1 whatever the request's version.
-        response.write(into: &buffer, version: "HTTP/1.1", bodyLength: body.readableBytes, keepAlive: keepAlive, defaultType: location.defaultType)
+        var out = ByteBuffer()
+        out.reserveCapacity(256 + body.readableBytes)
         headersSent = true
-        if head.method != .head { buffer.writeBuffer(&body) }
-        return buffer
+        response.write(into: &out, framing: .length(body.readableBytes), keepAlive: keepAlive, defaultType: location.defaultType)
+        if head.method != .head { out.writeBuffer(&body) }
+        return out
+    }
+
+    private func writeStreamedHead(into out: inout ByteBuffer) {
+        headersSent = true
+        let framing: HTTPResponseHead.BodyFraming = head.version == .http1_1 ? .chunked : .untilClose
+        response.write(into: &out, framing: framing, keepAlive: keepAlive, defaultType: location.defaultType)
+    }
+
+    /// The head (once), then the pending body as one chunk, then the terminating chunk when
+    /// `last`; HEAD requests get the head only.
+    private func streamedPart(last: Bool) -> ByteBuffer {
+        var out = ByteBuffer()
+        if !headersSent { writeStreamedHead(into: &out) }
+        guard head.method != .head else {
+            responseBody.clear()
+            return out
+        }
+        let chunked = head.version == .http1_1
+        if responseBody.readableBytes > 0 {
+            if chunked { out.writeString(String(responseBody.readableBytes, radix: 16) + "\r\n") }
+            out.writeBuffer(&responseBody)
+            if chunked { out.writeString("\r\n") }
+            responseBody.clear()
+        }
+        if last && chunked { out.writeString("0\r\n\r\n") }
+        return out
     }
 }

@@ -8,10 +8,43 @@ final class ServerWorker: @unchecked Sendable {
     let lua: LuaWorker
     let configuration: ServerConfiguration
     private var compiled: [LuaSource: Int32] = [:]
+    /// Open client connections, for graceful shutdown.
+    private var connections: [ObjectIdentifier: HTTPConnectionHandler] = [:]
+    private var onDrained: (() -> Void)?
+    /// The virtual server behind each listening address.
+    let servers: [ListenAddress: VirtualServer]
 
     init(lua: LuaWorker, configuration: ServerConfiguration) {
         self.lua = lua
         self.configuration = configuration
+        var servers: [ListenAddress: VirtualServer] = [:]
+        // The first server listening on an address is its default server, as in nginx.
+        for server in configuration.servers {
+            for address in server.listen where servers[address] == nil { servers[address] = server }
+        }
+        self.servers = servers
+    }
+
+    // MARK: Connections
+
+    func connectionOpened(_ connection: HTTPConnectionHandler) {
+        connections[ObjectIdentifier(connection)] = connection
+    }
+
+    func connectionClosed(_ connection: HTTPConnectionHandler) {
+        connections[ObjectIdentifier(connection)] = nil
+        if connections.isEmpty, let drained = onDrained {
+            onDrained = nil
+            drained()
+        }
+    }
+
+    /// Graceful quit: idle connections close now, busy ones once their request has ended;
+    /// `drained` runs when none is left.
+    func drain(_ drained: @escaping () -> Void) {
+        guard !connections.isEmpty else { return drained() }
+        onDrained = drained
+        for connection in connections.values { connection.closeWhenIdle() }
     }
 
     /// Runs `init_by_lua*` and `init_worker_by_lua*` before the worker accepts anything.
@@ -31,8 +64,9 @@ final class ServerWorker: @unchecked Sendable {
         return reference
     }
 
-    /// Serves one request; `respond` gets the serialized response once the handlers are done.
-    func handle(_ request: RequestContext, respond: @escaping (RequestContext) -> Void) {
+    /// Serves one request; `done` runs once its handlers (and their light threads) have ended
+    /// and its response has gone out.
+    func handle(_ request: RequestContext, done: @escaping (RequestContext) -> Void) {
         let location = request.location
         if let returned = location.returnStatus {
             request.response.status = returned.code
@@ -46,7 +80,8 @@ final class ServerWorker: @unchecked Sendable {
             } else if returned.code >= 300 {
                 request.exitStatus = returned.code
             }
-            respond(request)
+            request.finishResponse()
+            done(request)
             return
         }
         var phases: [(String, LuaSource)] = []
@@ -56,12 +91,15 @@ final class ServerWorker: @unchecked Sendable {
         guard !phases.isEmpty else {
             request.response.status = 404
             request.exitStatus = 404
-            respond(request)
+            request.finishResponse()
+            done(request)
             return
         }
         let context = LuaContext(kind: .request(phase: phases[0].0))
         context.host = request
         context.output = request
+        context.checksClientAbort = location.checkClientAbort
+        request.luaContext = context
         var next = 0
         func startNext() -> Bool {
             guard next < phases.count else { return false }
@@ -81,14 +119,22 @@ final class ServerWorker: @unchecked Sendable {
         context.onPhaseEnd = { _ in startNext() }
         context.onFinish = { [self] context in
             if context.failure != nil {
-                request.response.status = 500
-                request.exitStatus = 500
+                if request.headersSent {
+                    request.abandonResponse()
+                } else {
+                    request.response.status = 500
+                    request.exitStatus = 500
+                }
             }
-            respond(request)
+            // 444 closes the connection without a response; 499 means the client is gone.
+            if context.exitStatus == 444 || context.exitStatus == 499 { request.abandonResponse() }
+            request.finishResponse()
+            done(request)
             runLogPhase(request)
         }
         if !startNext() {
-            respond(request)
+            request.finishResponse()
+            done(request)
         }
     }
 
