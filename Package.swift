@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "Cosocket", targets: ["Cosocket"]),
         .library(name: "CosocketLua", targets: ["CosocketLua"]),
         .executable(name: "cosocket", targets: ["cosocket"]),
+        .executable(name: "cosocket-bench", targets: ["cosocket-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -56,6 +57,11 @@ let package = Package(
                 "Cosocket", "CosocketLua", "CosocketServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        /// The Swift API benchmark (bench/compare runs it): our TCPSocket against NIOAsyncChannel.
+        .executableTarget(
+            name: "cosocket-bench",
+            dependencies: ["Cosocket", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .testTarget(name: "CosocketCoreTests", dependencies: ["CosocketCore"]),
         .testTarget(name: "CosocketTests", dependencies: ["Cosocket", .product(name: "NIOPosix", package: "swift-nio")]),
