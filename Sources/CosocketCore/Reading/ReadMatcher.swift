@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 /// What a read pattern decides about the bytes buffered so far.
 public enum ReadDecision: Equatable, Sendable {
     /// Wait for more bytes (or end of stream).
@@ -69,7 +74,17 @@ public struct ReadMatcher: Sendable {
         var matched = matchedPrefix
         var index = scanned
         var boundaryStart: Int?
-        while index < bytes.count {
+        // A sized iteration hands out at most `limit` bytes: a boundary that has not ended by
+        // `limit + length` cannot change this call's answer, so scanning further is wasted work
+        // (and quadratic, since each call starts a new scan over the whole buffer).
+        let scanEnd = limit.map { $0 >= bytes.count ? bytes.count : Swift.min(bytes.count, $0 + length) } ?? bytes.count
+        let first = boundary[0]
+        while index < scanEnd {
+            if matched == 0 {
+                guard let base = bytes.baseAddress,
+                      let hit = memchr(base + index, Int32(first), scanEnd - index) else { index = scanEnd; break }
+                index = base.distance(to: UnsafeRawPointer(hit))
+            }
             let byte = bytes[index]
             while matched > 0 && byte != boundary[matched] { matched = reader.failure[matched - 1] }
             if byte == boundary[matched] { matched += 1 }
@@ -84,7 +99,7 @@ public struct ReadMatcher: Sendable {
 
         guard let start = boundaryStart else {
             // Bytes that can no longer begin the boundary are safe to hand out in a sized iteration.
-            let safe = bytes.count - matched
+            let safe = index - matched
             if let limit, safe >= limit { return .deliver(count: limit, consume: limit, stripCR: false) }
             return nil
         }
