@@ -24,4 +24,7 @@ public protocol LuaRequestHost: AnyObject {
     var status: Int { get set }
     func responseHeader(_ name: String) -> [String]?
     func setResponseHeader(_ name: String, _ values: [String]?)
+    /// `ngx.exit(status)`: returns `true` when the call should simply return (the host took
+    /// over), `false` to end the context (or, for `ngx.OK` in a phase, that phase).
+    func handleExit(status: Int, context: LuaContext) -> Bool
 }

@@ -131,7 +131,7 @@ enum NgxCoreAPI {
         luaSetField(L, -1, "__index", { L in
             let L = L!
             if luaString(L, 2) == "status" {
-                guard let host = LuaWorker.from(L).current?.context.host as? LuaRequestHost else { return 0 }
+                guard let host = LuaWorker.from(L).current?.context.request else { return 0 }
                 lua_pushinteger(L, lua_Integer(host.status))
                 return 1
             }
@@ -153,7 +153,7 @@ enum NgxCoreAPI {
         luaSetField(L, -1, "__newindex", { L in
             let L = L!
             if luaString(L, 2) == "status", let context = LuaWorker.from(L).current?.context,
-               let host = context.host as? LuaRequestHost {
+               let host = context.request {
                 if context.output?.headersSent == true {
                     // The reference logs this and carries on.
                     LuaWorker.from(L).errorLog.log(.error, "attempt to set ngx.status after sending out response headers")
@@ -330,7 +330,7 @@ enum NgxCoreAPI {
         guard lua_isnumber(L, 1) != 0 else { return L.argumentError(1, "number expected, got \(luaTypeName(L, 1))") }
         let status = Int(lua_tointeger(L, 1))
         coroutine.context.exitStatus = status
-        if let host = coroutine.context.host as? LuaExitHandler, host.handleExit(status: status, context: coroutine.context) {
+        if let host = coroutine.context.request, host.handleExit(status: status, context: coroutine.context) {
             return .values(0)
         }
         coroutine.wait = .exit
@@ -342,7 +342,7 @@ enum NgxCoreAPI {
         guard let target = luaString(L, 1) else { return L.argumentError(1, "string expected, got \(luaTypeName(L, 1))") }
         let status = lua_gettop(L) >= 2 ? Int(lua_tointeger(L, 2)) : 302
         guard [301, 302, 303, 307, 308].contains(status) else { return L.fail("only ngx.HTTP_MOVED_TEMPORARILY, ngx.HTTP_MOVED_PERMANENTLY, ngx.HTTP_PERMANENT_REDIRECT, ngx.HTTP_SEE_OTHER, and ngx.HTTP_TEMPORARY_REDIRECT are allowed") }
-        guard let host = LuaWorker.from(L).current?.context.host as? LuaRequestHost else { return L.fail("no request found") }
+        guard let host = LuaWorker.from(L).current?.context.request else { return L.fail("no request found") }
         host.setResponseHeader("Location", [target])
         lua_settop(L, 0)
         lua_pushinteger(L, lua_Integer(status))
@@ -369,13 +369,6 @@ enum NgxCoreAPI {
         }
         return .yield
     }
-}
-
-/// A host that handles `ngx.exit` itself (the HTTP server, which turns statuses into responses).
-public protocol LuaExitHandler: AnyObject {
-    /// Returns `true` when the call should simply return (the host took over), `false` to end
-    /// the context.
-    func handleExit(status: Int, context: LuaContext) -> Bool
 }
 
 /// Wall-clock time for `ngx.now` and friends.

@@ -48,7 +48,7 @@ enum RequestAPI {
     }
 
     static func host(_ L: LuaState) -> LuaRequestHost? {
-        LuaWorker.from(L).current?.context.host as? LuaRequestHost
+        LuaWorker.from(L).current?.context.request
     }
 
     static func withHost(_ L: LuaState, _ body: (LuaState, LuaRequestHost) -> LuaReturn) -> LuaReturn {

@@ -48,7 +48,7 @@ public enum ScriptRunner {
             setArguments(worker.state, scriptName: scriptName, arguments: arguments)
             let context = LuaContext(kind: .script)
             context.output = output
-            context.onFinish = { context in
+            context.delegate = ScriptCompletion { context in
                 output.flush()
                 finished.succeed(context.failure != nil ? 1 : Int32(truncatingIfNeeded: context.exitStatus ?? 0))
             }
@@ -72,6 +72,19 @@ public enum ScriptRunner {
         }
         lua_setfield(L, luaGlobalsIndex, "arg")
     }
+}
+
+/// Reports the end of a script's context.
+final class ScriptCompletion: LuaContextDelegate {
+    private let finished: (LuaContext) -> Void
+
+    init(_ finished: @escaping (LuaContext) -> Void) {
+        self.finished = finished
+    }
+
+    func luaContextPhaseEnded(_ context: LuaContext) -> Bool { false }
+
+    func luaContextFinished(_ context: LuaContext) { finished(context) }
 }
 
 /// Buffered stdout for `ngx.say` in scripts.

@@ -25,6 +25,15 @@ public enum LuaFlushResult: Sendable {
     case ended
 }
 
+/// What the host hears about a context's progress.
+public protocol LuaContextDelegate: AnyObject {
+    /// A phase's threads have all ended; returning `true` means the host started the next
+    /// phase in this context (request phases share `ngx.ctx` and sockets).
+    func luaContextPhaseEnded(_ context: LuaContext) -> Bool
+    /// Called once, when the entry thread and every light thread have ended.
+    func luaContextFinished(_ context: LuaContext)
+}
+
 /// One unit of Lua work with its own lifetime: a request, a timer, or a script run.
 ///
 /// It owns its coroutines (the entry thread and its light threads) and the cosockets they
@@ -39,11 +48,10 @@ public final class LuaContext {
 
     public var kind: Kind
     public var output: (any LuaOutput)?
-    /// Called once, when the entry thread and every light thread have ended.
-    public var onFinish: ((LuaContext) -> Void)?
-    /// Called when a phase's threads have all ended; returning `true` means the host started
-    /// the next phase in this context (request phases share `ngx.ctx` and sockets).
-    public var onPhaseEnd: ((LuaContext) -> Bool)?
+    /// The HTTP request behind `ngx.var`, `ngx.req`, `ngx.header` and `ngx.exit`, if any.
+    public var request: (any LuaRequestHost)?
+    /// Released when the context ends (the host usually holds the context too).
+    public var delegate: (any LuaContextDelegate)?
     /// The status passed to `ngx.exit`, if any.
     public internal(set) var exitStatus: Int?
     /// The error that ended the entry thread, if any.
@@ -54,8 +62,6 @@ public final class LuaContext {
     var sockets: [LuaSocket] = []
     /// Registry reference of the `ngx.ctx` table, created on first use.
     var ctxReference: Int32 = LUA_NOREF
-    /// Arbitrary host data (the HTTP server keeps its request here).
-    public var host: AnyObject?
     /// `lua_check_client_abort`: whether `ngx.on_abort` may register a handler.
     public var checksClientAbort = false
     /// Registry reference of the `ngx.on_abort` function.

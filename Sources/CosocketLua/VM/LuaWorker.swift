@@ -37,6 +37,9 @@ public final class LuaWorker {
     private var ready = CircularBuffer<LuaCoroutine>()
     /// Reused by `ngx.say`/`ngx.print` to assemble their arguments without allocating.
     var outputScratch = ByteBuffer()
+    /// Entry threads whose function returned, ready for the next request or timer.
+    private var spareEntryThreads: [(thread: LuaState, reference: Int32)] = []
+    private static let spareEntryThreadLimit = 64
     var pendingTimers = 0
     var runningTimers = 0
     /// Set by `shutdown`: timers fire as premature and new ones are refused.
@@ -106,12 +109,19 @@ public final class LuaWorker {
     // MARK: Coroutines
 
     func newCoroutine(in context: LuaContext, isEntry: Bool, parent: LuaCoroutine?) -> LuaCoroutine {
-        let thread = lua_newthread(state)!
-        let reference = luaL_ref(state, luaRegistryIndex)
+        let thread: LuaState
+        let reference: Int32
+        if isEntry, let spare = spareEntryThreads.popLast() {
+            (thread, reference) = spare
+        } else {
+            thread = lua_newthread(state)!
+            reference = luaL_ref(state, luaRegistryIndex)
+            // A new thread may sit at the address of a collected one.
+            finishedThreads[thread] = nil
+        }
         let coroutine = LuaCoroutine(thread: thread, reference: reference, context: context, isEntry: isEntry)
         coroutine.parent = parent
         coroutines[thread] = coroutine
-        finishedThreads[thread] = nil
         context.liveCoroutines.append(coroutine)
         return coroutine
     }
@@ -211,13 +221,21 @@ public final class LuaWorker {
             }
         }
         coroutines[coroutine.thread] = nil
-        luaL_unref(state, luaRegistryIndex, coroutine.reference)
+        if coroutine.isEntry && error == nil && spareEntryThreads.count < Self.spareEntryThreadLimit {
+            // A thread whose function returned can run another one: saves a lua_newthread
+            // (and the garbage it leaves) per request. Light threads are not reused, since
+            // Lua code holds their thread values.
+            lua_settop(coroutine.thread, 0)
+            spareEntryThreads.append((coroutine.thread, coroutine.reference))
+        } else {
+            luaL_unref(state, luaRegistryIndex, coroutine.reference)
+        }
         context.liveCoroutines.removeAll { $0 === coroutine }
         if coroutine.isEntry && error != nil {
             // An entry thread's error ends the whole context, light threads included.
             endContext(context)
         } else if context.liveCoroutines.isEmpty {
-            if let phaseEnd = context.onPhaseEnd, phaseEnd(context) { return }
+            if let delegate = context.delegate, delegate.luaContextPhaseEnded(context) { return }
             endContext(context)
         }
     }
@@ -244,10 +262,10 @@ public final class LuaWorker {
     /// `ngx.exit`: ends the context, except that `ngx.exit(ngx.OK)` in a request phase ends
     /// only that phase and lets the next one run, as the reference does.
     private func exitPhaseOrContext(_ context: LuaContext) {
-        if context.exitStatus == 0, let phaseEnd = context.onPhaseEnd {
+        if context.exitStatus == 0, let delegate = context.delegate {
             for coroutine in context.liveCoroutines { kill(coroutine) }
             context.exitStatus = nil
-            if phaseEnd(context) { return }
+            if delegate.luaContextPhaseEnded(context) { return }
         }
         endContext(context)
     }
@@ -273,11 +291,10 @@ public final class LuaWorker {
             context.abortHandlerReference = LUA_NOREF
         }
         if case .timer = context.kind { runningTimers -= 1 }
-        // The host's closures usually capture the context: drop them to break the cycle.
-        context.onPhaseEnd = nil
-        let onFinish = context.onFinish
-        context.onFinish = nil
-        onFinish?(context)
+        // The host usually holds the context: let go of it to break the cycle.
+        let delegate = context.delegate
+        context.delegate = nil
+        delegate?.luaContextFinished(context)
     }
 
     /// The client closed its connection while `context` runs (`lua_check_client_abort on`):

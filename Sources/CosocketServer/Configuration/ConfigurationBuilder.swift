@@ -10,6 +10,13 @@ public struct ConfigurationBuilder {
     /// Reads `*_by_lua_file` sources.
     public var readFile: (String) -> [UInt8]?
 
+    private let sourceNumbers = SourceNumbering()
+
+    /// Hands out ``LuaSource`` ids while the (value-typed) builder walks the tree.
+    private final class SourceNumbering {
+        var next = 0
+    }
+
     public init(prefix: String, readFile: @escaping (String) -> [UInt8]? = FileContents.read) {
         self.prefix = prefix
         self.readFile = readFile
@@ -76,6 +83,7 @@ public struct ConfigurationBuilder {
                 try ignoreOrReject(node, &configuration)
             }
         }
+        configuration.luaSourceCount = sourceNumbers.next
         configuration.lua.logLevel = configuration.errorLogLevel
         configuration.lua.workerCount = configuration.workerProcesses
         return configuration
@@ -161,6 +169,8 @@ public struct ConfigurationBuilder {
         location.defaultType = inherited.defaultType
         location.clientMaxBodySize = inherited.clientMaxBodySize
         location.checkClientAbort = inherited.checkClientAbort
+        location.phases = [("rewrite", location.rewrite), ("access", location.access), ("content", location.content)]
+            .compactMap { name, source in source.map { LuaPhase(name: name, source: $0) } }
         var children: [LocationDefinition<LocationConfiguration>] = []
         for child in nested {
             children.append(try buildLocation(child, inherited: inherited, serverLevel: serverLevel, configuration: &configuration))
@@ -207,8 +217,10 @@ public struct ConfigurationBuilder {
     }
 
     private func luaSource(_ node: ConfigNode, phase: String) throws(ConfigError) -> LuaSource {
+        let id = sourceNumbers.next
+        sourceNumbers.next += 1
         if let block = node.luaBlock {
-            return LuaSource(code: block.source, chunkName: "=\(phase)(\(basename(node.file)):\(block.line))")
+            return LuaSource(code: block.source, chunkName: "=\(phase)(\(basename(node.file)):\(block.line))", id: id)
         }
         let argument = try single(node)
         if node.name.hasSuffix("_file") {
@@ -216,9 +228,9 @@ public struct ConfigurationBuilder {
             guard let code = readFile(path) else {
                 throw node.error(.fileOperationFailed(operation: "open()", path: path, reason: "No such file or directory"))
             }
-            return LuaSource(code: code, chunkName: "@" + path)
+            return LuaSource(code: code, chunkName: "@" + path, id: id)
         }
-        return LuaSource(code: Array(argument.utf8), chunkName: "=\(phase)(\(basename(node.file)):\(node.line))")
+        return LuaSource(code: Array(argument.utf8), chunkName: "=\(phase)(\(basename(node.file)):\(node.line))", id: id)
     }
 
     private func listenAddress(_ node: ConfigNode) throws(ConfigError) -> ListenAddress {

@@ -6,6 +6,15 @@ public struct LuaSource: Sendable, Hashable {
     public var code: [UInt8]
     /// The chunk name errors show, as the reference names it (`=content_by_lua(nginx.conf:12)`).
     public var chunkName: String
+    /// Numbers the configuration's sources from 0, so that a worker finds a compiled chunk
+    /// by index rather than by hashing its code on every request.
+    public var id: Int
+}
+
+/// A request phase's handler: `rewrite`, `access` or `content`.
+public struct LuaPhase: Sendable {
+    public var name: String
+    public var source: LuaSource
 }
 
 /// The Lua handlers of one location, after nginx-style inheritance from `http` and `server`.
@@ -14,6 +23,8 @@ public struct LocationConfiguration: Sendable {
     public var access: LuaSource?
     public var content: LuaSource?
     public var log: LuaSource?
+    /// The rewrite, access and content handlers that are set, in the order they run.
+    public var phases: [LuaPhase] = []
     /// `return code [text]`.
     public var returnStatus: (code: Int, text: String?)?
     /// `set $var value` in order.
@@ -52,6 +63,8 @@ public struct ServerConfiguration: Sendable {
     public var initWorkerByLua: LuaSource?
     public var keepaliveTimeoutSeconds = 75
     public var servers: [VirtualServer] = []
+    /// How many ``LuaSource``s the configuration holds (their `id`s are below this).
+    public var luaSourceCount = 0
     /// Directives accepted but ignored, as `(name, file:line)`, for the start-up warnings.
     public var ignored: [(name: String, position: String)] = []
 }

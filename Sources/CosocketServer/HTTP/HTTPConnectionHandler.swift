@@ -22,6 +22,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Graceful shutdown: close once the request in progress has ended.
     private var closesWhenIdle = false
     private var context: ChannelHandlerContext?
+    private var peer: SocketAddress?
 
     init(worker: ServerWorker, server: VirtualServer, serverPort: Int) {
         self.worker = worker
@@ -31,6 +32,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        peer = context.channel.remoteAddress
         worker.connectionOpened(self)
     }
 
@@ -164,21 +166,21 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     private func dispatch(_ head: HTTPRequestHead, location: LocationConfiguration, body: ByteBuffer?) {
-        let remote = context?.channel.remoteAddress?.ipAddress ?? ""
         let request = RequestContext(
-            head: head, body: body, location: location, remoteAddress: remote, serverPort: serverPort,
-            connection: self, errorLog: worker.lua.errorLog
+            head: head, body: body, location: location, peer: peer, serverPort: serverPort,
+            connection: self, worker: worker
         )
         current = request
-        worker.handle(request) { [self] request in
-            current = nil
-            let keepAlive = request.keepAlive && request.responseComplete && !closesWhenIdle
-            request.release()
-            if !keepAlive {
-                close()
-            } else {
-                processBuffered()
-            }
+        worker.handle(request)
+    }
+
+    /// The request's handlers have ended and its response is out.
+    func requestEnded(_ request: RequestContext) {
+        current = nil
+        if request.keepAlive && request.responseComplete && !closesWhenIdle {
+            processBuffered()
+        } else {
+            close()
         }
     }
 

@@ -7,13 +7,15 @@ import NIOCore
 /// A response that is complete when the handlers end goes out in one write with a
 /// `Content-Length`. `ngx.flush` and `ngx.send_headers` switch to streaming: chunked for
 /// HTTP/1.1 clients, until-close for HTTP/1.0 ones.
-final class RequestContext: LuaRequestHost, LuaOutput, LuaExitHandler {
+final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     let head: HTTPRequestHead
     let body: ByteBuffer?
     let location: LocationConfiguration
-    let remoteAddress: String
+    private let peer: SocketAddress?
     let serverPort: Int
-    let errorLog: any LuaErrorLog
+    private let worker: ServerWorker
+    /// The next entry of `location.phases` to run.
+    var nextPhase = 0
     /// Strong until the request ends, so that a closed connection still swallows output.
     private var connection: HTTPConnectionHandler?
     /// The Lua side of the request, for client-abort handling; released when the request ends.
@@ -34,21 +36,24 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaExitHandler {
         head: HTTPRequestHead,
         body: ByteBuffer?,
         location: LocationConfiguration,
-        remoteAddress: String,
+        peer: SocketAddress?,
         serverPort: Int,
         connection: HTTPConnectionHandler,
-        errorLog: any LuaErrorLog
+        worker: ServerWorker
     ) {
         self.head = head
         self.body = body
         self.location = location
-        self.remoteAddress = remoteAddress
+        self.peer = peer
         self.serverPort = serverPort
         self.connection = connection
-        self.errorLog = errorLog
+        self.worker = worker
         self.args = head.query
         for (name, value) in location.variables { userVariables[name] = value }
     }
+
+    /// `$remote_addr`, formatted only when asked for.
+    var remoteAddress: String { peer?.ipAddress ?? "" }
 
     /// Whether the connection can carry another request after this one.
     var keepAlive: Bool {
@@ -144,12 +149,32 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaExitHandler {
         return true
     }
 
-    // MARK: LuaExitHandler
+    // MARK: LuaContextDelegate
+
+    func luaContextPhaseEnded(_ context: LuaContext) -> Bool {
+        worker.startNextPhase(of: self, in: context)
+    }
+
+    func luaContextFinished(_ context: LuaContext) {
+        if context.failure != nil {
+            if headersSent {
+                abandonResponse()
+            } else {
+                response.status = 500
+                exitStatus = 500
+            }
+        }
+        // 444 closes the connection without a response; 499 means the client is gone.
+        if context.exitStatus == 444 || context.exitStatus == 499 { abandonResponse() }
+        end()
+    }
+
+    // MARK: ngx.exit
 
     func handleExit(status: Int, context: LuaContext) -> Bool {
         if headersSent {
             if status >= 200 && status != response.status {
-                errorLog.log(.error, "attempt to set status \(status) via ngx.exit after sending out the response status \(response.status)")
+                worker.lua.errorLog.log(.error, "attempt to set status \(status) via ngx.exit after sending out the response status \(response.status)")
             }
             return false
         }
@@ -177,11 +202,15 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaExitHandler {
         connection.send(&out, whenWritten: nil)
     }
 
-    /// The request is over (handlers and their threads ended): lets go of the connection and
-    /// the Lua context.
-    func release() {
-        connection = nil
+    /// The request is over (handlers and their threads ended): the response is completed,
+    /// `log_by_lua*` starts, and the connection moves on to its next request.
+    func end() {
+        finishResponse()
+        let connection = self.connection
+        self.connection = nil
         luaContext = nil
+        worker.runLogPhase(self)
+        connection?.requestEnded(self)
     }
 
     /// A Lua error after the headers went out, or `ngx.exit(444)`: the response cannot be
@@ -196,13 +225,14 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaExitHandler {
             body = ByteBuffer(string: HTTPResponseHead.errorPage(exitStatus))
             response.set("Content-Type", ["text/html"])
         }
-        var out = ByteBuffer()
-        out.reserveCapacity(256 + body.readableBytes)
+        var out = Self.allocator.buffer(capacity: 192 + response.headers.count * 64 + body.readableBytes)
         headersSent = true
         response.write(into: &out, framing: .length(body.readableBytes), keepAlive: keepAlive, defaultType: location.defaultType)
         if head.method != .head { out.writeBuffer(&body) }
         return out
     }
+
+    private static let allocator = ByteBufferAllocator()
 
     private func writeStreamedHead(into out: inout ByteBuffer) {
         headersSent = true

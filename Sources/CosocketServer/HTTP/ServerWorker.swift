@@ -7,7 +7,8 @@ import NIOCore
 final class ServerWorker: @unchecked Sendable {
     let lua: LuaWorker
     let configuration: ServerConfiguration
-    private var compiled: [LuaSource: Int32] = [:]
+    /// Compiled chunks by ``LuaSource/id``, loaded on first use.
+    private var compiled: [Int32?]
     /// Open client connections, for graceful shutdown.
     private var connections: [ObjectIdentifier: HTTPConnectionHandler] = [:]
     private var onDrained: (() -> Void)?
@@ -23,6 +24,7 @@ final class ServerWorker: @unchecked Sendable {
             for address in server.listen where servers[address] == nil { servers[address] = server }
         }
         self.servers = servers
+        self.compiled = Array(repeating: nil, count: configuration.luaSourceCount)
     }
 
     // MARK: Connections
@@ -58,15 +60,15 @@ final class ServerWorker: @unchecked Sendable {
     }
 
     private func compile(_ source: LuaSource) throws -> Int32 {
-        if let reference = compiled[source] { return reference }
+        if compiled.indices.contains(source.id), let reference = compiled[source.id] { return reference }
         let reference = try lua.load(source.code, chunkName: source.chunkName)
-        compiled[source] = reference
+        if compiled.indices.contains(source.id) { compiled[source.id] = reference }
         return reference
     }
 
-    /// Serves one request; `done` runs once its handlers (and their light threads) have ended
-    /// and its response has gone out.
-    func handle(_ request: RequestContext, done: @escaping (RequestContext) -> Void) {
+    /// Serves one request: `return`, or the location's Lua phases in one ``LuaContext``
+    /// whose delegate is the request. The request tells its connection when it has ended.
+    func handle(_ request: RequestContext) {
         let location = request.location
         if let returned = location.returnStatus {
             request.response.status = returned.code
@@ -80,69 +82,48 @@ final class ServerWorker: @unchecked Sendable {
             } else if returned.code >= 300 {
                 request.exitStatus = returned.code
             }
-            request.finishResponse()
-            done(request)
+            request.end()
             return
         }
-        var phases: [(String, LuaSource)] = []
-        if let source = location.rewrite { phases.append(("rewrite", source)) }
-        if let source = location.access { phases.append(("access", source)) }
-        if let source = location.content { phases.append(("content", source)) }
-        guard !phases.isEmpty else {
+        guard let first = location.phases.first else {
             request.response.status = 404
             request.exitStatus = 404
-            request.finishResponse()
-            done(request)
+            request.end()
             return
         }
-        let context = LuaContext(kind: .request(phase: phases[0].0))
-        context.host = request
+        let context = LuaContext(kind: .request(phase: first.name))
+        context.request = request
         context.output = request
+        context.delegate = request
         context.checksClientAbort = location.checkClientAbort
         request.luaContext = context
-        var next = 0
-        func startNext() -> Bool {
-            guard next < phases.count else { return false }
-            let (phase, source) = phases[next]
-            next += 1
-            context.kind = .request(phase: phase)
-            do {
-                lua.start(try compile(source), in: context)
-            } catch {
-                lua.errorLog.log(.error, "failed to load \(source.chunkName): \(error)")
-                request.response.status = 500
-                request.exitStatus = 500
-                return false
-            }
-            return true
+        if !startNextPhase(of: request, in: context) { request.end() }
+    }
+
+    /// Starts the request's next phase handler; `false` when there is none left (or it
+    /// failed to load, which makes the response a 500).
+    func startNextPhase(of request: RequestContext, in context: LuaContext) -> Bool {
+        let phases = request.location.phases
+        guard request.nextPhase < phases.count else { return false }
+        let phase = phases[request.nextPhase]
+        request.nextPhase += 1
+        context.kind = .request(phase: phase.name)
+        do {
+            lua.start(try compile(phase.source), in: context)
+        } catch {
+            lua.errorLog.log(.error, "failed to load \(phase.source.chunkName): \(error)")
+            request.response.status = 500
+            request.exitStatus = 500
+            return false
         }
-        context.onPhaseEnd = { _ in startNext() }
-        context.onFinish = { [self] context in
-            if context.failure != nil {
-                if request.headersSent {
-                    request.abandonResponse()
-                } else {
-                    request.response.status = 500
-                    request.exitStatus = 500
-                }
-            }
-            // 444 closes the connection without a response; 499 means the client is gone.
-            if context.exitStatus == 444 || context.exitStatus == 499 { request.abandonResponse() }
-            request.finishResponse()
-            done(request)
-            runLogPhase(request)
-        }
-        if !startNext() {
-            request.finishResponse()
-            done(request)
-        }
+        return true
     }
 
     /// `log_by_lua*` runs after the response has gone out and never delays it.
-    private func runLogPhase(_ request: RequestContext) {
+    func runLogPhase(_ request: RequestContext) {
         guard let source = request.location.log, let reference = try? compile(source) else { return }
         let context = LuaContext(kind: .request(phase: "log"))
-        context.host = request
+        context.request = request
         lua.start(reference, in: context)
     }
 }
