@@ -23,6 +23,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private var closesWhenIdle = false
     private var context: ChannelHandlerContext?
     private var peer: SocketAddress?
+    /// The worker's tick when this connection last read or finished a request.
+    private var lastActiveTick = 0
 
     init(worker: ServerWorker, server: VirtualServer, serverPort: Int) {
         self.worker = worker
@@ -33,21 +35,21 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         peer = context.channel.remoteAddress
+        lastActiveTick = worker.tick
         worker.connectionOpened(self)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
+        lastActiveTick = worker.tick
         buffer.appendReceived(&incoming)
         processBuffered()
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let event = event as? IdleStateHandler.IdleStateEvent, event == .read, current == nil {
-            close()
-            return
-        }
-        context.fireUserInboundEventTriggered(event)
+    /// `keepalive_timeout`: a connection without a request in progress that has been quiet
+    /// since before `tick` closes.
+    func closeIfIdle(since tick: Int) {
+        if current == nil && lastActiveTick <= tick { close() }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -177,6 +179,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     /// The request's handlers have ended and its response is out.
     func requestEnded(_ request: RequestContext) {
         current = nil
+        lastActiveTick = worker.tick
         if request.keepAlive && request.responseComplete && !closesWhenIdle {
             processBuffered()
         } else {

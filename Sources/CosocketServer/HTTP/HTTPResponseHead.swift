@@ -29,38 +29,46 @@ struct HTTPResponseHead {
 
     /// Writes the head; nginx answers with HTTP/1.1 whatever the request's version.
     func write(into buffer: inout ByteBuffer, framing: BodyFraming, keepAlive: Bool, defaultType: String) {
-        buffer.writeStaticString("HTTP/1.1 ")
-        buffer.writeDecimal(status)
-        buffer.writeInteger(UInt8(ascii: " "))
-        buffer.writeStaticString(Self.reason(status))
-        buffer.writeStaticString("\r\nServer: cosocket\r\n")
-        var hasType = false
+        var bound = 192 + defaultType.utf8.count
         for (name, values) in headers {
-            if Self.sameName(name, "content-type") { hasType = true }
-            if Self.sameName(name, "content-length") || Self.sameName(name, "connection") { continue }
-            for value in values {
-                buffer.writeString(name)
-                buffer.writeStaticString(": ")
-                buffer.writeString(value)
-                buffer.writeStaticString("\r\n")
+            for value in values { bound += name.utf8.count + value.utf8.count + 4 }
+        }
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { memory in
+            var out = RawWriter(memory)
+            out.put("HTTP/1.1 ")
+            out.putDecimal(status)
+            out.put(" ")
+            out.put(Self.reason(status))
+            out.put("\r\nServer: cosocket\r\n")
+            var hasType = false
+            for (name, values) in headers {
+                if Self.sameName(name, "content-type") { hasType = true }
+                if Self.sameName(name, "content-length") || Self.sameName(name, "connection") { continue }
+                for value in values {
+                    out.put(name)
+                    out.put(": ")
+                    out.put(value)
+                    out.put("\r\n")
+                }
             }
+            if !hasType && status != 204 && status != 304 {
+                out.put("Content-Type: ")
+                out.put(defaultType)
+                out.put("\r\n")
+            }
+            switch framing {
+            case .length(let length):
+                out.put("Content-Length: ")
+                out.putDecimal(length)
+                out.put("\r\n")
+            case .chunked:
+                out.put("Transfer-Encoding: chunked\r\n")
+            case .untilClose:
+                break
+            }
+            out.put(keepAlive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n")
+            return out.count
         }
-        if !hasType && status != 204 && status != 304 {
-            buffer.writeStaticString("Content-Type: ")
-            buffer.writeString(defaultType)
-            buffer.writeStaticString("\r\n")
-        }
-        switch framing {
-        case .length(let length):
-            buffer.writeStaticString("Content-Length: ")
-            buffer.writeDecimal(length)
-            buffer.writeStaticString("\r\n")
-        case .chunked:
-            buffer.writeStaticString("Transfer-Encoding: chunked\r\n")
-        case .untilClose:
-            break
-        }
-        buffer.writeStaticString(keepAlive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n")
     }
 
     /// ASCII case-insensitive header name comparison, without lowercased copies.
@@ -106,23 +114,44 @@ struct HTTPResponseHead {
     }
 }
 
-extension ByteBuffer {
-    /// Writes a non-negative integer in decimal without going through `String`.
-    mutating func writeDecimal(_ value: Int) {
-        guard value > 0 else {
-            writeInteger(UInt8(ascii: "0"))
-            return
-        }
+/// Appends bytes to memory known to be large enough (the caller bounds the total first):
+/// ByteBuffer's own per-call checks cost more than the copying for a response head.
+struct RawWriter {
+    private let memory: UnsafeMutableRawBufferPointer
+    private(set) var count = 0
+
+    init(_ memory: UnsafeMutableRawBufferPointer) {
+        self.memory = memory
+    }
+
+    mutating func put(_ bytes: UnsafeRawBufferPointer) {
+        let length = min(bytes.count, memory.count - count)
+        guard length > 0, let target = memory.baseAddress, let source = bytes.baseAddress else { return }
+        (target + count).copyMemory(from: source, byteCount: length)
+        count += length
+    }
+
+    mutating func put(_ text: StaticString) {
+        text.withUTF8Buffer { put(UnsafeRawBufferPointer($0)) }
+    }
+
+    mutating func put(_ text: String) {
+        var text = text
+        text.withUTF8 { put(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// A non-negative integer in decimal (negative ones as 0).
+    mutating func putDecimal(_ value: Int) {
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: enough for any Int
-        var remaining = value
-        var count = 0
+        var remaining = max(0, value)
+        var start = 24
         withUnsafeMutableBytes(of: &digits) { raw in
-            while remaining > 0 {
-                count += 1
-                raw[24 - count] = UInt8(ascii: "0") + UInt8(remaining % 10)
+            repeat {
+                start -= 1
+                raw[start] = UInt8(ascii: "0") + UInt8(remaining % 10)
                 remaining /= 10
-            }
-            writeBytes(UnsafeRawBufferPointer(rebasing: raw[(24 - count)...]))
+            } while remaining > 0
+            put(UnsafeRawBufferPointer(rebasing: raw[start...]))
         }
     }
 }

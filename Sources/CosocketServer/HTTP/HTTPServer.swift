@@ -63,7 +63,7 @@ public final class HTTPServer: @unchecked Sendable {
             do {
                 fresh.append(try makeWorker(on: loop, id: index, configuration: newConfiguration))
             } catch {
-                for (worker, loop) in zip(fresh, loops) { try? loop.submit { worker.lua.shutdown() }.wait() }
+                for (worker, loop) in zip(fresh, loops) { try? loop.submit { worker.shutdown() }.wait() }
                 throw error
             }
         }
@@ -106,7 +106,7 @@ public final class HTTPServer: @unchecked Sendable {
         closeListeners()
         for (slot, loop) in zip(slots, loops) {
             try? loop.submit {
-                slot.worker?.lua.shutdown()
+                slot.worker?.shutdown()
                 slot.worker = nil
             }.wait()
         }
@@ -132,6 +132,7 @@ public final class HTTPServer: @unchecked Sendable {
             let lua = try LuaWorker(engine: engine, workerID: id, configuration: configuration.lua, errorLog: self.errorLog)
             let worker = ServerWorker(lua: lua, configuration: configuration)
             try worker.runInitPhases()
+            worker.startIdleSweep()
             return worker
         }.wait()
     }
@@ -167,10 +168,6 @@ public final class HTTPServer: @unchecked Sendable {
                     guard let worker = slot.worker, let server = worker.servers[address] else {
                         throw ChannelError.ioOnClosedChannel
                     }
-                    // Closes connections that stay silent for keepalive_timeout (the handler
-                    // keeps those with a request in progress).
-                    let idle = TimeAmount.seconds(Int64(max(1, worker.configuration.keepaliveTimeoutSeconds)))
-                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idle))
                     try channel.pipeline.syncOperations.addHandler(
                         HTTPConnectionHandler(worker: worker, server: server, serverPort: address.port)
                     )

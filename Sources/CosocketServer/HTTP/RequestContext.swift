@@ -21,7 +21,8 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     /// The Lua side of the request, for client-abort handling; released when the request ends.
     var luaContext: LuaContext?
     var response = HTTPResponseHead()
-    /// Body bytes written by the handlers and not sent yet.
+    /// Body bytes written by the handlers and not sent yet. Its first write leaves room in
+    /// front for the head, so that a complete response goes out from this one buffer.
     var responseBody = ByteBuffer()
     private var userVariables: [String: String] = [:]
     private var args: String?
@@ -57,7 +58,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
 
     /// Whether the connection can carry another request after this one.
     var keepAlive: Bool {
-        head.keepAlive && (!headersSent || head.version == .http1_1)
+        head.keepAlive && (!headersSent || head.version == .http1_1) && worker.configuration.keepaliveTimeoutSeconds > 0
     }
 
     // MARK: LuaRequestHost
@@ -125,6 +126,11 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
 
     func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard !outputEnded else { return false }
+        if responseBody.capacity == 0 {
+            responseBody = Self.allocator.buffer(capacity: Self.headRoom + max(bytes.count, 512))
+            responseBody.moveWriterIndex(to: Self.headRoom)
+            responseBody.moveReaderIndex(to: Self.headRoom)
+        }
         responseBody.writeBytes(bytes)
         return true
     }
@@ -219,16 +225,30 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         outputEnded = true
     }
 
+    private static let headRoom = 256
+
     private func completeResponse() -> ByteBuffer {
-        var body = responseBody
+        headersSent = true
         if let exitStatus {
-            body = ByteBuffer(string: HTTPResponseHead.errorPage(exitStatus))
+            responseBody = ByteBuffer(string: HTTPResponseHead.errorPage(exitStatus))
             response.set("Content-Type", ["text/html"])
         }
-        var out = Self.allocator.buffer(capacity: 192 + response.headers.count * 64 + body.readableBytes)
-        headersSent = true
-        response.write(into: &out, framing: .length(body.readableBytes), keepAlive: keepAlive, defaultType: location.defaultType)
-        if head.method != .head { out.writeBuffer(&body) }
+        let framing = HTTPResponseHead.BodyFraming.length(responseBody.readableBytes)
+        if head.method == .head { responseBody.clear() }
+        // The head goes into the room left in front of the body when it fits.
+        // (Used in place: a local copy would share its storage and make `clear()` allocate.)
+        worker.headScratch.clear()
+        response.write(into: &worker.headScratch, framing: framing, keepAlive: keepAlive, defaultType: location.defaultType)
+        let headLength = worker.headScratch.readableBytes
+        let start = responseBody.readerIndex - headLength
+        if start >= 0 {
+            responseBody.setBuffer(worker.headScratch, at: start)
+            responseBody.moveReaderIndex(to: start)
+            return responseBody
+        }
+        var out = Self.allocator.buffer(capacity: headLength + responseBody.readableBytes)
+        out.writeImmutableBuffer(worker.headScratch)
+        out.writeBuffer(&responseBody)
         return out
     }
 

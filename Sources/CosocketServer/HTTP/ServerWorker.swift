@@ -7,11 +7,17 @@ import NIOCore
 final class ServerWorker: @unchecked Sendable {
     let lua: LuaWorker
     let configuration: ServerConfiguration
+    /// Where response heads are assembled before they are copied in front of their body.
+    var headScratch = ByteBuffer()
     /// Compiled chunks by ``LuaSource/id``, loaded on first use.
     private var compiled: [Int32?]
     /// Open client connections, for graceful shutdown.
     private var connections: [ObjectIdentifier: HTTPConnectionHandler] = [:]
     private var onDrained: (() -> Void)?
+    /// Seconds since the worker started, counted by the idle sweep; connections note the tick
+    /// of their last activity instead of reading the clock on every read.
+    private(set) var tick = 0
+    private var idleSweep: RepeatedTask?
     /// The virtual server behind each listening address.
     let servers: [ListenAddress: VirtualServer]
 
@@ -33,6 +39,16 @@ final class ServerWorker: @unchecked Sendable {
         connections[ObjectIdentifier(connection)] = connection
     }
 
+    /// Once a second, closes connections that stayed idle for `keepalive_timeout` (to the
+    /// second, which is cheaper than a timer per connection or a clock read per request).
+    func startIdleSweep() {
+        let timeout = configuration.keepaliveTimeoutSeconds
+        idleSweep = lua.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [self] _ in
+            tick += 1
+            for connection in connections.values { connection.closeIfIdle(since: tick - timeout) }
+        }
+    }
+
     func connectionClosed(_ connection: HTTPConnectionHandler) {
         connections[ObjectIdentifier(connection)] = nil
         if connections.isEmpty, let drained = onDrained {
@@ -41,9 +57,18 @@ final class ServerWorker: @unchecked Sendable {
         }
     }
 
+    /// Fast stop: ends the Lua VM (and with it every request) and the pools.
+    func shutdown() {
+        idleSweep?.cancel()
+        idleSweep = nil
+        lua.shutdown()
+    }
+
     /// Graceful quit: idle connections close now, busy ones once their request has ended;
     /// `drained` runs when none is left.
     func drain(_ drained: @escaping () -> Void) {
+        idleSweep?.cancel()
+        idleSweep = nil
         guard !connections.isEmpty else { return drained() }
         onDrained = drained
         for connection in connections.values { connection.closeWhenIdle() }
