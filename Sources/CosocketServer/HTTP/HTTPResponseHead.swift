@@ -124,6 +124,7 @@ struct RawWriter {
         self.memory = memory
     }
 
+    @inline(__always)
     mutating func put(_ bytes: UnsafeRawBufferPointer) {
         let length = min(bytes.count, memory.count - count)
         guard length > 0, let target = memory.baseAddress, let source = bytes.baseAddress else { return }
@@ -131,10 +132,12 @@ struct RawWriter {
         count += length
     }
 
+    @inline(__always)
     mutating func put(_ text: StaticString) {
         text.withUTF8Buffer { put(UnsafeRawBufferPointer($0)) }
     }
 
+    @inline(__always)
     mutating func put(_ text: String) {
         var text = text
         text.withUTF8 { put(UnsafeRawBufferPointer($0)) }
