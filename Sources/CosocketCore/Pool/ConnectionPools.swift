@@ -100,9 +100,12 @@ public final class ConnectionPools: @unchecked Sendable {
         case .park(let connection, let idleTimeout):
             connection.owner = self
             if let idleTimeout {
-                connection.idleTimer = eventLoop.scheduleTask(in: TimeAmount(idleTimeout)) {
-                    self.idleTimerFired(connection)
-                }
+                let deadline = NIODeadline.now() + TimeAmount(idleTimeout)
+                connection.idleDeadline = deadline
+                // A timer still pending from an earlier park is re-armed when it fires:
+                // a connection reused every few milliseconds costs one timer per timeout
+                // period, not a schedule and a cancel per request.
+                if connection.idleTimer == nil { armIdleTimer(connection, at: deadline) }
             }
             // Watch for a peer close or stray bytes while idle.
             connection.requestInput()
@@ -119,14 +122,25 @@ public final class ConnectionPools: @unchecked Sendable {
         }
     }
 
+    /// Leaves the idle timer pending (see `.park`); only the deadline goes.
     private func stopIdling(_ connection: StreamConnection) {
-        connection.idleTimer?.cancel()
-        connection.idleTimer = nil
+        connection.idleDeadline = nil
         connection.owner = nil
+    }
+
+    private func armIdleTimer(_ connection: StreamConnection, at deadline: NIODeadline) {
+        connection.idleTimer = eventLoop.scheduleTask(deadline: deadline) {
+            self.idleTimerFired(connection)
+        }
     }
 
     private func idleTimerFired(_ connection: StreamConnection) {
         connection.idleTimer = nil
+        // In use (or closed) since it was armed: nothing to expire.
+        guard let deadline = connection.idleDeadline else { return }
+        // Parked again since: wait for the newer deadline.
+        guard deadline <= .now() else { return armIdleTimer(connection, at: deadline) }
+        connection.idleDeadline = nil
         execute(machine.idleTimerFired(key: connection.poolKey, connection: connection), key: connection.poolKey)
     }
 

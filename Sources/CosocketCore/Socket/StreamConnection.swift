@@ -47,6 +47,8 @@ final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
     var reuseCount = 0
     /// Armed while the connection sits idle in a pool.
     var idleTimer: Scheduled<Void>?
+    /// When the connection, parked in its pool, expires; nil while it is in use.
+    var idleDeadline: NIODeadline?
 
     init(poolKey: String) {
         self.poolKey = poolKey
@@ -152,6 +154,10 @@ final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
         guard !isClosed else { return }
         isClosed = true
         inputClosed = true
+        // A pool's idle timer may still be pending from an earlier park.
+        idleTimer?.cancel()
+        idleTimer = nil
+        idleDeadline = nil
         guard let context else { return }
         if insideReadComplete {
             // NIO fires read-complete just before it half-closes the input on an end of stream,

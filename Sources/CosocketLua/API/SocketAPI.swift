@@ -8,10 +8,12 @@ import NIOCore
 /// A socket object is a table whose slot 1 holds the boxed ``LuaSocket``, and whose
 /// metatable is also its `__index`, as in lua-nginx-module.
 enum SocketAPI {
-    static let metatableName = "cosocket.tcp"
+    private static let metatable = LuaRegistrySlot()
 
     static func install(_ L: LuaState, worker: UnsafeMutableRawPointer) {
-        luaL_newmetatable(L, metatableName)
+        lua_createtable(L, 0, 32)
+        lua_pushvalue(L, -1)
+        metatable.store(L)
         let methods: [(String, lua_CFunction)] = [
             ("connect", { L in luaFinish(L!, SocketAPI.connect(L!)) }),
             ("send", { L in luaFinish(L!, SocketAPI.send(L!)) }),
@@ -40,7 +42,7 @@ enum SocketAPI {
         let count = lua_gettop(L)
         if count != 0 { return L.fail("expecting zero arguments, but got \(count)") }
         lua_createtable(L, 1, 0)
-        lua_getfield(L, luaRegistryIndex, metatableName)
+        metatable.push(L)
         lua_setmetatable(L, -2)
         return .values(1)
     }

@@ -106,3 +106,22 @@ extension LuaState {
         return .values(2)
     }
 }
+
+/// A registry entry keyed by a light userdata: found without the string conversion and
+/// hashing a named entry costs, which matters for metatables looked up on every call.
+struct LuaRegistrySlot: @unchecked Sendable {
+    private let key = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
+
+    /// Stores the value on top of the stack (and pops it).
+    func store(_ L: LuaState) {
+        lua_pushlightuserdata(L, key)
+        lua_insert(L, -2)
+        lua_rawset(L, luaRegistryIndex)
+    }
+
+    @inline(__always)
+    func push(_ L: LuaState) {
+        lua_pushlightuserdata(L, key)
+        lua_rawget(L, luaRegistryIndex)
+    }
+}

@@ -4,10 +4,12 @@ import CLuaJIT
 /// `__gc`. One metatable serves every boxed type; `LuaBox.unbox` checks it, so a userdata
 /// that Lua code forged or swapped in is never mistaken for one of ours.
 enum LuaBox {
-    static let metatableName = "cosocket.box"
+    private static let metatable = LuaRegistrySlot()
 
     static func installMetatable(_ L: LuaState) {
-        luaL_newmetatable(L, metatableName)
+        lua_createtable(L, 0, 1)
+        lua_pushvalue(L, -1)
+        metatable.store(L)
         lua_pushcclosure(L, { L in
             guard let L, let slot = lua_touserdata(L, 1)?.assumingMemoryBound(to: UnsafeMutableRawPointer?.self) else { return 0 }
             if let pointer = slot.pointee {
@@ -25,14 +27,14 @@ enum LuaBox {
         let slot = lua_newuserdata(L, MemoryLayout<UnsafeMutableRawPointer?>.size)!
             .assumingMemoryBound(to: UnsafeMutableRawPointer?.self)
         slot.pointee = Unmanaged.passRetained(object).toOpaque()
-        lua_getfield(L, luaRegistryIndex, metatableName)
+        metatable.push(L)
         lua_setmetatable(L, -2)
     }
 
     /// The object in the boxed userdata at `index`, if it is one of ours and of type `T`.
     static func unbox<T: AnyObject>(_ L: LuaState, _ index: Int32, as type: T.Type) -> T? {
         guard lua_type(L, index) == LUA_TUSERDATA, lua_getmetatable(L, index) != 0 else { return nil }
-        lua_getfield(L, luaRegistryIndex, metatableName)
+        metatable.push(L)
         let ours = lua_rawequal(L, -1, -2) != 0
         luaPop(L, 2)
         guard ours, let slot = lua_touserdata(L, index)?.assumingMemoryBound(to: UnsafeMutableRawPointer?.self),
