@@ -166,15 +166,20 @@ public final class StreamSocket: @unchecked Sendable {
     private func openResolved(_ address: SocketAddress, key: String) {
         let connection = StreamConnection(poolKey: key)
         let configuration = engine.configuration
+        let bufferSize = configuration.bufferSize
         var bootstrap = ClientBootstrap(group: engine.eventLoop)
             .connectTimeout(timeouts.connect ?? configuration.connectTimeout)
-            .channelOption(ChannelOptions.autoRead, value: false)
-            .channelOption(ChannelOptions.writeBufferWaterMark, value: .init(low: 1, high: 1))
-            .channelOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: configuration.bufferSize))
-            .channelOption(ChannelOptions.maxMessagesPerRead, value: 16)
-            .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // Set synchronously here: as bootstrap options each one costs a future
+                    // chain and dynamic casts per connect.
+                    if let options = channel.syncOptions {
+                        try options.setOption(ChannelOptions.autoRead, value: false)
+                        try options.setOption(ChannelOptions.writeBufferWaterMark, value: .init(low: 1, high: 1))
+                        try options.setOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: bufferSize))
+                        try options.setOption(ChannelOptions.maxMessagesPerRead, value: 16)
+                        try options.setOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+                    }
                     try channel.pipeline.syncOperations.addHandler(connection)
                 }
             }

@@ -59,6 +59,8 @@ public final class LuaContext {
     public internal(set) var isFinished = false
 
     var liveCoroutines: [LuaCoroutine] = []
+    /// Light threads that ended, kept for `ngx.thread.wait` until the context ends.
+    var finishedThreads: [LuaCoroutine] = []
     var sockets: [LuaSocket] = []
     /// Registry reference of the `ngx.ctx` table, created on first use.
     var ctxReference: Int32 = LUA_NOREF

@@ -213,6 +213,7 @@ public final class LuaWorker {
             recordResults(coroutine, error: error?.message)
             // Kept (collected or not) until the context ends, so a second wait can say so.
             finishedThreads[coroutine.thread] = coroutine
+            context.finishedThreads.append(coroutine)
             if let waiter = coroutine.waiter, !waiter.isDead {
                 coroutine.resultsCollected = true
                 for other in waiter.awaited where other !== coroutine { other.waiter = nil }
@@ -277,10 +278,13 @@ public final class LuaWorker {
         for coroutine in context.liveCoroutines { kill(coroutine) }
         context.liveCoroutines = []
         for socket in context.sockets { socket.contextEnded() }
-        for (thread, finished) in finishedThreads where finished.context === context {
-            finishedThreads[thread] = nil
+        // Per context, not a scan of every worker's finished threads (which made many
+        // concurrent requests with light threads quadratic).
+        for finished in context.finishedThreads {
+            if finishedThreads[finished.thread] === finished { finishedThreads[finished.thread] = nil }
             if finished.resultsReference != LUA_NOREF { luaL_unref(state, luaRegistryIndex, finished.resultsReference) }
         }
+        context.finishedThreads = []
         context.sockets = []
         if context.ctxReference != LUA_NOREF {
             luaL_unref(state, luaRegistryIndex, context.ctxReference)
