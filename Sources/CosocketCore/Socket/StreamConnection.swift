@@ -59,11 +59,16 @@ final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        // Cast once: a conformance lookup per `setkeepalive` showed in profiles.
+        optionProvider = context.channel as? SocketOptionProvider
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        optionProvider = nil
     }
+
+    private var optionProvider: SocketOptionProvider?
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
@@ -132,7 +137,7 @@ final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
     /// NIO does not expose the descriptor for a peek, but `TCP_INFO` counts every byte the
     /// kernel accepted in order (`tcpi_bytes_received`); what NIO has not read is the rest.
     var hasUnreadBytesInKernel: Bool {
-        guard let provider = channel as? SocketOptionProvider else { return false }
+        guard let provider = optionProvider else { return false }
         var received: UInt64?
         let future: EventLoopFuture<TCPInfoBytes> = provider.unsafeGetSocketOption(
             level: SocketOptionLevel(IPPROTO_TCP),

@@ -17,8 +17,6 @@ final class LuaSocket: StreamSocketDelegate {
     private var readWaiter: LuaCoroutine?
     private var readIsUntilIteration = false
     private var sendWaiter: LuaCoroutine?
-    /// Reused for every send: Lua strings are copied into it once and written with one call.
-    var sendBuffer = ByteBuffer()
 
     init(worker: LuaWorker) {
         self.worker = worker

@@ -190,12 +190,15 @@ enum SocketAPI {
         case .fail(let result): return result
         }
         guard socket.stream.hasConnection else { return L.softFailure("closed") }
-        socket.sendBuffer.clear()
-        if let problem = appendValue(L, 2, to: &socket.sendBuffer, topLevel: true) {
+        // The worker's scratch buffer: sockets are short-lived (one per request), and a send
+        // that completes at once leaves the storage unshared, so `clear()` reuses it.
+        let worker = LuaWorker.from(L)
+        worker.sendScratch.clear()
+        if let problem = appendValue(L, 2, to: &worker.sendScratch, topLevel: true) {
             return L.argumentError(2, problem)
         }
         guard let coroutine = currentCoroutine(L) else { return L.fail("no request found") }
-        guard let result = socket.stream.send(socket.sendBuffer) else {
+        guard let result = socket.stream.send(worker.sendScratch) else {
             socket.waitForSend(coroutine)
             return .yield
         }

@@ -37,6 +37,8 @@ public final class LuaWorker {
     private var ready = CircularBuffer<LuaCoroutine>()
     /// Reused by `ngx.say`/`ngx.print` to assemble their arguments without allocating.
     var outputScratch = ByteBuffer()
+    /// Reused by `tcpsock:send` to assemble what it sends.
+    var sendScratch = ByteBuffer()
     /// Entry threads whose function returned, ready for the next request or timer.
     private var spareEntryThreads: [(thread: LuaState, reference: Int32)] = []
     private static let spareEntryThreadLimit = 64
