@@ -526,7 +526,7 @@ struct PoolStateMachineTests {
     // MARK: - Ring buffer
 
     @Test func ringMatchesArrayModel() {
-        var rng = SplitMix64(seed: 7)
+        var rng = SplitMix(seed: 7)
         for _ in 0..<300 {
             var ring = PoolRing<Int>()
             var model: [Int] = []
@@ -578,22 +578,6 @@ struct PoolStateMachineTests {
 
 // MARK: - Test support
 
-/// SplitMix64: tiny, seedable, good enough for fuzzing.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476C_E5E9_B62D
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func next(below bound: Int) -> Int {
-        bound <= 0 ? 0 : Int(next() % UInt64(bound))
-    }
-}
-
 /// A model shell driving the state machine with random events and checking every
 /// action against what the semantics allow.
 private struct Simulation {
@@ -606,7 +590,7 @@ private struct Simulation {
         var backlog: Int?
     }
 
-    var rng: SplitMix64
+    var rng: SplitMix
     var sm = SM(defaultPoolSize: 3)
     var keys: [String: KeyModel] = [:]
     /// Outcomes per waiter id (every checkout gets a waiter id): must end at exactly 1.
@@ -621,7 +605,7 @@ private struct Simulation {
 
     static let keyNames = ["fixed", "lazy", "sizeOnly", "mixed"]
 
-    init(seed: UInt64) { rng = SplitMix64(seed: seed) }
+    init(seed: UInt64) { rng = SplitMix(seed: seed) }
 
     mutating func fail(_ message: String) { failures.append(message) }
 

@@ -12,12 +12,15 @@ public final class CosocketEngine: @unchecked Sendable {
     public var configuration: EngineConfiguration
     public let resolver: any Resolver
     public let pools: ConnectionPools
+    /// Read, send and pool-wait timeouts of this engine's sockets.
+    let timers: SocketTimers
 
     public init(eventLoop: EventLoop, configuration: EngineConfiguration = EngineConfiguration(), resolver: (any Resolver)? = nil) {
         self.eventLoop = eventLoop
         self.configuration = configuration
         self.resolver = resolver ?? HostsFileResolver()
         self.pools = ConnectionPools(eventLoop: eventLoop, defaultPoolSize: configuration.poolSize)
+        self.timers = SocketTimers(eventLoop: eventLoop)
     }
 
     private static let registry = NIOLockedValueBox<[ObjectIdentifier: CosocketEngine]>([:])

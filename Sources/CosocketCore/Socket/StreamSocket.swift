@@ -8,7 +8,7 @@ import NIOPosix
 /// once when it can, or returns `nil` and reports later through ``delegate``. At most one
 /// connect, one read and one send may be in flight; a read and a send may run together.
 /// A read timeout leaves the socket usable; every other failure closes it.
-public final class StreamSocket: @unchecked Sendable {
+public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     public let engine: CosocketEngine
     public weak var delegate: (any StreamSocketDelegate)?
     public var timeouts = SocketTimeouts()
@@ -41,17 +41,13 @@ public final class StreamSocket: @unchecked Sendable {
     private var pendingSendCount: Int?
     private var sendDeadline: NIODeadline?
     private var poolWaitDeadline: NIODeadline?
-    /// One timer per socket, armed lazily: finishing an operation leaves it armed, so a busy
-    /// connection reschedules about once per timeout period instead of once per operation.
-    private var timer: Scheduled<Void>?
-    private var timerDeadline: NIODeadline?
+    /// Where this socket sits in the engine's timeout queue (see ``SocketTimers``). The entry
+    /// is armed lazily: an operation that finishes leaves it, and when it fires it re-arms for
+    /// whatever deadline is current.
+    var deadlineQueueSlot = -1
 
     public init(engine: CosocketEngine) {
         self.engine = engine
-    }
-
-    deinit {
-        timer?.cancel()
     }
 
     // MARK: State queries
@@ -517,24 +513,19 @@ public final class StreamSocket: @unchecked Sendable {
     // MARK: Timer
 
     private func armTimer(_ deadline: NIODeadline) {
-        if let timerDeadline, timerDeadline <= deadline { return }
-        timer?.cancel()
-        timerDeadline = deadline
-        timer = engine.eventLoop.scheduleTask(deadline: deadline) { self.timerFired() }
+        if let armed = engine.timers.deadline(of: self), armed <= deadline { return }
+        engine.timers.arm(self, at: deadline)
     }
 
     private func cancelTimer() {
-        timer?.cancel()
-        timer = nil
-        timerDeadline = nil
+        engine.timers.disarm(self)
         poolWaitDeadline = nil
         readDeadline = nil
         sendDeadline = nil
     }
 
-    private func timerFired() {
-        timer = nil
-        timerDeadline = nil
+    /// Called by the engine's ``SocketTimers`` once the armed deadline has passed.
+    func timerFired() {
         let now = NIODeadline.now()
         if let deadline = readDeadline, deadline <= now { readTimedOut() }
         if let deadline = sendDeadline, deadline <= now { sendTimedOut() }
