@@ -17,8 +17,10 @@ protocol StreamConnectionOwner: AnyObject {
 
 /// One TCP or unix-domain connection and its receive buffer; the unit a pool keeps.
 ///
-/// Reads are demand-driven (`autoRead` is off) as in nginx: the kernel is only asked for more
-/// bytes while a read is waiting, so a slow consumer never buffers a whole stream. Write
+/// The channel reads as bytes arrive (`autoRead`), which keeps the descriptor registered with
+/// epoll the way nginx keeps it: asking for each read and dropping interest after it cost two
+/// `epoll_ctl` calls per receive. A consumer that falls behind by `pauseThreshold` bytes
+/// pauses reading until it takes them, so a slow consumer never buffers a whole stream. Write
 /// completion is observed through writability with a one-byte high water mark, so a send costs
 /// no promise allocation.
 final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
@@ -50,8 +52,19 @@ final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
     /// When the connection, parked in its pool, expires; nil while it is in use.
     var idleDeadline: NIODeadline?
 
-    init(poolKey: String) {
+    /// Buffered bytes at which reading pauses until the owner takes some.
+    private let pauseThreshold: Int
+    private var readingPaused = false
+    /// Whether the owner waits for bytes (nginx would be inside `recv` for it).
+    private var inputWanted = false
+    /// Bytes at the end of `buffer` that arrived while nobody waited: nginx would still
+    /// have them in the kernel, so `setkeepalive` calls them a dubious state rather than
+    /// unread data.
+    private(set) var bytesReadAhead = 0
+
+    init(poolKey: String, pauseThreshold: Int) {
         self.poolKey = poolKey
+        self.pauseThreshold = max(pauseThreshold, 16 * 1024)
         self.buffer = ByteBuffer()
     }
 
@@ -73,11 +86,17 @@ final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
         bytesTakenFromKernel &+= UInt64(incoming.readableBytes)
+        if !inputWanted { bytesReadAhead += incoming.readableBytes }
         buffer.appendReceived(&incoming)
+        if buffer.readableBytes >= pauseThreshold && !readingPaused {
+            readingPaused = true
+            try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false)
+        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
         insideReadComplete = true
+        inputWanted = false
         owner?.connectionHasInput(self)
         insideReadComplete = false
     }
@@ -110,10 +129,21 @@ final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
 
     var channel: Channel? { context?.channel }
 
-    /// Asks the channel for more bytes; answered by `connectionHasInput`.
+    /// A read is about to take `count` buffered bytes: if that reaches into the bytes read
+    /// ahead, nginx would have received them (all of them, in one `recv`) for this read.
+    func consumingBuffered(_ count: Int) {
+        if count > buffer.readableBytes - bytesReadAhead { bytesReadAhead = 0 }
+    }
+
+    /// The owner waits for more bytes (answered by `connectionHasInput`): reading resumes if
+    /// it was paused.
     func requestInput() {
-        guard !isClosed else { return }
-        context?.read()
+        inputWanted = true
+        // What arrived ahead is what nginx would now receive for this read.
+        bytesReadAhead = 0
+        guard !isClosed, readingPaused, let context else { return }
+        readingPaused = false
+        try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: true)
     }
 
     /// Writes and flushes; returns whether everything is already in the kernel.

@@ -160,9 +160,9 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     }
 
     private func openResolved(_ address: SocketAddress, key: String) {
-        let connection = StreamConnection(poolKey: key)
         let configuration = engine.configuration
         let bufferSize = configuration.bufferSize
+        let connection = StreamConnection(poolKey: key, pauseThreshold: 4 * bufferSize)
         var bootstrap = ClientBootstrap(group: engine.eventLoop)
             .connectTimeout(timeouts.connect ?? configuration.connectTimeout)
             .channelInitializer { channel in
@@ -170,7 +170,6 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
                     // Set synchronously here: as bootstrap options each one costs a future
                     // chain and dynamic casts per connect.
                     if let options = channel.syncOptions {
-                        try options.setOption(ChannelOptions.autoRead, value: false)
                         try options.setOption(ChannelOptions.writeBufferWaterMark, value: .init(low: 1, high: 1))
                         try options.setOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: bufferSize))
                         try options.setOption(ChannelOptions.maxMessagesPerRead, value: 16)
@@ -298,10 +297,12 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
         case .needMore:
             return nil
         case .deliver(let count, let consume, let stripCR):
+            connection.consumingBuffered(consume)
             let data = connection.buffer.takeBytes(count, consuming: consume, strippingCR: stripCR)
             endRead()
             return .data(data)
         case .endOfIteration(let consume):
+            connection.consumingBuffered(consume)
             connection.buffer.moveReaderIndex(forwardBy: consume)
             endRead()
             return .endOfIteration
@@ -421,9 +422,9 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
             return .failure(connection.failure(partial: ByteBuffer()))
         }
         // The reference refuses, and keeps the socket usable, while its own buffer holds data.
-        if connection.buffer.readableBytes > 0 { return .failure(.unreadData) }
+        if connection.buffer.readableBytes > connection.bytesReadAhead { return .failure(.unreadData) }
         // Bytes the peer sent that nobody read: the reference refuses and closes the socket.
-        if connection.hasUnreadBytesInKernel {
+        if connection.bytesReadAhead > 0 || connection.hasUnreadBytesInKernel {
             release(connection, closing: true)
             return .failure(.dubiousState)
         }
