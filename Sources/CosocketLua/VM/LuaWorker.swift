@@ -264,10 +264,6 @@ public final class LuaWorker {
             if finished.resultsReference != LUA_NOREF { luaL_unref(state, luaRegistryIndex, finished.resultsReference) }
         }
         context.sockets = []
-        if context.ctxReference != LUA_NOREF {
-            luaL_unref(state, luaRegistryIndex, context.ctxReference)
-            context.ctxReference = LUA_NOREF
-        }
         if context.abortHandlerReference != LUA_NOREF {
             luaL_unref(state, luaRegistryIndex, context.abortHandlerReference)
             context.abortHandlerReference = LUA_NOREF
@@ -278,6 +274,11 @@ public final class LuaWorker {
         let onFinish = context.onFinish
         context.onFinish = nil
         onFinish?(context)
+        // After onFinish, which may hand the table on (``LuaContext/adoptCtx(of:)``).
+        if context.ctxReference != LUA_NOREF {
+            luaL_unref(state, luaRegistryIndex, context.ctxReference)
+            context.ctxReference = LUA_NOREF
+        }
     }
 
     /// The client closed its connection while `context` runs (`lua_check_client_abort on`):

@@ -130,7 +130,7 @@ final class ServerWorker: @unchecked Sendable {
             if context.exitStatus == 444 || context.exitStatus == 499 { request.abandonResponse() }
             request.finishResponse()
             done(request)
-            runLogPhase(request)
+            runLogPhase(request, after: context)
         }
         if !startNext() {
             request.finishResponse()
@@ -139,9 +139,10 @@ final class ServerWorker: @unchecked Sendable {
     }
 
     /// `log_by_lua*` runs after the response has gone out and never delays it.
-    private func runLogPhase(_ request: RequestContext) {
+    private func runLogPhase(_ request: RequestContext, after requestContext: LuaContext) {
         guard let source = request.location.log, let reference = try? compile(source) else { return }
         let context = LuaContext(kind: .request(phase: "log"))
+        context.adoptCtx(of: requestContext)
         context.host = request
         lua.start(reference, in: context)
     }
