@@ -46,11 +46,17 @@ struct HTTPResponseHead {
         switch status {
         case 200: return "OK"
         case 201: return "Created"
+        case 202: return "Accepted"
         case 204: return "No Content"
+        case 206: return "Partial Content"
         case 301: return "Moved Permanently"
         case 302: return "Moved Temporarily"
+        case 303: return "See Other"
         case 304: return "Not Modified"
+        case 307: return "Temporary Redirect"
+        case 308: return "Permanent Redirect"
         case 400: return "Bad Request"
+        case 401: return "Unauthorized"
         case 403: return "Forbidden"
         case 404: return "Not Found"
         case 405: return "Not Allowed"
@@ -68,7 +74,8 @@ struct HTTPResponseHead {
 
     /// nginx's default error page body.
     static func errorPage(_ status: Int) -> String {
-        let title = "\(status) \(reason(status))"
+        // nginx's 302 page says "Found" although its status line says "Moved Temporarily".
+        let title = status == 302 ? "302 Found" : "\(status) \(reason(status))"
         return "<html>\r\n<head><title>\(title)</title></head>\r\n<body>\r\n<center><h1>\(title)</h1></center>\r\n<hr><center>cosocket</center>\r\n</body>\r\n</html>\r\n"
     }
 }
