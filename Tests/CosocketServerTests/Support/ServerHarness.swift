@@ -97,8 +97,24 @@ final class TestServer: @unchecked Sendable {
         return try ConfigurationBuilder(prefix: prefix).build(nodes)
     }
 
-    func stop() {
+    private var stopped = false
+
+    /// `HTTPServer.quit()`, once.
+    func quit() {
+        guard !stopped else { return }
+        stopped = true
+        server.quit()
+    }
+
+    /// `HTTPServer.stop()`, once.
+    func stopServer() {
+        guard !stopped else { return }
+        stopped = true
         server.stop()
+    }
+
+    func stop() {
+        stopServer()
         try? FileManager.default.removeItem(atPath: prefix)
     }
 
@@ -184,6 +200,15 @@ final class HTTPClient: @unchecked Sendable {
 
     func readAll() -> String {
         while fill() {}
+        defer { buffer.removeAll() }
+        return String(decoding: buffer, as: UTF8.self)
+    }
+
+    /// Reads until `text` has arrived (or EOF/timeout); returns and consumes what arrived.
+    func readUntil(_ text: String) -> String {
+        while !String(decoding: buffer, as: UTF8.self).contains(text) {
+            guard fill() else { break }
+        }
         defer { buffer.removeAll() }
         return String(decoding: buffer, as: UTF8.self)
     }
