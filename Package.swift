@@ -64,8 +64,10 @@ let package = Package(
             dependencies: ["Cosocket", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .testTarget(name: "CosocketCoreTests", dependencies: ["CosocketCore"]),
-        .testTarget(name: "CosocketTests", dependencies: ["Cosocket", .product(name: "NIOPosix", package: "swift-nio")]),
+        /// Real peers for the tests: redis-server/memcached processes and scripted loopback listeners.
+        .target(name: "CosocketTestSupport", path: "Tests/CosocketTestSupport"),
+        .testTarget(name: "CosocketTests", dependencies: ["Cosocket", "CosocketTestSupport", .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "CosocketLuaTests", dependencies: ["CosocketLua"]),
-        .testTarget(name: "CosocketServerTests", dependencies: ["CosocketServer"]),
+        .testTarget(name: "CosocketServerTests", dependencies: ["CosocketServer", "CosocketTestSupport"]),
     ]
 )

@@ -2,6 +2,7 @@ import Cosocket
 import CosocketCore
 import NIOCore
 import NIOPosix
+import CosocketTestSupport
 import Testing
 
 /// Keepalive pools through the Swift API, against real servers.

@@ -1,6 +1,7 @@
 import Cosocket
 import CosocketCore
 import NIOCore
+import CosocketTestSupport
 import Testing
 
 /// The socket against real servers speaking their own protocols.

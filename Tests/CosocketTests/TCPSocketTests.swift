@@ -3,6 +3,7 @@ import CosocketCore
 import Foundation
 import NIOCore
 import NIOPosix
+import CosocketTestSupport
 import Testing
 
 /// The error an operation threw, or `nil` when it succeeded.

@@ -73,6 +73,14 @@ public final class LuaContext {
         self.kind = kind
     }
 
+    /// Takes over `other`'s `ngx.ctx` table: the log phase runs in a context of its own after
+    /// the request's has ended, but sees the request's `ngx.ctx`, as in the reference.
+    public func adoptCtx(of other: LuaContext) {
+        guard ctxReference == LUA_NOREF else { return }
+        ctxReference = other.ctxReference
+        other.ctxReference = LUA_NOREF
+    }
+
     /// The name `ngx.get_phase()` returns.
     public var phaseName: String {
         switch kind {

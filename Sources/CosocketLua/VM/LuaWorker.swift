@@ -288,10 +288,6 @@ public final class LuaWorker {
         }
         context.finishedThreads = []
         context.sockets = []
-        if context.ctxReference != LUA_NOREF {
-            luaL_unref(state, luaRegistryIndex, context.ctxReference)
-            context.ctxReference = LUA_NOREF
-        }
         if context.abortHandlerReference != LUA_NOREF {
             luaL_unref(state, luaRegistryIndex, context.abortHandlerReference)
             context.abortHandlerReference = LUA_NOREF
@@ -301,6 +297,11 @@ public final class LuaWorker {
         let delegate = context.delegate
         context.delegate = nil
         delegate?.luaContextFinished(context)
+        // After the delegate, which may hand the table on (``LuaContext/adoptCtx(of:)``).
+        if context.ctxReference != LUA_NOREF {
+            luaL_unref(state, luaRegistryIndex, context.ctxReference)
+            context.ctxReference = LUA_NOREF
+        }
     }
 
     /// The client closed its connection while `context` runs (`lua_check_client_abort on`):

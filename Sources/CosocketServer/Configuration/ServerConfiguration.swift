@@ -7,8 +7,15 @@ public struct LuaSource: Sendable, Hashable {
     /// The chunk name errors show, as the reference names it (`=content_by_lua(nginx.conf:12)`).
     public var chunkName: String
     /// Numbers the configuration's sources from 0, so that a worker finds a compiled chunk
-    /// by index rather than by hashing its code on every request.
+    /// by index rather than by hashing its code on every request; a source made elsewhere
+    /// (-1) is compiled each time it runs.
     public var id: Int
+
+    public init(code: [UInt8], chunkName: String, id: Int = -1) {
+        self.code = code
+        self.chunkName = chunkName
+        self.id = id
+    }
 }
 
 /// A request phase's handler: `rewrite`, `access` or `content`.

@@ -80,7 +80,9 @@ struct HTTPResponseHead {
         switch status {
         case 200: return "OK"
         case 201: return "Created"
+        case 202: return "Accepted"
         case 204: return "No Content"
+        case 206: return "Partial Content"
         case 301: return "Moved Permanently"
         case 302: return "Moved Temporarily"
         case 303: return "See Other"
@@ -109,7 +111,8 @@ struct HTTPResponseHead {
 
     /// nginx's default error page body.
     static func errorPage(_ status: Int) -> String {
-        let title = "\(status) \(reason(status))"
+        // nginx's 302 page says "Found" although its status line says "Moved Temporarily".
+        let title = status == 302 ? "302 Found" : "\(status) \(reason(status))"
         return "<html>\r\n<head><title>\(title)</title></head>\r\n<body>\r\n<center><h1>\(title)</h1></center>\r\n<hr><center>cosocket</center>\r\n</body>\r\n</html>\r\n"
     }
 }

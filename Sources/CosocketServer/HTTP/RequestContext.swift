@@ -213,9 +213,10 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     func end() {
         finishResponse()
         let connection = self.connection
+        let requestContext = luaContext
         self.connection = nil
         luaContext = nil
-        worker.runLogPhase(self)
+        worker.runLogPhase(self, after: requestContext)
         connection?.requestEnded(self)
     }
 

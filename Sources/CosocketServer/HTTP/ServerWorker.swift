@@ -145,9 +145,11 @@ final class ServerWorker: @unchecked Sendable {
     }
 
     /// `log_by_lua*` runs after the response has gone out and never delays it.
-    func runLogPhase(_ request: RequestContext) {
+    /// It shares the request's `ngx.ctx` (taken over from `requestContext`).
+    func runLogPhase(_ request: RequestContext, after requestContext: LuaContext?) {
         guard let source = request.location.log, let reference = try? compile(source) else { return }
         let context = LuaContext(kind: .request(phase: "log"))
+        if let requestContext { context.adoptCtx(of: requestContext) }
         context.request = request
         lua.start(reference, in: context)
     }

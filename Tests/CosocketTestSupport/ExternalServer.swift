@@ -5,15 +5,15 @@ import Glibc
 #endif
 
 /// A real server process (redis-server, memcached) on a free loopback port, stopped on deinit.
-final class ExternalServer: @unchecked Sendable {
-    let port: Int
+public final class ExternalServer: @unchecked Sendable {
+    public let port: Int
     private var pid: pid_t = 0
 
-    enum Kind { case redis, memcached }
+    public enum Kind: Sendable { case redis, memcached }
 
     /// Spawns with posix_spawn rather than Foundation's Process, whose `waitUntilExit` can
     /// hang inside swift-testing's executors.
-    init(_ kind: Kind) throws {
+    public init(_ kind: Kind) throws {
         port = freePort()
         let arguments: [String]
         switch kind {
@@ -34,7 +34,7 @@ final class ExternalServer: @unchecked Sendable {
         for _ in 0..<500 where !canConnect(port: port) { usleep(10_000) }
     }
 
-    func stop() {
+    public func stop() {
         guard pid > 0 else { return }
         kill(pid, SIGKILL)
         var status: Int32 = 0
@@ -46,15 +46,15 @@ final class ExternalServer: @unchecked Sendable {
 
     /// A blocking connection kept open for repeated queries, so that inspecting the server
     /// does not itself leave closing connections behind in its counts.
-    func inspector() -> Inspector {
+    public func inspector() -> Inspector {
         Inspector(port: port)
     }
 
-    final class Inspector: @unchecked Sendable {
+    public final class Inspector: @unchecked Sendable {
         private let fd: Int32
         private let lock = NSLock()
 
-        init(port: Int) {
+        public init(port: Int) {
             fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
@@ -68,18 +68,18 @@ final class ExternalServer: @unchecked Sendable {
         deinit { close(fd) }
 
         /// Redis's `connected_clients`, this inspection connection included.
-        func connectedClients() -> Int {
+        public func connectedClients() -> Int {
             let info = query("INFO clients\r\n", until: "\r\n\r\n")
             return info.split(separator: "\r\n").first { $0.hasPrefix("connected_clients:") }
                 .flatMap { Int($0.dropFirst("connected_clients:".count)) } ?? 0
         }
 
         /// Waits until the server has processed the start-up probes' closes.
-        func waitUntilAlone() async throws {
+        public func waitUntilAlone() async throws {
             for _ in 0..<100 where connectedClients() > 1 { try await Task.sleep(for: .milliseconds(10)) }
         }
 
-        func query(_ command: String, until terminator: String) -> String {
+        public func query(_ command: String, until terminator: String) -> String {
             lock.lock()
             defer { lock.unlock() }
             Peer.send(fd, command)
@@ -96,14 +96,14 @@ final class ExternalServer: @unchecked Sendable {
     }
 }
 
-func freePort() -> Int {
+public func freePort() -> Int {
     let listener = TestListener(acceptConnections: false) { _ in }
     let port = listener.port
     listener.stop()
     return port
 }
 
-func canConnect(port: Int) -> Bool {
+public func canConnect(port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()

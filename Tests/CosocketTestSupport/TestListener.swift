@@ -6,9 +6,9 @@ import Glibc
 
 /// A loopback TCP (or unix-domain) listener on a background thread whose connections are
 /// handled by a plain blocking function: the simplest way to script a misbehaving peer.
-final class TestListener: @unchecked Sendable {
-    let port: Int
-    let path: String?
+public final class TestListener: @unchecked Sendable {
+    public let port: Int
+    public let path: String?
     private let fd: Int32
     private let handler: @Sendable (Int32) -> Void
     private let lock = NSLock()
@@ -18,7 +18,7 @@ final class TestListener: @unchecked Sendable {
     /// - Parameters:
     ///   - backlog: the listen queue length; `acceptConnections: false` leaves it to fill up.
     ///   - handler: runs on its own thread per connection; the fd is closed after it returns.
-    init(unixPath: String? = nil, backlog: Int32 = 64, acceptConnections: Bool = true, handler: @escaping @Sendable (Int32) -> Void) {
+    public init(unixPath: String? = nil, backlog: Int32 = 64, acceptConnections: Bool = true, handler: @escaping @Sendable (Int32) -> Void) {
         self.handler = handler
         self.path = unixPath
         let fd: Int32
@@ -83,7 +83,7 @@ final class TestListener: @unchecked Sendable {
 
     /// Idempotent: a second `close` of the same number could close a descriptor that another
     /// thread (an event loop) has been given since.
-    func stop() {
+    public func stop() {
         lock.lock()
         let wasStopped = stopped
         stopped = true
@@ -98,12 +98,12 @@ final class TestListener: @unchecked Sendable {
 }
 
 /// Blocking helpers for handlers.
-enum Peer {
-    static func send(_ fd: Int32, _ text: String) {
+public enum Peer {
+    public static func send(_ fd: Int32, _ text: String) {
         send(fd, Array(text.utf8))
     }
 
-    static func send(_ fd: Int32, _ bytes: [UInt8]) {
+    public static func send(_ fd: Int32, _ bytes: [UInt8]) {
         var offset = 0
         while offset < bytes.count {
             let written = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -113,7 +113,7 @@ enum Peer {
     }
 
     /// Reads until `count` bytes arrived or the peer closed.
-    static func receive(_ fd: Int32, count: Int) -> [UInt8] {
+    public static func receive(_ fd: Int32, count: Int) -> [UInt8] {
         var result: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while result.count < count {
@@ -125,7 +125,7 @@ enum Peer {
     }
 
     /// Reads one LF-terminated line (without the LF), or what arrived before EOF.
-    static func receiveLine(_ fd: Int32) -> String? {
+    public static func receiveLine(_ fd: Int32) -> String? {
         var line: [UInt8] = []
         var byte: UInt8 = 0
         while recv(fd, &byte, 1, 0) == 1 {
@@ -135,7 +135,7 @@ enum Peer {
         return line.isEmpty ? nil : String(decoding: line, as: UTF8.self)
     }
 
-    static func echo(_ fd: Int32) {
+    public static func echo(_ fd: Int32) {
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
             let got = recv(fd, &chunk, chunk.count, 0)
@@ -145,23 +145,23 @@ enum Peer {
     }
 
     /// Closes with RST instead of FIN.
-    static func reset(_ fd: Int32) {
+    public static func reset(_ fd: Int32) {
         var option = linger(l_onoff: 1, l_linger: 0)
         setsockopt(fd, SOL_SOCKET, SO_LINGER, &option, socklen_t(MemoryLayout<linger>.size))
     }
 
     /// Waits, without reading, until the client closes (or `milliseconds` pass).
-    static func waitForClientClose(_ fd: Int32, milliseconds: Int32 = 30_000) {
+    public static func waitForClientClose(_ fd: Int32, milliseconds: Int32 = 30_000) {
         var descriptor = pollfd(fd: fd, events: Int16(0x2000), revents: 0)  // POLLRDHUP
         _ = poll(&descriptor, 1, milliseconds)
     }
 
-    static func sleep(milliseconds: Int) {
+    public static func sleep(milliseconds: Int) {
         usleep(useconds_t(milliseconds * 1000))
     }
 
     /// The address the peer connected from.
-    static func remoteAddress(_ fd: Int32) -> String {
+    public static func remoteAddress(_ fd: Int32) -> String {
         var address = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) {

@@ -1,0 +1,125 @@
+import CosocketTestSupport
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `cosocket` executable as a subprocess, as nginx is driven: -t, serving, -s reload, -s quit.
+@Suite(.serialized) struct CommandLineTests {
+    static let executable = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent(".build/debug/cosocket").path
+
+    /// A child process with stderr in a file; killed (SIGKILL) and reaped by `kill()`.
+    final class Child {
+        var pid: pid_t = 0
+        let stderrPath: String
+
+        init(_ arguments: [String], stderrPath: String) throws {
+            self.stderrPath = stderrPath
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            let all = [CommandLineTests.executable] + arguments
+            var argv: [UnsafeMutablePointer<CChar>?] = all.map { strdup($0) } + [nil]
+            defer { for pointer in argv { free(pointer) } }
+            guard posix_spawn(&pid, all[0], &actions, nil, &argv, environ) == 0 else { throw CocoaError(.executableLoad) }
+        }
+
+        /// The exit status once the process has ended, or nil after `seconds`.
+        func wait(seconds: Double = 20) -> Int32? {
+            var status: Int32 = 0
+            let deadline = Date().addingTimeInterval(seconds)
+            while Date() < deadline {
+                let result = waitpid(pid, &status, WNOHANG)
+                if result == pid {
+                    pid = 0
+                    return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+                }
+                usleep(20_000)
+            }
+            return nil
+        }
+
+        var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+
+        func kill() {
+            guard pid > 0 else { return }
+            Glibc.kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+            pid = 0
+        }
+
+        deinit { kill() }
+    }
+
+    static func run(_ arguments: [String], prefix: String) throws -> (status: Int32?, stderr: String) {
+        let child = try Child(arguments, stderrPath: prefix + "/stderr-\(UUID().uuidString)")
+        defer { child.kill() }
+        let status = child.wait()
+        return (status, child.stderr)
+    }
+
+    static func configuration(port: Int, answer: String) -> String {
+        """
+        worker_processes 1;
+        error_log logs/error.log info;
+        pid logs/nginx.pid;
+        events {}
+        http {
+            server {
+                listen 127.0.0.1:\(port);
+                location / { content_by_lua_block { ngx.print("\(answer)") } }
+            }
+        }
+        """
+    }
+
+    @Test func checkServeReloadAndQuit() throws {
+        #expect(FileManager.default.isExecutableFile(atPath: Self.executable), "build the cosocket product first")
+        let prefix = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: prefix) }
+        let port = freePort()
+        writeFile(prefix + "/conf/nginx.conf", Self.configuration(port: port, answer: "first"))
+
+        // -t: a good configuration.
+        let good = try Self.run(["-p", prefix, "-c", "conf/nginx.conf", "-t"], prefix: prefix)
+        #expect(good.status == 0)
+        #expect(good.stderr.contains("test is successful"))
+        // -t: a bad one names file and line.
+        writeFile(prefix + "/conf/bad.conf", "events {}\nhttp {\n    bogus_directive 1;\n}\n")
+        let bad = try Self.run(["-p", prefix, "-c", "conf/bad.conf", "-t"], prefix: prefix)
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains("unknown directive \"bogus_directive\" in \(prefix)/conf/bad.conf:3"))
+
+        // Serve.
+        let server = try Child(["-p", prefix, "-c", "conf/nginx.conf"], stderrPath: prefix + "/serve-stderr")
+        defer { server.kill() }
+        #expect(waitUntil(seconds: 15) { canConnect(port: port) }, "\(server.stderr)")
+        #expect(waitUntil { FileManager.default.fileExists(atPath: prefix + "/logs/nginx.pid") })
+        let client = { () -> String in
+            let connection = HTTPClient(port: port, timeoutSeconds: 5)
+            defer { connection.close() }
+            connection.send("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            return connection.readResponse()?.body ?? ""
+        }
+        #expect(client() == "first")
+
+        // Edit the configuration, then -s reload.
+        writeFile(prefix + "/conf/nginx.conf", Self.configuration(port: port, answer: "second"))
+        let reload = try Self.run(["-p", prefix, "-c", "conf/nginx.conf", "-s", "reload"], prefix: prefix)
+        #expect(reload.status == 0)
+        #expect(waitUntil(seconds: 10) { client() == "second" })
+
+        // -s quit ends the process and removes the pid file.
+        let quit = try Self.run(["-p", prefix, "-c", "conf/nginx.conf", "-s", "quit"], prefix: prefix)
+        #expect(quit.status == 0)
+        #expect(server.wait(seconds: 15) == 0)
+        #expect(!FileManager.default.fileExists(atPath: prefix + "/logs/nginx.pid"))
+        #expect(!canConnect(port: port))
+    }
+}
