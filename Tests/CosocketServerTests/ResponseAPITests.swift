@@ -125,7 +125,7 @@ import Testing
         #expect(client.readAll().contains("second go\n"), "\(server.log.lines)")
     }
 
-    @Test(.disabled("after ngx.flush(true), the next yielding call (sock:connect) often returns no values (nil, nil) although the connection is made: the flush's completion seems to resume the coroutine a second time; timing-dependent"))
+    @Test
     func flushThenConnectReturnsConnectsValues() throws {
         let echo = TestListener { Peer.echo($0) }
         defer { echo.stop() }
@@ -220,7 +220,7 @@ import Testing
         #expect(get?.body == "body text\n")
     }
 
-    @Test(.disabled("the ngx.on_abort handler never runs when the client closes (FIN or RST) during ngx.sleep, with lua_check_client_abort on; to investigate"))
+    @Test
     func onAbortRunsWhenTheClientGoesAway() throws {
         let redis = try ExternalServer(.redis)
         defer { redis.stop() }

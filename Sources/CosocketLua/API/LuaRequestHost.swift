@@ -19,6 +19,8 @@ public protocol LuaRequestHost: AnyObject {
     func setVariable(_ name: String, _ value: String?) -> Bool
     /// The request body, read in full before the handlers run; `nil` when there is none.
     var requestBody: [UInt8]? { get }
+    /// `ngx.req.discard_body`: the body is gone for `get_body_data` and `get_post_args`.
+    func discardBody()
     /// The request line and headers as received (`ngx.req.raw_header`).
     var rawHeader: String { get }
     var status: Int { get set }

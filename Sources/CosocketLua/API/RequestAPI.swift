@@ -25,10 +25,11 @@ enum RequestAPI {
             ("raw_header", { L in luaFinish(L!, RequestAPI.withHost(L!) { L, host in luaPushString(L, host.rawHeader); return .values(1) }) }),
             // The host reads the whole body before the handlers run (up to client_max_body_size).
             ("read_body", { L in luaFinish(L!, RequestAPI.withHost(L!) { _, _ in .values(0) }) }),
-            ("discard_body", { L in luaFinish(L!, RequestAPI.withHost(L!) { _, _ in .values(0) }) }),
+            ("discard_body", { L in luaFinish(L!, RequestAPI.withHost(L!) { _, host in host.discardBody(); return .values(0) }) }),
         ]
         for (name, function) in functions { luaSetField(L, -1, name, function, upvalue: worker) }
         lua_setfield(L, -2, "req")
+        installHeadersMetatable(L)
     }
 
     /// An empty table on the `ngx` table whose reads and writes go to the current request.
@@ -133,13 +134,41 @@ enum RequestAPI {
 
     // MARK: ngx.req
 
+    /// What `ngx.req.get_headers()` tables share: `h.user_agent` and `h["User-Agent"]` find
+    /// `user-agent`, as in the reference.
+    private static let headersMetatable = LuaRegistrySlot()
+
+    private static func installHeadersMetatable(_ L: LuaState) {
+        let index = """
+            return function(headers, key)
+                if type(key) ~= "string" then return nil end
+                local normalized = key:lower():gsub("_", "-")
+                if normalized ~= key then return rawget(headers, normalized) end
+            end
+            """
+        lua_createtable(L, 0, 1)
+        if luaL_loadbuffer(L, index, index.utf8.count, "=ngx.req.get_headers") == 0, lua_pcall(L, 0, 1, 0) == 0 {
+            lua_setfield(L, -2, "__index")
+        } else {
+            luaPop(L, 1)
+        }
+        headersMetatable.store(L)
+    }
+
+    /// `ngx.req.get_headers(max?, raw?)`: with `raw`, names keep their case and there is no
+    /// normalizing metatable.
     static func getHeaders(_ L: LuaState) -> LuaReturn {
         guard let host = host(L) else { return L.fail("no request found") }
+        let raw = lua_gettop(L) >= 2 && lua_toboolean(L, 2) != 0
         let headers = host.requestHeaders
         lua_createtable(L, 0, Int32(headers.count))
+        if !raw {
+            headersMetatable.push(L)
+            lua_setmetatable(L, -2)
+        }
         for (name, value) in headers {
             // A repeated header becomes a table of its values, in order, as in the reference.
-            let key = name.lowercased()
+            let key = raw ? name : name.lowercased()
             luaPushString(L, key)
             lua_rawget(L, -2)
             switch lua_type(L, -1) {

@@ -38,6 +38,8 @@ final class LuaCoroutine {
     weak var parent: LuaCoroutine?
 
     var wait: Wait?
+    /// Woken and waiting in the ready queue for its turn.
+    var isQueued = false
     var resumption: Resumption = .nothing
     var isDead = false
     /// Set when this coroutine waits in `ngx.thread.wait` for one of `awaited`.

@@ -140,8 +140,10 @@ public final class LuaWorker {
         case LUA_YIELD:
             if case .exit = coroutine.wait {
                 exitPhaseOrContext(coroutine.context)
-            } else if coroutine.wait == nil {
+            } else if coroutine.wait == nil && !coroutine.isQueued {
                 // A plain `coroutine.yield()` in a scheduler thread: give the loop a turn.
+                // (An operation that completed before its call yielded has queued the
+                // coroutine already: it must not be resumed twice.)
                 lua_settop(coroutine.thread, 0)
                 coroutine.wait = .nextTick
                 eventLoop.execute { self.wake(coroutine, with: .nothing) }
@@ -164,12 +166,14 @@ public final class LuaWorker {
         guard !coroutine.isDead, coroutine.wait != nil else { return }
         coroutine.wait = nil
         coroutine.resumption = value
+        coroutine.isQueued = true
         ready.append(coroutine)
         if resumeDepth == 0 { drainReady() }
     }
 
     private func drainReady() {
         while let coroutine = ready.popFirst() {
+            coroutine.isQueued = false
             guard !coroutine.isDead else { continue }
             let thread = coroutine.thread
             lua_settop(thread, 0)

@@ -21,6 +21,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private var closed = false
     /// Graceful shutdown: close once the request in progress has ended.
     private var closesWhenIdle = false
+    private var requestsServed = 0
     private var context: ChannelHandlerContext?
     private var peer: SocketAddress?
     /// The worker's tick when this connection last read or finished a request.
@@ -66,10 +67,17 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     /// Graceful shutdown: an idle connection closes now, a busy one after its request.
+    ///
+    /// A connection that has not sent a request yet is left for a moment (the worker's
+    /// sweep closes it after a second of silence): it may have been accepted just before a
+    /// reload, its request on the way.
     func closeWhenIdle() {
         closesWhenIdle = true
-        if current == nil { close() }
+        if current == nil && requestsServed > 0 && buffer.readableBytes == 0 { close() }
     }
+
+    /// Fast stop: closes whatever is in progress.
+    func closeNow() { close() }
 
     private func close() {
         guard !closed else { return }
@@ -179,6 +187,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     /// The request's handlers have ended and its response is out.
     func requestEnded(_ request: RequestContext) {
         current = nil
+        requestsServed += 1
         lastActiveTick = worker.tick
         if request.keepAlive && request.responseComplete && !closesWhenIdle {
             processBuffered()

@@ -105,7 +105,8 @@ struct HTTPResponseHead {
         case 503: return "Service Temporarily Unavailable"
         case 504: return "Gateway Time-out"
         case 505: return "HTTP Version Not Supported"
-        default: return "Unknown"
+        // nginx sends a bare code for statuses it has no phrase for.
+        default: return ""
         }
     }
 

@@ -9,7 +9,7 @@ import NIOCore
 /// HTTP/1.1 clients, until-close for HTTP/1.0 ones.
 final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     let head: HTTPRequestHead
-    let body: ByteBuffer?
+    private(set) var body: ByteBuffer?
     let location: LocationConfiguration
     private let peer: SocketAddress?
     let serverPort: Int
@@ -70,6 +70,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     var httpVersion: Double { head.version == .http1_1 ? 1.1 : 1.0 }
     var requestHeaders: [(name: String, value: String)] { head.headers }
     var requestBody: [UInt8]? { body.map { Array($0.readableBytesView) } }
+    func discardBody() { body = nil }
     var rawHeader: String { String(buffer: head.bytes) }
     var status: Int {
         get { response.status }

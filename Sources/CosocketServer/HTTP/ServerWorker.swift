@@ -18,6 +18,8 @@ final class ServerWorker: @unchecked Sendable {
     /// of their last activity instead of reading the clock on every read.
     private(set) var tick = 0
     private var idleSweep: RepeatedTask?
+    /// Graceful quit or reload in progress.
+    private var draining = false
     /// The virtual server behind each listening address.
     let servers: [ListenAddress: VirtualServer]
 
@@ -45,31 +47,41 @@ final class ServerWorker: @unchecked Sendable {
         let timeout = configuration.keepaliveTimeoutSeconds
         idleSweep = lua.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [self] _ in
             tick += 1
-            for connection in connections.values { connection.closeIfIdle(since: tick - timeout) }
+            let since = tick - (draining ? min(timeout, 1) : timeout)
+            for connection in connections.values { connection.closeIfIdle(since: since) }
         }
+    }
+
+    private func finishDrain(_ drained: () -> Void) {
+        idleSweep?.cancel()
+        idleSweep = nil
+        drained()
     }
 
     func connectionClosed(_ connection: HTTPConnectionHandler) {
         connections[ObjectIdentifier(connection)] = nil
         if connections.isEmpty, let drained = onDrained {
             onDrained = nil
-            drained()
+            finishDrain(drained)
         }
     }
 
-    /// Fast stop: ends the Lua VM (and with it every request) and the pools.
+    /// Fast stop: closes every client connection, then ends the Lua VM (and with it every
+    /// request, whose responses go nowhere) and the pools.
     func shutdown() {
         idleSweep?.cancel()
         idleSweep = nil
+        for connection in Array(connections.values) { connection.closeNow() }
         lua.shutdown()
     }
 
     /// Graceful quit: idle connections close now, busy ones once their request has ended;
     /// `drained` runs when none is left.
     func drain(_ drained: @escaping () -> Void) {
-        idleSweep?.cancel()
-        idleSweep = nil
-        guard !connections.isEmpty else { return drained() }
+        // The sweep goes on, with a one-second limit, for connections that never sent a
+        // request (see `closeWhenIdle`).
+        draining = true
+        guard !connections.isEmpty else { return finishDrain(drained) }
         onDrained = drained
         for connection in connections.values { connection.closeWhenIdle() }
     }
