@@ -3,7 +3,9 @@ import NIOCore
 /// The socket timeouts of one engine: a ``DeadlineQueue`` and a single NIO timer set for its
 /// earliest deadline. A socket whose earliest deadline goes away leaves that timer in place;
 /// it fires early, finds nothing due, and is set again for the new earliest deadline.
-final class SocketTimers {
+///
+/// Confined to the engine's event loop.
+final class SocketTimers: @unchecked Sendable {
     private let eventLoop: EventLoop
     private var queue = DeadlineQueue<StreamSocket>()
     private var scheduled: Scheduled<Void>?

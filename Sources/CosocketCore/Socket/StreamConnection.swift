@@ -1,9 +1,5 @@
 import NIOCore
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Whoever is currently responsible for a connection: the socket that uses it, or the pool
 /// that keeps it idle. Exactly one owner at a time receives its events.
 protocol StreamConnectionOwner: AnyObject {
@@ -41,9 +37,6 @@ final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
     /// Set while the owner handles `channelReadComplete`.
     private var insideReadComplete = false
 
-    /// Every byte NIO has read from the socket, to compare with the kernel's count.
-    private var bytesTakenFromKernel: UInt64 = 0
-
     /// Where the pool files this connection, and how many times it has been reused.
     var poolKey: String
     var reuseCount = 0
@@ -58,8 +51,8 @@ final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
     /// Whether the owner waits for bytes (nginx would be inside `recv` for it).
     private var inputWanted = false
     /// Bytes at the end of `buffer` that arrived while nobody waited: nginx would still
-    /// have them in the kernel, so `setkeepalive` calls them a dubious state rather than
-    /// unread data.
+    /// have them in the kernel, its read event ready, so `setkeepalive` calls them a dubious
+    /// state rather than unread data.
     private(set) var bytesReadAhead = 0
 
     init(poolKey: String, pauseThreshold: Int) {
@@ -72,20 +65,14 @@ final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        // Cast once: a conformance lookup per `setkeepalive` showed in profiles.
-        optionProvider = context.channel as? SocketOptionProvider
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
-        optionProvider = nil
     }
-
-    private var optionProvider: SocketOptionProvider?
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
-        bytesTakenFromKernel &+= UInt64(incoming.readableBytes)
         if !inputWanted { bytesReadAhead += incoming.readableBytes }
         buffer.appendReceived(&incoming)
         if buffer.readableBytes >= pauseThreshold && !readingPaused {
@@ -162,23 +149,6 @@ final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
         return !isClosed && context.channel.isWritable
     }
 
-    /// Whether the kernel holds bytes that nobody has read yet (TCP only; `false` when unknown).
-    ///
-    /// NIO does not expose the descriptor for a peek, but `TCP_INFO` counts every byte the
-    /// kernel accepted in order (`tcpi_bytes_received`); what NIO has not read is the rest.
-    var hasUnreadBytesInKernel: Bool {
-        guard let provider = optionProvider else { return false }
-        var received: UInt64?
-        let future: EventLoopFuture<TCPInfoBytes> = provider.unsafeGetSocketOption(
-            level: SocketOptionLevel(IPPROTO_TCP),
-            name: SocketOptionName(TCP_INFO)
-        )
-        // On the loop the option is read synchronously, so the future is already complete.
-        future.whenSuccess { info in received = info.bytesReceived }
-        guard let received else { return false }
-        return received > bytesTakenFromKernel
-    }
-
     /// Half-closes the write side (`shutdown("send")`).
     func shutdownOutput() {
         guard !isClosed else { return }
@@ -197,7 +167,7 @@ final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
         if insideReadComplete {
             // NIO fires read-complete just before it half-closes the input on an end of stream,
             // and that step assumes the channel is still open; close once the event is handled.
-            context.eventLoop.execute { context.close(promise: nil) }
+            context.eventLoop.assumeIsolated().execute { context.close(promise: nil) }
         } else {
             context.close(promise: nil)
         }
@@ -214,17 +184,4 @@ final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
 extension StreamConnection: Hashable {
     static func == (lhs: StreamConnection, rhs: StreamConnection) -> Bool { lhs === rhs }
     func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
-}
-
-/// Linux's `struct tcp_info` as raw bytes (glibc's declaration predates the field we need).
-struct TCPInfoBytes: Sendable {
-    private var storage: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-                          UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-                          UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-                          UInt64, UInt64, UInt64, UInt64, UInt64)
-
-    /// `tcpi_bytes_received`, at offset 128 since Linux 4.1; zero on older kernels.
-    var bytesReceived: UInt64 {
-        withUnsafeBytes(of: storage) { $0.load(fromByteOffset: 128, as: UInt64.self) }
-    }
 }

@@ -424,7 +424,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
         // The reference refuses, and keeps the socket usable, while its own buffer holds data.
         if connection.buffer.readableBytes > connection.bytesReadAhead { return .failure(.unreadData) }
         // Bytes the peer sent that nobody read: the reference refuses and closes the socket.
-        if connection.bytesReadAhead > 0 || connection.hasUnreadBytesInKernel {
+        if connection.bytesReadAhead > 0 {
             release(connection, closing: true)
             return .failure(.dubiousState)
         }

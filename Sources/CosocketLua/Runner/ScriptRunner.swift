@@ -87,8 +87,9 @@ final class ScriptCompletion: LuaContextDelegate {
     func luaContextFinished(_ context: LuaContext) { finished(context) }
 }
 
-/// Buffered stdout for `ngx.say` in scripts.
-final class StandardOutput: LuaOutput {
+/// Buffered stdout for `ngx.say` in scripts (written from the runner's one event loop, then
+/// flushed once it has ended).
+final class StandardOutput: LuaOutput, @unchecked Sendable {
     private var buffer: [UInt8] = []
     private var ended = false
     private(set) var headersSent = false
@@ -126,7 +127,8 @@ final class StandardOutput: LuaOutput {
 
 /// The runner's error log: nginx-formatted lines on stderr, except that an uncaught error in
 /// the script is printed bare with its traceback, as `resty` does.
-final class StandardErrorLog: LuaErrorLog {
+/// Used from the runner's one event loop only.
+final class StandardErrorLog: LuaErrorLog, @unchecked Sendable {
     var onEntryError: ((String) -> Void)?
     private let lines: ErrorLogFile
 
