@@ -18,7 +18,7 @@ public struct LuaLoadError: Error, CustomStringConvertible, Sendable {
 /// A coroutine that calls a cosocket operation which cannot finish yields to the scheduler;
 /// the engine's completion pushes the results and resumes it. Everything runs on the loop,
 /// so the VM needs no lock.
-public final class LuaWorker {
+public final class LuaWorker: @unchecked Sendable {
     public let engine: CosocketEngine
     public let state: LuaState
     public let workerID: Int
