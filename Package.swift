@@ -67,7 +67,10 @@ let package = Package(
         /// Real peers for the tests: redis-server/memcached processes and scripted loopback listeners.
         .target(name: "CosocketTestSupport", path: "Tests/CosocketTestSupport"),
         .testTarget(name: "CosocketTests", dependencies: ["Cosocket", "CosocketTestSupport", .product(name: "NIOPosix", package: "swift-nio")]),
-        .testTarget(name: "CosocketLuaTests", dependencies: ["CosocketLua"]),
+        .testTarget(
+            name: "CosocketLuaTests",
+            dependencies: ["CosocketLua", "CosocketTestSupport", .product(name: "NIOPosix", package: "swift-nio")]
+        ),
         .testTarget(name: "CosocketServerTests", dependencies: ["CosocketServer", "CosocketTestSupport"]),
     ]
 )

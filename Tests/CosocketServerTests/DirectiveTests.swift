@@ -161,8 +161,7 @@ import Testing
         #expect(!server.log.contains("lua tcp socket read timed out"))
     }
 
-    @Test(.disabled("lua_socket_log_errors is parsed into EngineConfiguration.logErrors but nothing reads it: socket errors are never logged"))
-    func luaSocketLogErrorsOnLogsTimeouts() throws {
+    @Test func luaSocketLogErrorsOnLogsTimeouts() throws {
         let mute = TestListener { fd in Peer.waitForClientClose(fd, milliseconds: 5000) }
         defer { mute.stop() }
         let server = try TestServer(
@@ -178,7 +177,26 @@ import Testing
             http: "lua_socket_read_timeout 100ms; lua_socket_log_errors on;"
         )
         #expect(server.get("/").body == "timeout")
-        #expect(server.log.waitFor("timed out"))
+        #expect(server.log.waitFor("[error] lua tcp socket read timed out"))
+    }
+
+    @Test(arguments: [true, false])
+    func luaSocketLogErrorsCoversRefusedConnects(on: Bool) throws {
+        let refusing = RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }
+        let server = try TestServer(
+            server: """
+                location / {
+                    content_by_lua_block {
+                        local sock = ngx.socket.tcp()
+                        ngx.print(select(2, sock:connect("127.0.0.1", \(refusing.port))))
+                    }
+                }
+                """,
+            http: "lua_socket_log_errors \(on ? "on" : "off");"
+        )
+        #expect(server.get("/").body == "connection refused")
+        #expect(server.log.contains("[error] connect() failed (111: Connection refused)") == on)
     }
 
     @Test func luaSocketConnectTimeoutAppliesToCosockets() throws {

@@ -131,6 +131,40 @@ struct HTTPRequestParserTests {
         #expect(h2.host == "e.org")
     }
 
+    @Test func pathIsDecodedAndNormalizedWhileTargetAndQueryStayRaw() throws {
+        let h = try #require(try parseAll("GET /a%20b//c/./d/../e?x=%20/../y HTTP/1.1\r\nHost: h\r\n\r\n").heads.first)
+        #expect(h.path == "/a b/c/e")
+        #expect(h.uri == "/a%20b//c/./d/../e?x=%20/../y")
+        #expect(h.query == "x=%20/../y")
+        #expect(String(decoding: h.view(h.pathRange), as: UTF8.self) == "/a%20b//c/./d/../e")
+        // Fed byte by byte, the same.
+        var parser = HTTPRequestParser()
+        var input = ByteBuffer()
+        var split: HTTPRequestHead?
+        for byte in "GET /%41/./b HTTP/1.1\r\nHost: h\r\n\r\n".utf8 where split == nil {
+            input.writeInteger(byte)
+            split = try parser.parse(&input)
+        }
+        #expect(split?.path == "/A/b")
+        let absolute = try #require(try parseAll("GET http://e.org/a//b/.. HTTP/1.1\r\n\r\n").heads.first)
+        #expect(absolute.path == "/a/")
+    }
+
+    @Test(arguments: ["/..", "/a/../..", "/%2e%2e", "/%", "/%zz", "/%00", "http://e.org/.."])
+    func unnormalizablePathIsBadRequest(target: String) {
+        let error = parseError("GET \(target) HTTP/1.1\r\nHost: h\r\n\r\n")
+        #expect(error == .invalidPath)
+        #expect(error?.status == 400)
+        // The request line is checked first, as in nginx.
+        #expect(parseError("GET \(target) HTTP/2.0\r\n\r\n") == .versionNotSupported)
+        // The parser is ready for the next request afterwards.
+        var parser = HTTPRequestParser()
+        var bytes = ByteBuffer(string: "GET \(target) HTTP/1.1\r\nHost: h\r\n\r\n")
+        #expect(throws: HTTPParseError.invalidPath) { try parser.parse(&bytes) }
+        var next = ByteBuffer(string: "GET /plain HTTP/1.1\r\nHost: h\r\n\r\n")
+        #expect((try? parser.parse(&next))??.path == "/plain")
+    }
+
     @Test func headerLookupIsCaseInsensitive() throws {
         let h = try #require(try parseAll(
             "GET / HTTP/1.1\r\nhOsT: h\r\nX-Custom-Thing:   padded value \t\r\nx-custom-thing: second\r\nCOOKIE: a=b\r\n\r\n").heads.first)

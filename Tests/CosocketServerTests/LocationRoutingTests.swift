@@ -71,9 +71,32 @@ import Testing
         #expect(server.get("/only?x").body == "only")
     }
 
-    @Test(.disabled("the request path is not percent-decoded (nor normalized) before location matching and $uri, as nginx does"))
-    func percentEncodedURIsMatchDecoded() throws {
+    @Test func percentEncodedURIsMatchDecoded() throws {
         let server = try TestServer(server: "location = /a b { \(Self.named("space")) }".replacing("/a b", with: "\"/a b\""))
         #expect(server.get("/a%20b").body == "space")
+    }
+
+    @Test func locationsMatchTheNormalizedPath() throws {
+        let server = try TestServer(server: """
+            location = /a/b { \(Self.named("exact")) }
+            location ^~ /private/ { \(Self.named("private")) }
+            location / { content_by_lua_block { ngx.print(ngx.var.uri, "|", ngx.var.request_uri, "|", tostring(ngx.var.args)) } }
+            """)
+        #expect(server.get("//a///b").body == "exact")
+        #expect(server.get("/a/./b").body == "exact")
+        #expect(server.get("/x/../a/b").body == "exact")
+        #expect(server.get("/a%2Fb").body == "exact")
+        // A dot segment cannot step around a prefix location.
+        #expect(server.get("/public/../private/key").body == "private")
+        // $uri is decoded and normalized; $request_uri and $args stay as sent.
+        #expect(server.get("/c%20d//e/.?q=%20/..").body == "/c d/e/|/c%20d//e/.?q=%20/..|q=%20/..")
+    }
+
+    @Test(arguments: ["/..", "/a/../../b", "/%2e%2e/x", "/bad%zz", "/nul%00"])
+    func unnormalizablePathsAreBadRequests(path: String) throws {
+        let server = try TestServer(server: "location / { \(Self.named("root")) }")
+        let response = server.exchange("GET \(path) HTTP/1.1\r\nHost: test\r\n\r\n")
+        #expect(response.hasPrefix("HTTP/1.1 400 Bad Request\r\n"))
+        #expect(response.contains("Connection: close"))
     }
 }

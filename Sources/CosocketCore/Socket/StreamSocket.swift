@@ -12,6 +12,10 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     public let engine: CosocketEngine
     public weak var delegate: (any StreamSocketDelegate)?
     public var timeouts = SocketTimeouts()
+    /// The address the latest connect opened a connection to, after name resolution; nil while
+    /// it waits in a pool's backlog queue or when it reused a pooled connection. Error messages
+    /// name it, as the reference does.
+    public private(set) var peerAddress: SocketAddress?
 
     private enum State {
         case fresh
@@ -102,6 +106,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
         }
         readFailed = false
         writeClosed = false
+        peerAddress = nil
         let key = pool.name ?? target.defaultPoolKey
         switch engine.pools.checkout(key: key, options: pool, for: self) {
         case .reuse(let connection):
@@ -160,6 +165,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     }
 
     private func openResolved(_ address: SocketAddress, key: String) {
+        peerAddress = address
         let configuration = engine.configuration
         let bufferSize = configuration.bufferSize
         let connection = StreamConnection(poolKey: key, pauseThreshold: 4 * bufferSize)

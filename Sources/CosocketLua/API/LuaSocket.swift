@@ -2,6 +2,14 @@ import CLuaJIT
 import CosocketCore
 import NIOCore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The Swift side of one Lua cosocket object (`ngx.socket.tcp()`): it owns the engine socket,
 /// remembers which coroutine waits for which operation, and turns engine results into the
 /// reference's Lua return values.
@@ -12,6 +20,8 @@ final class LuaSocket: StreamSocketDelegate {
     weak var context: LuaContext?
     /// Listed in the context's sockets, to be closed when it ends.
     var isTracked = false
+    /// What the latest `connect` asked for, as given (before name resolution), for the error log.
+    var target: ConnectTarget?
 
     private var connectWaiter: LuaCoroutine?
     private var readWaiter: LuaCoroutine?
@@ -67,18 +77,21 @@ final class LuaSocket: StreamSocketDelegate {
     func socketDidConnect(_ socket: StreamSocket, result: Result<Void, CosocketError>) {
         guard let waiter = connectWaiter else { return }
         connectWaiter = nil
+        logIfFailed(.connect, result)
         worker.wake(waiter, with: .connect(result))
     }
 
     func socketDidRead(_ socket: StreamSocket, outcome: ReadOutcome) {
         guard let waiter = readWaiter else { return }
         readWaiter = nil
+        logIfFailed(outcome)
         worker.wake(waiter, with: .read(outcome, untilIteration: readIsUntilIteration))
     }
 
     func socketDidSend(_ socket: StreamSocket, result: Result<Int, CosocketError>) {
         guard let waiter = sendWaiter else { return }
         sendWaiter = nil
+        logIfFailed(.write, result)
         worker.wake(waiter, with: .send(result))
     }
 
@@ -127,6 +140,81 @@ final class LuaSocket: StreamSocketDelegate {
             error.partial.withUnsafeReadableBytes { luaPushBytes(L, $0) }
             return 3
         }
+    }
+}
+
+// MARK: Error log
+
+extension LuaSocket {
+    /// `lua_socket_log_errors` (on by default): the reference logs a failed connect and read and
+    /// send timeouts to the error log, besides returning `nil, err`. Only the Lua API logs; the
+    /// engine and the Swift API report errors to their caller alone.
+    func logIfFailed<Success>(_ operation: SocketOperation, _ result: Result<Success, CosocketError>) {
+        if case .failure(let error) = result { logFailure(operation, error) }
+    }
+
+    func logIfFailed(_ outcome: ReadOutcome) {
+        if case .failure(let error) = outcome { logFailure(.read, error) }
+    }
+
+    private func logFailure(_ operation: SocketOperation, _ error: CosocketError) {
+        guard worker.engine.configuration.logErrors,
+            let entry = Self.errorLogEntry(operation, error, target: target, peerAddress: stream.peerAddress)
+        else { return }
+        worker.errorLog.log(entry.level, entry.message)
+    }
+
+    /// The reference's error-log line for a failed operation (without nginx's `client: ...,
+    /// request: ...` suffix), or nil for failures it does not log: `closed`, resolver
+    /// failures, bad arguments, busy sockets. `target` is what `connect` was given;
+    /// `peerAddress` where the connection was opened (nil while waiting in a pool's backlog).
+    static func errorLogEntry(
+        _ operation: SocketOperation, _ error: CosocketError, target: ConnectTarget?, peerAddress: SocketAddress?
+    ) -> (level: LuaLogLevel, message: String)? {
+        switch (operation, error) {
+        case (.read, .timeout):
+            return (.error, "lua tcp socket read timed out")
+        case (.write, .timeout):
+            return (.error, "lua tcp socket write timed out")
+        case (.connect, .timeout):
+            if let peerAddress {
+                return (.error, "lua tcp socket connect timed out, when connecting to \(describe(peerAddress))")
+            }
+            // Timed out in the pool's backlog queue, before any connection was opened.
+            return (.error, "lua tcp socket queued connect timed out, when trying to connect to \(describe(target))")
+        case (.connect, .system(let code, _)):
+            let reason = "(\(code): \(systemErrorText(code)))"
+            if case .unix(let path)? = target {
+                // nginx connects unix sockets synchronously, so the failure comes from its generic
+                // connect (naming the peer, and critical unless the error is a network one).
+                let networkErrors = [ECONNREFUSED, ECONNRESET, ENETDOWN, ENETUNREACH, EHOSTDOWN, EHOSTUNREACH, EAGAIN]
+                let level: LuaLogLevel = networkErrors.contains(code) ? .error : .crit
+                return (level, "connect() to unix:\(path) failed \(reason)")
+            }
+            return (.error, "connect() failed \(reason)")
+        default:
+            return nil
+        }
+    }
+
+    /// `address:port` as nginx prints a peer (a unix socket has port 0 there).
+    private static func describe(_ address: SocketAddress) -> String {
+        if let ip = address.ipAddress, let port = address.port { return "\(ip):\(port)" }
+        return "unix:\(address.pathname ?? ""):0"
+    }
+
+    private static func describe(_ target: ConnectTarget?) -> String {
+        switch target {
+        case .host(let host, let port)?: return "\(host):\(port)"
+        case .unix(let path)?: return "unix:\(path):0"
+        case nil: return ""
+        }
+    }
+
+    /// nginx prints `strerror` as is ("Connection refused"); `CosocketError.message` lower-cases it.
+    private static func systemErrorText(_ code: Int32) -> String {
+        guard let text = strerror(code) else { return "Unknown error \(code)" }
+        return String(cString: text)
     }
 }
 

@@ -129,10 +129,12 @@ enum SocketAPI {
             coroutine.context.sockets.append(socket)
         }
         lua_settop(L, 0)
+        socket.target = target
         guard let result = socket.stream.connect(to: target, pool: options) else {
             socket.waitForConnect(coroutine)
             return .yield
         }
+        socket.logIfFailed(.connect, result)
         return .values(LuaSocket.pushConnectResult(L, result))
     }
 
@@ -202,6 +204,7 @@ enum SocketAPI {
             socket.waitForSend(coroutine)
             return .yield
         }
+        socket.logIfFailed(.write, result)
         return .values(LuaSocket.pushSendResult(L, result))
     }
 
@@ -302,6 +305,7 @@ enum SocketAPI {
             socket.waitForRead(coroutine, untilIteration: untilIteration)
             return .yield
         }
+        socket.logIfFailed(outcome)
         return .values(LuaSocket.pushReadOutcome(L, outcome, untilIteration: untilIteration))
     }
 

@@ -58,6 +58,8 @@ public struct HTTPRequestHead: Sendable {
     @usableFromInline let targetEnd: UInt32
     @usableFromInline let pathStart: UInt32
     @usableFromInline let pathEnd: UInt32
+    /// The decoded and normalized path when it differs from the raw one (see `URIPath`).
+    @usableFromInline let normalizedPath: String?
     /// Index just after '?', or UInt32.max when the target has no query.
     @usableFromInline let queryStart: UInt32
     /// Index of the `Host` field in `fields`, or -1.
@@ -70,7 +72,7 @@ public struct HTTPRequestHead: Sendable {
         bytes: ByteBuffer, method: Method, version: Version, fields: [Field],
         contentLength: Int?, isChunked: Bool, keepAlive: Bool,
         methodEnd: Int, targetStart: Int, targetEnd: Int, pathStart: Int, pathEnd: Int,
-        queryStart: Int?, hostField: Int, authority: Range<Int>?
+        normalizedPath: String?, queryStart: Int?, hostField: Int, authority: Range<Int>?
     ) {
         self.bytes = bytes
         self.method = method
@@ -84,6 +86,7 @@ public struct HTTPRequestHead: Sendable {
         self.targetEnd = UInt32(targetEnd)
         self.pathStart = UInt32(pathStart)
         self.pathEnd = UInt32(pathEnd)
+        self.normalizedPath = normalizedPath
         self.queryStart = queryStart.map { UInt32($0) } ?? .max
         self.hostField = Int32(hostField)
         self.authorityStart = UInt32(authority?.lowerBound ?? 0)
@@ -95,8 +98,8 @@ public struct HTTPRequestHead: Sendable {
     public var methodRange: Range<Int> { 0..<Int(methodEnd) }
     /// The raw request target as sent (`$request_uri`): path plus `?args`.
     public var uriRange: Range<Int> { Int(targetStart)..<Int(targetEnd) }
-    /// The path part of the target (for absolute-form targets, the part after the authority;
-    /// may then be empty, meaning "/").
+    /// The raw path part of the target, as sent (for absolute-form targets, the part after the
+    /// authority; may then be empty, meaning "/"). `path` is its decoded, normalized form.
     public var pathRange: Range<Int> { Int(pathStart)..<Int(pathEnd) }
     /// The query after '?', or nil when the target has no '?'.
     public var queryRange: Range<Int>? {
@@ -118,8 +121,10 @@ public struct HTTPRequestHead: Sendable {
     public var methodName: String { string(methodRange) }
     /// Raw request target (`$request_uri`).
     public var uri: String { string(uriRange) }
-    /// Path part of the target ("/" for an absolute-form target without a path).
-    public var path: String { pathEnd == pathStart ? "/" : string(pathRange) }
+    /// The path as nginx's `$uri`: percent-decoded, slashes merged, `.` and `..` resolved
+    /// (see `URIPath`); "/" for an absolute-form target without a path. Decoded bytes that are
+    /// not UTF-8 (`%FF`) are repaired here, where nginx keeps the byte.
+    public var path: String { normalizedPath ?? string(pathRange) }
     /// Query string without '?' (`$args`), nil when the target has no '?'.
     public var query: String? { queryRange.map { string($0) } }
 

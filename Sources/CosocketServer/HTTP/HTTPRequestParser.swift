@@ -13,6 +13,9 @@ import Darwin
 public enum HTTPParseError: Error, Sendable, Hashable {
     /// Malformed request line (bad method/target/separators, HTTP/0.9 form, stray CR). 400
     case invalidRequestLine
+    /// A path nginx cannot normalize (see `URIPath`): malformed `%` escape, `%00`, or a `..`
+    /// segment above the root. 400
+    case invalidPath
     /// Bad `HTTP/x.y` token (not "HTTP/", major 0, minor > 99, junk after it). 400
     case invalidVersion
     /// Major version ≥ 2 in a text request line (e.g. "HTTP/2.0"). 505
@@ -62,7 +65,7 @@ public enum HTTPParseError: Error, Sendable, Hashable {
     /// nginx's error-log wording (roughly).
     public var message: String {
         switch self {
-        case .invalidRequestLine: "client sent invalid request"
+        case .invalidRequestLine, .invalidPath: "client sent invalid request"
         case .invalidVersion: "client sent invalid HTTP version"
         case .versionNotSupported: "client sent unsupported HTTP version"
         case .requestLineTooLong: "client sent too long URI"
@@ -124,6 +127,8 @@ public struct HTTPRequestParser: Sendable {
     private var pathStart = 0
     private var pathEnd = 0
     private var queryStart: Int? = nil
+    /// `$uri` when it differs from the raw path (nil for the usual plain path).
+    private var normalizedPath: String? = nil
     private var authority: Range<Int>? = nil
     private var fields: [HTTPRequestHead.Field] = []
     private var hostField = -1
@@ -150,6 +155,7 @@ public struct HTTPRequestParser: Sendable {
         scanned = 0
         lineStart = 0
         queryStart = nil
+        normalizedPath = nil
         authority = nil
         fields = []
         hostField = -1
@@ -187,7 +193,7 @@ public struct HTTPRequestParser: Sendable {
                 contentLength: contentLengthValue, isChunked: transferEncodingField >= 0,
                 keepAlive: connection == .none ? version == .http1_1 : connection == .keepAlive,
                 methodEnd: methodEnd, targetStart: targetStart, targetEnd: targetEnd,
-                pathStart: pathStart, pathEnd: pathEnd, queryStart: queryStart,
+                pathStart: pathStart, pathEnd: pathEnd, normalizedPath: normalizedPath, queryStart: queryStart,
                 hostField: hostField, authority: authority
             )
             reset()
@@ -305,6 +311,13 @@ public struct HTTPRequestParser: Sendable {
         while i < end && p[i] == 32 { i += 1 }
         if i != end { return .invalidVersion }
         version = minor == 0 ? .http1_0 : .http1_1
+
+        // As nginx, once the request line is valid: decode and normalize the path for `$uri`.
+        let rawPath = p[pathStart..<pathEnd]
+        if URIPath.needsNormalization(rawPath) {
+            guard let normalized = URIPath.normalize(rawPath) else { return .invalidPath }
+            normalizedPath = String(decoding: normalized, as: UTF8.self)
+        }
         return nil
     }
 
