@@ -63,7 +63,7 @@ let package = Package(
             name: "cosocket-bench",
             dependencies: ["Cosocket", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
         ),
-        .testTarget(name: "CosocketCoreTests", dependencies: ["CosocketCore"]),
+        .testTarget(name: "CosocketCoreTests", dependencies: ["CosocketCore", "CosocketTestSupport"]),
         /// Real peers for the tests: redis-server/memcached processes and scripted loopback listeners.
         .target(name: "CosocketTestSupport", path: "Tests/CosocketTestSupport"),
         .testTarget(name: "CosocketTests", dependencies: ["Cosocket", "CosocketTestSupport", .product(name: "NIOPosix", package: "swift-nio")]),

@@ -1,3 +1,4 @@
+import CosocketTestSupport
 import NIOCore
 import Testing
 

@@ -1,3 +1,4 @@
+import CosocketTestSupport
 import Testing
 
 @testable import CosocketCore

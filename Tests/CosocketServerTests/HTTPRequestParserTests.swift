@@ -1,3 +1,4 @@
+import CosocketTestSupport
 import Foundation
 import NIOCore
 import Testing
@@ -469,17 +470,5 @@ struct ChunkedBodyDecoderTests {
     @Test func overlongTrailersRejected() {
         let text = "0\r\nX: " + String(repeating: "t", count: 40_000) + "\r\n\r\n"
         #expect(throws: HTTPParseError.invalidChunkedBody) { _ = try decode(text) }
-    }
-}
-
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

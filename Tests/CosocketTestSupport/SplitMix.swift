@@ -1,10 +1,10 @@
 /// SplitMix64: a tiny seedable generator, so randomized tests repeat exactly.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
+public struct SplitMix: RandomNumberGenerator {
+    public var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -12,7 +12,7 @@ struct SplitMix: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 
-    mutating func next(below bound: Int) -> Int {
+    public mutating func next(below bound: Int) -> Int {
         bound <= 0 ? 0 : Int(next() % UInt64(bound))
     }
 }
