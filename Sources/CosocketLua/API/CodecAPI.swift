@@ -139,27 +139,34 @@ enum CodecAPI {
         NgxCodec.forEachArg(in: bytes, maxArgs: maximum) { key, value in
             luaPushBytes(L, key)
             if let value { luaPushBytes(L, value) } else { lua_pushboolean(L, 1) }
-            lua_pushvalue(L, -2)
-            lua_rawget(L, table)
-            switch lua_type(L, -1) {
-            case LUA_TNIL:
-                luaPop(L, 1)
-                lua_rawset(L, table)
-            case LUA_TTABLE:
-                // Already a list: append.
-                lua_insert(L, -2)
-                lua_rawseti(L, -2, Int32(lua_objlen(L, -2) + 1))
-                luaPop(L, 2)
-            default:
-                // Second occurrence: { first, this }.
-                lua_createtable(L, 2, 0)
-                lua_insert(L, -2)
-                lua_rawseti(L, -2, 1)
-                lua_insert(L, -2)
-                lua_rawseti(L, -2, 2)
-                lua_rawset(L, table)
-            }
+            addRepeatableField(L, table: table)
         }
         return .values(1)
+    }
+
+    /// Sets `table[key] = value` from the key and value on top of the stack (and pops them);
+    /// a key seen before collects its values into a list, in order, as the reference does for
+    /// repeated arguments and headers.
+    static func addRepeatableField(_ L: LuaState, table: Int32) {
+        lua_pushvalue(L, -2)
+        lua_rawget(L, table)
+        switch lua_type(L, -1) {
+        case LUA_TNIL:
+            luaPop(L, 1)
+            lua_rawset(L, table)
+        case LUA_TTABLE:
+            // Already a list: append.
+            lua_insert(L, -2)
+            lua_rawseti(L, -2, Int32(lua_objlen(L, -2) + 1))
+            luaPop(L, 2)
+        default:
+            // Second occurrence: { first, this }.
+            lua_createtable(L, 2, 0)
+            lua_insert(L, -2)
+            lua_rawseti(L, -2, 1)
+            lua_insert(L, -2)
+            lua_rawseti(L, -2, 2)
+            lua_rawset(L, table)
+        }
     }
 }

@@ -162,36 +162,16 @@ enum RequestAPI {
         let raw = lua_gettop(L) >= 2 && lua_toboolean(L, 2) != 0
         let headers = host.requestHeaders
         lua_createtable(L, 0, Int32(headers.count))
+        let table = lua_gettop(L)
         if !raw {
             headersMetatable.push(L)
             lua_setmetatable(L, -2)
         }
         for (name, value) in headers {
             // A repeated header becomes a table of its values, in order, as in the reference.
-            let key = raw ? name : name.lowercased()
-            luaPushString(L, key)
-            lua_rawget(L, -2)
-            switch lua_type(L, -1) {
-            case LUA_TNIL:
-                luaPop(L, 1)
-                luaPushString(L, key)
-                luaPushString(L, value)
-                lua_rawset(L, -3)
-            case LUA_TTABLE:
-                luaPushString(L, value)
-                lua_rawseti(L, -2, Int32(lua_objlen(L, -2) + 1))
-                luaPop(L, 1)
-            default:
-                lua_createtable(L, 2, 0)
-                lua_pushvalue(L, -2)
-                lua_rawseti(L, -2, 1)
-                luaPushString(L, value)
-                lua_rawseti(L, -2, 2)
-                luaPushString(L, key)
-                lua_insert(L, -2)
-                lua_rawset(L, -4)
-                luaPop(L, 1)
-            }
+            luaPushString(L, raw ? name : name.lowercased())
+            luaPushString(L, value)
+            CodecAPI.addRepeatableField(L, table: table)
         }
         return .values(1)
     }
