@@ -43,15 +43,15 @@ import Testing
         #expect(server.listen == [ListenAddress(host: "127.0.0.1", port: 8080)])
         #expect(server.names == ["example"])
         let exact = try #require(server.locations.match(uri: "/exact"))
-        #expect(exact.payload.returnStatus?.code == 204)
+        #expect(exact.payload.settings.returnStatus?.code == 204)
         let root = try #require(server.locations.match(uri: "/anything"))
-        let content = try #require(root.payload.content)
+        let content = try #require(root.payload.settings.content)
         #expect(String(decoding: content.code, as: UTF8.self).contains("ngx.say(\"hello\")"))
         #expect(content.chunkName.hasPrefix("=content_by_lua(nginx.conf:"))
         // access_by_lua is inherited from http; log_by_lua is the location's own.
-        #expect(root.payload.access != nil)
-        #expect(root.payload.log != nil)
-        #expect(exact.payload.log == nil)
+        #expect(root.payload.settings.access != nil)
+        #expect(root.payload.settings.log != nil)
+        #expect(exact.payload.settings.log == nil)
     }
 
     @Test func unknownDirectivesNameTheirPlace() throws {

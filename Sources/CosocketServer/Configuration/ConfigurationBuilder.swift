@@ -136,7 +136,7 @@ public struct ConfigurationBuilder {
             }
         }
         if listen.isEmpty { listen = [ListenAddress(host: "0.0.0.0", port: 80)] }
-        var definitions: [LocationDefinition<LocationConfiguration>] = []
+        var definitions: [LocationDefinition<Location>] = []
         for location in locationNodes {
             definitions.append(try buildLocation(location, inherited: inherited, serverLevel: serverLevel, configuration: &configuration))
         }
@@ -148,7 +148,7 @@ public struct ConfigurationBuilder {
         inherited outer: Inherited,
         serverLevel: LocationConfiguration,
         configuration: inout ServerConfiguration
-    ) throws(ConfigError) -> LocationDefinition<LocationConfiguration> {
+    ) throws(ConfigError) -> LocationDefinition<Location> {
         let pattern = try LocationPattern(directive: node)
         var inherited = outer
         var location = serverLevel
@@ -171,11 +171,11 @@ public struct ConfigurationBuilder {
         location.checkClientAbort = inherited.checkClientAbort
         location.phases = [("rewrite", location.rewrite), ("access", location.access), ("content", location.content)]
             .compactMap { name, source in source.map { LuaPhase(name: name, source: $0) } }
-        var children: [LocationDefinition<LocationConfiguration>] = []
+        var children: [LocationDefinition<Location>] = []
         for child in nested {
             children.append(try buildLocation(child, inherited: inherited, serverLevel: serverLevel, configuration: &configuration))
         }
-        return LocationDefinition(pattern, payload: location, nested: children, file: node.file, line: node.line)
+        return LocationDefinition(pattern, payload: Location(location), nested: children, file: node.file, line: node.line)
     }
 
     /// The directives that any of http, server and location may set, the inner one winning.

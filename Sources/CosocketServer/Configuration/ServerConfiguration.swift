@@ -42,6 +42,16 @@ public struct LocationConfiguration: Sendable {
     public var checkClientAbort = false
 }
 
+/// A location's settings, held by reference: a request keeps this one pointer instead of a
+/// copy of the settings' many fields (a copy cost a retain per field per request).
+public final class Location: Sendable {
+    public let settings: LocationConfiguration
+
+    public init(_ settings: LocationConfiguration) {
+        self.settings = settings
+    }
+}
+
 /// One `listen` address.
 public struct ListenAddress: Sendable, Hashable {
     public var host: String
@@ -52,7 +62,7 @@ public struct ListenAddress: Sendable, Hashable {
 public struct VirtualServer: Sendable {
     public var listen: [ListenAddress]
     public var names: [String]
-    public var locations: LocationMatcher<LocationConfiguration>
+    public var locations: LocationMatcher<Location>
 }
 
 /// Everything a configuration file sets, resolved and validated.

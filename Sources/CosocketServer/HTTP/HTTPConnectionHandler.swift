@@ -117,7 +117,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
                 }
             }
             let match = server.locations.match(uri: head.path)
-            let maximumBody = match?.payload.clientMaxBodySize ?? (1 << 20)
+            let maximumBody = match?.payload.settings.clientMaxBodySize ?? (1 << 20)
             let body: ByteBuffer?
             switch readBody(of: head, maximum: maximumBody) {
             case .incomplete:
@@ -175,7 +175,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         return .incomplete
     }
 
-    private func dispatch(_ head: HTTPRequestHead, location: LocationConfiguration, body: ByteBuffer?) {
+    private func dispatch(_ head: HTTPRequestHead, location: Location, body: ByteBuffer?) {
         let request = RequestContext(
             head: head, body: body, location: location, peer: peer, serverPort: serverPort,
             connection: self, worker: worker

@@ -10,7 +10,7 @@ import NIOCore
 final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     let head: HTTPRequestHead
     private(set) var body: ByteBuffer?
-    let location: LocationConfiguration
+    let location: Location
     private let peer: SocketAddress?
     let serverPort: Int
     private let worker: ServerWorker
@@ -36,7 +36,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     init(
         head: HTTPRequestHead,
         body: ByteBuffer?,
-        location: LocationConfiguration,
+        location: Location,
         peer: SocketAddress?,
         serverPort: Int,
         connection: HTTPConnectionHandler,
@@ -50,7 +50,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         self.connection = connection
         self.worker = worker
         self.args = head.query
-        for (name, value) in location.variables { userVariables[name] = value }
+        for (name, value) in location.settings.variables { userVariables[name] = value }
     }
 
     /// `$remote_addr`, formatted only when asked for.
@@ -240,7 +240,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         // The head goes into the room left in front of the body when it fits.
         // (Used in place: a local copy would share its storage and make `clear()` allocate.)
         worker.headScratch.clear()
-        response.write(into: &worker.headScratch, framing: framing, keepAlive: keepAlive, defaultType: location.defaultType)
+        response.write(into: &worker.headScratch, framing: framing, keepAlive: keepAlive, defaultType: location.settings.defaultType)
         let headLength = worker.headScratch.readableBytes
         let start = responseBody.readerIndex - headLength
         if start >= 0 {
@@ -259,7 +259,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     private func writeStreamedHead(into out: inout ByteBuffer) {
         headersSent = true
         let framing: HTTPResponseHead.BodyFraming = head.version == .http1_1 ? .chunked : .untilClose
-        response.write(into: &out, framing: framing, keepAlive: keepAlive, defaultType: location.defaultType)
+        response.write(into: &out, framing: framing, keepAlive: keepAlive, defaultType: location.settings.defaultType)
     }
 
     /// The head (once), then the pending body as one chunk, then the terminating chunk when

@@ -106,8 +106,10 @@ final class ServerWorker: @unchecked Sendable {
     /// Serves one request: `return`, or the location's Lua phases in one ``LuaContext``
     /// whose delegate is the request. The request tells its connection when it has ended.
     func handle(_ request: RequestContext) {
+        // Fields are read through the shared `Location`: binding its settings to a local
+        // would copy (and retain) every field.
         let location = request.location
-        if let returned = location.returnStatus {
+        if let returned = location.settings.returnStatus {
             request.response.status = returned.code
             if let text = returned.text {
                 if (301...308).contains(returned.code) {
@@ -122,7 +124,7 @@ final class ServerWorker: @unchecked Sendable {
             request.end()
             return
         }
-        guard let first = location.phases.first else {
+        guard let first = location.settings.phases.first else {
             request.response.status = 404
             request.exitStatus = 404
             request.end()
@@ -132,7 +134,7 @@ final class ServerWorker: @unchecked Sendable {
         context.request = request
         context.output = request
         context.delegate = request
-        context.checksClientAbort = location.checkClientAbort
+        context.checksClientAbort = location.settings.checkClientAbort
         request.luaContext = context
         if !startNextPhase(of: request, in: context) { request.end() }
     }
@@ -140,7 +142,7 @@ final class ServerWorker: @unchecked Sendable {
     /// Starts the request's next phase handler; `false` when there is none left (or it
     /// failed to load, which makes the response a 500).
     func startNextPhase(of request: RequestContext, in context: LuaContext) -> Bool {
-        let phases = request.location.phases
+        let phases = request.location.settings.phases
         guard request.nextPhase < phases.count else { return false }
         let phase = phases[request.nextPhase]
         request.nextPhase += 1
@@ -159,7 +161,7 @@ final class ServerWorker: @unchecked Sendable {
     /// `log_by_lua*` runs after the response has gone out and never delays it.
     /// It shares the request's `ngx.ctx` (taken over from `requestContext`).
     func runLogPhase(_ request: RequestContext, after requestContext: LuaContext?) {
-        guard let source = request.location.log, let reference = try? compile(source) else { return }
+        guard let source = request.location.settings.log, let reference = try? compile(source) else { return }
         let context = LuaContext(kind: .request(phase: "log"))
         if let requestContext { context.adoptCtx(of: requestContext) }
         context.request = request
