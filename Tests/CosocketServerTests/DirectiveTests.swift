@@ -123,6 +123,24 @@ import Testing
         #expect(client.waitForClose())
     }
 
+    @Test func workerConnectionsLimitsOpenClientConnections() throws {
+        let server = try TestServer(
+            "worker_processes 1; events { worker_connections 2; } http { server { listen 127.0.0.1:@PORT@; location / { return 200 ok; } } }"
+        )
+        let first = HTTPClient(port: server.port, timeoutSeconds: 5)
+        let second = HTTPClient(port: server.port, timeoutSeconds: 5)
+        defer { first.close(); second.close() }
+        first.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(first.readResponse()?.body == "ok")
+        second.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(second.readResponse()?.body == "ok")
+        // A third connection while two are open is closed at once, and logged.
+        let third = HTTPClient(port: server.port, timeoutSeconds: 5)
+        defer { third.close() }
+        #expect(third.waitForClose())
+        #expect(server.log.waitFor("worker_connections are not enough"))
+    }
+
     @Test func luaPackagePathFindsAModuleInATemporaryDirectory() throws {
         let directory = makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -117,18 +117,42 @@ public struct ConfigurationBuilder {
         for server in servers {
             configuration.servers.append(try buildServer(server, inherited: inherited, configuration: &configuration))
         }
+        configuration.routers = try routers(for: configuration.servers)
+    }
+
+    /// For each address, the servers listening there, chosen among by `Host`.
+    private func routers(for servers: [VirtualServer]) throws(ConfigError) -> [ListenAddress: ServerNameRouter<VirtualServer>] {
+        var addresses: [ListenAddress] = []
+        for server in servers { for address in server.listen where !addresses.contains(address) { addresses.append(address) } }
+        var routers: [ListenAddress: ServerNameRouter<VirtualServer>] = [:]
+        for address in addresses {
+            let listening = servers.filter { $0.listen.contains(address) }
+            let defaults = listening.indices.filter { listening[$0].defaultFor.contains(address) }
+            if defaults.count > 1 {
+                throw ConfigError(.directive(name: "listen", message: "a duplicate default server for \(address.host):\(address.port)"))
+            }
+            routers[address] = try ServerNameRouter(listening.map { ($0.names, $0) }, defaultIndex: defaults.first)
+        }
+        return routers
     }
 
     private func buildServer(_ node: ConfigNode, inherited outer: Inherited, configuration: inout ServerConfiguration) throws(ConfigError) -> VirtualServer {
         var inherited = outer
         var listen: [ListenAddress] = []
+        var defaultFor: Set<ListenAddress> = []
         var names: [String] = []
         var locationNodes: [ConfigNode] = []
         var serverLevel = LocationConfiguration()
         for child in try block(node) {
             if try applyInheritable(child, to: &inherited) { continue }
             switch child.name {
-            case "listen": listen.append(try listenAddress(child))
+            case "listen":
+                let address = try listenAddress(child)
+                listen.append(address)
+                // Other listen parameters (backlog=, reuseport, ...) tune the socket; ignored.
+                if child.arguments.dropFirst().contains(where: { $0 == "default_server" || $0 == "default" }) {
+                    defaultFor.insert(address)
+                }
             case "server_name": names.append(contentsOf: child.arguments)
             case "location": locationNodes.append(child)
             case "set", "return": try applyLocationDirective(child, to: &serverLevel)
@@ -140,7 +164,7 @@ public struct ConfigurationBuilder {
         for location in locationNodes {
             definitions.append(try buildLocation(location, inherited: inherited, serverLevel: serverLevel, configuration: &configuration))
         }
-        return VirtualServer(listen: listen, names: names, locations: try LocationMatcher(definitions))
+        return VirtualServer(listen: listen, names: names, locations: try LocationMatcher(definitions), defaultFor: defaultFor)
     }
 
     private func buildLocation(

@@ -59,10 +59,22 @@ public struct ListenAddress: Sendable, Hashable {
 }
 
 /// One `server {}` block.
-public struct VirtualServer: Sendable {
-    public var listen: [ListenAddress]
-    public var names: [String]
-    public var locations: LocationMatcher<Location>
+///
+/// A class: each request finds its server through a ``ServerNameRouter``, and a reference
+/// costs one retain where a copy would retain every field.
+public final class VirtualServer: Sendable {
+    public let listen: [ListenAddress]
+    public let names: [String]
+    public let locations: LocationMatcher<Location>
+    /// The addresses this server is the `default_server` of.
+    public let defaultFor: Set<ListenAddress>
+
+    public init(listen: [ListenAddress], names: [String], locations: LocationMatcher<Location>, defaultFor: Set<ListenAddress> = []) {
+        self.listen = listen
+        self.names = names
+        self.locations = locations
+        self.defaultFor = defaultFor
+    }
 }
 
 /// Everything a configuration file sets, resolved and validated.
@@ -80,6 +92,8 @@ public struct ServerConfiguration: Sendable {
     public var initWorkerByLua: LuaSource?
     public var keepaliveTimeoutSeconds = 75
     public var servers: [VirtualServer] = []
+    /// Per listening address, how a request's `Host` picks among the servers there.
+    public var routers: [ListenAddress: ServerNameRouter<VirtualServer>] = [:]
     /// How many ``LuaSource``s the configuration holds (their `id`s are below this).
     public var luaSourceCount = 0
     /// Directives accepted but ignored, as `(name, file:line)`, for the start-up warnings.

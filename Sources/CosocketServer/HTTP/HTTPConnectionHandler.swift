@@ -9,7 +9,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias OutboundOut = ByteBuffer
 
     private let worker: ServerWorker
-    private let server: VirtualServer
+    /// Picks the `server {}` for each request's `Host`.
+    private let router: ServerNameRouter<VirtualServer>
     private let serverPort: Int
     private var buffer = ByteBuffer()
     private var parser = HTTPRequestParser()
@@ -27,9 +28,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     /// The worker's tick when this connection last read or finished a request.
     private var lastActiveTick = 0
 
-    init(worker: ServerWorker, server: VirtualServer, serverPort: Int) {
+    init(worker: ServerWorker, router: ServerNameRouter<VirtualServer>, serverPort: Int) {
         self.worker = worker
-        self.server = server
+        self.router = router
         self.serverPort = serverPort
     }
 
@@ -37,7 +38,10 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         self.context = context
         peer = context.channel.remoteAddress
         lastActiveTick = worker.tick
-        worker.connectionOpened(self)
+        if !worker.connectionOpened(self) {
+            closed = true
+            context.close(promise: nil)
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -116,6 +120,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
                     return
                 }
             }
+            let server = router.dependsOnHost ? router.server(forHost: head.host) : router.defaultServer
             let match = server.locations.match(uri: head.path)
             let maximumBody = match?.payload.settings.clientMaxBodySize ?? (1 << 20)
             let body: ByteBuffer?

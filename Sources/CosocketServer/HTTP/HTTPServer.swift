@@ -165,11 +165,11 @@ public final class HTTPServer: @unchecked Sendable {
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    guard let worker = slot.worker, let server = worker.servers[address] else {
+                    guard let worker = slot.worker, let router = worker.routers[address] else {
                         throw ChannelError.ioOnClosedChannel
                     }
                     try channel.pipeline.syncOperations.addHandler(
-                        HTTPConnectionHandler(worker: worker, server: server, serverPort: address.port)
+                        HTTPConnectionHandler(worker: worker, router: router, serverPort: address.port)
                     )
                 }
             }

@@ -20,25 +20,26 @@ final class ServerWorker: @unchecked Sendable {
     private var idleSweep: RepeatedTask?
     /// Graceful quit or reload in progress.
     private var draining = false
-    /// The virtual server behind each listening address.
-    let servers: [ListenAddress: VirtualServer]
+    /// How each listening address picks its virtual server.
+    var routers: [ListenAddress: ServerNameRouter<VirtualServer>] { configuration.routers }
 
     init(lua: LuaWorker, configuration: ServerConfiguration) {
         self.lua = lua
         self.configuration = configuration
-        var servers: [ListenAddress: VirtualServer] = [:]
-        // The first server listening on an address is its default server, as in nginx.
-        for server in configuration.servers {
-            for address in server.listen where servers[address] == nil { servers[address] = server }
-        }
-        self.servers = servers
         self.compiled = Array(repeating: nil, count: configuration.luaSourceCount)
     }
 
     // MARK: Connections
 
-    func connectionOpened(_ connection: HTTPConnectionHandler) {
+    /// Registers a client connection; `false` when the worker already has
+    /// `worker_connections` of them (the connection is then closed, as nginx does).
+    func connectionOpened(_ connection: HTTPConnectionHandler) -> Bool {
+        guard connections.count < configuration.workerConnections else {
+            lua.errorLog.log(.alert, "\(configuration.workerConnections) worker_connections are not enough")
+            return false
+        }
         connections[ObjectIdentifier(connection)] = connection
+        return true
     }
 
     /// Once a second, closes connections that stayed idle for `keepalive_timeout` (to the

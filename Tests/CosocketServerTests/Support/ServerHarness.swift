@@ -126,7 +126,8 @@ final class TestServer: @unchecked Sendable {
     func get(_ path: String, headers: [String] = [], version: String = "1.1") -> HTTPResponse {
         let client = HTTPClient(port: port)
         defer { client.close() }
-        client.send("GET \(path) HTTP/\(version)\r\nHost: test\r\n" + headers.map { $0 + "\r\n" }.joined() + "Connection: close\r\n\r\n")
+        let host = headers.contains { $0.lowercased().hasPrefix("host:") } ? "" : "Host: test\r\n"
+        client.send("GET \(path) HTTP/\(version)\r\n\(host)" + headers.map { $0 + "\r\n" }.joined() + "Connection: close\r\n\r\n")
         return client.readResponse() ?? HTTPResponse.none
     }
 
