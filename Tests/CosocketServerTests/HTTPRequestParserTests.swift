@@ -123,13 +123,20 @@ struct HTTPRequestParserTests {
 
     @Test func absoluteFormTarget() throws {
         let h = try #require(try parseAll("GET http://example.org:8080/p?x=1 HTTP/1.1\r\nHost: other\r\n\r\n").heads.first)
-        #expect(h.uri == "http://example.org:8080/p?x=1")
+        // As nginx's $request_uri: without the scheme and authority.
+        #expect(h.uri == "/p?x=1")
         #expect(h.path == "/p")
         #expect(h.query == "x=1")
         #expect(h.host == "example.org:8080")
         let h2 = try #require(try parseAll("GET http://e.org HTTP/1.1\r\n\r\n").heads.first)
         #expect(h2.path == "/")
         #expect(h2.host == "e.org")
+    }
+
+    @Test func argsEndAtAFragment() throws {
+        let h = try #require(try parseAll("GET /p?a=1&b=2#frag HTTP/1.1\r\nHost: h\r\n\r\n").heads.first)
+        #expect(h.query == "a=1&b=2")
+        #expect(h.path == "/p")
     }
 
     @Test func pathIsDecodedAndNormalizedWhileTargetAndQueryStayRaw() throws {

@@ -96,14 +96,23 @@ public struct HTTPRequestHead: Sendable {
     // MARK: Ranges (allocation-free)
 
     public var methodRange: Range<Int> { 0..<Int(methodEnd) }
-    /// The raw request target as sent (`$request_uri`): path plus `?args`.
-    public var uriRange: Range<Int> { Int(targetStart)..<Int(targetEnd) }
+    /// The raw request target as sent (`$request_uri`): path plus `?args`; for an
+    /// absolute-form target, nginx leaves out the scheme and authority.
+    public var uriRange: Range<Int> {
+        authorityEnd > authorityStart ? Int(pathStart)..<Int(targetEnd) : Int(targetStart)..<Int(targetEnd)
+    }
     /// The raw path part of the target, as sent (for absolute-form targets, the part after the
     /// authority; may then be empty, meaning "/"). `path` is its decoded, normalized form.
     public var pathRange: Range<Int> { Int(pathStart)..<Int(pathEnd) }
-    /// The query after '?', or nil when the target has no '?'.
+    /// The query after '?' up to a `#fragment` (nginx's `$args`), or nil when the target has
+    /// no '?'.
     public var queryRange: Range<Int>? {
-        queryStart == .max ? nil : Int(queryStart)..<Int(targetEnd)
+        guard queryStart != .max else { return nil }
+        let start = Int(queryStart), end = Int(targetEnd)
+        let fragment = bytes.withUnsafeReadableBytes { raw in
+            raw[start..<end].firstIndex(of: UInt8(ascii: "#"))
+        }
+        return start..<(fragment ?? end)
     }
 
     /// A zero-copy view of `range` in `bytes`.
