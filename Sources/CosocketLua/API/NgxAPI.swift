@@ -211,6 +211,8 @@ enum NgxCoreAPI {
     /// and arrays of them.
     static func appendPrintable(_ L: LuaState, _ index: Int32, to buffer: inout ByteBuffer) -> String? {
         switch lua_type(L, index) {
+        case LUA_TNUMBER where luaAppendIntegralNumber(L, index, to: &buffer):
+            break
         case LUA_TSTRING, LUA_TNUMBER:
             if let bytes = luaBytes(L, index) { buffer.writeBytes(bytes) }
         case LUA_TNIL:

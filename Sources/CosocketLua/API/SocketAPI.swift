@@ -212,6 +212,8 @@ enum SocketAPI {
     /// returns the reference's complaint for anything else.
     static func appendValue(_ L: LuaState, _ index: Int32, to buffer: inout ByteBuffer, topLevel: Bool) -> String? {
         switch lua_type(L, index) {
+        case LUA_TNUMBER where luaAppendIntegralNumber(L, index, to: &buffer):
+            return nil
         case LUA_TSTRING, LUA_TNUMBER:
             var length = 0
             if let pointer = lua_tolstring(L, index, &length) {

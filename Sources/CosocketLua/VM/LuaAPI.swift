@@ -1,4 +1,5 @@
 import CLuaJIT
+import NIOCore
 
 /// A Lua state or thread, as the C API names it.
 public typealias LuaState = OpaquePointer
@@ -124,4 +125,29 @@ struct LuaRegistrySlot: @unchecked Sendable {
         lua_pushlightuserdata(L, key)
         lua_rawget(L, luaRegistryIndex)
     }
+}
+
+/// Writes the number at `index` as the reference writes numbers into output and sends: an
+/// integral value as its digits (`-0` as `0`), straight into `buffer` — `lua_tolstring` would
+/// intern a new Lua string for each (lua-resty-redis sends two per argument). Returns `false`
+/// for other numbers, which keep Lua's `%.14g` formatting (the same for integers below 1e14).
+func luaAppendIntegralNumber(_ L: LuaState, _ index: Int32, to buffer: inout ByteBuffer) -> Bool {
+    let number = lua_tonumber(L, index)
+    guard number == number.rounded(.towardZero), abs(number) < 1e14 else { return false }
+    var value = Int64(number)
+    if value < 0 {
+        buffer.writeInteger(UInt8(ascii: "-"))
+        value = -value
+    }
+    var digits: (UInt64, UInt64) = (0, 0)  // 16 bytes: enough below 1e14
+    var start = 16
+    withUnsafeMutableBytes(of: &digits) { raw in
+        repeat {
+            start -= 1
+            raw[start] = UInt8(ascii: "0") + UInt8(value % 10)
+            value /= 10
+        } while value > 0
+        buffer.writeBytes(UnsafeRawBufferPointer(rebasing: raw[start...]))
+    }
+    return true
 }

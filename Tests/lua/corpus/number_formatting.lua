@@ -1,0 +1,7 @@
+-- numbers in ngx.say and sock:send are written as the reference writes them (integers as digits, -0 as 0)
+ngx.say(1e15, " ", -0.0, " ", 2^53, " ", 123456789012, " ", -5, " ", 1.5, " ", 99999999999999, " ", 1e14, " ", {1, 2.5, -0.0})
+local sock = ngx.socket.tcp()
+assert(sock:connect("127.0.0.1", T.fault.echo))
+assert(sock:send({"*", 3, " ", -0.0, " ", 1e14, " ", 42.25, " ", -7, "\n"}))
+ngx.say(sock:receive())
+sock:close()
