@@ -34,8 +34,10 @@ final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
     /// The first system error seen on the channel, reported to the next operation.
     private(set) var errorCode: Int32?
     private(set) var isClosed = false
-    /// Set while the owner handles `channelReadComplete`.
+    /// Set while the owner handles input (from `channelRead` or `channelReadComplete`).
     private var insideReadComplete = false
+    /// Bytes arrived while nobody waited, not yet reported to the owner.
+    private var unreportedInput = false
 
     /// Where the pool files this connection, and how many times it has been reused.
     var poolKey: String
@@ -75,13 +77,31 @@ final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
         var incoming = unwrapInboundIn(data)
         if !inputWanted { bytesReadAhead += incoming.readableBytes }
         buffer.appendReceived(&incoming)
-        if buffer.readableBytes >= pauseThreshold && !readingPaused {
+        if inputWanted {
+            // A waiting reader takes its bytes now rather than after NIO's whole read cycle
+            // (up to 16 reads): the buffer stays near one read's size instead of growing to
+            // hold the cycle, which multiplied by the open connections showed in RSS.
+            notifyOwnerOfInput()
+        } else {
+            unreportedInput = true
+        }
+        // A reader still waiting needs more whatever the buffer holds (its own pattern bounds
+        // what it takes); only bytes nobody asked for pause the reading.
+        if buffer.readableBytes >= pauseThreshold && !readingPaused && !inputWanted {
             readingPaused = true
             try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false)
         }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        // Only bytes nobody has been told about: the owner may have changed since (a reader
+        // that finished and parked the connection in its pool must not hand the pool a stale
+        // notification, which it would take for stray bytes).
+        if unreportedInput { notifyOwnerOfInput() }
+    }
+
+    private func notifyOwnerOfInput() {
+        unreportedInput = false
         insideReadComplete = true
         inputWanted = false
         owner?.connectionHasInput(self)
