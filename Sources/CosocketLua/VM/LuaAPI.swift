@@ -1,4 +1,5 @@
 import CLuaJIT
+import CosocketCore
 import NIOCore
 
 /// A Lua state or thread, as the C API names it.
@@ -134,20 +135,8 @@ struct LuaRegistrySlot: @unchecked Sendable {
 func luaAppendIntegralNumber(_ L: LuaState, _ index: Int32, to buffer: inout ByteBuffer) -> Bool {
     let number = lua_tonumber(L, index)
     guard number == number.rounded(.towardZero), abs(number) < 1e14 else { return false }
-    var value = Int64(number)
-    if value < 0 {
-        buffer.writeInteger(UInt8(ascii: "-"))
-        value = -value
-    }
-    var digits: (UInt64, UInt64) = (0, 0)  // 16 bytes: enough below 1e14
-    var start = 16
-    withUnsafeMutableBytes(of: &digits) { raw in
-        repeat {
-            start -= 1
-            raw[start] = UInt8(ascii: "0") + UInt8(value % 10)
-            value /= 10
-        } while value > 0
-        buffer.writeBytes(UnsafeRawBufferPointer(rebasing: raw[start...]))
-    }
+    let value = Int64(number)
+    if value < 0 { buffer.writeInteger(UInt8(ascii: "-")) }
+    DecimalDigits.withDigits(of: value.magnitude) { buffer.writeBytes($0) }
     return true
 }

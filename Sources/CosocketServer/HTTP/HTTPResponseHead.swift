@@ -1,3 +1,4 @@
+import CosocketCore
 import NIOCore
 
 /// The status line and headers of a response, written straight into the outgoing buffer.
@@ -149,16 +150,6 @@ struct RawWriter {
 
     /// A non-negative integer in decimal (negative ones as 0).
     mutating func putDecimal(_ value: Int) {
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: enough for any Int
-        var remaining = max(0, value)
-        var start = 24
-        withUnsafeMutableBytes(of: &digits) { raw in
-            repeat {
-                start -= 1
-                raw[start] = UInt8(ascii: "0") + UInt8(remaining % 10)
-                remaining /= 10
-            } while remaining > 0
-            put(UnsafeRawBufferPointer(rebasing: raw[start...]))
-        }
+        DecimalDigits.withDigits(of: UInt64(max(0, value))) { put($0) }
     }
 }
