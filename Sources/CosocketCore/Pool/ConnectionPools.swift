@@ -105,7 +105,12 @@ public final class ConnectionPools: @unchecked Sendable {
                 // A timer still pending from an earlier park is re-armed when it fires:
                 // a connection reused every few milliseconds costs one timer per timeout
                 // period, not a schedule and a cancel per request.
-                if connection.idleTimer == nil { armIdleTimer(connection, at: deadline) }
+                // A pending timer set for later than this deadline (a longer timeout before)
+                // is replaced.
+                if connection.idleTimer == nil || connection.idleTimerDeadline.map({ $0 > deadline }) == true {
+                    connection.idleTimer?.cancel()
+                    armIdleTimer(connection, at: deadline)
+                }
             }
             // Watch for a peer close or stray bytes while idle.
             connection.requestInput()
@@ -126,9 +131,11 @@ public final class ConnectionPools: @unchecked Sendable {
     private func stopIdling(_ connection: StreamConnection) {
         connection.idleDeadline = nil
         connection.owner = nil
+        connection.ownerChanged()
     }
 
     private func armIdleTimer(_ connection: StreamConnection, at deadline: NIODeadline) {
+        connection.idleTimerDeadline = deadline
         connection.idleTimer = eventLoop.scheduleTask(deadline: deadline) {
             self.idleTimerFired(connection)
         }
@@ -136,6 +143,7 @@ public final class ConnectionPools: @unchecked Sendable {
 
     private func idleTimerFired(_ connection: StreamConnection) {
         connection.idleTimer = nil
+        connection.idleTimerDeadline = nil
         // In use (or closed) since it was armed: nothing to expire.
         guard let deadline = connection.idleDeadline else { return }
         // Parked again since: wait for the newer deadline.

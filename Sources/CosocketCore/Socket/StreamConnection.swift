@@ -46,6 +46,8 @@ final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
     var idleTimer: Scheduled<Void>?
     /// When the connection, parked in its pool, expires; nil while it is in use.
     var idleDeadline: NIODeadline?
+    /// When the pending `idleTimer` fires.
+    var idleTimerDeadline: NIODeadline?
 
     /// Buffered bytes at which reading pauses until the owner takes some.
     private let pauseThreshold: Int
@@ -136,6 +138,13 @@ final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
 
     var channel: Channel? { context?.channel }
 
+    /// A new owner (a socket taking the connection from its pool) has not asked for input
+    /// yet: bytes that arrive before it does are read ahead.
+    func ownerChanged() {
+        inputWanted = false
+        bytesReadAhead = 0
+    }
+
     /// A read is about to take `count` buffered bytes: if that reaches into the bytes read
     /// ahead, nginx would have received them (all of them, in one `recv`) for this read.
     func consumingBuffered(_ count: Int) {
@@ -182,6 +191,7 @@ final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
         // A pool's idle timer may still be pending from an earlier park.
         idleTimer?.cancel()
         idleTimer = nil
+        idleTimerDeadline = nil
         idleDeadline = nil
         guard let context else { return }
         if insideReadComplete {

@@ -160,7 +160,7 @@ enum SocketAPI {
                 luaPop(L, 1)
                 return .failure(OptionFailure(result: L.argumentError(index, "bad \"pool_size\" option type: \(type)")))
             }
-            let size = Int(lua_tonumber(L, -1))
+            let size = luaClampedInteger(lua_tonumber(L, -1))
             guard size > 0 else {
                 luaPop(L, 1)
                 return .failure(OptionFailure(result: L.argumentError(index, "bad \"pool_size\" option value: \(size)")))
@@ -170,7 +170,7 @@ enum SocketAPI {
         luaPop(L, 1)
         lua_getfield(L, index, "backlog")
         if !luaIsNoneOrNil(L, -1) {
-            let backlog = Int(lua_tonumber(L, -1))
+            let backlog = luaClampedInteger(lua_tonumber(L, -1))
             guard backlog >= 0 else {
                 luaPop(L, 1)
                 return .failure(OptionFailure(result: L.argumentError(index, "bad \"backlog\" option value: \(backlog)")))
@@ -245,7 +245,7 @@ enum SocketAPI {
                 luaPop(L, 1)
                 return "non-array table found"
             }
-            highest = max(highest, Int(number))
+            highest = max(highest, luaClampedInteger(number))
         }
         guard highest > 0 else { return nil }
         for position in 1...highest {
@@ -320,7 +320,7 @@ enum SocketAPI {
         case .fail(let result): return result
         }
         guard lua_isnumber(L, 2) != 0, lua_tonumber(L, 2) >= 1 else { return L.argumentError(2, "bad max argument") }
-        let maximum = Int(lua_tonumber(L, 2))
+        let maximum = luaClampedInteger(lua_tonumber(L, 2))
         guard socket.stream.isReadable else { return L.softFailure("closed") }
         return startRead(L, socket, .any(max: maximum), untilIteration: false)
     }
@@ -416,7 +416,7 @@ enum SocketAPI {
     /// A timeout in ms: `nil`/non-numbers/0 mean the configured default (`.some(nil)`), a
     /// negative or oversized value is invalid (`nil`).
     private static func timeoutArgument(_ L: LuaState, _ index: Int32) -> TimeAmount?? {
-        let value = Int64(lua_tonumber(L, index))
+        let value = Int64(luaClampedInteger(lua_tonumber(L, index)))
         guard value >= 0, value < Int64(Int32.max) else { return nil }
         return .some(SocketTimeouts.milliseconds(value))
     }
@@ -462,7 +462,7 @@ enum SocketAPI {
         switch lua_type(L, 3) {
         case LUA_TNONE, LUA_TNIL: return L.softFailure("missing the \"value\" argument")
         case LUA_TBOOLEAN: value = lua_toboolean(L, 3) != 0 ? 1 : 0
-        case LUA_TNUMBER: value = Int(lua_tonumber(L, 3))
+        case LUA_TNUMBER: value = luaClampedInteger(lua_tonumber(L, 3))
         default: return L.argumentError(3, "number expected, got \(luaTypeName(L, 3))")
         }
         switch socket.stream.setOption(option, value: value) {
@@ -493,11 +493,11 @@ enum SocketAPI {
         var idleTimeout: TimeAmount?
         if count >= 2, !luaIsNoneOrNil(L, 2) {
             guard lua_isnumber(L, 2) != 0 else { return L.argumentError(2, "number expected, got \(luaTypeName(L, 2))") }
-            let milliseconds = Int64(lua_tonumber(L, 2))
+            let milliseconds = Int64(luaClampedInteger(lua_tonumber(L, 2)))
             if milliseconds == 0 { idleTimeout = .zero } else if milliseconds > 0 { idleTimeout = .milliseconds(milliseconds) }
         }
         var poolSize: Int?
-        if count == 3, lua_isnumber(L, 3) != 0, lua_tonumber(L, 3) >= 1 { poolSize = Int(lua_tonumber(L, 3)) }
+        if count == 3, lua_isnumber(L, 3) != 0, lua_tonumber(L, 3) >= 1 { poolSize = luaClampedInteger(lua_tonumber(L, 3)) }
         return withSocket(L) { socket in
             let result = socket.stream.setKeepalive(idleTimeout: idleTimeout, poolSize: poolSize)
             if case .success = result { socket.detachFromContext() }

@@ -27,6 +27,13 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private var peer: SocketAddress?
     /// The worker's tick when this connection last read or finished a request.
     private var lastActiveTick = 0
+    /// Set while `processBuffered` runs: a request that ends inside it leaves the next one to
+    /// the running loop instead of recursing (pipelined requests would exhaust the stack).
+    private var processing = false
+    /// Reading paused: a request is in progress and its successors filled the buffer.
+    private var readingPaused = false
+    /// Pipelined bytes buffered behind a request in progress before reading pauses.
+    private static let pipelineLimit = 1 << 20
 
     init(worker: ServerWorker, router: ServerNameRouter<VirtualServer>, serverPort: Int) {
         self.worker = worker
@@ -49,12 +56,19 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         lastActiveTick = worker.tick
         buffer.appendReceived(&incoming)
         processBuffered()
+        if current != nil && buffer.readableBytes > Self.pipelineLimit && !readingPaused {
+            readingPaused = true
+            try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false)
+        }
     }
 
-    /// `keepalive_timeout`: a connection without a request in progress that has been quiet
-    /// since before `tick` closes.
-    func closeIfIdle(since tick: Int) {
-        if current == nil && lastActiveTick <= tick { close() }
+    /// The worker's once-a-second sweep: closes a connection quiet since before
+    /// `keepaliveTick` between requests, or since before `readTick` while its request is
+    /// arriving. Never one with a request in progress or bytes still being written.
+    func closeIfIdle(keepaliveTick: Int, readTick: Int) {
+        guard current == nil, let context, context.channel.isWritable else { return }
+        let betweenRequests = buffer.readableBytes == 0 && waitingHead == nil && requestsServed > 0
+        if lastActiveTick < (betweenRequests ? keepaliveTick : readTick) { close() }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -77,7 +91,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     /// reload, its request on the way.
     func closeWhenIdle() {
         closesWhenIdle = true
-        if current == nil && requestsServed > 0 && buffer.readableBytes == 0 { close() }
+        if current == nil && requestsServed > 0 && buffer.readableBytes == 0 && waitingHead == nil && chunkedBody == nil {
+            close()
+        }
     }
 
     /// Fast stop: closes whatever is in progress.
@@ -87,6 +103,16 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         guard !closed else { return }
         closed = true
         context?.close(promise: nil)
+    }
+
+    /// Closes once the bytes already written are out: a plain close would fail the pending
+    /// writes and cut the end of the last response.
+    private func closeAfterWrites() {
+        guard !closed, let context else { return }
+        closed = true
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: written)
+        written.futureResult.whenComplete { _ in context.close(promise: nil) }
     }
 
     /// Writes part of a response. Returns `true` when `whenWritten` will run once the bytes
@@ -107,6 +133,13 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     // MARK: Requests
 
     private func processBuffered() {
+        guard !processing else { return }
+        processing = true
+        defer { processing = false }
+        if readingPaused, let context {
+            readingPaused = false
+            try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: true)
+        }
         while current == nil, !closed, context != nil {
             let head: HTTPRequestHead
             if let waiting = waitingHead {
@@ -136,7 +169,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             }
             waitingHead = nil
             guard let match else {
-                respondWithError(404, keepAlive: head.keepAlive)
+                respondWithError(404, keepAlive: head.keepAlive, headOnly: head.method == .head)
                 continue
             }
             dispatch(head, location: match.payload, body: body)
@@ -194,23 +227,26 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         current = nil
         requestsServed += 1
         lastActiveTick = worker.tick
-        if request.keepAlive && request.responseComplete && !closesWhenIdle {
+        if !request.responseComplete {
+            // Cut short (an error after the headers, 444, a client gone): nothing to finish.
+            close()
+        } else if request.keepAlive && !closesWhenIdle {
             processBuffered()
         } else {
-            close()
+            closeAfterWrites()
         }
     }
 
-    private func respondWithError(_ status: Int, keepAlive: Bool = false) {
+    private func respondWithError(_ status: Int, keepAlive: Bool = false, headOnly: Bool = false) {
         var head = HTTPResponseHead()
         head.status = status
         let page = HTTPResponseHead.errorPage(status)
         var out = ByteBuffer()
         out.reserveCapacity(256 + page.utf8.count)
-        let keepAlive = keepAlive && !closesWhenIdle
+        let keepAlive = keepAlive && !closesWhenIdle && worker.configuration.keepaliveTimeoutSeconds > 0
         head.write(into: &out, framing: .length(page.utf8.count), keepAlive: keepAlive, defaultType: "text/html")
-        out.writeString(page)
+        if !headOnly { out.writeString(page) }
         send(&out, whenWritten: nil)
-        if !keepAlive { close() }
+        if !keepAlive { closeAfterWrites() }
     }
 }

@@ -14,9 +14,26 @@ struct HTTPResponseHead {
         headers.first { Self.sameName($0.name, name) }?.values
     }
 
+    /// CR and LF in names and values are sent as `%0D` and `%0A`, as the reference escapes
+    /// them: a header set from request data must not split the response.
     mutating func set(_ name: String, _ values: [String]?) {
         headers.removeAll { Self.sameName($0.name, name) }
-        if let values { headers.append((name, values)) }
+        if let values { headers.append((Self.escapingLineBreaks(name), values.map(Self.escapingLineBreaks))) }
+    }
+
+    static func escapingLineBreaks(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 == 13 || $0 == 10 }) else { return text }
+        // By bytes: "\r\n" is one Character, which a string replacement of "\r" would miss.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count + 8)
+        for byte in text.utf8 {
+            switch byte {
+            case 13: bytes.append(contentsOf: Array("%0D".utf8))
+            case 10: bytes.append(contentsOf: Array("%0A".utf8))
+            default: bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// How the client finds the end of the body.
@@ -26,6 +43,8 @@ struct HTTPResponseHead {
         case chunked
         /// A streamed response to an HTTP/1.0 client: the body ends when the connection closes.
         case untilClose
+        /// 204 and 304: no body, no framing header.
+        case none
     }
 
     /// Writes the head; nginx answers with HTTP/1.1 whatever the request's version.
@@ -64,7 +83,7 @@ struct HTTPResponseHead {
                 out.put("\r\n")
             case .chunked:
                 out.put("Transfer-Encoding: chunked\r\n")
-            case .untilClose:
+            case .untilClose, .none:
                 break
             }
             out.put(keepAlive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n")

@@ -59,13 +59,17 @@ public final class HTTPServer: @unchecked Sendable {
     /// workers fail to start, the old ones carry on. (`worker_processes` changes need a restart.)
     public func reload(_ newConfiguration: ServerConfiguration) throws {
         var fresh: [ServerWorker] = []
-        for (index, loop) in loops.enumerated() {
-            do {
+        do {
+            for (index, loop) in loops.enumerated() {
                 fresh.append(try makeWorker(on: loop, id: index, configuration: newConfiguration))
-            } catch {
-                for (worker, loop) in zip(fresh, loops) { try? loop.submit { worker.shutdown() }.wait() }
-                throw error
             }
+            // New addresses are bound before anything is swapped, so that a port in use
+            // leaves the old configuration serving. (Until the swap, the old workers answer
+            // connections on them by closing: they have no server there.)
+            try bindListeners(for: newConfiguration)
+        } catch {
+            for (worker, loop) in zip(fresh, loops) { try? loop.submit { worker.shutdown() }.wait() }
+            throw error
         }
         let previous = try zip(loops, fresh).enumerated().map { index, pair in
             try pair.0.submit { () -> ServerWorker? in
@@ -75,7 +79,6 @@ public final class HTTPServer: @unchecked Sendable {
             }.wait()
         }
         configuration = newConfiguration
-        try bindListeners(for: newConfiguration)
         let wanted = Set(newConfiguration.servers.flatMap(\.listen))
         for (address, channels) in listeners where !wanted.contains(address) {
             for channel in channels { try? channel.close().wait() }
@@ -147,14 +150,20 @@ public final class HTTPServer: @unchecked Sendable {
         }
     }
 
+    /// Binds the addresses not bound yet: all of them, or (closing what it bound) none.
     private func bindListeners(for configuration: ServerConfiguration) throws {
-        for address in Set(configuration.servers.flatMap(\.listen)) where listeners[address] == nil {
-            var channels: [Channel] = []
-            for (index, loop) in loops.enumerated() {
-                channels.append(try bind(address, on: loop, slot: slots[index]))
+        var bound: [ListenAddress: [Channel]] = [:]
+        do {
+            for address in Set(configuration.servers.flatMap(\.listen)) where listeners[address] == nil {
+                for (index, loop) in loops.enumerated() {
+                    bound[address, default: []].append(try bind(address, on: loop, slot: slots[index]))
+                }
             }
-            listeners[address] = channels
+        } catch {
+            for channel in bound.values.joined() { try? channel.close().wait() }
+            throw error
         }
+        listeners.merge(bound) { old, _ in old }
     }
 
     private func bind(_ address: ListenAddress, on loop: EventLoop, slot: WorkerSlot) throws -> Channel {

@@ -58,8 +58,14 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
 
     /// Whether the connection can carry another request after this one.
     var keepAlive: Bool {
-        head.keepAlive && (!headersSent || head.version == .http1_1) && worker.configuration.keepaliveTimeoutSeconds > 0
+        head.keepAlive && !streamedUntilClose && worker.configuration.keepaliveTimeoutSeconds > 0
     }
+
+    /// A streamed response to an HTTP/1.0 client: its body ends when the connection closes.
+    private var streamedUntilClose = false
+
+    /// 204 and 304 responses carry neither a body nor body framing; HEAD gets the framing only.
+    private var hasNoBody: Bool { response.status == 204 || response.status == 304 || response.status < 200 }
 
     // MARK: LuaRequestHost
 
@@ -235,8 +241,8 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
             responseBody = ByteBuffer(string: HTTPResponseHead.errorPage(exitStatus))
             response.set("Content-Type", ["text/html"])
         }
-        let framing = HTTPResponseHead.BodyFraming.length(responseBody.readableBytes)
-        if head.method == .head { responseBody.clear() }
+        let framing: HTTPResponseHead.BodyFraming = hasNoBody ? .none : .length(responseBody.readableBytes)
+        if head.method == .head || hasNoBody { responseBody.clear() }
         // The head goes into the room left in front of the body when it fits.
         // (Used in place: a local copy would share its storage and make `clear()` allocate.)
         worker.headScratch.clear()
@@ -258,7 +264,15 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
 
     private func writeStreamedHead(into out: inout ByteBuffer) {
         headersSent = true
-        let framing: HTTPResponseHead.BodyFraming = head.version == .http1_1 ? .chunked : .untilClose
+        let framing: HTTPResponseHead.BodyFraming
+        if hasNoBody {
+            framing = .none
+        } else if head.version == .http1_1 {
+            framing = .chunked
+        } else {
+            framing = .untilClose
+            streamedUntilClose = true
+        }
         response.write(into: &out, framing: framing, keepAlive: keepAlive, defaultType: location.settings.defaultType)
     }
 
@@ -267,7 +281,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     private func streamedPart(last: Bool) -> ByteBuffer {
         var out = ByteBuffer()
         if !headersSent { writeStreamedHead(into: &out) }
-        guard head.method != .head else {
+        guard head.method != .head, !hasNoBody else {
             responseBody.clear()
             return out
         }

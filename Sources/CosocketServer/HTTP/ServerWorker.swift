@@ -48,10 +48,15 @@ final class ServerWorker: @unchecked Sendable {
         let timeout = configuration.keepaliveTimeoutSeconds
         idleSweep = lua.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [self] _ in
             tick += 1
-            let since = tick - (draining ? min(timeout, 1) : timeout)
-            for connection in connections.values { connection.closeIfIdle(since: since) }
+            // nginx's client_header_timeout (60 s) while a request arrives; one second for
+            // everything once draining.
+            let keepalive = tick - (draining ? min(timeout, 1) : timeout)
+            let reading = tick - (draining ? 1 : Self.requestReadTimeout)
+            for connection in connections.values { connection.closeIfIdle(keepaliveTick: keepalive, readTick: reading) }
         }
     }
+
+    private static let requestReadTimeout = 60
 
     private func finishDrain(_ drained: () -> Void) {
         idleSweep?.cancel()
