@@ -14,6 +14,10 @@ public final class TestListener: @unchecked Sendable {
     private let lock = NSLock()
     private var accepted: [Int32] = []
     private var stopped = false
+    /// With an accept thread, that thread closes the descriptor when it leaves: closed
+    /// earlier, its number could be reused (by a socket the test opens next) before the
+    /// thread calls `accept` on it, and that socket's connections would be stolen.
+    private let acceptThreadClosesDescriptor: Bool
 
     /// - Parameters:
     ///   - backlog: the listen queue length; `acceptConnections: false` leaves it to fill up.
@@ -43,6 +47,7 @@ public final class TestListener: @unchecked Sendable {
         }
         self.fd = fd
         self.port = port
+        acceptThreadClosesDescriptor = acceptConnections
         listen(fd, backlog)
         if acceptConnections {
             let thread = Thread { [self] in acceptLoop() }
@@ -51,6 +56,7 @@ public final class TestListener: @unchecked Sendable {
     }
 
     private func acceptLoop() {
+        defer { close(fd) }
         while true {
             let client = accept(fd, nil, nil)
             if client < 0 { return }
@@ -78,8 +84,9 @@ public final class TestListener: @unchecked Sendable {
         stopped = true
         lock.unlock()
         guard !wasStopped else { return }
+        // Wakes the accept thread (accept fails on a shut-down listener), which then closes.
         shutdown(fd, Int32(SHUT_RDWR))
-        close(fd)
+        if !acceptThreadClosesDescriptor { close(fd) }
         if let path { unlink(path) }
     }
 
