@@ -12,6 +12,7 @@ import Testing
         location = /nocontent { content_by_lua_block { ngx.status = 204 ngx.send_headers() ngx.flush(true) } }
         location = /split { content_by_lua_block { ngx.header["X-Split"] = ngx.var.arg_v ngx.say("done") } }
         location = /huge { content_by_lua_block { ngx.say(pcall(ngx.sleep, 0/0), " ", ngx.decode_args("a=1", math.huge).a) } }
+        location = /log { content_by_lua_block { ngx.log(ngx.ERR, "marker") error("boom") } }
         """
 
     @Test func http10KeepAliveIsHonoured() throws {
@@ -72,5 +73,13 @@ import Testing
         let server = try TestServer(server: Self.configuration)
         #expect(server.get("/huge").body == "true 1\n")
         #expect(server.get("/ok").body == "ok")
+    }
+
+    @Test func errorLogLinesNameTheRequestAsNginxDoes() throws {
+        let server = try TestServer(server: Self.configuration)
+        #expect(server.get("/log?x=1").status == 500)
+        let suffix = ", client: 127.0.0.1, server: , request: \"GET /log?x=1 HTTP/1.1\", host: \"test\""
+        #expect(server.log.waitFor(":1: marker" + suffix))
+        #expect(server.log.waitFor("in main chunk" + suffix))
     }
 }

@@ -29,4 +29,7 @@ public protocol LuaRequestHost: AnyObject {
     /// `ngx.exit(status)`: returns `true` when the call should simply return (the host took
     /// over), `false` to end the context (or, for `ngx.OK` in a phase, that phase).
     func handleExit(status: Int, context: LuaContext) -> Bool
+    /// What nginx appends to error-log lines about this request:
+    /// `client: 127.0.0.1, server: name, request: "GET / HTTP/1.1", host: "example.com"`.
+    var errorLogContext: String { get }
 }

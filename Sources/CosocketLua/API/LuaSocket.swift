@@ -161,7 +161,7 @@ extension LuaSocket {
         guard worker.engine.configuration.logErrors,
             let entry = Self.errorLogEntry(operation, error, target: target, peerAddress: stream.peerAddress)
         else { return }
-        worker.errorLog.log(entry.level, entry.message)
+        worker.log(entry.level, entry.message, in: context)
     }
 
     /// The reference's error-log line for a failed operation (without nginx's `client: ...,

@@ -156,7 +156,7 @@ enum NgxCoreAPI {
                let host = context.request {
                 if context.output?.headersSent == true {
                     // The reference logs this and carries on.
-                    LuaWorker.from(L).errorLog.log(.error, "attempt to set ngx.status after sending out response headers")
+                    LuaWorker.from(L).log(.error, "attempt to set ngx.status after sending out response headers")
                 } else {
                     host.status = Int(lua_tointeger(L, 3))
                 }
@@ -309,7 +309,7 @@ enum NgxCoreAPI {
                 if let problem = appendPrintable(L, index, to: &buffer) { return L.argumentError(index, problem) }
             }
         }
-        worker.errorLog.log(level, "[lua] \(callerPosition(L)): \(String(buffer: buffer))")
+        worker.log(level, "[lua] \(callerPosition(L)): \(String(buffer: buffer))")
         return .values(0)
     }
 

@@ -108,7 +108,7 @@ enum RequestAPI {
         guard let name = headerName(L, 2) else { return L.fail("bad header name") }
         if LuaWorker.from(L).current?.context.output?.headersSent == true {
             // The reference logs this and carries on.
-            LuaWorker.from(L).errorLog.log(.error, "attempt to set ngx.header.HEADER after sending out response headers")
+            LuaWorker.from(L).log(.error, "attempt to set ngx.header.HEADER after sending out response headers")
             return .values(0)
         }
         switch lua_type(L, 3) {

@@ -210,9 +210,9 @@ public final class LuaWorker: @unchecked Sendable {
         if let error {
             if coroutine.isEntry {
                 context.failure = error.message
-                errorLog.log(.error, "lua entry thread aborted: runtime error: \(error.traceback)")
+                log(.error, "lua entry thread aborted: runtime error: \(error.traceback)", in: context)
             } else {
-                errorLog.log(.error, "lua user thread aborted: runtime error: \(error.traceback)")
+                log(.error, "lua user thread aborted: runtime error: \(error.traceback)", in: context)
             }
         }
         if !coroutine.isEntry {
@@ -372,6 +372,15 @@ public final class LuaWorker: @unchecked Sendable {
         luaL_unref(state, luaRegistryIndex, coroutine.resultsReference)
         coroutine.resultsReference = LUA_NOREF
         return max(count, 1)
+    }
+
+    // MARK: Error log
+
+    /// Logs `message`, with the request's client, server, request line and host appended as
+    /// nginx appends them when `context` (by default the running one) serves a request.
+    func log(_ level: LuaLogLevel, _ message: String, in context: LuaContext? = nil) {
+        guard let request = (context ?? current?.context)?.request else { return errorLog.log(level, message) }
+        errorLog.log(level, message + ", " + request.errorLogContext)
     }
 
     // MARK: Shutdown

@@ -172,7 +172,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
                 respondWithError(404, keepAlive: head.keepAlive, headOnly: head.method == .head)
                 continue
             }
-            dispatch(head, location: match.payload, body: body)
+            dispatch(head, location: match.payload, body: body, serverName: server.names.first ?? "")
         }
     }
 
@@ -213,11 +213,12 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         return .incomplete
     }
 
-    private func dispatch(_ head: HTTPRequestHead, location: Location, body: ByteBuffer?) {
+    private func dispatch(_ head: HTTPRequestHead, location: Location, body: ByteBuffer?, serverName: String) {
         let request = RequestContext(
             head: head, body: body, location: location, peer: peer, serverPort: serverPort,
             connection: self, worker: worker
         )
+        request.serverName = serverName
         current = request
         worker.handle(request)
     }

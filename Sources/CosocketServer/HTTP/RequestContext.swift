@@ -127,6 +127,19 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
 
     func responseHeader(_ name: String) -> [String]? { response.values(name) }
 
+    /// The `server_name` of the server that took the request (nginx's `server:` in logs).
+    var serverName = ""
+
+    var errorLogContext: String {
+        // The request line as received: the head up to its first line break.
+        let requestLine = head.bytes.withUnsafeReadableBytes { raw in
+            String(decoding: raw.prefix { $0 != 13 && $0 != 10 }, as: UTF8.self)
+        }
+        var text = "client: \(remoteAddress), server: \(serverName), request: \"\(requestLine)\""
+        if let host = head.host { text += ", host: \"\(host)\"" }
+        return text
+    }
+
     func setResponseHeader(_ name: String, _ values: [String]?) { response.set(name, values) }
 
     // MARK: LuaOutput
