@@ -1,5 +1,6 @@
 import Testing
-import CosocketLua
+
+@testable import CosocketLua
 
 // Tests for NgxCodec (Sources/CosocketLua/Codec). Expected values come from the reference
 // implementation (see `CodecRef` at the end of the file and the "reference:" comments inline),

@@ -1,4 +1,4 @@
-// Shared 64-byte block buffering and Merkle–Damgård padding for the MD5 and SHA-1 hashers.
+// Shared 64-byte block hashing (buffering, Merkle–Damgård padding) for MD5 and SHA-1.
 
 extension NgxCodec {
     /// Byte order of the 64-bit message bit length appended by `BlockBuffer.pad`.
@@ -64,6 +64,39 @@ extension NgxCodec {
             }
             var length = lengthOrder == .littleEndian ? bitLength.littleEndian : bitLength.bigEndian
             withUnsafeBytes(of: &length) { absorb($0, compress: compress) }
+        }
+    }
+
+    /// The chaining state of a 64-byte-block hash: its initial words (`init()`), the byte
+    /// order of the appended length, the compression function and the digest.
+    protocol BlockHashState: Sendable {
+        init()
+        static var lengthOrder: LengthByteOrder { get }
+        /// Processes one 64-byte block at `block` (any alignment).
+        mutating func compress(_ block: UnsafeRawPointer)
+        func digest() -> [UInt8]
+    }
+
+    /// Incremental hashing over a ``BlockHashState``: feed bytes with `update` in any
+    /// chunking, then `finalize` once.
+    struct BlockHasher<State: BlockHashState>: Sendable {
+        private var state = State()
+        private var buffer = BlockBuffer()
+
+        init() {}
+
+        mutating func update(_ bytes: UnsafeRawBufferPointer) {
+            buffer.absorb(bytes) { state.compress($0) }
+        }
+
+        mutating func update(_ bytes: [UInt8]) {
+            bytes.withUnsafeBytes { update($0) }
+        }
+
+        /// Pads the message and returns the digest (the hasher should not be reused).
+        mutating func finalize() -> [UInt8] {
+            buffer.pad(lengthOrder: State.lengthOrder) { state.compress($0) }
+            return state.digest()
         }
     }
 }

@@ -1,83 +1,63 @@
 // ngx.sha1_bin / ngx.hmac_sha1: SHA-1 (FIPS 180-4), implemented here so the module needs no crypto library.
 
 extension NgxCodec {
-    /// Incremental SHA-1 (FIPS 180-4). Feed bytes with `update` in any chunking, then `finalize`.
-    public struct SHA1Hasher: Sendable {
-        /// Chaining state words (inline, no heap allocation).
-        private var state = State()
-        /// Partial block and message length (inline storage).
-        private var buffer = BlockBuffer()
+    /// Incremental SHA1: feed bytes with `update` in any chunking, then `finalize`.
+    typealias SHA1Hasher = BlockHasher<SHA1State>
 
-        public init() {}
+    /// SHA-1's chaining state words and compression function (FIPS 180-4).
+    struct SHA1State: BlockHashState {
+        static let lengthOrder = LengthByteOrder.bigEndian
 
-        /// Appends bytes to the message.
-        public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-            buffer.absorb(bytes) { state.compress($0) }
+        var h0: UInt32 = 0x6745_2301
+        var h1: UInt32 = 0xefcd_ab89
+        var h2: UInt32 = 0x98ba_dcfe
+        var h3: UInt32 = 0x1032_5476
+        var h4: UInt32 = 0xc3d2_e1f0
+
+        /// The digest bytes of the current state.
+        func digest() -> [UInt8] {
+            let digest = (h0.bigEndian, h1.bigEndian, h2.bigEndian, h3.bigEndian, h4.bigEndian)
+            return withUnsafeBytes(of: digest) { [UInt8]($0) }
         }
 
-        /// Appends bytes to the message.
-        public mutating func update(_ bytes: [UInt8]) {
-            bytes.withUnsafeBytes { update($0) }
-        }
+        @inline(__always)
+        private static func rotl(_ x: UInt32, _ s: UInt32) -> UInt32 { (x << s) | (x >> (32 - s)) }
 
-        /// Pads the message and returns the 20-byte digest (the hasher should not be reused).
-        public mutating func finalize() -> [UInt8] {
-            buffer.pad(lengthOrder: .bigEndian) { state.compress($0) }
-            return state.digest()
-        }
-
-        /// The chaining state words and the compression function.
-        private struct State: Sendable {
-            var h0: UInt32 = 0x6745_2301
-            var h1: UInt32 = 0xefcd_ab89
-            var h2: UInt32 = 0x98ba_dcfe
-            var h3: UInt32 = 0x1032_5476
-            var h4: UInt32 = 0xc3d2_e1f0
-
-            /// The digest bytes of the current state.
-            func digest() -> [UInt8] {
-                let digest = (h0.bigEndian, h1.bigEndian, h2.bigEndian, h3.bigEndian, h4.bigEndian)
-                return withUnsafeBytes(of: digest) { [UInt8]($0) }
-            }
-
-            @inline(__always)
-            private static func rotl(_ x: UInt32, _ s: UInt32) -> UInt32 { (x << s) | (x >> (32 - s)) }
-
-            /// Processes one 64-byte block at `p` (any alignment).
-            mutating func compress(_ p: UnsafeRawPointer) {
-                withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 80) { w in
-                    for i in 0..<16 {
-                        w[i] = UInt32(bigEndian: p.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))
-                    }
-                    for i in 16..<80 {
-                        w[i] = Self.rotl(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1)
-                    }
-                    var a = h0, b = h1, c = h2, d = h3, e = h4
-                    for i in 0..<20 {
-                        let t = Self.rotl(a, 5) &+ ((b & c) | (~b & d)) &+ e &+ 0x5a82_7999 &+ w[i]
-                        e = d; d = c; c = Self.rotl(b, 30); b = a; a = t
-                    }
-                    for i in 20..<40 {
-                        let t = Self.rotl(a, 5) &+ (b ^ c ^ d) &+ e &+ 0x6ed9_eba1 &+ w[i]
-                        e = d; d = c; c = Self.rotl(b, 30); b = a; a = t
-                    }
-                    for i in 40..<60 {
-                        let t = Self.rotl(a, 5) &+ ((b & c) | (b & d) | (c & d)) &+ e &+ 0x8f1b_bcdc &+ w[i]
-                        e = d; d = c; c = Self.rotl(b, 30); b = a; a = t
-                    }
-                    for i in 60..<80 {
-                        let t = Self.rotl(a, 5) &+ (b ^ c ^ d) &+ e &+ 0xca62_c1d6 &+ w[i]
-                        e = d; d = c; c = Self.rotl(b, 30); b = a; a = t
-                    }
-                    h0 &+= a
-                    h1 &+= b
-                    h2 &+= c
-                    h3 &+= d
-                    h4 &+= e
+        /// Processes one 64-byte block at `p` (any alignment).
+        mutating func compress(_ p: UnsafeRawPointer) {
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 80) { w in
+                for i in 0..<16 {
+                    w[i] = UInt32(bigEndian: p.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))
                 }
+                for i in 16..<80 {
+                    w[i] = Self.rotl(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1)
+                }
+                var a = h0, b = h1, c = h2, d = h3, e = h4
+                for i in 0..<20 {
+                    let t = Self.rotl(a, 5) &+ ((b & c) | (~b & d)) &+ e &+ 0x5a82_7999 &+ w[i]
+                    e = d; d = c; c = Self.rotl(b, 30); b = a; a = t
+                }
+                for i in 20..<40 {
+                    let t = Self.rotl(a, 5) &+ (b ^ c ^ d) &+ e &+ 0x6ed9_eba1 &+ w[i]
+                    e = d; d = c; c = Self.rotl(b, 30); b = a; a = t
+                }
+                for i in 40..<60 {
+                    let t = Self.rotl(a, 5) &+ ((b & c) | (b & d) | (c & d)) &+ e &+ 0x8f1b_bcdc &+ w[i]
+                    e = d; d = c; c = Self.rotl(b, 30); b = a; a = t
+                }
+                for i in 60..<80 {
+                    let t = Self.rotl(a, 5) &+ (b ^ c ^ d) &+ e &+ 0xca62_c1d6 &+ w[i]
+                    e = d; d = c; c = Self.rotl(b, 30); b = a; a = t
+                }
+                h0 &+= a
+                h1 &+= b
+                h2 &+= c
+                h3 &+= d
+                h4 &+= e
             }
         }
     }
+
 
     /// `ngx.sha1_bin(str)`: the 20 raw bytes of the SHA-1 digest.
     public static func sha1(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
