@@ -465,13 +465,8 @@ enum SocketAPI {
         case LUA_TNUMBER: value = luaClampedInteger(lua_tonumber(L, 3))
         default: return L.argumentError(3, "number expected, got \(luaTypeName(L, 3))")
         }
-        switch socket.stream.setOption(option, value: value) {
-        case .success:
-            lua_pushboolean(L, 1)
-            return .values(1)
-        case .failure(let error):
-            return L.softFailure(error.message)
-        }
+        // The reference answers `true` here where its other methods answer `1`.
+        return pushOne(L, socket.stream.setOption(option, value: value), asBoolean: true)
     }
 
     static func getOption(_ L: LuaState) -> LuaReturn {
@@ -548,11 +543,11 @@ enum SocketAPI {
         }
     }
 
-    /// The reference's `1` or `nil, err`.
-    private static func pushOne(_ L: LuaState, _ result: Result<Void, CosocketError>) -> LuaReturn {
+    /// The reference's `1` (or `true`) or `nil, err`.
+    private static func pushOne(_ L: LuaState, _ result: Result<Void, CosocketError>, asBoolean: Bool = false) -> LuaReturn {
         switch result {
         case .success:
-            lua_pushinteger(L, 1)
+            if asBoolean { lua_pushboolean(L, 1) } else { lua_pushinteger(L, 1) }
             return .values(1)
         case .failure(let error):
             return L.softFailure(error.message)
