@@ -169,8 +169,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
         let configuration = engine.configuration
         let bufferSize = configuration.bufferSize
         let connection = StreamConnection(poolKey: key, pauseThreshold: 4 * bufferSize)
-        var bootstrap = ClientBootstrap(group: engine.eventLoop)
-            .connectTimeout(timeouts.connect ?? configuration.connectTimeout)
+        let bootstrap = ClientBootstrap(group: engine.eventLoop)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     // Set synchronously here: as bootstrap options each one costs a future
@@ -184,8 +183,25 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
                     try channel.pipeline.syncOperations.addHandler(connection)
                 }
             }
-        if let sourceAddress { bootstrap = bootstrap.bind(to: sourceAddress) }
-        bootstrap.connect(to: address).whenComplete { result in
+        let opened: EventLoopFuture<Channel>
+        if let sourceAddress {
+            opened = bootstrap.connectTimeout(timeouts.connect ?? configuration.connectTimeout)
+                .bind(to: sourceAddress).connect(to: address)
+        } else {
+            switch ImmediateConnect.attempt(address) {
+            case .connected(let descriptor):
+                // `enableMPTCP` only drops the bootstrap's default TCP_NODELAY option here (the
+                // descriptor exists, with the option set): applied by the bootstrap, it would
+                // cost a future chain per connect.
+                opened = bootstrap.enableMPTCP(true).withConnectedSocket(descriptor)
+            case .failed(let code):
+                if let result = failConnect(key: key, .system(errno: code, partial: ByteBuffer())) { reportConnect(result) }
+                return
+            case .notImmediate:
+                opened = bootstrap.connectTimeout(timeouts.connect ?? configuration.connectTimeout).connect(to: address)
+            }
+        }
+        opened.whenComplete { result in
             switch result {
             case .success:
                 self.engine.pools.connected(connection)

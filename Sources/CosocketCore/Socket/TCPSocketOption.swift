@@ -12,7 +12,7 @@ public enum TCPSocketOption: String, Sendable, CaseIterable {
         switch self {
         case .keepalive: return ChannelOptions.socketOption(.so_keepalive)
         case .reuseaddr: return ChannelOptions.socketOption(.so_reuseaddr)
-        case .tcpNoDelay: return ChannelOptions.socketOption(.tcp_nodelay)
+        case .tcpNoDelay: return ChannelOptions.tcpOption(.tcp_nodelay)
         case .sndbuf: return ChannelOptions.socketOption(.so_sndbuf)
         case .rcvbuf: return ChannelOptions.socketOption(.so_rcvbuf)
         }
