@@ -12,15 +12,16 @@ public final class CosocketEngine: @unchecked Sendable {
     public var configuration: EngineConfiguration
     public let resolver: any Resolver
     public let pools: ConnectionPools
-    /// Read, send and pool-wait timeouts of this engine's sockets.
-    let timers: SocketTimers
+    /// Socket timeouts and pooled connections' idle deadlines.
+    let timers: EngineTimers
 
     public init(eventLoop: EventLoop, configuration: EngineConfiguration = EngineConfiguration(), resolver: (any Resolver)? = nil) {
         self.eventLoop = eventLoop
         self.configuration = configuration
         self.resolver = resolver ?? HostsFileResolver()
-        self.pools = ConnectionPools(eventLoop: eventLoop, defaultPoolSize: configuration.poolSize)
-        self.timers = SocketTimers(eventLoop: eventLoop)
+        let timers = EngineTimers(eventLoop: eventLoop)
+        self.timers = timers
+        self.pools = ConnectionPools(eventLoop: eventLoop, timers: timers, defaultPoolSize: configuration.poolSize)
     }
 
     private static let registry = NIOLockedValueBox<[ObjectIdentifier: CosocketEngine]>([:])

@@ -13,11 +13,14 @@ enum PoolCheckout {
 /// stray bytes, resuming queued connects). All bookkeeping lives in the machine.
 public final class ConnectionPools: @unchecked Sendable {
     let eventLoop: EventLoop
+    private let timers: EngineTimers
     private var machine: PoolStateMachine<StreamConnection, StreamSocket>
 
-    init(eventLoop: EventLoop, defaultPoolSize: Int) {
+    init(eventLoop: EventLoop, timers: EngineTimers, defaultPoolSize: Int) {
         self.eventLoop = eventLoop
+        self.timers = timers
         self.machine = PoolStateMachine(defaultPoolSize: defaultPoolSize)
+        timers.idleConnectionExpired = { [unowned self] connection in self.idleTimerFired(connection) }
     }
 
     // MARK: Introspection
@@ -100,17 +103,7 @@ public final class ConnectionPools: @unchecked Sendable {
         case .park(let connection, let idleTimeout):
             connection.owner = self
             if let idleTimeout {
-                let deadline = NIODeadline.now() + TimeAmount(idleTimeout)
-                connection.idleDeadline = deadline
-                // A timer still pending from an earlier park is re-armed when it fires:
-                // a connection reused every few milliseconds costs one timer per timeout
-                // period, not a schedule and a cancel per request.
-                // A pending timer set for later than this deadline (a longer timeout before)
-                // is replaced.
-                if connection.idleTimer == nil || connection.idleTimerDeadline.map({ $0 > deadline }) == true {
-                    connection.idleTimer?.cancel()
-                    armIdleTimer(connection, at: deadline)
-                }
+                timers.armIdle(connection, at: NIODeadline.now() + TimeAmount(idleTimeout))
             }
             // Watch for a peer close or stray bytes while idle.
             connection.requestInput()
@@ -127,28 +120,13 @@ public final class ConnectionPools: @unchecked Sendable {
         }
     }
 
-    /// Leaves the idle timer pending (see `.park`); only the deadline goes.
     private func stopIdling(_ connection: StreamConnection) {
-        connection.idleDeadline = nil
+        timers.disarmIdle(connection)
         connection.owner = nil
         connection.ownerChanged()
     }
 
-    private func armIdleTimer(_ connection: StreamConnection, at deadline: NIODeadline) {
-        connection.idleTimerDeadline = deadline
-        connection.idleTimer = eventLoop.scheduleTask(deadline: deadline) {
-            self.idleTimerFired(connection)
-        }
-    }
-
     private func idleTimerFired(_ connection: StreamConnection) {
-        connection.idleTimer = nil
-        connection.idleTimerDeadline = nil
-        // In use (or closed) since it was armed: nothing to expire.
-        guard let deadline = connection.idleDeadline else { return }
-        // Parked again since: wait for the newer deadline.
-        guard deadline <= .now() else { return armIdleTimer(connection, at: deadline) }
-        connection.idleDeadline = nil
         execute(machine.idleTimerFired(key: connection.poolKey, connection: connection), key: connection.poolKey)
     }
 

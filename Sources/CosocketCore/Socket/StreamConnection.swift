@@ -19,7 +19,7 @@ protocol StreamConnectionOwner: AnyObject {
 /// pauses reading until it takes them, so a slow consumer never buffers a whole stream. Write
 /// completion is observed through writability with a one-byte high water mark, so a send costs
 /// no promise allocation.
-final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
+final class StreamConnection: ChannelInboundHandler, DeadlineQueueMember, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -42,12 +42,8 @@ final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
     /// Where the pool files this connection, and how many times it has been reused.
     var poolKey: String
     var reuseCount = 0
-    /// Armed while the connection sits idle in a pool.
-    var idleTimer: Scheduled<Void>?
-    /// When the connection, parked in its pool, expires; nil while it is in use.
-    var idleDeadline: NIODeadline?
-    /// When the pending `idleTimer` fires.
-    var idleTimerDeadline: NIODeadline?
+    /// Where the connection waits in the engine's idle-deadline queue while pooled.
+    var deadlineQueueSlot = -1
 
     /// Buffered bytes at which reading pauses until the owner takes some.
     private let pauseThreshold: Int
@@ -188,11 +184,6 @@ final class StreamConnection: ChannelInboundHandler, @unchecked Sendable {
         guard !isClosed else { return }
         isClosed = true
         inputClosed = true
-        // A pool's idle timer may still be pending from an earlier park.
-        idleTimer?.cancel()
-        idleTimer = nil
-        idleTimerDeadline = nil
-        idleDeadline = nil
         guard let context else { return }
         if insideReadComplete {
             // NIO fires read-complete just before it half-closes the input on an end of stream,

@@ -45,7 +45,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     private var pendingSendCount: Int?
     private var sendDeadline: NIODeadline?
     private var poolWaitDeadline: NIODeadline?
-    /// Where this socket sits in the engine's timeout queue (see ``SocketTimers``). The entry
+    /// Where this socket sits in the engine's timeout queue (see ``EngineTimers``). The entry
     /// is armed lazily: an operation that finishes leaves it, and when it fires it re-arms for
     /// whatever deadline is current.
     var deadlineQueueSlot = -1
@@ -547,7 +547,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
         sendDeadline = nil
     }
 
-    /// Called by the engine's ``SocketTimers`` once the armed deadline has passed.
+    /// Called by the engine's ``EngineTimers`` once the armed deadline has passed.
     func timerFired() {
         let now = NIODeadline.now()
         if let deadline = readDeadline, deadline <= now { readTimedOut() }

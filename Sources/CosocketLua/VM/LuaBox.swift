@@ -31,7 +31,9 @@ enum LuaBox {
         lua_setmetatable(L, -2)
     }
 
-    /// The object in the boxed userdata at `index`, if it is one of ours and of type `T`.
+    /// The object in the boxed userdata at `index`, if it is one of ours and exactly of type
+    /// `T` (boxed types are final classes): an exact type test is a pointer comparison, where
+    /// `as? T` costs a runtime cast on every socket method call.
     static func unbox<T: AnyObject>(_ L: LuaState, _ index: Int32, as type: T.Type) -> T? {
         guard lua_type(L, index) == LUA_TUSERDATA, lua_getmetatable(L, index) != 0 else { return nil }
         metatable.push(L)
@@ -40,6 +42,8 @@ enum LuaBox {
         guard ours, let slot = lua_touserdata(L, index)?.assumingMemoryBound(to: UnsafeMutableRawPointer?.self),
             let pointer = slot.pointee
         else { return nil }
-        return Unmanaged<AnyObject>.fromOpaque(pointer).takeUnretainedValue() as? T
+        let object = Unmanaged<AnyObject>.fromOpaque(pointer).takeUnretainedValue()
+        guard Swift.type(of: object) == T.self else { return nil }
+        return unsafeDowncast(object, to: T.self)
     }
 }
