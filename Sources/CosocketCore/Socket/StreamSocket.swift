@@ -35,6 +35,10 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     private var sourceAddress: SocketAddress?
     private var openingSynchronously = false
     private var synchronousConnectResult: Result<Void, CosocketError>?
+    /// A TCP connect that finished inside the call still reports on a later loop turn: nginx
+    /// always gets `EINPROGRESS` for TCP and resumes the caller from the event loop, so light
+    /// threads spawned meanwhile run first; Lua code sees that order.
+    private var reportsOnNextTurn = false
 
     private var readMatcher: ReadMatcher?
     /// A read met the end of the stream: further reads fail with `closed` at once.
@@ -188,6 +192,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
             opened = bootstrap.connectTimeout(timeouts.connect ?? configuration.connectTimeout)
                 .bind(to: sourceAddress).connect(to: address)
         } else {
+            if case .unixDomainSocket = address {} else { reportsOnNextTurn = true }
             switch ImmediateConnect.attempt(address) {
             case .connected(let descriptor):
                 // `enableMPTCP` only drops the bootstrap's default TCP_NODELAY option here (the
@@ -196,6 +201,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
                 opened = bootstrap.enableMPTCP(true).withConnectedSocket(descriptor)
             case .failed(let code):
                 if let result = failConnect(key: key, .system(errno: code, partial: ByteBuffer())) { reportConnect(result) }
+                reportsOnNextTurn = false
                 return
             case .notImmediate:
                 opened = bootstrap.connectTimeout(timeouts.connect ?? configuration.connectTimeout).connect(to: address)
@@ -210,6 +216,8 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
                 if let result = self.failConnect(key: key, Self.connectError(error)) { self.reportConnect(result) }
             }
         }
+        // A connect that finished inside the call has reported by now.
+        reportsOnNextTurn = false
     }
 
     private func connectFinished(_ connection: StreamConnection) {
@@ -224,7 +232,10 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     }
 
     private func reportConnect(_ result: Result<Void, CosocketError>) {
-        if openingSynchronously {
+        if openingSynchronously && reportsOnNextTurn {
+            reportsOnNextTurn = false
+            engine.eventLoop.execute { self.delegate?.socketDidConnect(self, result: result) }
+        } else if openingSynchronously {
             synchronousConnectResult = result
         } else {
             delegate?.socketDidConnect(self, result: result)

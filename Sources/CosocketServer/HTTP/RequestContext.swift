@@ -147,7 +147,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard !outputEnded else { return false }
         if responseBody.capacity == 0 {
-            responseBody = Self.allocator.buffer(capacity: Self.headRoom + max(bytes.count, 512))
+            responseBody = worker.takeResponseBuffer(minimumCapacity: Self.headRoom + max(bytes.count, 512))
             responseBody.moveWriterIndex(to: Self.headRoom)
             responseBody.moveReaderIndex(to: Self.headRoom)
         }
@@ -226,6 +226,10 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
             out = completeResponse()
         }
         connection.send(&out, whenWritten: nil)
+        // The body's storage is `out`'s (the head went in front of it): drop this reference so
+        // that the worker's copy becomes unique once NIO has written it.
+        responseBody = ByteBuffer()
+        worker.recycleResponseBuffer(out)
     }
 
     /// The request is over (handlers and their threads ended): the response is completed,

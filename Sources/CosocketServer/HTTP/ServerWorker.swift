@@ -9,6 +9,12 @@ final class ServerWorker: @unchecked Sendable {
     let configuration: ServerConfiguration
     /// Where response heads are assembled before they are copied in front of their body.
     var headScratch = ByteBuffer()
+    /// Response buffers handed back after their bytes went to the socket. NIO lets go of one
+    /// once written (at once, in the usual case), and `clear()` then reuses its storage: no
+    /// allocation per response. One still being written gets new storage on `clear()`.
+    private var spareResponseBuffers: [ByteBuffer] = []
+    private static let spareResponseBufferLimit = 32
+    private static let spareResponseBufferMaximumCapacity = 64 * 1024
     /// Compiled chunks by ``LuaSource/id``, loaded on first use.
     private var compiled: [Int32?]
     /// Open client connections, for graceful shutdown.
@@ -22,6 +28,23 @@ final class ServerWorker: @unchecked Sendable {
     private var draining = false
     /// How each listening address picks its virtual server.
     var routers: [ListenAddress: ServerNameRouter<VirtualServer>] { configuration.routers }
+
+    /// An empty buffer of at least `minimumCapacity` bytes for a response.
+    func takeResponseBuffer(minimumCapacity: Int) -> ByteBuffer {
+        guard var buffer = spareResponseBuffers.popLast() else {
+            return ByteBufferAllocator().buffer(capacity: minimumCapacity)
+        }
+        buffer.clear(minimumCapacity: minimumCapacity)
+        return buffer
+    }
+
+    /// Keeps `buffer` (already handed to the connection) for a later response.
+    func recycleResponseBuffer(_ buffer: ByteBuffer) {
+        guard spareResponseBuffers.count < Self.spareResponseBufferLimit,
+            buffer.capacity <= Self.spareResponseBufferMaximumCapacity
+        else { return }
+        spareResponseBuffers.append(buffer)
+    }
 
     init(lua: LuaWorker, configuration: ServerConfiguration) {
         self.lua = lua
