@@ -62,7 +62,7 @@ enum SocketAPI {
         }
         let worker = LuaWorker.from(L)
         lua_rawgeti(L, 1, 1)
-        let existing = LuaBox.unbox(L, -1, as: LuaSocket.self)
+        let existing = LuaBox.unbox(L, -1, as: LuaSocket.self, metatable: worker.boxMetatable)
         luaPop(L, 1)
         if let existing {
             if let owner = existing.context, let current = worker.current, owner !== current.context {
@@ -376,7 +376,7 @@ enum SocketAPI {
                 return L.argumentError(1, "number expected, got \(luaTypeName(L, 1))")
             }
         }
-        guard let reader = LuaBox.unbox(L, luaUpvalueIndex(3), as: UntilReader.self) else { return .values(0) }
+        guard let reader = LuaBox.unbox(L, luaUpvalueIndex(3), as: UntilReader.self, metatable: LuaWorker.from(L).boxMetatable) else { return .values(0) }
         lua_settop(L, 0)
         lua_pushvalue(L, luaUpvalueIndex(2))
         let socket: LuaSocket

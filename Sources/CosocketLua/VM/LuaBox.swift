@@ -6,10 +6,12 @@ import CLuaJIT
 enum LuaBox {
     private static let metatable = LuaRegistrySlot()
 
-    static func installMetatable(_ L: LuaState) {
+    /// Creates the metatable and returns its identity in this VM (see ``unbox(_:_:as:metatable:)``).
+    static func installMetatable(_ L: LuaState) -> UnsafeRawPointer? {
         lua_createtable(L, 0, 1)
         lua_pushvalue(L, -1)
         metatable.store(L)
+        let identity = lua_topointer(L, -1)
         lua_pushcclosure(L, { L in
             guard let L, let slot = lua_touserdata(L, 1)?.assumingMemoryBound(to: UnsafeMutableRawPointer?.self) else { return 0 }
             if let pointer = slot.pointee {
@@ -20,6 +22,7 @@ enum LuaBox {
         }, 0)
         lua_setfield(L, -2, "__gc")
         luaPop(L, 1)
+        return identity
     }
 
     /// Pushes a userdata that keeps `object` alive until collected.
@@ -33,12 +36,13 @@ enum LuaBox {
 
     /// The object in the boxed userdata at `index`, if it is one of ours and exactly of type
     /// `T` (boxed types are final classes): an exact type test is a pointer comparison, where
-    /// `as? T` costs a runtime cast on every socket method call.
-    static func unbox<T: AnyObject>(_ L: LuaState, _ index: Int32, as type: T.Type) -> T? {
+    /// `as? T` costs a runtime cast on every socket method call. `metatable` is what
+    /// ``installMetatable(_:)`` returned for this VM: comparing table identities spares a
+    /// registry lookup per call (tables do not move in LuaJIT).
+    static func unbox<T: AnyObject>(_ L: LuaState, _ index: Int32, as type: T.Type, metatable: UnsafeRawPointer?) -> T? {
         guard lua_type(L, index) == LUA_TUSERDATA, lua_getmetatable(L, index) != 0 else { return nil }
-        metatable.push(L)
-        let ours = lua_rawequal(L, -1, -2) != 0
-        luaPop(L, 2)
+        let ours = metatable != nil && lua_topointer(L, -1) == metatable
+        luaPop(L, 1)
         guard ours, let slot = lua_touserdata(L, index)?.assumingMemoryBound(to: UnsafeMutableRawPointer?.self),
             let pointer = slot.pointee
         else { return nil }

@@ -39,6 +39,8 @@ public final class LuaWorker: @unchecked Sendable {
     var outputScratch = ByteBuffer()
     /// Reused by `tcpsock:send` to assemble what it sends.
     var sendScratch = ByteBuffer()
+    /// The identity of this VM's boxed-object metatable (``LuaBox``).
+    var boxMetatable: UnsafeRawPointer?
     /// Entry threads whose function returned, ready for the next request or timer.
     private var spareEntryThreads: [(thread: LuaState, reference: Int32)] = []
     private static let spareEntryThreadLimit = 64
