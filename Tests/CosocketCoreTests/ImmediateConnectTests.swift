@@ -16,10 +16,12 @@ import Glibc
         let listener = TestListener { fd in Peer.echo(fd) }
         defer { listener.stop() }
         let outcome = ImmediateConnect.attempt(try SocketAddress(ipAddress: "127.0.0.1", port: listener.port))
-        guard case .connected(let fd) = outcome else {
+        guard case .connected(let fd, let afterInProgress) = outcome else {
             Issue.record("expected a connected descriptor, got \(outcome)")
             return
         }
+        // TCP says EINPROGRESS first, as it does to nginx (which then waits for the loop).
+        #expect(afterInProgress)
         defer { close(fd) }
         var noDelay: CInt = 0
         var length = socklen_t(MemoryLayout<CInt>.size)
@@ -35,25 +37,26 @@ import Glibc
     @Test func refusedPortFailsWithItsErrno() throws {
         let refusing = RefusingPort()
         let outcome = ImmediateConnect.attempt(try SocketAddress(ipAddress: "127.0.0.1", port: refusing.port))
-        guard case .failed(let code) = outcome else {
+        guard case .failed(let code, let afterInProgress) = outcome else {
             Issue.record("expected a failure, got \(outcome)")
             return
         }
         #expect(code == ECONNREFUSED)
+        #expect(afterInProgress)
     }
 
     @Test func unixSocketsConnectOrFailAtOnce() throws {
         let path = NSTemporaryDirectory() + "cosocket-immediate-\(getpid()).sock"
         let listener = TestListener(unixPath: path) { fd in Peer.echo(fd) }
         defer { listener.stop(); unlink(path) }
-        guard case .connected(let fd) = ImmediateConnect.attempt(try SocketAddress(unixDomainSocketPath: path)) else {
+        guard case .connected(let fd, afterInProgress: false) = ImmediateConnect.attempt(try SocketAddress(unixDomainSocketPath: path)) else {
             Issue.record("a listening unix socket should connect inside the call")
             return
         }
         close(fd)
         let missing = ImmediateConnect.attempt(try SocketAddress(unixDomainSocketPath: path + ".missing"))
-        guard case .failed(let code) = missing else {
-            Issue.record("expected a failure, got \(missing)")
+        guard case .failed(let code, afterInProgress: false) = missing else {
+            Issue.record("expected an immediate failure, got \(missing)")
             return
         }
         #expect(code == ENOENT)
@@ -68,12 +71,24 @@ import Glibc
         var sawPending = false
         for _ in 0..<8 {
             switch ImmediateConnect.attempt(try SocketAddress(ipAddress: "127.0.0.1", port: listener.port)) {
-            case .connected(let fd): held.append(fd)
+            case .connected(let fd, _): held.append(fd)
             case .notImmediate: sawPending = true
-            case .failed(let code): Issue.record("unexpected errno \(code)")
+            case .failed(let code, _): Issue.record("unexpected errno \(code)")
             }
             if sawPending { break }
         }
         #expect(sawPending)
+    }
+
+    @Test func onlyLocalPeersAreTried() throws {
+        #expect(ImmediateConnect.isLocal(try SocketAddress(ipAddress: "127.0.0.1", port: 80)))
+        #expect(ImmediateConnect.isLocal(try SocketAddress(ipAddress: "127.8.9.10", port: 80)))
+        #expect(ImmediateConnect.isLocal(try SocketAddress(ipAddress: "::1", port: 80)))
+        #expect(ImmediateConnect.isLocal(try SocketAddress(unixDomainSocketPath: "/tmp/x.sock")))
+        // Parsed only: nothing is sent to these.
+        #expect(!ImmediateConnect.isLocal(try SocketAddress(ipAddress: "10.0.0.1", port: 80)))
+        #expect(!ImmediateConnect.isLocal(try SocketAddress(ipAddress: "128.0.0.1", port: 80)))
+        #expect(!ImmediateConnect.isLocal(try SocketAddress(ipAddress: "::2", port: 80)))
+        #expect(!ImmediateConnect.isLocal(try SocketAddress(ipAddress: "fe80::1", port: 80)))
     }
 }

@@ -25,6 +25,7 @@ extension ByteBuffer {
     /// Removes `consume` bytes from the front and returns the first `count` of them, as a view of
     /// the same storage unless CR bytes must be dropped (`*l` drops every CR in the line).
     mutating func takeBytes(_ count: Int, consuming consume: Int, strippingCR: Bool) -> ByteBuffer {
+        let count = Swift.min(count, readableBytes)
         guard strippingCR else {
             let data = getSlice(at: readerIndex, length: count) ?? ByteBuffer()
             moveReaderIndex(forwardBy: consume)

@@ -13,16 +13,31 @@ import NIOCore
 /// (the kernel runs the peer's side as the SYN is sent), so the socket is writable, or has its
 /// error, by the time `connect` returns `EINPROGRESS`. Opening such a connection through
 /// `ClientBootstrap.connect` costs a promise chain, a connect-timeout task and a second address
-/// lookup; a descriptor connected here is handed to NIO already connected instead. A peer that
-/// has not answered yet is left to the bootstrap.
+/// lookup; a descriptor connected here is handed to NIO already connected instead. Only local
+/// peers are tried: for a remote one the attempt would only waste a SYN. A local peer that has
+/// not answered yet (a full accept queue, a busy machine) is left to the bootstrap.
 enum ImmediateConnect {
     enum Outcome {
-        /// Connected: the caller owns the descriptor.
-        case connected(CInt)
-        /// The kernel refused at once (`ECONNREFUSED`, `ENOENT` for a unix path, ...).
-        case failed(errno: CInt)
+        /// Connected: the caller owns the descriptor. `afterInProgress`: `connect` said
+        /// `EINPROGRESS` first, where nginx would have waited for the event loop.
+        case connected(CInt, afterInProgress: Bool)
+        /// The kernel refused (`ECONNREFUSED`, `ENOENT` for a unix path, `EAGAIN` for a full
+        /// unix backlog, ...), at once or (`afterInProgress`) through the handshake.
+        case failed(errno: CInt, afterInProgress: Bool)
         /// Not finished within the call: connect through the event loop instead.
         case notImmediate
+    }
+
+    /// Whether `address` is one whose connect can finish inside the call.
+    static func isLocal(_ address: SocketAddress) -> Bool {
+        switch address {
+        case .unixDomainSocket: return true
+        case .v4(let v4): return UInt32(bigEndian: v4.address.sin_addr.s_addr) >> 24 == 127
+        case .v6(let v6):
+            return withUnsafeBytes(of: v6.address.sin6_addr) { bytes in
+                bytes.prefix(15).allSatisfy { $0 == 0 } && bytes[15] == 1
+            }
+        }
     }
 
     static func attempt(_ address: SocketAddress) -> Outcome {
@@ -47,7 +62,7 @@ enum ImmediateConnect {
         let result = address.withSockAddr { pointer, length in
             connect(descriptor, pointer, socklen_t(length))
         }
-        if result == 0 { return .connected(descriptor) }
+        if result == 0 { return .connected(descriptor, afterInProgress: false) }
         let code = errno
         switch code {
         case EINPROGRESS:
@@ -56,20 +71,21 @@ enum ImmediateConnect {
                 var socketError: CInt = 0
                 var length = socklen_t(MemoryLayout<CInt>.size)
                 if getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &socketError, &length) == 0 {
-                    if socketError == 0 { return .connected(descriptor) }
+                    if socketError == 0 { return .connected(descriptor, afterInProgress: true) }
                     close(descriptor)
-                    return .failed(errno: socketError)
+                    return .failed(errno: socketError, afterInProgress: true)
                 }
             }
             close(descriptor)
             return .notImmediate
-        case EAGAIN, EINTR:
-            // A unix listener's full backlog, or a signal: the bootstrap waits properly.
+        case EINTR:
+            // The connect goes on in the kernel; the bootstrap starts over.
             close(descriptor)
             return .notImmediate
         default:
+            // Including EAGAIN (a unix listener's full backlog), which nginx fails at once too.
             close(descriptor)
-            return .failed(errno: code)
+            return .failed(errno: code, afterInProgress: false)
         }
     }
 }

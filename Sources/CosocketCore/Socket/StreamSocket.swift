@@ -35,10 +35,9 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     private var sourceAddress: SocketAddress?
     private var openingSynchronously = false
     private var synchronousConnectResult: Result<Void, CosocketError>?
-    /// A TCP connect that finished inside the call still reports on a later loop turn: nginx
-    /// always gets `EINPROGRESS` for TCP and resumes the caller from the event loop, so light
-    /// threads spawned meanwhile run first; Lua code sees that order.
-    private var reportsOnNextTurn = false
+    /// Counts connect attempts (and aborts): a completion that arrives for an earlier attempt
+    /// finds a different number and only cleans up.
+    private var connectGeneration: UInt64 = 0
 
     private var readMatcher: ReadMatcher?
     /// A read met the end of the stream: further reads fail with `closed` at once.
@@ -111,6 +110,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
         readFailed = false
         writeClosed = false
         peerAddress = nil
+        connectGeneration &+= 1
         let key = pool.name ?? target.defaultPoolKey
         switch engine.pools.checkout(key: key, options: pool, for: self) {
         case .reuse(let connection):
@@ -148,12 +148,20 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
             case .failed(let error):
                 return failConnect(key: key, error)
             case .pending(let future):
+                let generation = connectGeneration
                 future.whenComplete { result in
                     switch result {
-                    case .success(let resolved): self.openResolved(resolved, key: key)
+                    case .success(let resolved):
+                        guard case .connecting = self.state, generation == self.connectGeneration else {
+                            self.engine.pools.connectFailed(key: key)  // aborted meanwhile
+                            return
+                        }
+                        self.openResolved(resolved, key: key)
                     case .failure(let error):
                         let failure = (error as? CosocketError) ?? .unresolved(host: host, code: 2, reason: "Server failure")
-                        if let result = self.failConnect(key: key, failure) { self.delegate?.socketDidConnect(self, result: result) }
+                        if let result = self.failConnect(key: key, failure, generation: generation) {
+                            self.delegate?.socketDidConnect(self, result: result)
+                        }
                     }
                 }
                 return nil
@@ -187,42 +195,61 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
                     try channel.pipeline.syncOperations.addHandler(connection)
                 }
             }
+        let generation = connectGeneration
         let opened: EventLoopFuture<Channel>
-        if let sourceAddress {
-            opened = bootstrap.connectTimeout(timeouts.connect ?? configuration.connectTimeout)
-                .bind(to: sourceAddress).connect(to: address)
-        } else {
-            if case .unixDomainSocket = address {} else { reportsOnNextTurn = true }
+        // nginx's connect says EINPROGRESS for TCP and resumes the caller from the event loop,
+        // so light threads spawned meanwhile run first; a connect that finished inside the call
+        // still reports on the next loop turn, to keep that order.
+        var reportOnNextTurn = false
+        if sourceAddress == nil, ImmediateConnect.isLocal(address) {
             switch ImmediateConnect.attempt(address) {
-            case .connected(let descriptor):
+            case .connected(let descriptor, let afterInProgress):
                 // `enableMPTCP` only drops the bootstrap's default TCP_NODELAY option here (the
                 // descriptor exists, with the option set): applied by the bootstrap, it would
                 // cost a future chain per connect.
                 opened = bootstrap.enableMPTCP(true).withConnectedSocket(descriptor)
-            case .failed(let code):
-                if let result = failConnect(key: key, .system(errno: code, partial: ByteBuffer())) { reportConnect(result) }
-                reportsOnNextTurn = false
+                reportOnNextTurn = afterInProgress
+            case .failed(let code, let afterInProgress):
+                let error = CosocketError.system(errno: code, partial: ByteBuffer())
+                if afterInProgress {
+                    engine.eventLoop.execute {
+                        if let result = self.failConnect(key: key, error, generation: generation) { self.reportConnect(result) }
+                    }
+                } else if let result = failConnect(key: key, error, generation: generation) {
+                    reportConnect(result)
+                }
                 return
             case .notImmediate:
                 opened = bootstrap.connectTimeout(timeouts.connect ?? configuration.connectTimeout).connect(to: address)
             }
+        } else {
+            var connecting = bootstrap.connectTimeout(timeouts.connect ?? configuration.connectTimeout)
+            if let sourceAddress { connecting = connecting.bind(to: sourceAddress) }
+            opened = connecting.connect(to: address)
         }
         opened.whenComplete { result in
-            switch result {
-            case .success:
-                self.engine.pools.connected(connection)
-                self.connectFinished(connection)
-            case .failure(let error):
-                if let result = self.failConnect(key: key, Self.connectError(error)) { self.reportConnect(result) }
+            let finish = {
+                switch result {
+                case .success:
+                    self.engine.pools.connected(connection)
+                    self.connectFinished(connection, generation: generation)
+                case .failure(let error):
+                    if let result = self.failConnect(key: key, Self.connectError(error), generation: generation) {
+                        self.reportConnect(result)
+                    }
+                }
+            }
+            if reportOnNextTurn {
+                self.engine.eventLoop.execute(finish)
+            } else {
+                finish()
             }
         }
-        // A connect that finished inside the call has reported by now.
-        reportsOnNextTurn = false
     }
 
-    private func connectFinished(_ connection: StreamConnection) {
-        guard case .connecting = state else {
-            // Aborted while connecting: the connection has no user.
+    private func connectFinished(_ connection: StreamConnection, generation: UInt64) {
+        guard case .connecting = state, generation == connectGeneration else {
+            // Aborted (or connecting again) meanwhile: the connection has no user.
             connection.close()
             engine.pools.closed(connection)
             return
@@ -232,10 +259,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     }
 
     private func reportConnect(_ result: Result<Void, CosocketError>) {
-        if openingSynchronously && reportsOnNextTurn {
-            reportsOnNextTurn = false
-            engine.eventLoop.execute { self.delegate?.socketDidConnect(self, result: result) }
-        } else if openingSynchronously {
+        if openingSynchronously {
             synchronousConnectResult = result
         } else {
             delegate?.socketDidConnect(self, result: result)
@@ -243,9 +267,9 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     }
 
     /// Gives the pool slot back and closes the socket; `nil` when the socket was aborted meanwhile.
-    private func failConnect(key: String, _ error: CosocketError) -> Result<Void, CosocketError>? {
+    private func failConnect(key: String, _ error: CosocketError, generation: UInt64? = nil) -> Result<Void, CosocketError>? {
         engine.pools.connectFailed(key: key)
-        guard case .connecting = state else { return nil }
+        guard case .connecting = state, generation.map({ $0 == connectGeneration }) ?? true else { return nil }
         state = .closed
         return .failure(error)
     }
@@ -513,6 +537,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     /// coroutine) is gone. The connection is closed unless it was already pooled.
     public func abort() {
         delegate = nil
+        connectGeneration &+= 1
         switch state {
         case .connected(let connection):
             release(connection, closing: true)

@@ -66,6 +66,8 @@ final class LuaSocket: StreamSocketDelegate {
 
     /// The owning context ended: close whatever is not pooled.
     func contextEnded() {
+        // A socket kept across requests (in a module table) is tracked again by its next one.
+        isTracked = false
         connectWaiter = nil
         readWaiter = nil
         sendWaiter = nil

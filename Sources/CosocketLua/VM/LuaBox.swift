@@ -21,6 +21,10 @@ enum LuaBox {
             return 0
         }, 0)
         lua_setfield(L, -2, "__gc")
+        // Hidden from `getmetatable`, so that plain Lua code cannot put it on a userdata of
+        // another kind.
+        lua_pushboolean(L, 0)
+        lua_setfield(L, -2, "__metatable")
         luaPop(L, 1)
         return identity
     }
@@ -43,7 +47,8 @@ enum LuaBox {
         guard lua_type(L, index) == LUA_TUSERDATA, lua_getmetatable(L, index) != 0 else { return nil }
         let ours = metatable != nil && lua_topointer(L, -1) == metatable
         luaPop(L, 1)
-        guard ours, let slot = lua_touserdata(L, index)?.assumingMemoryBound(to: UnsafeMutableRawPointer?.self),
+        guard ours, lua_objlen(L, index) == MemoryLayout<UnsafeMutableRawPointer?>.size,
+            let slot = lua_touserdata(L, index)?.assumingMemoryBound(to: UnsafeMutableRawPointer?.self),
             let pointer = slot.pointee
         else { return nil }
         let object = Unmanaged<AnyObject>.fromOpaque(pointer).takeUnretainedValue()

@@ -61,7 +61,9 @@ final class TestServer: @unchecked Sendable {
     let configuration: ServerConfiguration
 
     init(_ text: String, files: [String: String] = [:], port: Int? = nil) throws {
-        self.port = port ?? freePort()
+        let reservation = port == nil ? PortReservation() : nil
+        defer { reservation?.release() }
+        self.port = port ?? reservation?.port ?? 0
         prefix = makeTemporaryDirectory()
         for (path, contents) in files {
             writeFile(prefix + "/" + path.replacing("@PORT@", with: String(self.port)), contents.replacing("@PORT@", with: String(self.port)))
