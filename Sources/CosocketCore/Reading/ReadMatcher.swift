@@ -53,11 +53,14 @@ public struct ReadMatcher: Sendable {
     }
 
     private mutating func scanForLineFeed(_ bytes: UnsafeRawBufferPointer) -> Int? {
-        while scanned < bytes.count {
-            if bytes[scanned] == UInt8(ascii: "\n") { return scanned }
-            scanned += 1
+        guard scanned < bytes.count, let base = bytes.baseAddress else { return nil }
+        guard let hit = memchr(base + scanned, Int32(UInt8(ascii: "\n")), bytes.count - scanned) else {
+            scanned = bytes.count
+            return nil
         }
-        return nil
+        let end = base.distance(to: UnsafeRawPointer(hit))
+        scanned = end
+        return end
     }
 
     private mutating func scanForBoundary(
