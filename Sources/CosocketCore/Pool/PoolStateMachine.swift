@@ -111,7 +111,14 @@ public struct PoolStateMachine<Connection: Hashable, Waiter: Hashable> {
     /// Set by `shutdown()`: from then on nothing is pooled or queued.
     public private(set) var isShutDown = false
 
-    private var pools: [String: PoolKeyState<Connection, Waiter>] = [:]
+    /// The key states, addressed through `slots`. An array element is mutated in place with
+    /// no more than a uniqueness check, where `dictionary[key]?.event()` runs `_modify`
+    /// coroutines whose frames are heap-allocated: about 1k instructions per event, two
+    /// events per pooled request.
+    private var states: [PoolKeyState<Connection, Waiter>] = []
+    /// The key of each element of `states`.
+    private var stateKeys: [String] = []
+    private var slots: [String: Int] = [:]
 
     /// - Parameter defaultPoolSize: see `defaultPoolSize`; values below 1 are treated as 1.
     public init(defaultPoolSize: Int = 30) {
@@ -141,7 +148,7 @@ public struct PoolStateMachine<Connection: Hashable, Waiter: Hashable> {
         poolSize: Int? = nil,
         backlog: Int? = nil
     ) -> CheckoutDecision {
-        pools[key, default: PoolKeyState()].checkout(
+        states[slotCreating(key)].checkout(
             waiter: waiter,
             poolSize: poolSize,
             backlog: backlog,
@@ -155,14 +162,15 @@ public struct PoolStateMachine<Connection: Hashable, Waiter: Hashable> {
     public mutating func connectSucceeded(key: String, connection: Connection) {
         // A real socket is open either way: account for it even if the key state was
         // dropped, so that its later `release`/`closed` is recognised.
-        pools[key, default: PoolKeyState()].connectSucceeded(connection)
+        states[slotCreating(key)].connectSucceeded(connection)
     }
 
     /// A `connect` (or `connectForWaiter`) for `key` failed: its slot is given back,
     /// which may let the head waiter open a connection (`connectForWaiter`).
     public mutating func connectFailed(key: String) -> Actions {
-        guard let actions = pools[key]?.connectFailed() else { return .none }
-        dropIfDisposable(key)
+        guard let slot = slots[key] else { return .none }
+        let actions = states[slot].connectFailed()
+        dropIfDisposable(slot)
         return actions
     }
 
@@ -185,16 +193,15 @@ public struct PoolStateMachine<Connection: Hashable, Waiter: Hashable> {
         idleTimeout: Duration,
         poolSize: Int? = nil
     ) -> Actions {
-        guard
-            let actions = pools[key]?.release(
-                connection,
-                idleTimeout: idleTimeout,
-                poolSize: poolSize,
-                defaultPoolSize: defaultPoolSize,
-                isShutDown: isShutDown
-            )
-        else { return .none }
-        if isShutDown { dropIfDisposable(key) }
+        guard let slot = slots[key] else { return .none }
+        let actions = states[slot].release(
+            connection,
+            idleTimeout: idleTimeout,
+            poolSize: poolSize,
+            defaultPoolSize: defaultPoolSize,
+            isShutDown: isShutDown
+        )
+        if isShutDown { dropIfDisposable(slot) }
         return actions
     }
 
@@ -202,8 +209,9 @@ public struct PoolStateMachine<Connection: Hashable, Waiter: Hashable> {
     /// coroutine ending) instead of being pooled. Frees its slot, which may let the
     /// head waiter open a connection (`connectForWaiter`).
     public mutating func closed(key: String, connection: Connection) -> Actions {
-        guard let actions = pools[key]?.closed(connection) else { return .none }
-        dropIfDisposable(key)
+        guard let slot = slots[key] else { return .none }
+        let actions = states[slot].closed(connection)
+        dropIfDisposable(slot)
         return actions
     }
 
@@ -211,20 +219,23 @@ public struct PoolStateMachine<Connection: Hashable, Waiter: Hashable> {
     /// `close(connection)` (plus possibly `connectForWaiter`), or nothing if the
     /// connection is no longer idle (the notification raced with a reuse).
     public mutating func idleConnectionClosedByPeer(key: String, connection: Connection) -> Actions {
-        pools[key]?.idleConnectionGone(connection, reason: .peer) ?? .none
+        guard let slot = slots[key] else { return .none }
+        return states[slot].idleConnectionGone(connection, reason: .peer)
     }
 
     /// The idle timer of `connection` fired. Returns `close(connection)` (plus
     /// possibly `connectForWaiter`), or nothing if it is no longer idle.
     public mutating func idleTimerFired(key: String, connection: Connection) -> Actions {
-        pools[key]?.idleConnectionGone(connection, reason: .timer) ?? .none
+        guard let slot = slots[key] else { return .none }
+        return states[slot].idleConnectionGone(connection, reason: .timer)
     }
 
     /// A queued connect operation's timeout fired: it leaves the queue and fails
     /// with `"timeout"` (`failWaiter(waiter, .timeout)`). Nothing if it was already
     /// served (the timer raced with its wake-up).
     public mutating func waiterTimedOut(key: String, waiter: Waiter) -> Actions {
-        pools[key]?.waiterTimedOut(waiter) ?? .none
+        guard let slot = slots[key] else { return .none }
+        return states[slot].waiterTimedOut(waiter)
     }
 
     /// A queued connect operation's coroutine was killed: it leaves the queue
@@ -232,7 +243,8 @@ public struct PoolStateMachine<Connection: Hashable, Waiter: Hashable> {
     /// - Returns: whether it was still queued.
     @discardableResult
     public mutating func waiterCancelled(key: String, waiter: Waiter) -> Bool {
-        pools[key]?.waiterCancelled(waiter) ?? false
+        guard let slot = slots[key] else { return false }
+        return states[slot].waiterCancelled(waiter)
     }
 
     /// Worker exit: closes every idle connection and fails every waiter with
@@ -242,13 +254,7 @@ public struct PoolStateMachine<Connection: Hashable, Waiter: Hashable> {
     public mutating func shutdown() -> [Action] {
         isShutDown = true
         var actions: [Action] = []
-        // Mutate through the values view: iterating `pools.keys` while writing
-        // `pools[key]` would copy the whole dictionary.
-        var index = pools.values.startIndex
-        while index != pools.values.endIndex {
-            pools.values[index].shutdown(into: &actions)
-            pools.values.formIndex(after: &index)
-        }
+        for slot in states.indices { states[slot].shutdown(into: &actions) }
         return actions
     }
 
@@ -256,33 +262,50 @@ public struct PoolStateMachine<Connection: Hashable, Waiter: Hashable> {
 
     /// Statistics of one key, nil if the machine holds nothing for it.
     public func statistics(for key: String) -> PoolStatistics? {
-        pools[key]?.statistics
+        slots[key].map { states[$0].statistics }
     }
 
     /// Calls `body` with every key's statistics (in unspecified order), without
     /// building an intermediate collection.
     public func forEachPool(_ body: (_ key: String, _ statistics: PoolStatistics) throws -> Void) rethrows {
-        for (key, state) in pools {
+        for (key, state) in zip(stateKeys, states) {
             try body(key, state.statistics)
         }
     }
 
     /// Every key's statistics.
     public var allStatistics: [String: PoolStatistics] {
-        pools.mapValues { $0.statistics }
+        Dictionary(uniqueKeysWithValues: zip(stateKeys, states.lazy.map(\.statistics)))
     }
 
     // MARK: - Private
 
-    private mutating func dropIfDisposable(_ key: String) {
-        if pools[key]?.isDisposable == true {
-            pools[key] = nil
+    /// The slot of `key`, creating an empty state for it if needed.
+    private mutating func slotCreating(_ key: String) -> Int {
+        if let slot = slots[key] { return slot }
+        states.append(PoolKeyState())
+        stateKeys.append(key)
+        slots[key] = states.count - 1
+        return states.count - 1
+    }
+
+    /// Forgets a key state that holds nothing (swap-remove: the last state moves into `slot`).
+    private mutating func dropIfDisposable(_ slot: Int) {
+        guard states[slot].isDisposable else { return }
+        slots[stateKeys[slot]] = nil
+        let last = states.count - 1
+        if slot != last {
+            states.swapAt(slot, last)
+            stateKeys.swapAt(slot, last)
+            slots[stateKeys[slot]] = slot
         }
+        states.removeLast()
+        stateKeys.removeLast()
     }
 
     /// The idle list of `key`, least recently used first. For tests.
     func idleConnections(for key: String) -> [Connection]? {
-        pools[key].map { Array($0.idle) }
+        slots[key].map { Array(states[$0].idle) }
     }
 
     /// Internal consistency violations, empty when consistent. For tests.
@@ -290,7 +313,12 @@ public struct PoolStateMachine<Connection: Hashable, Waiter: Hashable> {
         var problems: [String] = []
         var everyIdle = Set<Connection>()
         var everyInUse = Set<Connection>()
-        for (key, state) in pools {
+        if slots.count != states.count || stateKeys.count != states.count
+            || slots.contains(where: { stateKeys[$0.value] != $0.key })
+        {
+            problems.append("key slots out of step with the states")
+        }
+        for (key, state) in zip(stateKeys, states) {
             problems += state.invariantViolations(key: key)
             for connection in state.idle where !everyIdle.insert(connection).inserted {
                 problems.append("connection idle under two keys")
