@@ -173,6 +173,13 @@ struct HTTPRequestParserTests {
         #expect((try? parser.parse(&next))??.path == "/plain")
     }
 
+    @Test func hostsWithDotsDigitsAndPortsAreAccepted() throws {
+        for host in ["a", "a.b", "a.b.", "127.0.0.1:8080", "x-y.example.com", "[::1]:80", "_srv.a"] {
+            let heads = try parseAll("GET / HTTP/1.1\r\nHost: \(host)\r\n\r\n").heads
+            #expect(heads.count == 1, "\(host)")
+        }
+    }
+
     @Test func headerLookupIsCaseInsensitive() throws {
         let h = try #require(try parseAll(
             "GET / HTTP/1.1\r\nhOsT: h\r\nX-Custom-Thing:   padded value \t\r\nx-custom-thing: second\r\nCOOKIE: a=b\r\n\r\n").heads.first)
@@ -341,6 +348,9 @@ struct HTTPRequestParserTests {
         ("GET / HTTP/1.1\r\nHost:\r\n\r\n", .invalidHost, 400),
         ("GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", .invalidHost, 400),
         ("GET / HTTP/1.1\r\nHost: a..b\r\n\r\n", .invalidHost, 400),
+        ("GET / HTTP/1.1\r\nHost: .a\r\n\r\n", .invalidHost, 400),
+        ("GET / HTTP/1.1\r\nHost: a\\b\r\n\r\n", .invalidHost, 400),
+        ("GET / HTTP/1.1\r\nHost: a.b..\r\n\r\n", .invalidHost, 400),
         // Body framing.
         ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 12a\r\n\r\n", .invalidContentLength, 400),
         ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n", .invalidContentLength, 400),

@@ -447,14 +447,24 @@ public struct HTTPRequestParser: Sendable {
     }
 
     private static func validHost(_ p: UnsafeRawBufferPointer, _ r: Range<Int>) -> Bool {
-        if r.isEmpty { return false }
-        var previous: UInt8 = 0
-        for i in r {
-            let c = p[i]
-            if c == 47 || c == 92 || c == 0 { return false }  // '/', '\', NUL
-            if c == 46 && previous == 46 { return false }  // ".."
-            if i == r.lowerBound && c == 46 { return false }
-            previous = c
+        guard !r.isEmpty, r.upperBound <= p.count, let base = p.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return false }
+        // A leading '.' counts as following a '.', so one test covers both it and "..".
+        var afterDot = true
+        var i = r.lowerBound
+        while i < r.upperBound {
+            let c = base[i]
+            // Most host bytes are letters, digits, '-' and ':', all above '/' (47) except '-'.
+            if c <= 47 || c == 92 {
+                if c == 47 || c == 92 || c == 0 { return false }  // '/', '\', NUL
+                if c == 46 {
+                    if afterDot { return false }
+                    afterDot = true
+                    i += 1
+                    continue
+                }
+            }
+            afterDot = false
+            i += 1
         }
         return true
     }
