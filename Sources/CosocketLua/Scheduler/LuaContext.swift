@@ -58,7 +58,12 @@ public final class LuaContext {
     public internal(set) var failure: String?
     public internal(set) var isFinished = false
 
-    var liveCoroutines: [LuaCoroutine] = []
+    /// The entry thread of the running phase (one at a time), kept apart from the light
+    /// threads so that a context without any costs no array.
+    var liveEntry: LuaCoroutine?
+    /// Light threads still running (and any further entry thread, which phases never start).
+    var liveOthers: [LuaCoroutine] = []
+    var hasLiveCoroutines: Bool { liveEntry != nil || !liveOthers.isEmpty }
     /// Light threads that ended, kept for `ngx.thread.wait` until the context ends.
     var finishedThreads: [LuaCoroutine] = []
     var sockets: [LuaSocket] = []

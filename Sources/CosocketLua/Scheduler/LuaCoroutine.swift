@@ -49,6 +49,8 @@ final class LuaCoroutine {
     /// `true, values...` or `false, error` once dead, until a wait collects it.
     var resultsReference: Int32 = LUA_NOREF
     var resultsCollected = false
+    /// Where the worker lists this entry thread while it runs (-1: not listed).
+    var liveEntrySlot = -1
 
     init(thread: LuaState, reference: Int32, context: LuaContext, isEntry: Bool) {
         self.thread = thread

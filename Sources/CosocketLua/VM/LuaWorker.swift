@@ -28,7 +28,12 @@ public final class LuaWorker: @unchecked Sendable {
     /// An unretained pointer to `self`, the upvalue of every injected C function.
     var opaqueSelf: UnsafeMutableRawPointer { Unmanaged.passUnretained(self).toOpaque() }
 
+    /// Running light threads by thread value, for `ngx.thread.wait` and `kill`.
     var coroutines: [LuaState: LuaCoroutine] = [:]
+    /// Running entry threads (slots reused through `freeEntrySlots`), for shutdown: listing
+    /// them costs no hashing per request.
+    private var liveEntries: [LuaCoroutine?] = []
+    private var freeEntrySlots: [Int] = []
     /// Light threads that ended before anyone waited for them, by thread value.
     var finishedThreads: [LuaState: LuaCoroutine] = [:]
     /// The scheduler-level coroutine whose code is running now.
@@ -125,9 +130,46 @@ public final class LuaWorker: @unchecked Sendable {
         }
         let coroutine = LuaCoroutine(thread: thread, reference: reference, context: context, isEntry: isEntry)
         coroutine.parent = parent
-        coroutines[thread] = coroutine
-        context.liveCoroutines.append(coroutine)
+        if isEntry {
+            if let slot = freeEntrySlots.popLast() {
+                liveEntries[slot] = coroutine
+                coroutine.liveEntrySlot = slot
+            } else {
+                liveEntries.append(coroutine)
+                coroutine.liveEntrySlot = liveEntries.count - 1
+            }
+        } else {
+            coroutines[thread] = coroutine
+        }
+        if isEntry && context.liveEntry == nil {
+            context.liveEntry = coroutine
+        } else {
+            context.liveOthers.append(coroutine)
+        }
         return coroutine
+    }
+
+    /// Takes a coroutine that ended or was killed out of the live lists.
+    private func forgetLive(_ coroutine: LuaCoroutine) {
+        if coroutine.liveEntrySlot >= 0 {
+            liveEntries[coroutine.liveEntrySlot] = nil
+            freeEntrySlots.append(coroutine.liveEntrySlot)
+            coroutine.liveEntrySlot = -1
+        } else {
+            coroutines[coroutine.thread] = nil
+        }
+        let context = coroutine.context
+        if context.liveEntry === coroutine {
+            context.liveEntry = nil
+        } else {
+            context.liveOthers.removeAll { $0 === coroutine }
+        }
+    }
+
+    /// Kills every coroutine `context` still runs.
+    private func killLive(of context: LuaContext) {
+        if let entry = context.liveEntry { kill(entry) }
+        for coroutine in context.liveOthers { kill(coroutine) }
     }
 
     /// Resumes `coroutine` with `arguments` values on its stack (above anything it yielded).
@@ -229,7 +271,7 @@ public final class LuaWorker: @unchecked Sendable {
                 wake(waiter, with: .threadResult(coroutine))
             }
         }
-        coroutines[coroutine.thread] = nil
+        forgetLive(coroutine)
         if coroutine.isEntry && error == nil && spareEntryThreads.count < Self.spareEntryThreadLimit {
             // A thread whose function returned can run another one: saves a lua_newthread
             // (and the garbage it leaves) per request. Light threads are not reused, since
@@ -239,11 +281,10 @@ public final class LuaWorker: @unchecked Sendable {
         } else {
             luaL_unref(state, luaRegistryIndex, coroutine.reference)
         }
-        context.liveCoroutines.removeAll { $0 === coroutine }
         if coroutine.isEntry && error != nil {
             // An entry thread's error ends the whole context, light threads included.
             endContext(context)
-        } else if context.liveCoroutines.isEmpty {
+        } else if !context.hasLiveCoroutines {
             if let delegate = context.delegate, delegate.luaContextPhaseEnded(context) { return }
             endContext(context)
         }
@@ -263,16 +304,15 @@ public final class LuaWorker: @unchecked Sendable {
         coroutine.awaited = []
         coroutine.isDead = true
         coroutine.resultsCollected = true
-        coroutines[coroutine.thread] = nil
+        forgetLive(coroutine)
         luaL_unref(state, luaRegistryIndex, coroutine.reference)
-        coroutine.context.liveCoroutines.removeAll { $0 === coroutine }
     }
 
     /// `ngx.exit`: ends the context, except that `ngx.exit(ngx.OK)` in a request phase ends
     /// only that phase and lets the next one run, as the reference does.
     private func exitPhaseOrContext(_ context: LuaContext) {
         if context.exitStatus == 0, let delegate = context.delegate {
-            for coroutine in context.liveCoroutines { kill(coroutine) }
+            killLive(of: context)
             context.exitStatus = nil
             if delegate.luaContextPhaseEnded(context) { return }
         }
@@ -283,8 +323,9 @@ public final class LuaWorker: @unchecked Sendable {
     func endContext(_ context: LuaContext) {
         guard !context.isFinished else { return }
         context.isFinished = true
-        for coroutine in context.liveCoroutines { kill(coroutine) }
-        context.liveCoroutines = []
+        killLive(of: context)
+        context.liveEntry = nil
+        context.liveOthers = []
         for socket in context.sockets { socket.contextEnded() }
         // Per context, not a scan of every worker's finished threads (which made many
         // concurrent requests with light threads quadratic).
@@ -322,7 +363,7 @@ public final class LuaWorker: @unchecked Sendable {
             return
         }
         context.abortHandlerReference = LUA_NOREF
-        let entry = context.liveCoroutines.first { $0.isEntry }
+        let entry = context.liveEntry ?? context.liveOthers.first { $0.isEntry }
         let coroutine = newCoroutine(in: context, isEntry: false, parent: entry)
         lua_rawgeti(coroutine.thread, luaRegistryIndex, handler)
         luaL_unref(state, luaRegistryIndex, handler)
@@ -391,7 +432,7 @@ public final class LuaWorker: @unchecked Sendable {
     public func shutdown() {
         isShuttingDown = true
         // `endContext` is idempotent, so visiting a context once per coroutine is harmless.
-        for coroutine in Array(coroutines.values) { endContext(coroutine.context) }
+        for coroutine in liveEntries.compactMap({ $0 }) + Array(coroutines.values) { endContext(coroutine.context) }
         engine.pools.shutdown()
     }
 }
