@@ -533,6 +533,29 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
         }
     }
 
+    /// Returns a socket that holds no connection and waits for nothing to its freshly created
+    /// state, keeping its delegate, so that an owner can reuse it instead of allocating one;
+    /// `false` (and nothing changed) for a socket still in use. Completions of earlier connect
+    /// attempts that are still on their way find a newer attempt number and only clean up.
+    public func resetForReuse() -> Bool {
+        switch state {
+        case .fresh, .closed: break
+        case .connecting, .connected: return false
+        }
+        guard readMatcher == nil, pendingSendCount == nil, engine.timers.deadline(of: self) == nil else { return false }
+        state = .fresh
+        timeouts = SocketTimeouts()
+        peerAddress = nil
+        sourceAddress = nil
+        readFailed = false
+        writeClosed = false
+        readDeadline = nil
+        sendDeadline = nil
+        poolWaitDeadline = nil
+        connectGeneration &+= 1
+        return true
+    }
+
     /// Ends every activity without reporting to the delegate: the owner (a finished request or
     /// coroutine) is gone. The connection is closed unless it was already pooled.
     public func abort() {

@@ -64,6 +64,17 @@ final class LuaSocket: StreamSocketDelegate {
         }
     }
 
+    /// Back to a new socket's state, for reuse by the next `ngx.socket.tcp()` once Lua has
+    /// collected this one; `false` when something still uses it.
+    func resetForReuse() -> Bool {
+        guard connectWaiter == nil, readWaiter == nil, sendWaiter == nil, stream.resetForReuse() else { return false }
+        context = nil
+        isTracked = false
+        target = nil
+        readIsUntilIteration = false
+        return true
+    }
+
     /// The owning context ended: close whatever is not pooled.
     func contextEnded() {
         // A socket kept across requests (in a module table) is tracked again by its next one.

@@ -71,7 +71,7 @@ enum SocketAPI {
             return .socket(existing)
         }
         guard create else { return .fail(L.softFailure("closed")) }
-        let socket = LuaSocket(worker: worker)
+        let socket = worker.spareSockets.popLast() ?? LuaSocket(worker: worker)
         LuaBox.push(L, socket)
         lua_rawseti(L, 1, 1)
         return .socket(socket)

@@ -7,19 +7,34 @@ enum LuaBox {
     private static let metatable = LuaRegistrySlot()
 
     /// Creates the metatable and returns its identity in this VM (see ``unbox(_:_:as:metatable:)``).
-    static func installMetatable(_ L: LuaState) -> UnsafeRawPointer? {
+    static func installMetatable(_ L: LuaState, worker: UnsafeMutableRawPointer) -> UnsafeRawPointer? {
         lua_createtable(L, 0, 1)
         lua_pushvalue(L, -1)
         metatable.store(L)
         let identity = lua_topointer(L, -1)
+        lua_pushlightuserdata(L, worker)
         lua_pushcclosure(L, { L in
             guard let L, let slot = lua_touserdata(L, 1)?.assumingMemoryBound(to: UnsafeMutableRawPointer?.self) else { return 0 }
             if let pointer = slot.pointee {
                 slot.pointee = nil
-                Unmanaged<AnyObject>.fromOpaque(pointer).release()
+                let object = Unmanaged<AnyObject>.fromOpaque(pointer)
+                // The worker comes from the upvalue: while it deinitializes (closing the VM), its
+                // unowned references must not be read.
+                let worker = LuaWorker.from(L)
+                if !worker.isClosing, Swift.type(of: object.takeUnretainedValue()) == LuaSocket.self {
+                    // Takes over the userdata's reference; kept for reuse when it is the last one.
+                    var socket = unsafeDowncast(object.takeRetainedValue(), to: LuaSocket.self)
+                    if worker.spareSockets.count < LuaWorker.spareSocketLimit,
+                        isKnownUniquelyReferenced(&socket), socket.resetForReuse()
+                    {
+                        worker.spareSockets.append(socket)
+                    }
+                } else {
+                    object.release()
+                }
             }
             return 0
-        }, 0)
+        }, 1)
         lua_setfield(L, -2, "__gc")
         // Hidden from `getmetatable`, so that plain Lua code cannot put it on a userdata of
         // another kind.

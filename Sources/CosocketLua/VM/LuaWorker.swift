@@ -46,6 +46,13 @@ public final class LuaWorker: @unchecked Sendable {
     var sendScratch = ByteBuffer()
     /// The identity of this VM's boxed-object metatable (``LuaBox``).
     var boxMetatable: UnsafeRawPointer?
+    /// Sockets Lua has collected, reset for the next `ngx.socket.tcp()`: a request that opens
+    /// a socket then costs no allocation of the socket pair (nor of their weak-reference side
+    /// tables) and no deallocation when it is collected.
+    var spareSockets: [LuaSocket] = []
+    /// Set while the VM closes, when finalizers must not keep anything.
+    private(set) var isClosing = false
+    static let spareSocketLimit = 64
     /// Entry threads whose function returned, ready for the next request or timer.
     private var spareEntryThreads: [(thread: LuaState, reference: Int32)] = []
     private static let spareEntryThreadLimit = 64
@@ -70,6 +77,8 @@ public final class LuaWorker: @unchecked Sendable {
     }
 
     deinit {
+        // Collected sockets are freed, not kept, from here on (see ``LuaBox``).
+        isClosing = true
         lua_close(state)
     }
 
