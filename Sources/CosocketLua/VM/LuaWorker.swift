@@ -52,7 +52,7 @@ public final class LuaWorker: @unchecked Sendable {
     var spareSockets: [LuaSocket] = []
     /// Set while the VM closes, when finalizers must not keep anything.
     private(set) var isClosing = false
-    static let spareSocketLimit = 64
+    static let spareSocketLimit = 512
     /// Entry threads whose function returned, ready for the next request or timer.
     private var spareEntryThreads: [(thread: LuaState, reference: Int32)] = []
     private static let spareEntryThreadLimit = 64
