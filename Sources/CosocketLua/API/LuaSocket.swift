@@ -236,10 +236,6 @@ extension LuaSocket {
     func detachFromContext() {
         guard isTracked else { return }
         isTracked = false
-        // Order does not matter (they are all closed together); a swap-remove keeps this
-        // O(1) for the usual case of the socket last connected, with no array rebuilt.
-        guard let context, let index = context.sockets.lastIndex(where: { $0 === self }) else { return }
-        context.sockets.swapAt(index, context.sockets.count - 1)
-        context.sockets.removeLast()
+        context?.untrack(self)
     }
 }

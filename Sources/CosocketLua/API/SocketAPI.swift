@@ -126,7 +126,7 @@ enum SocketAPI {
         socket.context = coroutine.context
         if !socket.isTracked {
             socket.isTracked = true
-            coroutine.context.sockets.append(socket)
+            coroutine.context.track(socket)
         }
         lua_settop(L, 0)
         socket.target = target

@@ -66,7 +66,24 @@ public final class LuaContext {
     var hasLiveCoroutines: Bool { liveEntry != nil || !liveOthers.isEmpty }
     /// Light threads that ended, kept for `ngx.thread.wait` until the context ends.
     var finishedThreads: [LuaCoroutine] = []
-    var sockets: [LuaSocket] = []
+    /// The cosockets it connected, closed when it ends unless pooled. The first is kept apart
+    /// (most requests use one), so that a context costs no array for it.
+    var firstSocket: LuaSocket?
+    var moreSockets: [LuaSocket] = []
+
+    func track(_ socket: LuaSocket) {
+        if firstSocket == nil { firstSocket = socket } else { moreSockets.append(socket) }
+    }
+
+    func untrack(_ socket: LuaSocket) {
+        if firstSocket === socket {
+            firstSocket = nil
+        } else if let index = moreSockets.lastIndex(where: { $0 === socket }) {
+            // Order does not matter: they are all closed together.
+            moreSockets.swapAt(index, moreSockets.count - 1)
+            moreSockets.removeLast()
+        }
+    }
     /// Registry reference of the `ngx.ctx` table, created on first use.
     var ctxReference: Int32 = LUA_NOREF
     /// `lua_check_client_abort`: whether `ngx.on_abort` may register a handler.

@@ -335,7 +335,8 @@ public final class LuaWorker: @unchecked Sendable {
         killLive(of: context)
         context.liveEntry = nil
         context.liveOthers = []
-        for socket in context.sockets { socket.contextEnded() }
+        context.firstSocket?.contextEnded()
+        for socket in context.moreSockets { socket.contextEnded() }
         // Per context, not a scan of every worker's finished threads (which made many
         // concurrent requests with light threads quadratic).
         for finished in context.finishedThreads {
@@ -343,7 +344,8 @@ public final class LuaWorker: @unchecked Sendable {
             if finished.resultsReference != LUA_NOREF { luaL_unref(state, luaRegistryIndex, finished.resultsReference) }
         }
         context.finishedThreads = []
-        context.sockets = []
+        context.firstSocket = nil
+        context.moreSockets = []
         if context.abortHandlerReference != LUA_NOREF {
             luaL_unref(state, luaRegistryIndex, context.abortHandlerReference)
             context.abortHandlerReference = LUA_NOREF
