@@ -142,7 +142,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         }
         while current == nil, !closed, context != nil {
             let head: HTTPRequestHead
-            if let waiting = waitingHead {
+            if let waiting = waitingHead.take() {
                 head = waiting
             } else {
                 do {
@@ -167,12 +167,11 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             case .complete(let complete):
                 body = complete
             }
-            waitingHead = nil
             guard let match else {
                 respondWithError(404, keepAlive: head.keepAlive, headOnly: head.method == .head)
                 continue
             }
-            dispatch(head, location: match.payload, body: body, serverName: server.names.first ?? "")
+            dispatch(consume head, location: match.payload, body: body, serverName: server.names.first ?? "")
         }
     }
 
@@ -213,7 +212,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         return .incomplete
     }
 
-    private func dispatch(_ head: HTTPRequestHead, location: Location, body: ByteBuffer?, serverName: String) {
+    private func dispatch(_ head: consuming HTTPRequestHead, location: Location, body: ByteBuffer?, serverName: String) {
+        // The head is moved along (parser → request), not copied: a copy retains and later
+        // releases each of its buffers and arrays.
         let request = RequestContext(
             head: head, body: body, location: location, peer: peer, serverPort: serverPort,
             connection: self, worker: worker

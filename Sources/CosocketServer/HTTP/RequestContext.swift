@@ -34,7 +34,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     var exitStatus: Int?
 
     init(
-        head: HTTPRequestHead,
+        head: consuming HTTPRequestHead,
         body: ByteBuffer?,
         location: Location,
         peer: SocketAddress?,
