@@ -534,7 +534,8 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     }
 
     /// Returns a socket that holds no connection and waits for nothing to its freshly created
-    /// state, keeping its delegate, so that an owner can reuse it instead of allocating one;
+    /// state (the delegate is the owner's to set), so that an owner can reuse it instead of
+    /// allocating one;
     /// `false` (and nothing changed) for a socket still in use. Completions of earlier connect
     /// attempts that are still on their way find a newer attempt number and only clean up.
     public func resetForReuse() -> Bool {

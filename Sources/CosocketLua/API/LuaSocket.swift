@@ -18,6 +18,9 @@ final class LuaSocket: StreamSocketDelegate {
     unowned let worker: LuaWorker
     /// The request, timer or script the socket belongs to (set by `connect`).
     weak var context: LuaContext?
+    /// The ``LuaContext/serial`` of the request, timer or script that connected it (0: none).
+    /// It outlives that context: as in the reference, the socket stays that request's.
+    var contextSerial: UInt64 = 0
     /// Listed in the context's sockets, to be closed when it ends.
     var isTracked = false
     /// What the latest `connect` asked for, as given (before name resolution), for the error log.
@@ -68,7 +71,10 @@ final class LuaSocket: StreamSocketDelegate {
     /// collected this one; `false` when something still uses it.
     func resetForReuse() -> Bool {
         guard connectWaiter == nil, readWaiter == nil, sendWaiter == nil, stream.resetForReuse() else { return false }
+        // `abort` (at the end of its last context) let go of the delegate.
+        stream.delegate = self
         context = nil
+        contextSerial = 0
         isTracked = false
         target = nil
         readIsUntilIteration = false
@@ -83,6 +89,9 @@ final class LuaSocket: StreamSocketDelegate {
         readWaiter = nil
         sendWaiter = nil
         stream.abort()
+        // The Lua object lives on (until collected, or in a module table): its next operations
+        // must still report here.
+        stream.delegate = self
     }
 
     // MARK: StreamSocketDelegate

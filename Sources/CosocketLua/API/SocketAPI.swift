@@ -56,7 +56,7 @@ enum SocketAPI {
 
     /// The socket behind argument 1; `create` makes one for a table that has none (connect
     /// accepts any table as self, as the reference does).
-    private static func socketOf(_ L: LuaState, create: Bool = false) -> SelfCheck {
+    private static func socketOf(_ L: LuaState, create: Bool = false, connecting: Bool = false) -> SelfCheck {
         guard lua_type(L, 1) == LUA_TTABLE else {
             return .fail(L.argumentError(1, "table expected, got \(luaTypeName(L, 1))"))
         }
@@ -65,7 +65,11 @@ enum SocketAPI {
         let existing = LuaBox.unbox(L, -1, as: LuaSocket.self, metatable: worker.boxMetatable)
         luaPop(L, 1)
         if let existing {
-            if let owner = existing.context, let current = worker.current, owner !== current.context {
+            // Another request's socket: the reference refuses a connect, and any operation on
+            // a connection (a closed socket answers "closed" first).
+            if existing.contextSerial != 0, let current = worker.current, existing.contextSerial != current.context.serial,
+                connecting || existing.stream.hasConnection
+            {
                 return .fail(L.fail("bad request"))
             }
             return .socket(existing)
@@ -118,12 +122,13 @@ enum SocketAPI {
             }
         }
         let socket: LuaSocket
-        switch socketOf(L, create: true) {
+        switch socketOf(L, create: true, connecting: true) {
         case .socket(let found): socket = found
         case .fail(let result): return result
         }
         guard let coroutine = currentCoroutine(L) else { return L.fail("no request found") }
         socket.context = coroutine.context
+        socket.contextSerial = coroutine.context.serial
         if !socket.isTracked {
             socket.isTracked = true
             coroutine.context.track(socket)

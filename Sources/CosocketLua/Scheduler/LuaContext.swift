@@ -66,6 +66,9 @@ public final class LuaContext {
     var hasLiveCoroutines: Bool { liveEntry != nil || !liveOthers.isEmpty }
     /// Light threads that ended, kept for `ngx.thread.wait` until the context ends.
     var finishedThreads: [LuaCoroutine] = []
+    /// This context's number in its worker (set when it starts): sockets remember it, so that
+    /// one used from another request is refused even after its own request has ended.
+    var serial: UInt64 = 0
     /// The cosockets it connected, closed when it ends unless pooled. The first is kept apart
     /// (most requests use one), so that a context costs no array for it.
     var firstSocket: LuaSocket?

@@ -50,6 +50,8 @@ public final class LuaWorker: @unchecked Sendable {
     /// a socket then costs no allocation of the socket pair (nor of their weak-reference side
     /// tables) and no deallocation when it is collected.
     var spareSockets: [LuaSocket] = []
+    /// The last ``LuaContext/serial`` given out.
+    private var lastContextSerial: UInt64 = 0
     /// Set while the VM closes, when finalizers must not keep anything.
     private(set) var isClosing = false
     static let spareSocketLimit = 512
@@ -139,6 +141,10 @@ public final class LuaWorker: @unchecked Sendable {
         }
         let coroutine = LuaCoroutine(thread: thread, reference: reference, context: context, isEntry: isEntry)
         coroutine.parent = parent
+        if context.serial == 0 {
+            lastContextSerial &+= 1
+            context.serial = lastContextSerial
+        }
         if isEntry {
             if let slot = freeEntrySlots.popLast() {
                 liveEntries[slot] = coroutine
