@@ -119,6 +119,8 @@ public struct PoolStateMachine<Connection: Hashable, Waiter: Hashable> {
     /// The key of each element of `states`.
     private var stateKeys: [String] = []
     private var slots: [String: Int] = [:]
+    /// The slot the last lookup found (see `slot(of:)`).
+    private var lastSlot = 0
 
     /// - Parameter defaultPoolSize: see `defaultPoolSize`; values below 1 are treated as 1.
     public init(defaultPoolSize: Int = 30) {
@@ -168,7 +170,7 @@ public struct PoolStateMachine<Connection: Hashable, Waiter: Hashable> {
     /// A `connect` (or `connectForWaiter`) for `key` failed: its slot is given back,
     /// which may let the head waiter open a connection (`connectForWaiter`).
     public mutating func connectFailed(key: String) -> Actions {
-        guard let slot = slots[key] else { return .none }
+        guard let slot = slot(of: key) else { return .none }
         let actions = states[slot].connectFailed()
         dropIfDisposable(slot)
         return actions
@@ -193,7 +195,7 @@ public struct PoolStateMachine<Connection: Hashable, Waiter: Hashable> {
         idleTimeout: Duration,
         poolSize: Int? = nil
     ) -> Actions {
-        guard let slot = slots[key] else { return .none }
+        guard let slot = slot(of: key) else { return .none }
         let actions = states[slot].release(
             connection,
             idleTimeout: idleTimeout,
@@ -209,7 +211,7 @@ public struct PoolStateMachine<Connection: Hashable, Waiter: Hashable> {
     /// coroutine ending) instead of being pooled. Frees its slot, which may let the
     /// head waiter open a connection (`connectForWaiter`).
     public mutating func closed(key: String, connection: Connection) -> Actions {
-        guard let slot = slots[key] else { return .none }
+        guard let slot = slot(of: key) else { return .none }
         let actions = states[slot].closed(connection)
         dropIfDisposable(slot)
         return actions
@@ -219,14 +221,14 @@ public struct PoolStateMachine<Connection: Hashable, Waiter: Hashable> {
     /// `close(connection)` (plus possibly `connectForWaiter`), or nothing if the
     /// connection is no longer idle (the notification raced with a reuse).
     public mutating func idleConnectionClosedByPeer(key: String, connection: Connection) -> Actions {
-        guard let slot = slots[key] else { return .none }
+        guard let slot = slot(of: key) else { return .none }
         return states[slot].idleConnectionGone(connection, reason: .peer)
     }
 
     /// The idle timer of `connection` fired. Returns `close(connection)` (plus
     /// possibly `connectForWaiter`), or nothing if it is no longer idle.
     public mutating func idleTimerFired(key: String, connection: Connection) -> Actions {
-        guard let slot = slots[key] else { return .none }
+        guard let slot = slot(of: key) else { return .none }
         return states[slot].idleConnectionGone(connection, reason: .timer)
     }
 
@@ -234,7 +236,7 @@ public struct PoolStateMachine<Connection: Hashable, Waiter: Hashable> {
     /// with `"timeout"` (`failWaiter(waiter, .timeout)`). Nothing if it was already
     /// served (the timer raced with its wake-up).
     public mutating func waiterTimedOut(key: String, waiter: Waiter) -> Actions {
-        guard let slot = slots[key] else { return .none }
+        guard let slot = slot(of: key) else { return .none }
         return states[slot].waiterTimedOut(waiter)
     }
 
@@ -243,7 +245,7 @@ public struct PoolStateMachine<Connection: Hashable, Waiter: Hashable> {
     /// - Returns: whether it was still queued.
     @discardableResult
     public mutating func waiterCancelled(key: String, waiter: Waiter) -> Bool {
-        guard let slot = slots[key] else { return false }
+        guard let slot = slot(of: key) else { return false }
         return states[slot].waiterCancelled(waiter)
     }
 
@@ -280,9 +282,18 @@ public struct PoolStateMachine<Connection: Hashable, Waiter: Hashable> {
 
     // MARK: - Private
 
+    /// The slot of `key`. The last key found is tried first: a worker usually pools one or a
+    /// few upstreams, and comparing a short key costs far less than hashing it.
+    private mutating func slot(of key: String) -> Int? {
+        if lastSlot < stateKeys.count, stateKeys[lastSlot] == key { return lastSlot }
+        guard let slot = slots[key] else { return nil }
+        lastSlot = slot
+        return slot
+    }
+
     /// The slot of `key`, creating an empty state for it if needed.
     private mutating func slotCreating(_ key: String) -> Int {
-        if let slot = slots[key] { return slot }
+        if let slot = slot(of: key) { return slot }
         states.append(PoolKeyState())
         stateKeys.append(key)
         slots[key] = states.count - 1

@@ -38,6 +38,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     /// Counts connect attempts (and aborts): a completion that arrives for an earlier attempt
     /// finds a different number and only cleans up.
     private var connectGeneration: UInt64 = 0
+    private var lastPoolKey: (target: ConnectTarget, key: String)?
 
     private var readMatcher: ReadMatcher?
     /// A read met the end of the stream: further reads fail with `closed` at once.
@@ -111,7 +112,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
         writeClosed = false
         peerAddress = nil
         connectGeneration &+= 1
-        let key = pool.name ?? target.defaultPoolKey
+        let key = pool.name ?? defaultPoolKey(for: target)
         switch engine.pools.checkout(key: key, options: pool, for: self) {
         case .reuse(let connection):
             attach(connection)
@@ -129,6 +130,15 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
             state = .connecting(ConnectAttempt(target: target, key: key, waitingForPool: false))
             return open(target, key: key)
         }
+    }
+
+    /// `host:port` (or the path), remembered for the next connect to the same target: the
+    /// socket objects are reused across requests, which mostly connect where the last one did.
+    private func defaultPoolKey(for target: ConnectTarget) -> String {
+        if let lastPoolKey, target == lastPoolKey.target { return lastPoolKey.key }
+        let key = target.defaultPoolKey
+        lastPoolKey = (target, key)
+        return key
     }
 
     /// Resolves and opens a new connection; fails at once only when the name does not resolve.
