@@ -11,12 +11,6 @@ import Testing
         func log(_ level: LuaLogLevel, _ message: String) {}
     }
 
-    static func freePort() -> Int {
-        let fd = Loopback.tcpSocket()
-        defer { close(fd) }
-        return Loopback.bindToFreePort(fd)
-    }
-
     /// Sends raw request bytes on one connection and reads until the peer closes.
     static func exchange(port: Int, _ request: String) -> String {
         let fd = Loopback.tcpSocket()
@@ -34,11 +28,14 @@ import Testing
     }
 
     func withServer(_ http: String, httpLevel: String = "", _ body: (Int) throws -> Void) throws {
-        let port = Self.freePort()
+        // Held until the server has bound it (see `PortReservation`).
+        let reservation = PortReservation()
+        let port = reservation.port
         let text = "worker_processes 1; events {} http { \(httpLevel) server { listen 127.0.0.1:\(port); \(http) } }"
         let nodes = try ConfigParser().parse(text, file: "test.conf")
         let server = HTTPServer(configuration: try ConfigurationBuilder(prefix: "/tmp").build(nodes), errorLog: SilentLog())
         try server.start()
+        reservation.release()
         defer { try? server.shutdown() }
         try body(port)
     }

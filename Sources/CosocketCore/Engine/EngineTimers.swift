@@ -41,10 +41,6 @@ final class EngineTimers: @unchecked Sendable {
 
     // MARK: Idle connections
 
-    func idleDeadline(of connection: StreamConnection) -> NIODeadline? {
-        idleConnections.deadline(of: connection)
-    }
-
     func armIdle(_ connection: StreamConnection, at deadline: NIODeadline) {
         idleConnections.insert(connection, at: deadline)
         scheduleIfEarlier(deadline)
