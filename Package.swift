@@ -24,9 +24,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
+        /// epoll and eventfd for the engine's readiness set (Glibc's module map leaves them out).
+        .target(name: "CEventPoll"),
         .target(
             name: "CosocketCore",
             dependencies: [
+                "CEventPoll",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -63,7 +66,10 @@ let package = Package(
             name: "cosocket-bench",
             dependencies: ["Cosocket", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
         ),
-        .testTarget(name: "CosocketCoreTests", dependencies: ["CosocketCore", "CosocketTestSupport"]),
+        .testTarget(
+            name: "CosocketCoreTests",
+            dependencies: ["CosocketCore", "CosocketTestSupport", .product(name: "NIOPosix", package: "swift-nio")]
+        ),
         /// Real peers for the tests: redis-server/memcached processes and scripted loopback listeners.
         .target(name: "CosocketTestSupport", path: "Tests/CosocketTestSupport"),
         .testTarget(name: "CosocketTests", dependencies: ["Cosocket", "CosocketTestSupport", .product(name: "NIOPosix", package: "swift-nio")]),

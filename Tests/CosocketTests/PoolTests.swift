@@ -7,11 +7,10 @@ import Testing
 
 /// Keepalive pools through the Swift API, against real servers.
 @Suite struct PoolTests {
-    /// Each test gets its own loop, so pools (which are per loop) do not mix.
-    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-    var loop: EventLoop { group.next() }
 
-    @Test func reuseCountsAcrossSequentialBorrows() async throws {
+    @Test(arguments: Transport.allCases) func reuseCountsAcrossSequentialBorrows(_ transport: Transport) async throws {
+        // Each test gets its own loop, so pools (which are per loop) do not mix.
+        let loop = transport.isolatedLoop()
         let redis = try ExternalServer(.redis)
         defer { redis.stop() }
         let inspector = redis.inspector()
@@ -33,7 +32,9 @@ import Testing
         #expect(inspector.connectedClients() == 2)
     }
 
-    @Test func twoHundredBorrowersShareEightConnections() async throws {
+    @Test(arguments: Transport.allCases) func twoHundredBorrowersShareEightConnections(_ transport: Transport) async throws {
+        // Each test gets its own loop, so pools (which are per loop) do not mix.
+        let loop = transport.isolatedLoop()
         let redis = try ExternalServer(.redis)
         defer { redis.stop() }
         let options = PoolOptions(size: 8, backlog: 256)
@@ -69,7 +70,9 @@ import Testing
         #expect(peak.get() >= 1)
     }
 
-    @Test func killedServerEmptiesThePool() async throws {
+    @Test(arguments: Transport.allCases) func killedServerEmptiesThePool(_ transport: Transport) async throws {
+        // Each test gets its own loop, so pools (which are per loop) do not mix.
+        let loop = transport.isolatedLoop()
         let memcached = try ExternalServer(.memcached)
         let port = memcached.port
         var sockets: [TCPSocket] = []
@@ -90,7 +93,9 @@ import Testing
         #expect(await failure { try await socket.connect(host: "127.0.0.1", port: port) }?.message == "connection refused")
     }
 
-    @Test func idleTimeoutClosesPooledConnections() async throws {
+    @Test(arguments: Transport.allCases) func idleTimeoutClosesPooledConnections(_ transport: Transport) async throws {
+        // Each test gets its own loop, so pools (which are per loop) do not mix.
+        let loop = transport.isolatedLoop()
         let echo = TestListener { Peer.echo($0) }
         defer { echo.stop() }
         let socket = TCPSocket(eventLoop: loop)
@@ -102,7 +107,9 @@ import Testing
         #expect(stats.closedByIdleTimeout == 1)
     }
 
-    @Test func unreadDataRefusesKeepalive() async throws {
+    @Test(arguments: Transport.allCases) func unreadDataRefusesKeepalive(_ transport: Transport) async throws {
+        // Each test gets its own loop, so pools (which are per loop) do not mix.
+        let loop = transport.isolatedLoop()
         let echo = TestListener { Peer.echo($0) }
         defer { echo.stop() }
         let socket = TCPSocket(eventLoop: loop)
@@ -114,7 +121,9 @@ import Testing
         #expect(try await socket.receive(.line).text == "o")
     }
 
-    @Test func unreadBytesInTheKernelAreDubious() async throws {
+    @Test(arguments: Transport.allCases) func unreadBytesInTheKernelAreDubious(_ transport: Transport) async throws {
+        // Each test gets its own loop, so pools (which are per loop) do not mix.
+        let loop = transport.isolatedLoop()
         let echo = TestListener { Peer.echo($0) }
         defer { echo.stop() }
         let socket = TCPSocket(eventLoop: loop)
@@ -127,7 +136,9 @@ import Testing
         #expect(await TCPSocket.poolStatistics(on: loop)["dubious"]?.idle ?? 0 == 0)
     }
 
-    @Test func poolNameSharesAndSplitsPools() async throws {
+    @Test(arguments: Transport.allCases) func poolNameSharesAndSplitsPools(_ transport: Transport) async throws {
+        // Each test gets its own loop, so pools (which are per loop) do not mix.
+        let loop = transport.isolatedLoop()
         let echo = TestListener { Peer.echo($0) }
         defer { echo.stop() }
         let first = TCPSocket(eventLoop: loop)
@@ -145,7 +156,9 @@ import Testing
         #expect(try await third.reusedTimes() == 0)
     }
 
-    @Test func backlogFullAndWaiterTimeout() async throws {
+    @Test(arguments: Transport.allCases) func backlogFullAndWaiterTimeout(_ transport: Transport) async throws {
+        // Each test gets its own loop, so pools (which are per loop) do not mix.
+        let loop = transport.isolatedLoop()
         let echo = TestListener { Peer.echo($0) }
         defer { echo.stop() }
         let options = PoolOptions(name: "tiny", size: 1, backlog: 1)

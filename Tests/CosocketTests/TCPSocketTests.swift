@@ -23,8 +23,8 @@ extension ByteBuffer {
 @Suite struct TCPSocketTests {
     let echo = TestListener { Peer.echo($0) }
 
-    @Test func connectSendReceiveLineAndClose() async throws {
-        let socket = TCPSocket()
+    @Test(arguments: Transport.allCases) func connectSendReceiveLineAndClose(_ transport: Transport) async throws {
+        let socket = transport.makeSocket()
         try await socket.connect(host: "127.0.0.1", port: echo.port)
         #expect(try await socket.send("hello\r\nworld\n") == 13)
         #expect(try await socket.receive(.line).text == "hello")
@@ -33,19 +33,19 @@ extension ByteBuffer {
         #expect(await failure { try await socket.close() }?.message == "closed")
     }
 
-    @Test func connectRefused() async throws {
+    @Test(arguments: Transport.allCases) func connectRefused(_ transport: Transport) async throws {
         let port = freePort()
-        let socket = TCPSocket()
+        let socket = transport.makeSocket()
         let error = await failure { try await socket.connect(host: "127.0.0.1", port: port) }
         #expect(error?.message == "connection refused")
         #expect(await failure { try await socket.send("x") }?.message == "closed")
     }
 
-    @Test func unixDomainSocket() async throws {
+    @Test(arguments: Transport.allCases) func unixDomainSocket(_ transport: Transport) async throws {
         let path = "/tmp/cosocket-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).sock"
         let listener = TestListener(unixPath: path) { Peer.echo($0) }
         defer { listener.stop() }
-        let socket = TCPSocket()
+        let socket = transport.makeSocket()
         try await socket.connect(unixPath: path)
         try await socket.send("via unix\n")
         #expect(try await socket.receive(.line).text == "via unix")
@@ -55,18 +55,18 @@ extension ByteBuffer {
         #expect(missing?.message == "no such file or directory")
     }
 
-    @Test func connectTimeoutAgainstFullAcceptQueue() async throws {
+    @Test(arguments: Transport.allCases) func connectTimeoutAgainstFullAcceptQueue(_ transport: Transport) async throws {
         let listener = TestListener(backlog: 0, acceptConnections: false) { _ in }
         defer { listener.stop() }
         // Fill the accept queue: later SYNs are dropped and connects hang.
         var fillers: [TCPSocket] = []
         for _ in 0..<4 {
-            let filler = TCPSocket()
+            let filler = transport.makeSocket()
             await filler.setTimeout(.milliseconds(100))
             _ = await failure { try await filler.connect(host: "127.0.0.1", port: listener.port) }
             fillers.append(filler)
         }
-        let socket = TCPSocket()
+        let socket = transport.makeSocket()
         await socket.setTimeouts(connect: .milliseconds(150), send: nil, read: nil)
         let started = NIODeadline.now()
         let error = await failure { try await socket.connect(host: "127.0.0.1", port: listener.port) }
@@ -74,8 +74,8 @@ extension ByteBuffer {
         #expect(NIODeadline.now() - started < .seconds(5))
     }
 
-    @Test func badPortsAndHosts() async throws {
-        let socket = TCPSocket()
+    @Test(arguments: Transport.allCases) func badPortsAndHosts(_ transport: Transport) async throws {
+        let socket = transport.makeSocket()
         #expect(await failure { try await socket.connect(host: "127.0.0.1", port: 0) } != nil)
         #expect(await failure { try await socket.connect(host: "127.0.0.1", port: 65536) } != nil)
         #expect(await failure { try await socket.connect(host: "", port: 80) }?.message == "failed to parse host name \"\": no host")
@@ -83,27 +83,27 @@ extension ByteBuffer {
         #expect(unresolved?.message == "no resolver defined to resolve \"no-such-host.invalid\"")
     }
 
-    @Test func localhostResolvesFromHostsFile() async throws {
-        let socket = TCPSocket()
+    @Test(arguments: Transport.allCases) func localhostResolvesFromHostsFile(_ transport: Transport) async throws {
+        let socket = transport.makeSocket()
         try await socket.connect(host: "localhost", port: echo.port)
         try await socket.send("hi\n")
         #expect(try await socket.receive(.line).text == "hi")
     }
 
-    @Test func reconnectClosesThePreviousConnection() async throws {
-        let socket = TCPSocket()
+    @Test(arguments: Transport.allCases) func reconnectClosesThePreviousConnection(_ transport: Transport) async throws {
+        let socket = transport.makeSocket()
         try await socket.connect(host: "127.0.0.1", port: echo.port)
         try await socket.connect(host: "127.0.0.1", port: echo.port)
         try await socket.send("again\n")
         #expect(try await socket.receive(.line).text == "again")
     }
 
-    @Test func sizedAllAnyAndLinePatterns() async throws {
+    @Test(arguments: Transport.allCases) func sizedAllAnyAndLinePatterns(_ transport: Transport) async throws {
         let listener = TestListener { fd in
             Peer.send(fd, "abcdefg\rh\r\nrest of the stream")
         }
         defer { listener.stop() }
-        let socket = TCPSocket()
+        let socket = transport.makeSocket()
         try await socket.connect(host: "127.0.0.1", port: listener.port)
         #expect(try await socket.receive(.bytes(3)).text == "abc")
         #expect(try await socket.receive(.bytes(0)).text == "")
@@ -114,8 +114,8 @@ extension ByteBuffer {
         #expect(await failure { try await socket.receive(.line) }?.message == "closed")
     }
 
-    @Test func badReadArguments() async throws {
-        let socket = TCPSocket()
+    @Test(arguments: Transport.allCases) func badReadArguments(_ transport: Transport) async throws {
+        let socket = transport.makeSocket()
         try await socket.connect(host: "127.0.0.1", port: echo.port)
         #expect(await failure { try await socket.receive(.bytes(-1)) } != nil)
         #expect(await failure { try await socket.receiveAny(max: 0) } != nil)
@@ -124,7 +124,7 @@ extension ByteBuffer {
         #expect(try await socket.receive(.line).text == "still fine")
     }
 
-    @Test func receiveUntilStraddlingAndOverlapping() async throws {
+    @Test(arguments: Transport.allCases) func receiveUntilStraddlingAndOverlapping(_ transport: Transport) async throws {
         let listener = TestListener { fd in
             for piece in ["hea", "der---a", "b--abcbody", "\r\n--", "abc", "tail"] {
                 Peer.send(fd, piece)
@@ -132,7 +132,7 @@ extension ByteBuffer {
             }
         }
         defer { listener.stop() }
-        let socket = TCPSocket()
+        let socket = transport.makeSocket()
         try await socket.connect(host: "127.0.0.1", port: listener.port)
         let boundary = try socket.receiveUntil(Array("--abc".utf8))
         #expect(try await boundary.next()?.text == "header---ab")
@@ -142,10 +142,10 @@ extension ByteBuffer {
         #expect(error?.partial.text == "tail")
     }
 
-    @Test func receiveUntilSizedAndInclusive() async throws {
+    @Test(arguments: Transport.allCases) func receiveUntilSizedAndInclusive(_ transport: Transport) async throws {
         let listener = TestListener { fd in Peer.send(fd, "0123456789--B|x|y") }
         defer { listener.stop() }
-        let socket = TCPSocket()
+        let socket = transport.makeSocket()
         try await socket.connect(host: "127.0.0.1", port: listener.port)
         let chunks = try socket.receiveUntil(Array("--B".utf8))
         #expect(try await chunks.next(limit: 4)?.text == "0123")
@@ -158,17 +158,17 @@ extension ByteBuffer {
         #expect(try await socket.receive(.all).text == "y")
     }
 
-    @Test func closedMidLineCarriesPartial() async throws {
+    @Test(arguments: Transport.allCases) func closedMidLineCarriesPartial(_ transport: Transport) async throws {
         let listener = TestListener { fd in Peer.send(fd, "hello wor") }
         defer { listener.stop() }
-        let socket = TCPSocket()
+        let socket = transport.makeSocket()
         try await socket.connect(host: "127.0.0.1", port: listener.port)
         let error = await failure { try await socket.receive(.line) }
         #expect(error == .closed(partial: ByteBuffer(string: "hello wor")))
         #expect(await failure { try await socket.receive(.line) }?.message == "closed")
     }
 
-    @Test func resetByPeer() async throws {
+    @Test(arguments: Transport.allCases) func resetByPeer(_ transport: Transport) async throws {
         let listener = TestListener { fd in
             _ = Peer.receiveLine(fd)
             Peer.send(fd, "partial")
@@ -176,7 +176,7 @@ extension ByteBuffer {
             Peer.reset(fd)
         }
         defer { listener.stop() }
-        let socket = TCPSocket()
+        let socket = transport.makeSocket()
         try await socket.connect(host: "127.0.0.1", port: listener.port)
         try await socket.send("go\n")
         let error = await failure { try await socket.receive(.bytes(100)) }
@@ -184,7 +184,7 @@ extension ByteBuffer {
         #expect(error?.partial.text == "partial")
     }
 
-    @Test func readTimeoutIsNotFatal() async throws {
+    @Test(arguments: Transport.allCases) func readTimeoutIsNotFatal(_ transport: Transport) async throws {
         let listener = TestListener { fd in
             _ = Peer.receiveLine(fd)
             Peer.send(fd, "hello ")
@@ -193,7 +193,7 @@ extension ByteBuffer {
             _ = Peer.receiveLine(fd)
         }
         defer { listener.stop() }
-        let socket = TCPSocket()
+        let socket = transport.makeSocket()
         try await socket.connect(host: "127.0.0.1", port: listener.port)
         await socket.setTimeouts(connect: nil, send: nil, read: .milliseconds(100))
         try await socket.send("go\n")
@@ -204,14 +204,14 @@ extension ByteBuffer {
         try await socket.send("bye\n")
     }
 
-    @Test func sendTimeoutClosesTheSocket() async throws {
+    @Test(arguments: Transport.allCases) func sendTimeoutClosesTheSocket(_ transport: Transport) async throws {
         let listener = TestListener { fd in
             var small: Int32 = 4096
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
             Peer.waitForClientClose(fd)
         }
         defer { listener.stop() }
-        let socket = TCPSocket()
+        let socket = transport.makeSocket()
         try await socket.connect(host: "127.0.0.1", port: listener.port)
         await socket.setTimeouts(connect: nil, send: .milliseconds(150), read: nil)
         let payload = ByteBuffer(repeating: UInt8(ascii: "x"), count: 32 * 1024 * 1024)
@@ -222,14 +222,14 @@ extension ByteBuffer {
         try await socket.close()
     }
 
-    @Test func secondReaderIsBusyAndDuplexWorks() async throws {
+    @Test(arguments: Transport.allCases) func secondReaderIsBusyAndDuplexWorks(_ transport: Transport) async throws {
         let listener = TestListener { fd in
             let line = Peer.receiveLine(fd) ?? ""
             Peer.sleep(milliseconds: 100)
             Peer.send(fd, "got \(line)\n")
         }
         defer { listener.stop() }
-        let loop = MultiThreadedEventLoopGroup.singleton.any()
+        let loop = transport.sharedLoop
         let socket = TCPSocket(eventLoop: loop)
         try await socket.connect(host: "127.0.0.1", port: listener.port)
         async let firstRead = socket.receive(.line)
@@ -241,31 +241,31 @@ extension ByteBuffer {
         #expect(try await firstRead.text == "got ping")
     }
 
-    @Test func shutdownWriteHalfCloses() async throws {
-        let socket = TCPSocket()
+    @Test(arguments: Transport.allCases) func shutdownWriteHalfCloses(_ transport: Transport) async throws {
+        let socket = transport.makeSocket()
         try await socket.connect(host: "127.0.0.1", port: echo.port)
         try await socket.send("before shutdown")
         try await socket.shutdownWrite()
         #expect(try await socket.receive(.all).text == "before shutdown")
     }
 
-    @Test func bindChoosesTheSourceAddress() async throws {
+    @Test(arguments: Transport.allCases) func bindChoosesTheSourceAddress(_ transport: Transport) async throws {
         let seen = LockedBox<String>("")
         let listener = TestListener { fd in
             seen.set(Peer.remoteAddress(fd))
             Peer.send(fd, "ok\n")
         }
         defer { listener.stop() }
-        let socket = TCPSocket()
+        let socket = transport.makeSocket()
         try await socket.bind(host: "127.0.0.2")
         try await socket.connect(host: "127.0.0.1", port: listener.port)
         #expect(try await socket.receive(.line).text == "ok")
         #expect(seen.get() == "127.0.0.2")
-        #expect(await failure { try await TCPSocket().bind(host: "not an ip") } != nil)
+        #expect(await failure { try await transport.makeSocket().bind(host: "not an ip") } != nil)
     }
 
-    @Test func socketOptions() async throws {
-        let socket = TCPSocket()
+    @Test(arguments: Transport.allCases) func socketOptions(_ transport: Transport) async throws {
+        let socket = transport.makeSocket()
         #expect(await failure { try await socket.setOption(.keepalive, value: 1) }?.message == "closed")
         try await socket.connect(host: "127.0.0.1", port: echo.port)
         try await socket.setOption(.keepalive, value: 1)
@@ -279,8 +279,8 @@ extension ByteBuffer {
         #expect(TCPSocketOption(rawValue: "tcp-nodelay") == .tcpNoDelay)
     }
 
-    @Test func operationsAfterClose() async throws {
-        let socket = TCPSocket()
+    @Test(arguments: Transport.allCases) func operationsAfterClose(_ transport: Transport) async throws {
+        let socket = transport.makeSocket()
         #expect(await failure { try await socket.receive(.line) }?.message == "closed")
         try await socket.connect(host: "127.0.0.1", port: echo.port)
         try await socket.close()
@@ -291,21 +291,21 @@ extension ByteBuffer {
         #expect(await failure { try await socket.shutdownWrite() }?.message == "closed")
     }
 
-    @Test func gatheringSendOfFragments() async throws {
-        let socket = TCPSocket()
+    @Test(arguments: Transport.allCases) func gatheringSendOfFragments(_ transport: Transport) async throws {
+        let socket = transport.makeSocket()
         try await socket.connect(host: "127.0.0.1", port: echo.port)
         let fragments = ["a", "bc", "", "def", "\n"].map { ByteBuffer(string: $0) }
         #expect(try await socket.send(contentsOf: fragments) == 7)
         #expect(try await socket.receive(.line).text == "abcdef")
     }
 
-    @Test func readMemoryIsBoundedByTheRequest() async throws {
+    @Test(arguments: Transport.allCases) func readMemoryIsBoundedByTheRequest(_ transport: Transport) async throws {
         let listener = TestListener { fd in
             let block = [UInt8](repeating: 65, count: 1 << 20)
             for _ in 0..<16 { Peer.send(fd, block) }
         }
         defer { listener.stop() }
-        let socket = TCPSocket()
+        let socket = transport.makeSocket()
         try await socket.connect(host: "127.0.0.1", port: listener.port)
         #expect(try await socket.receive(.bytes(10)).readableBytes == 10)
         try await Task.sleep(for: .milliseconds(100))

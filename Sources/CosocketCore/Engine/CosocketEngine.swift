@@ -14,12 +14,23 @@ public final class CosocketEngine: @unchecked Sendable {
     public let pools: ConnectionPools
     /// Socket timeouts and pooled connections' idle deadlines.
     let timers: EngineTimers
+    #if os(Linux)
+    /// The loop's readiness set, on a ``CosocketEventLoopGroup`` loop: upstream connections
+    /// then use descriptors of their own instead of NIO channels.
+    let poller: DescriptorPoller?
+    #endif
 
     public init(eventLoop: EventLoop, configuration: EngineConfiguration = EngineConfiguration(), resolver: (any Resolver)? = nil) {
         self.eventLoop = eventLoop
         self.configuration = configuration
         self.resolver = resolver ?? HostsFileResolver()
+        #if os(Linux)
+        let poller = CosocketEventLoopGroup.poller(for: eventLoop)
+        self.poller = poller
+        let timers = EngineTimers(eventLoop: eventLoop, poller: poller)
+        #else
         let timers = EngineTimers(eventLoop: eventLoop)
+        #endif
         self.timers = timers
         self.pools = ConnectionPools(eventLoop: eventLoop, timers: timers, defaultPoolSize: configuration.poolSize)
     }
@@ -39,5 +50,40 @@ public final class CosocketEngine: @unchecked Sendable {
     /// Installs `engine` as its loop's engine (a server does this for each worker at start).
     public static func register(_ engine: CosocketEngine) {
         registry.withLockedValue { $0[ObjectIdentifier(engine.eventLoop)] = engine }
+    }
+
+    /// Whether upstream connections use descriptors of the engine's own (see
+    /// ``CosocketEventLoopGroup``) rather than NIO channels.
+    public var usesDescriptorTransport: Bool {
+        #if os(Linux)
+        return poller != nil
+        #else
+        return false
+        #endif
+    }
+
+    // MARK: Scheduling on the loop
+
+    /// Runs `task` on the loop's next turn; call it on the loop. Code on the loop schedules through the engine, not
+    /// the loop itself, so that the readiness set's drain knows to wake the loop for it.
+    public func execute(_ task: @escaping () -> Void) {
+        eventLoop.assumeIsolatedUnsafeUnchecked().execute(task)
+        noteLoopWork()
+    }
+
+    /// Runs `task` after `delay`, on the loop (see ``execute(_:)``).
+    @discardableResult
+    public func scheduleTask<T>(in delay: TimeAmount, _ task: @escaping () throws -> T) -> Scheduled<T> {
+        let scheduled = eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(in: delay, task)
+        noteLoopWork()
+        return scheduled
+    }
+
+    /// Work was handed to the loop some other way (a NIO channel closed, which finishes on a
+    /// later turn).
+    public func noteLoopWork() {
+        #if os(Linux)
+        poller?.noteLoopWork()
+        #endif
     }
 }

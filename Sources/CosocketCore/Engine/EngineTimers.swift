@@ -20,9 +20,18 @@ final class EngineTimers: @unchecked Sendable {
     /// Called for a pooled connection whose idle deadline passed (set by the pools).
     var idleConnectionExpired: ((StreamConnection) -> Void)?
 
+    #if os(Linux)
+    private let poller: DescriptorPoller?
+
+    init(eventLoop: EventLoop, poller: DescriptorPoller?) {
+        self.eventLoop = eventLoop
+        self.poller = poller
+    }
+    #else
     init(eventLoop: EventLoop) {
         self.eventLoop = eventLoop
     }
+    #endif
 
     // MARK: Socket timeouts
 
@@ -57,6 +66,9 @@ final class EngineTimers: @unchecked Sendable {
         scheduled?.cancel()
         scheduledDeadline = deadline
         scheduled = eventLoop.scheduleTask(deadline: deadline) { [weak self] in self?.fire() }
+        #if os(Linux)
+        poller?.noteLoopWork()
+        #endif
     }
 
     private func fire() {

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 
 /// Whoever is currently responsible for a connection: the socket that uses it, or the pool
@@ -7,37 +10,63 @@ protocol StreamConnectionOwner: AnyObject {
     func connectionHasInput(_ connection: StreamConnection)
     /// Every byte written so far has reached the kernel.
     func connectionDidDrain(_ connection: StreamConnection)
-    /// The channel is gone (closed by us, by the peer, or by an error).
+    /// The connection is gone (closed by us, by the peer, or by an error).
     func connectionDidClose(_ connection: StreamConnection)
+    /// A connect left in progress ended: `errno` 0 when it connected, else why it failed.
+    func connectionDidConnect(_ connection: StreamConnection, errno: CInt)
+}
+
+extension StreamConnectionOwner {
+    func connectionDidConnect(_ connection: StreamConnection, errno: CInt) {}
 }
 
 /// One TCP or unix-domain connection and its receive buffer; the unit a pool keeps.
 ///
-/// The channel reads as bytes arrive (`autoRead`), which keeps the descriptor registered with
-/// epoll the way nginx keeps it: asking for each read and dropping interest after it cost two
+/// It runs over one of two transports:
+/// - a descriptor of the engine's own, watched by the loop's ``DescriptorPoller`` (see
+///   `StreamConnection+Descriptor.swift`), where the loop has one: the lean path, like an
+///   nginx connection;
+/// - a NIO channel, with this object as its handler (`StreamConnection+Channel.swift`), on
+///   any other loop.
+///
+/// Either way bytes are read as they arrive, which keeps the descriptor registered with epoll
+/// the way nginx keeps it: asking for each read and dropping interest after it cost two
 /// `epoll_ctl` calls per receive. A consumer that falls behind by `pauseThreshold` bytes
-/// pauses reading until it takes them, so a slow consumer never buffers a whole stream. Write
-/// completion is observed through writability with a one-byte high water mark, so a send costs
-/// no promise allocation.
-final class StreamConnection: ChannelInboundHandler, DeadlineQueueMember, @unchecked Sendable {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-
-    private var context: ChannelHandlerContext?
+/// pauses reading until it takes them, so a slow consumer never buffers a whole stream.
+final class StreamConnection: DeadlineQueueMember, @unchecked Sendable {
+    /// The channel transport's handler context; nil on the descriptor transport.
+    var context: ChannelHandlerContext?
+    #if os(Linux)
+    /// The loop's readiness set, when the connection uses the descriptor transport.
+    let poller: DescriptorPoller?
+    /// The descriptor transport's state (see `StreamConnection+Descriptor.swift`).
+    var descriptor: CInt = -1
+    var registration: UInt64 = 0
+    /// Bytes sent but not yet taken by the kernel.
+    var pendingWrites: [ByteBuffer] = []
+    /// The kernel may hold bytes for us: epoll said so, and no read has come up short since.
+    var readable = false
+    /// The peer shut its side or the connection failed: reads go on until they say how.
+    var peerHungUp = false
+    /// The connect has not finished yet.
+    var connecting = false
+    /// How many bytes one `read` asks for.
+    let readSize: Int
+    #endif
     /// A weak reference: a socket dropped without closing must not leave a dangling owner.
     weak var owner: (any StreamConnectionOwner)?
 
     /// Received bytes not yet handed to a reader.
     var buffer: ByteBuffer
-    /// The peer closed its side (or the channel closed): no more bytes will arrive.
-    private(set) var inputClosed = false
-    /// The first system error seen on the channel, reported to the next operation.
-    private(set) var errorCode: Int32?
-    private(set) var isClosed = false
-    /// Set while the owner handles input (from `channelRead` or `channelReadComplete`).
-    private var insideReadComplete = false
+    /// The peer closed its side (or the connection closed): no more bytes will arrive.
+    var inputClosed = false
+    /// The first system error seen on the connection, reported to the next operation.
+    var errorCode: Int32?
+    var isClosed = false
+    /// Set while the owner handles input.
+    var insideInputNotification = false
     /// Bytes arrived while nobody waited, not yet reported to the owner.
-    private var unreportedInput = false
+    var unreportedInput = false
 
     /// Where the pool files this connection, and how many times it has been reused.
     var poolKey: String
@@ -46,93 +75,90 @@ final class StreamConnection: ChannelInboundHandler, DeadlineQueueMember, @unche
     var deadlineQueueSlot = -1
 
     /// Buffered bytes at which reading pauses until the owner takes some.
-    private let pauseThreshold: Int
-    private var readingPaused = false
+    let pauseThreshold: Int
+    var readingPaused = false
     /// Whether the owner waits for bytes (nginx would be inside `recv` for it).
-    private var inputWanted = false
+    var inputWanted = false
     /// Bytes at the end of `buffer` that arrived while nobody waited: nginx would still
     /// have them in the kernel, its read event ready, so `setkeepalive` calls them a dubious
     /// state rather than unread data.
     private(set) var bytesReadAhead = 0
 
-    init(poolKey: String, pauseThreshold: Int) {
+    /// A connection on the channel transport, or (with a `poller`) on the descriptor one, which
+    /// reads `readSize` bytes at a time.
+    #if os(Linux)
+    init(poolKey: String, readSize: Int, poller: DescriptorPoller?) {
         self.poolKey = poolKey
-        self.pauseThreshold = max(pauseThreshold, 16 * 1024)
+        self.pauseThreshold = max(4 * readSize, 16 * 1024)
+        self.buffer = ByteBuffer()
+        self.readSize = max(readSize, 1)
+        self.poller = poller
+    }
+    #else
+    init(poolKey: String, readSize: Int) {
+        self.poolKey = poolKey
+        self.pauseThreshold = max(4 * readSize, 16 * 1024)
         self.buffer = ByteBuffer()
     }
+    #endif
 
-    // MARK: Channel events
+    // MARK: Input bookkeeping (both transports)
 
-    func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        self.context = nil
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var incoming = unwrapInboundIn(data)
-        if !inputWanted { bytesReadAhead += incoming.readableBytes }
-        buffer.appendReceived(&incoming)
+    /// Files `count` bytes just appended to `buffer`; returns whether reading should pause.
+    func received(_ count: Int) -> Bool {
         if inputWanted {
-            // A waiting reader takes its bytes now rather than after NIO's whole read cycle
-            // (up to 16 reads): the buffer stays near one read's size instead of growing to
-            // hold the cycle, which multiplied by the open connections showed in RSS.
+            // A waiting reader takes its bytes now rather than after a whole read cycle: the
+            // buffer stays near one read's size instead of growing to hold the cycle, which
+            // multiplied by the open connections showed in RSS.
             notifyOwnerOfInput()
         } else {
+            bytesReadAhead += count
             unreportedInput = true
         }
         // A reader still waiting needs more whatever the buffer holds (its own pattern bounds
         // what it takes); only bytes nobody asked for pause the reading.
-        if buffer.readableBytes >= pauseThreshold && !readingPaused && !inputWanted {
+        if buffer.readableBytes >= pauseThreshold && !readingPaused && !inputWanted && !isClosed {
             readingPaused = true
-            try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false)
+            return true
         }
+        return false
     }
 
-    func channelReadComplete(context: ChannelHandlerContext) {
-        // Only bytes nobody has been told about: the owner may have changed since (a reader
-        // that finished and parked the connection in its pool must not hand the pool a stale
-        // notification, which it would take for stray bytes).
+    /// The end of a read cycle: only bytes nobody has been told about are reported. The owner
+    /// may have changed since (a reader that finished and parked the connection in its pool
+    /// must not hand the pool a stale notification, which it would take for stray bytes).
+    func readCycleEnded() {
         if unreportedInput { notifyOwnerOfInput() }
     }
 
-    private func notifyOwnerOfInput() {
+    func notifyOwnerOfInput() {
         unreportedInput = false
-        insideReadComplete = true
+        insideInputNotification = true
         inputWanted = false
         owner?.connectionHasInput(self)
-        insideReadComplete = false
+        insideInputNotification = false
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { owner?.connectionDidDrain(self) }
+    /// The peer ended its side; writing may go on.
+    func peerClosedInput() {
+        inputClosed = true
+        owner?.connectionHasInput(self)
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let event = event as? ChannelEvent, event == .inputClosed {
-            inputClosed = true
-            owner?.connectionHasInput(self)
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if errorCode == nil, let ioError = error as? IOError { errorCode = ioError.errnoCode }
-        context.close(promise: nil)
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
+    /// The connection is gone: the transport has let go of it.
+    func transportClosed() {
         inputClosed = true
         isClosed = true
         owner?.connectionHasInput(self)
         owner?.connectionDidClose(self)
     }
 
-    // MARK: Operations (on the loop)
+    /// A system error ended the connection (a reset, a failed write).
+    func recordError(_ code: Int32) {
+        if errorCode == nil { errorCode = code }
+    }
 
-    var channel: Channel? { context?.channel }
+    // MARK: Operations (on the loop)
 
     /// A new owner (a socket taking the connection from its pool) has not asked for input
     /// yet: bytes that arrive before it does are read ahead.
@@ -153,30 +179,44 @@ final class StreamConnection: ChannelInboundHandler, DeadlineQueueMember, @unche
         inputWanted = true
         // What arrived ahead is what nginx would now receive for this read.
         bytesReadAhead = 0
-        guard !isClosed, readingPaused, let context else { return }
+        guard !isClosed, readingPaused else { return }
         readingPaused = false
-        try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: true)
+        #if os(Linux)
+        if poller != nil {
+            descriptorResumeReading()
+            return
+        }
+        #endif
+        channelResumeReading()
     }
 
     /// Writes and flushes; returns whether everything is already in the kernel.
     func write(_ data: ByteBuffer) -> Bool {
-        guard let context, !isClosed else { return false }
-        context.write(wrapOutboundOut(data), promise: nil)
-        context.flush()
-        return !isClosed && context.channel.isWritable
+        guard !isClosed else { return false }
+        #if os(Linux)
+        if poller != nil { return descriptorWrite(CollectionOfOne(data)) }
+        #endif
+        return channelWrite(CollectionOfOne(data))
     }
 
-    /// Writes several buffers with one gathering `writev`.
-    func write<Buffers: Sequence<ByteBuffer>>(contentsOf buffers: Buffers) -> Bool {
-        guard let context, !isClosed else { return false }
-        for data in buffers { context.write(wrapOutboundOut(data), promise: nil) }
-        context.flush()
-        return !isClosed && context.channel.isWritable
+    /// Writes several buffers with one gathering write.
+    func write(contentsOf buffers: [ByteBuffer]) -> Bool {
+        guard !isClosed else { return false }
+        #if os(Linux)
+        if poller != nil { return descriptorWrite(buffers) }
+        #endif
+        return channelWrite(buffers)
     }
 
     /// Half-closes the write side (`shutdown("send")`).
     func shutdownOutput() {
         guard !isClosed else { return }
+        #if os(Linux)
+        if poller != nil {
+            descriptorShutdownOutput()
+            return
+        }
+        #endif
         context?.close(mode: .output, promise: nil)
     }
 
@@ -184,14 +224,31 @@ final class StreamConnection: ChannelInboundHandler, DeadlineQueueMember, @unche
         guard !isClosed else { return }
         isClosed = true
         inputClosed = true
-        guard let context else { return }
-        if insideReadComplete {
-            // NIO fires read-complete just before it half-closes the input on an end of stream,
-            // and that step assumes the channel is still open; close once the event is handled.
-            context.eventLoop.assumeIsolated().execute { context.close(promise: nil) }
-        } else {
-            context.close(promise: nil)
+        #if os(Linux)
+        if poller != nil {
+            descriptorClose()
+            return
         }
+        #endif
+        channelClose()
+    }
+
+    /// Sets a socket option on the connection's descriptor.
+    func setOption(_ option: TCPSocketOption, value: Int) -> Result<Void, CosocketError> {
+        guard !isClosed else { return .failure(.closedEmpty) }
+        #if os(Linux)
+        if poller != nil { return descriptorSetOption(option, value: value) }
+        #endif
+        return channelSetOption(option, value: value)
+    }
+
+    /// Reads a socket option from the connection's descriptor.
+    func getOption(_ option: TCPSocketOption) -> Result<Int, CosocketError> {
+        guard !isClosed else { return .failure(.closedEmpty) }
+        #if os(Linux)
+        if poller != nil { return descriptorGetOption(option) }
+        #endif
+        return channelGetOption(option)
     }
 
     /// The error a failed operation reports: the recorded system error, else `closed`.
@@ -200,7 +257,6 @@ final class StreamConnection: ChannelInboundHandler, DeadlineQueueMember, @unche
         return .closed(partial: partial)
     }
 }
-
 
 extension StreamConnection: Hashable {
     static func == (lhs: StreamConnection, rhs: StreamConnection) -> Bool { lhs === rhs }

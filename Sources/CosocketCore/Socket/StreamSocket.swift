@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import NIOPosix
 
@@ -29,6 +32,8 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
         var target: ConnectTarget
         var key: String
         var waitingForPool: Bool
+        /// A descriptor connection whose handshake is in progress.
+        var opening: StreamConnection?
     }
 
     private var state: State = .fresh
@@ -49,6 +54,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     private var pendingSendCount: Int?
     private var sendDeadline: NIODeadline?
     private var poolWaitDeadline: NIODeadline?
+    private var connectDeadline: NIODeadline?
     /// Where this socket sits in the engine's timeout queue (see ``EngineTimers``). The entry
     /// is armed lazily: an operation that finishes leaves it, and when it fires it re-arms for
     /// whatever deadline is current.
@@ -188,9 +194,70 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
 
     private func openResolved(_ address: SocketAddress, key: String) {
         peerAddress = address
+        #if os(Linux)
+        if let poller = engine.poller {
+            openDescriptor(address, key: key, poller: poller)
+            return
+        }
+        let connection = StreamConnection(poolKey: key, readSize: engine.configuration.bufferSize, poller: nil)
+        #else
+        let connection = StreamConnection(poolKey: key, readSize: engine.configuration.bufferSize)
+        #endif
+        openChannel(connection, to: address, key: key)
+    }
+
+    /// How a connect that finished inside the call reports: nginx's connect says EINPROGRESS
+    /// for TCP and resumes the caller from the event loop, so light threads spawned meanwhile
+    /// run first; a connect that finished inside the call still reports on the next loop turn,
+    /// to keep that order.
+    private func reportOpening(afterInProgress: Bool, _ report: @escaping () -> Void) {
+        if afterInProgress {
+            engine.execute(report)
+        } else {
+            report()
+        }
+    }
+
+    #if os(Linux)
+    /// Opens a connection on a descriptor of the engine's own (see ``CosocketEventLoopGroup``).
+    private func openDescriptor(_ address: SocketAddress, key: String, poller: DescriptorPoller) {
+        let generation = connectGeneration
+        let connection = StreamConnection(poolKey: key, readSize: engine.configuration.bufferSize, poller: poller)
+        switch NonBlockingConnect.start(address, from: sourceAddress) {
+        case .connected(let descriptor, let afterInProgress):
+            if let error = connection.adopt(descriptor, connecting: false) {
+                if let result = failConnect(key: key, error, generation: generation) { reportConnect(result) }
+                return
+            }
+            reportOpening(afterInProgress: afterInProgress) {
+                self.engine.pools.connected(connection)
+                self.connectFinished(connection, generation: generation)
+            }
+        case .failed(let code, let afterInProgress):
+            let error = CosocketError.system(errno: code, partial: ByteBuffer())
+            reportOpening(afterInProgress: afterInProgress) {
+                if let result = self.failConnect(key: key, error, generation: generation) { self.reportConnect(result) }
+            }
+        case .inProgress(let descriptor):
+            if let error = connection.adopt(descriptor, connecting: true) {
+                if let result = failConnect(key: key, error, generation: generation) { reportConnect(result) }
+                return
+            }
+            guard case .connecting(var attempt) = state else { return }
+            attempt.opening = connection
+            state = .connecting(attempt)
+            connection.owner = self
+            let deadline = NIODeadline.now() + (timeouts.connect ?? engine.configuration.connectTimeout)
+            connectDeadline = deadline
+            armTimer(deadline)
+        }
+    }
+    #endif
+
+    /// Opens a connection as a NIO channel.
+    private func openChannel(_ connection: StreamConnection, to address: SocketAddress, key: String) {
         let configuration = engine.configuration
         let bufferSize = configuration.bufferSize
-        let connection = StreamConnection(poolKey: key, pauseThreshold: 4 * bufferSize)
         let bootstrap = ClientBootstrap(group: engine.eventLoop)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -207,12 +274,10 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
             }
         let generation = connectGeneration
         let opened: EventLoopFuture<Channel>
-        // nginx's connect says EINPROGRESS for TCP and resumes the caller from the event loop,
-        // so light threads spawned meanwhile run first; a connect that finished inside the call
-        // still reports on the next loop turn, to keep that order.
-        var reportOnNextTurn = false
-        if sourceAddress == nil, ImmediateConnect.isLocal(address) {
-            switch ImmediateConnect.attempt(address) {
+        let reportOnNextTurn: Bool
+        if sourceAddress == nil, NonBlockingConnect.isLocal(address) {
+            // A local peer usually answers inside the call.
+            switch NonBlockingConnect.start(address) {
             case .connected(let descriptor, let afterInProgress):
                 // `enableMPTCP` only drops the bootstrap's default TCP_NODELAY option here (the
                 // descriptor exists, with the option set): applied by the bootstrap, it would
@@ -221,24 +286,24 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
                 reportOnNextTurn = afterInProgress
             case .failed(let code, let afterInProgress):
                 let error = CosocketError.system(errno: code, partial: ByteBuffer())
-                if afterInProgress {
-                    engine.eventLoop.execute {
-                        if let result = self.failConnect(key: key, error, generation: generation) { self.reportConnect(result) }
-                    }
-                } else if let result = failConnect(key: key, error, generation: generation) {
-                    reportConnect(result)
+                reportOpening(afterInProgress: afterInProgress) {
+                    if let result = self.failConnect(key: key, error, generation: generation) { self.reportConnect(result) }
                 }
                 return
-            case .notImmediate:
+            case .inProgress(let descriptor):
+                // NIO takes only connected descriptors: the bootstrap starts over.
+                Glibc.close(descriptor)
+                reportOnNextTurn = false
                 opened = bootstrap.connectTimeout(timeouts.connect ?? configuration.connectTimeout).connect(to: address)
             }
         } else {
+            reportOnNextTurn = false
             var connecting = bootstrap.connectTimeout(timeouts.connect ?? configuration.connectTimeout)
             if let sourceAddress { connecting = connecting.bind(to: sourceAddress) }
             opened = connecting.connect(to: address)
         }
         opened.whenComplete { result in
-            let finish = {
+            self.reportOpening(afterInProgress: reportOnNextTurn) {
                 switch result {
                 case .success:
                     self.engine.pools.connected(connection)
@@ -248,11 +313,6 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
                         self.reportConnect(result)
                     }
                 }
-            }
-            if reportOnNextTurn {
-                self.engine.eventLoop.execute(finish)
-            } else {
-                finish()
             }
         }
     }
@@ -515,32 +575,14 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
 
     /// Sets a socket option (`tcpsock:setoption`).
     public func setOption(_ option: TCPSocketOption, value: Int) -> Result<Void, CosocketError> {
-        guard case .connected(let connection) = state, let channel = connection.channel else {
-            return .failure(.closedEmpty)
-        }
-        do {
-            try channel.syncOptions?.setOption(option.channelOption, value: value)
-            return .success(())
-        } catch let error as IOError {
-            return .failure(.system(errno: error.errnoCode, partial: ByteBuffer()))
-        } catch {
-            return .failure(.closedEmpty)
-        }
+        guard case .connected(let connection) = state else { return .failure(.closedEmpty) }
+        return connection.setOption(option, value: value)
     }
 
     /// Reads a socket option (`tcpsock:getoption`).
     public func getOption(_ option: TCPSocketOption) -> Result<Int, CosocketError> {
-        guard case .connected(let connection) = state, let channel = connection.channel else {
-            return .failure(.closedEmpty)
-        }
-        do {
-            guard let value = try channel.syncOptions?.getOption(option.channelOption) else { return .failure(.closedEmpty) }
-            return .success(value)
-        } catch let error as IOError {
-            return .failure(.system(errno: error.errnoCode, partial: ByteBuffer()))
-        } catch {
-            return .failure(.closedEmpty)
-        }
+        guard case .connected(let connection) = state else { return .failure(.closedEmpty) }
+        return connection.getOption(option)
     }
 
     /// Returns a socket that holds no connection and waits for nothing to its freshly created
@@ -563,6 +605,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
         readDeadline = nil
         sendDeadline = nil
         poolWaitDeadline = nil
+        connectDeadline = nil
         connectGeneration &+= 1
         return true
     }
@@ -577,6 +620,11 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
             release(connection, closing: true)
         case .connecting(let attempt):
             if attempt.waitingForPool { engine.pools.cancelWaiter(self, key: attempt.key) }
+            if let opening = attempt.opening {
+                opening.owner = nil
+                opening.close()
+                engine.pools.connectFailed(key: attempt.key)
+            }
             state = .closed
         case .fresh, .closed:
             break
@@ -613,6 +661,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     private func cancelTimer() {
         engine.timers.disarm(self)
         poolWaitDeadline = nil
+        connectDeadline = nil
         readDeadline = nil
         sendDeadline = nil
     }
@@ -626,8 +675,18 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
             poolWaitDeadline = nil
             engine.pools.waiterTimedOut(self, key: attempt.key)
         }
-        let next = [readDeadline, sendDeadline, poolWaitDeadline].compactMap { $0 }.min()
+        if let deadline = connectDeadline, deadline <= now { connectTimedOut() }
+        let next = [readDeadline, sendDeadline, poolWaitDeadline, connectDeadline].compactMap { $0 }.min()
         if let next { armTimer(next) }
+    }
+
+    /// A descriptor connect still in progress at its deadline fails as the bootstrap's does.
+    private func connectTimedOut() {
+        connectDeadline = nil
+        guard case .connecting(let attempt) = state, let opening = attempt.opening else { return }
+        opening.owner = nil
+        opening.close()
+        if let result = failConnect(key: attempt.key, .timeoutEmpty) { delegate?.socketDidConnect(self, result: result) }
     }
 
     private func readTimedOut() {
@@ -666,6 +725,21 @@ extension StreamSocket: StreamConnectionOwner {
     func connectionDidDrain(_ connection: StreamConnection) {
         guard let count = pendingSendCount else { return }
         finishSend(.success(count))
+    }
+
+    func connectionDidConnect(_ connection: StreamConnection, errno code: CInt) {
+        guard case .connecting(let attempt) = state, attempt.opening === connection else { return }
+        connectDeadline = nil
+        connection.owner = nil
+        if code == 0 {
+            engine.pools.connected(connection)
+            connectFinished(connection, generation: connectGeneration)
+        } else {
+            connection.close()
+            if let result = failConnect(key: attempt.key, .system(errno: code, partial: ByteBuffer())) {
+                delegate?.socketDidConnect(self, result: result)
+            }
+        }
     }
 
     func connectionDidClose(_ connection: StreamConnection) {

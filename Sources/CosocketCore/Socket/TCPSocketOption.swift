@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NIOCore
 
 /// The options `tcpsock:setoption` accepts, with their reference names.
@@ -15,6 +20,17 @@ public enum TCPSocketOption: String, Sendable, CaseIterable {
         case .tcpNoDelay: return ChannelOptions.tcpOption(.tcp_nodelay)
         case .sndbuf: return ChannelOptions.socketOption(.so_sndbuf)
         case .rcvbuf: return ChannelOptions.socketOption(.so_rcvbuf)
+        }
+    }
+
+    /// The `setsockopt` level and name, for a descriptor of our own.
+    var levelAndName: (level: CInt, name: CInt) {
+        switch self {
+        case .keepalive: return (SOL_SOCKET, SO_KEEPALIVE)
+        case .reuseaddr: return (SOL_SOCKET, SO_REUSEADDR)
+        case .tcpNoDelay: return (CInt(IPPROTO_TCP), TCP_NODELAY)
+        case .sndbuf: return (SOL_SOCKET, SO_SNDBUF)
+        case .rcvbuf: return (SOL_SOCKET, SO_RCVBUF)
         }
     }
 }

@@ -362,9 +362,9 @@ enum NgxCoreAPI {
         lua_settop(L, 0)
         if milliseconds == 0 {
             coroutine.wait = .nextTick
-            worker.eventLoop.execute { worker.wake(coroutine, with: .nothing) }
+            worker.engine.execute { worker.wake(coroutine, with: .nothing) }
         } else {
-            let timer = worker.eventLoop.scheduleTask(in: .milliseconds(milliseconds)) {
+            let timer = worker.engine.scheduleTask(in: .milliseconds(milliseconds)) {
                 worker.wake(coroutine, with: .nothing)
             }
             coroutine.wait = .sleep(timer)

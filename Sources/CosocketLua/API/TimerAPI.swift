@@ -50,7 +50,7 @@ enum TimerAPI {
 extension LuaWorker {
     func armTimer(_ reference: Int32, delay: TimeAmount, repeating: Bool) {
         pendingTimers += 1
-        eventLoop.scheduleTask(in: delay) {
+        engine.scheduleTask(in: delay) {
             self.pendingTimers -= 1
             if repeating && !self.isShuttingDown { self.armTimer(reference, delay: delay, repeating: true) }
             self.runTimer(reference, premature: self.isShuttingDown, keepCallback: repeating)

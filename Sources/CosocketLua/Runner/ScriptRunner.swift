@@ -20,9 +20,9 @@ public enum ScriptRunner {
         engineConfiguration: EngineConfiguration = EngineConfiguration(),
         luaConfiguration: LuaConfiguration = LuaConfiguration()
     ) -> Int32 {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let group = CosocketEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
-        let loop = group.next()
+        let loop = group.group.next()
         let engine = CosocketEngine(eventLoop: loop, configuration: engineConfiguration)
         CosocketEngine.register(engine)
         let finished = loop.makePromise(of: Int32.self)

@@ -205,7 +205,7 @@ public final class LuaWorker: @unchecked Sendable {
                 // coroutine already: it must not be resumed twice.)
                 lua_settop(coroutine.thread, 0)
                 coroutine.wait = .nextTick
-                eventLoop.execute { self.wake(coroutine, with: .nothing) }
+                engine.execute { self.wake(coroutine, with: .nothing) }
             }
         case 0:
             finish(coroutine, error: nil)

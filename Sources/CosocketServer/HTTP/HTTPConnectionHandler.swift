@@ -103,6 +103,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         guard !closed else { return }
         closed = true
         context?.close(promise: nil)
+        // NIO finishes a close on a later turn of the loop.
+        worker.lua.engine.noteLoopWork()
     }
 
     /// Closes once the bytes already written are out: a plain close would fail the pending
@@ -113,6 +115,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         let written = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: written)
         written.futureResult.whenComplete { _ in context.close(promise: nil) }
+        worker.lua.engine.noteLoopWork()
     }
 
     /// Writes part of a response. Returns `true` when `whenWritten` will run once the bytes

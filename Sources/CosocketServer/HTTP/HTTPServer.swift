@@ -15,7 +15,7 @@ import Glibc
 /// everything a worker owns is touched only on its loop.
 public final class HTTPServer: @unchecked Sendable {
     public private(set) var configuration: ServerConfiguration
-    private let group: MultiThreadedEventLoopGroup
+    private let group: CosocketEventLoopGroup
     private let loops: [EventLoop]
     private let errorLog: any LuaErrorLog
     /// The worker each loop hands new connections to; swapped by `reload`.
@@ -33,8 +33,8 @@ public final class HTTPServer: @unchecked Sendable {
     public init(configuration: ServerConfiguration, errorLog: any LuaErrorLog) {
         self.configuration = configuration
         self.errorLog = errorLog
-        self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.workerProcesses))
-        self.loops = Array(group.makeIterator())
+        self.group = CosocketEventLoopGroup(numberOfThreads: max(1, configuration.workerProcesses))
+        self.loops = Array(group.group.makeIterator())
         self.slots = loops.map { _ in WorkerSlot() }
     }
 

@@ -7,25 +7,25 @@ import Darwin
 #endif
 import NIOCore
 
-/// A connect that finishes inside the call, without the event loop.
+/// A non-blocking connect on a descriptor of our own, as `ngx_event_connect_peer` does it.
 ///
 /// A loopback or unix-domain peer completes the TCP handshake within the `connect` system call
 /// (the kernel runs the peer's side as the SYN is sent), so the socket is writable, or has its
-/// error, by the time `connect` returns `EINPROGRESS`. Opening such a connection through
-/// `ClientBootstrap.connect` costs a promise chain, a connect-timeout task and a second address
-/// lookup; a descriptor connected here is handed to NIO already connected instead. Only local
-/// peers are tried: for a remote one the attempt would only waste a SYN. A local peer that has
-/// not answered yet (a full accept queue, a busy machine) is left to the bootstrap.
-enum ImmediateConnect {
+/// error, by the time `connect` returns `EINPROGRESS`; `poll(0)` sees which. Such a connect is
+/// finished inside the call. Any other peer (or a local one that has not answered yet: a full
+/// accept queue, a busy machine) is left in progress, for the event loop to report.
+enum NonBlockingConnect {
     enum Outcome {
         /// Connected: the caller owns the descriptor. `afterInProgress`: `connect` said
         /// `EINPROGRESS` first, where nginx would have waited for the event loop.
         case connected(CInt, afterInProgress: Bool)
         /// The kernel refused (`ECONNREFUSED`, `ENOENT` for a unix path, `EAGAIN` for a full
-        /// unix backlog, ...), at once or (`afterInProgress`) through the handshake.
+        /// unix backlog, `EADDRINUSE` from a bind, ...), at once or (`afterInProgress`) through
+        /// the handshake. No descriptor is left open.
         case failed(errno: CInt, afterInProgress: Bool)
-        /// Not finished within the call: connect through the event loop instead.
-        case notImmediate
+        /// The handshake goes on: the descriptor (the caller's) becomes writable when it ends,
+        /// and `SO_ERROR` then tells how.
+        case inProgress(CInt)
     }
 
     /// Whether `address` is one whose connect can finish inside the call.
@@ -40,7 +40,8 @@ enum ImmediateConnect {
         }
     }
 
-    static func attempt(_ address: SocketAddress) -> Outcome {
+    /// Opens a non-blocking socket, binds it to `source` if given, and connects it to `address`.
+    static func start(_ address: SocketAddress, from source: SocketAddress? = nil) -> Outcome {
         let family: CInt
         switch address {
         case .v4: family = AF_INET
@@ -53,11 +54,15 @@ enum ImmediateConnect {
         let descriptor = socket(family, SOCK_STREAM, 0)
         if descriptor >= 0 { _ = fcntl(descriptor, F_SETFL, O_NONBLOCK) }
         #endif
-        guard descriptor >= 0 else { return .notImmediate }
+        guard descriptor >= 0 else { return .failed(errno: errno, afterInProgress: false) }
         if family != AF_UNIX {
             // What NIO's bootstrap sets, and the reference from the first send on.
             var on: CInt = 1
             _ = setsockopt(descriptor, CInt(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<CInt>.size))
+        }
+        if let source {
+            let bound = source.withSockAddr { pointer, length in bind(descriptor, pointer, socklen_t(length)) }
+            if bound != 0 { return fail(descriptor, errno: errno, afterInProgress: false) }
         }
         let result = address.withSockAddr { pointer, length in
             connect(descriptor, pointer, socklen_t(length))
@@ -66,26 +71,31 @@ enum ImmediateConnect {
         let code = errno
         switch code {
         case EINPROGRESS:
+            guard isLocal(address) else { return .inProgress(descriptor) }
             var poller = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
-            if poll(&poller, 1, 0) == 1 {
-                var socketError: CInt = 0
-                var length = socklen_t(MemoryLayout<CInt>.size)
-                if getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &socketError, &length) == 0 {
-                    if socketError == 0 { return .connected(descriptor, afterInProgress: true) }
-                    close(descriptor)
-                    return .failed(errno: socketError, afterInProgress: true)
-                }
-            }
-            close(descriptor)
-            return .notImmediate
+            guard poll(&poller, 1, 0) == 1 else { return .inProgress(descriptor) }
+            let socketError = pendingError(descriptor)
+            if socketError == 0 { return .connected(descriptor, afterInProgress: true) }
+            return fail(descriptor, errno: socketError, afterInProgress: true)
         case EINTR:
-            // The connect goes on in the kernel; the bootstrap starts over.
-            close(descriptor)
-            return .notImmediate
+            // The connect goes on in the kernel.
+            return .inProgress(descriptor)
         default:
             // Including EAGAIN (a unix listener's full backlog), which nginx fails at once too.
-            close(descriptor)
-            return .failed(errno: code, afterInProgress: false)
+            return fail(descriptor, errno: code, afterInProgress: false)
         }
+    }
+
+    /// The error a finished handshake left on `descriptor` (`SO_ERROR`), 0 when it connected.
+    static func pendingError(_ descriptor: CInt) -> CInt {
+        var socketError: CInt = 0
+        var length = socklen_t(MemoryLayout<CInt>.size)
+        guard getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &socketError, &length) == 0 else { return errno }
+        return socketError
+    }
+
+    private static func fail(_ descriptor: CInt, errno code: CInt, afterInProgress: Bool) -> Outcome {
+        close(descriptor)
+        return .failed(errno: code, afterInProgress: afterInProgress)
     }
 }

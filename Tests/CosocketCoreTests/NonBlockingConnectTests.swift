@@ -11,11 +11,11 @@ import Glibc
 
 /// The connect fast path against real loopback peers: what finishes inside the call, what
 /// fails at once, and what is left to the event loop.
-@Suite struct ImmediateConnectTests {
+@Suite struct NonBlockingConnectTests {
     @Test func loopbackListenerConnectsInsideTheCall() throws {
         let listener = TestListener { fd in Peer.echo(fd) }
         defer { listener.stop() }
-        let outcome = ImmediateConnect.attempt(try SocketAddress(ipAddress: "127.0.0.1", port: listener.port))
+        let outcome = NonBlockingConnect.start(try SocketAddress(ipAddress: "127.0.0.1", port: listener.port))
         guard case .connected(let fd, let afterInProgress) = outcome else {
             Issue.record("expected a connected descriptor, got \(outcome)")
             return
@@ -36,7 +36,7 @@ import Glibc
 
     @Test func refusedPortFailsWithItsErrno() throws {
         let refusing = RefusingPort()
-        let outcome = ImmediateConnect.attempt(try SocketAddress(ipAddress: "127.0.0.1", port: refusing.port))
+        let outcome = NonBlockingConnect.start(try SocketAddress(ipAddress: "127.0.0.1", port: refusing.port))
         guard case .failed(let code, let afterInProgress) = outcome else {
             Issue.record("expected a failure, got \(outcome)")
             return
@@ -49,12 +49,12 @@ import Glibc
         let path = NSTemporaryDirectory() + "cosocket-immediate-\(getpid()).sock"
         let listener = TestListener(unixPath: path) { fd in Peer.echo(fd) }
         defer { listener.stop(); unlink(path) }
-        guard case .connected(let fd, afterInProgress: false) = ImmediateConnect.attempt(try SocketAddress(unixDomainSocketPath: path)) else {
+        guard case .connected(let fd, afterInProgress: false) = NonBlockingConnect.start(try SocketAddress(unixDomainSocketPath: path)) else {
             Issue.record("a listening unix socket should connect inside the call")
             return
         }
         close(fd)
-        let missing = ImmediateConnect.attempt(try SocketAddress(unixDomainSocketPath: path + ".missing"))
+        let missing = NonBlockingConnect.start(try SocketAddress(unixDomainSocketPath: path + ".missing"))
         guard case .failed(let code, afterInProgress: false) = missing else {
             Issue.record("expected an immediate failure, got \(missing)")
             return
@@ -62,7 +62,7 @@ import Glibc
         #expect(code == ENOENT)
     }
 
-    @Test func aPeerThatDoesNotAnswerIsLeftToTheEventLoop() throws {
+    @Test func aPeerThatDoesNotAnswerIsLeftInProgress() throws {
         // A full accept queue drops SYNs: the handshake cannot finish inside the call.
         let listener = TestListener(backlog: 0, acceptConnections: false) { _ in }
         defer { listener.stop() }
@@ -70,9 +70,11 @@ import Glibc
         defer { held.forEach { close($0) } }
         var sawPending = false
         for _ in 0..<8 {
-            switch ImmediateConnect.attempt(try SocketAddress(ipAddress: "127.0.0.1", port: listener.port)) {
+            switch NonBlockingConnect.start(try SocketAddress(ipAddress: "127.0.0.1", port: listener.port)) {
             case .connected(let fd, _): held.append(fd)
-            case .notImmediate: sawPending = true
+            case .inProgress(let fd):
+                held.append(fd)
+                sawPending = true
             case .failed(let code, _): Issue.record("unexpected errno \(code)")
             }
             if sawPending { break }
@@ -81,14 +83,14 @@ import Glibc
     }
 
     @Test func onlyLocalPeersAreTried() throws {
-        #expect(ImmediateConnect.isLocal(try SocketAddress(ipAddress: "127.0.0.1", port: 80)))
-        #expect(ImmediateConnect.isLocal(try SocketAddress(ipAddress: "127.8.9.10", port: 80)))
-        #expect(ImmediateConnect.isLocal(try SocketAddress(ipAddress: "::1", port: 80)))
-        #expect(ImmediateConnect.isLocal(try SocketAddress(unixDomainSocketPath: "/tmp/x.sock")))
+        #expect(NonBlockingConnect.isLocal(try SocketAddress(ipAddress: "127.0.0.1", port: 80)))
+        #expect(NonBlockingConnect.isLocal(try SocketAddress(ipAddress: "127.8.9.10", port: 80)))
+        #expect(NonBlockingConnect.isLocal(try SocketAddress(ipAddress: "::1", port: 80)))
+        #expect(NonBlockingConnect.isLocal(try SocketAddress(unixDomainSocketPath: "/tmp/x.sock")))
         // Parsed only: nothing is sent to these.
-        #expect(!ImmediateConnect.isLocal(try SocketAddress(ipAddress: "10.0.0.1", port: 80)))
-        #expect(!ImmediateConnect.isLocal(try SocketAddress(ipAddress: "128.0.0.1", port: 80)))
-        #expect(!ImmediateConnect.isLocal(try SocketAddress(ipAddress: "::2", port: 80)))
-        #expect(!ImmediateConnect.isLocal(try SocketAddress(ipAddress: "fe80::1", port: 80)))
+        #expect(!NonBlockingConnect.isLocal(try SocketAddress(ipAddress: "10.0.0.1", port: 80)))
+        #expect(!NonBlockingConnect.isLocal(try SocketAddress(ipAddress: "128.0.0.1", port: 80)))
+        #expect(!NonBlockingConnect.isLocal(try SocketAddress(ipAddress: "::2", port: 80)))
+        #expect(!NonBlockingConnect.isLocal(try SocketAddress(ipAddress: "fe80::1", port: 80)))
     }
 }

@@ -1,0 +1,156 @@
+#if os(Linux)
+import CEventPoll
+import Glibc
+import NIOCore
+
+/// Something the poller tells when its descriptor becomes ready.
+protocol ReadinessHandler: AnyObject {
+    /// `events` is epoll's mask (`EPOLLIN`, `EPOLLOUT`, `EPOLLRDHUP`, `EPOLLHUP`, `EPOLLERR`).
+    func descriptorReady(_ events: UInt32)
+}
+
+/// The readiness of the engine's own descriptors (upstream connections opened without a NIO
+/// channel), for one event loop.
+///
+/// The set is an epoll set nested, edge-triggered, in the NIO loop's own set (see
+/// ``CosocketEventLoopGroup``): a ready descriptor here makes the loop's `epoll_wait` return,
+/// NIO skips the event (it has no registration for this set), and after the loop's iteration
+/// ``drain()`` dispatches what is ready. Descriptors are registered once for input, output and
+/// peer close, edge-triggered, as nginx registers its connections: no `epoll_ctl` per
+/// operation.
+///
+/// Work that the drained handlers give the loop (a task, a timer) was not there when the loop
+/// chose how long its next wait may block, so the code that schedules it calls
+/// ``noteLoopWork()``, and the drain then wakes the loop through an eventfd in the set.
+///
+/// Confined to its event loop.
+final class DescriptorPoller: @unchecked Sendable {
+    let eventLoop: EventLoop
+    /// The nested set; the loop's set watches it.
+    let epollDescriptor: CInt
+    private let wakeDescriptor: CInt
+    private var handlers: [(any ReadinessHandler)?] = []
+    /// Bumped when a slot is freed: an event still in a drained batch for a closed descriptor
+    /// carries the old generation and is dropped.
+    private var generations: [UInt32] = []
+    private var freeSlots: [Int] = []
+    private(set) var registeredCount = 0
+    private static let batchSize = 64
+    private let readyTokens = UnsafeMutablePointer<UInt64>.allocate(capacity: batchSize)
+    private let readyEvents = UnsafeMutablePointer<UInt32>.allocate(capacity: batchSize)
+    private var isDraining = false
+    private var loopWorkNoted = false
+    private static let wakeToken = UInt64.max
+
+    /// Registration of the descriptors a handler gets (edge-triggered, all directions).
+    static let connectionEvents = UInt32(COSOCKET_EPOLLIN | COSOCKET_EPOLLOUT | COSOCKET_EPOLLRDHUP) | COSOCKET_EPOLLET
+
+    /// A set for `eventLoop`, not yet nested anywhere; nil when the kernel refuses one.
+    init?(eventLoop: EventLoop) {
+        let epoll = cosocket_epoll_create()
+        guard epoll >= 0 else { return nil }
+        let wake = cosocket_eventfd_create()
+        guard wake >= 0 else {
+            Glibc.close(epoll)
+            return nil
+        }
+        guard cosocket_epoll_ctl(epoll, Int32(COSOCKET_EPOLL_CTL_ADD), wake, UInt32(COSOCKET_EPOLLIN) | COSOCKET_EPOLLET, Self.wakeToken) == 0 else {
+            Glibc.close(wake)
+            Glibc.close(epoll)
+            return nil
+        }
+        self.eventLoop = eventLoop
+        self.epollDescriptor = epoll
+        self.wakeDescriptor = wake
+    }
+
+    deinit {
+        Glibc.close(wakeDescriptor)
+        Glibc.close(epollDescriptor)
+        readyTokens.deallocate()
+        readyEvents.deallocate()
+    }
+
+    // MARK: Registration
+
+    /// Watches `descriptor` for `handler`, which the poller keeps until ``deregister(_:)``;
+    /// returns the registration's token, or the errno of a refusal.
+    func register(_ descriptor: CInt, for handler: any ReadinessHandler) -> Result<UInt64, CosocketError> {
+        let slot: Int
+        if let free = freeSlots.popLast() {
+            slot = free
+        } else {
+            slot = handlers.count
+            handlers.append(nil)
+            generations.append(0)
+        }
+        let token = UInt64(generations[slot]) << 32 | UInt64(slot)
+        guard cosocket_epoll_ctl(epollDescriptor, Int32(COSOCKET_EPOLL_CTL_ADD), descriptor, Self.connectionEvents, token) == 0 else {
+            let code = errno
+            freeSlots.append(slot)
+            return .failure(.system(errno: code, partial: ByteBuffer()))
+        }
+        handlers[slot] = handler
+        registeredCount += 1
+        return .success(token)
+    }
+
+    /// Forgets a registration. Closing the descriptor removes it from the set; this only frees
+    /// the slot, so the caller closes the descriptor itself.
+    func deregister(_ token: UInt64) {
+        let slot = Int(token & 0xffff_ffff)
+        guard slot < handlers.count, UInt64(generations[slot]) == token >> 32, handlers[slot] != nil else { return }
+        handlers[slot] = nil
+        generations[slot] &+= 1
+        freeSlots.append(slot)
+        registeredCount -= 1
+    }
+
+    // MARK: The loop's side
+
+    /// Work was given to the loop (a task, a timer): if a drain is running, the loop's next
+    /// wait was planned without it, so the drain wakes the loop once it ends.
+    func noteLoopWork() {
+        if isDraining { loopWorkNoted = true }
+    }
+
+    /// Dispatches everything ready, until the set is empty. Called after each iteration of the
+    /// loop; a set with no descriptors costs no system call.
+    func drain() {
+        guard registeredCount > 0 || loopWorkNoted else { return }
+        isDraining = true
+        while true {
+            let count = Int(cosocket_epoll_poll(epollDescriptor, readyTokens, readyEvents, Int32(Self.batchSize)))
+            guard count > 0 else { break }
+            for index in 0..<count {
+                let token = readyTokens[index]
+                if token == Self.wakeToken { continue }
+                let slot = Int(token & 0xffff_ffff)
+                guard slot < handlers.count, UInt64(generations[slot]) == token >> 32, let handler = handlers[slot] else { continue }
+                handler.descriptorReady(readyEvents[index])
+            }
+            if count < Self.batchSize { break }
+        }
+        isDraining = false
+        if loopWorkNoted {
+            loopWorkNoted = false
+            _ = cosocket_eventfd_signal(wakeDescriptor)
+        }
+    }
+
+    /// The poller of the calling thread's loop, if it has one.
+    static var current: DescriptorPoller? {
+        guard let pointer = cosocket_thread_poller() else { return nil }
+        return Unmanaged<DescriptorPoller>.fromOpaque(pointer).takeUnretainedValue()
+    }
+
+    /// Makes this the poller the tick hook drains on the calling thread (the loop's).
+    func becomeCurrent() {
+        cosocket_set_thread_poller(Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    static func resignCurrent() {
+        cosocket_set_thread_poller(nil)
+    }
+}
+#endif

@@ -1,0 +1,226 @@
+#if os(Linux)
+import CEventPoll
+import Glibc
+import NIOCore
+
+/// The descriptor transport: a non-blocking socket the engine reads and writes itself,
+/// registered once (edge-triggered) with the loop's ``DescriptorPoller``, as nginx keeps its
+/// upstream connections. Opening one costs a `socket`, a `connect` and an `epoll_ctl`, where a
+/// NIO channel costs a pipeline, its handlers, a registration and a chain of futures.
+extension StreamConnection: ReadinessHandler {
+    /// Takes over `descriptor`, connected or (`connecting`) with its handshake in progress.
+    /// On failure the descriptor is closed and the connection with it.
+    func adopt(_ descriptor: CInt, connecting: Bool) -> CosocketError? {
+        guard let poller else { return .closedEmpty }
+        self.descriptor = descriptor
+        self.connecting = connecting
+        switch poller.register(descriptor, for: self) {
+        case .success(let token):
+            registration = token
+            return nil
+        case .failure(let error):
+            Glibc.close(descriptor)
+            self.descriptor = -1
+            isClosed = true
+            inputClosed = true
+            return error
+        }
+    }
+
+    func descriptorReady(_ events: UInt32) {
+        if connecting {
+            guard events & UInt32(COSOCKET_EPOLLOUT | COSOCKET_EPOLLERR | COSOCKET_EPOLLHUP) != 0 else { return }
+            connecting = false
+            let code = NonBlockingConnect.pendingError(descriptor)
+            if code != 0 { recordError(code) }
+            owner?.connectionDidConnect(self, errno: code)
+            guard code == 0, !isClosed else { return }
+        }
+        if events & UInt32(COSOCKET_EPOLLRDHUP | COSOCKET_EPOLLHUP | COSOCKET_EPOLLERR) != 0 { peerHungUp = true }
+        if events & UInt32(COSOCKET_EPOLLIN | COSOCKET_EPOLLRDHUP | COSOCKET_EPOLLHUP | COSOCKET_EPOLLERR) != 0 {
+            readable = true
+            readAvailable()
+        }
+        if events & UInt32(COSOCKET_EPOLLOUT) != 0, !isClosed, !pendingWrites.isEmpty { flushPendingWrites() }
+    }
+
+    // MARK: Reading
+
+    /// Reads what the kernel holds, until it has no more or reading pauses.
+    private func readAvailable() {
+        while readable, !readingPaused, !isClosed, !inputClosed {
+            if buffer.readableBytes == 0 {
+                buffer.clear()
+            } else if buffer.writableBytes < readSize, buffer.readerIndex > 0 {
+                buffer.discardReadBytes()
+            }
+            buffer.reserveCapacity(minimumWritableBytes: readSize)
+            let count = buffer.withUnsafeMutableWritableBytes { space in
+                Glibc.read(descriptor, space.baseAddress, Swift.min(space.count, readSize))
+            }
+            if count > 0 {
+                buffer.moveWriterIndex(forwardBy: count)
+                // A short read emptied the kernel's buffer: the next bytes bring a new edge.
+                if count < readSize, !peerHungUp { readable = false }
+                if received(count) { break }
+            } else if count == 0 {
+                readable = false
+                readCycleEnded()
+                if !isClosed { peerClosedInput() }
+                return
+            } else {
+                let code = errno
+                if code == EINTR { continue }
+                readable = false
+                readCycleEnded()
+                if code != EAGAIN, !isClosed { fail(code) }
+                return
+            }
+        }
+        readCycleEnded()
+    }
+
+    func descriptorResumeReading() {
+        // Bytes may wait in the kernel with no new edge to come: ask epoll to look again
+        // (a modification re-checks readiness), so they are read by the next drain rather than
+        // inside this call, whose caller is not ready for input yet.
+        guard let poller, readable else { return }
+        _ = cosocket_epoll_ctl(poller.epollDescriptor, Int32(COSOCKET_EPOLL_CTL_MOD), descriptor, DescriptorPoller.connectionEvents, registration)
+    }
+
+    // MARK: Writing
+
+    /// Sends `buffers` with one gathering write, keeping what the kernel does not take yet;
+    /// returns whether all of it went.
+    func descriptorWrite<Buffers: Collection<ByteBuffer>>(_ buffers: Buffers) -> Bool {
+        if !pendingWrites.isEmpty {
+            pendingWrites.append(contentsOf: buffers)
+            return false
+        }
+        let total = buffers.reduce(0) { $0 + $1.readableBytes }
+        let written = Self.gatherSend(buffers, to: descriptor)
+        if written == total { return true }
+        if written < 0, written != -Int(EAGAIN) {
+            fail(CInt(-written))
+            return false
+        }
+        var skip = Swift.max(written, 0)
+        for var data in buffers {
+            if skip >= data.readableBytes {
+                skip -= data.readableBytes
+                continue
+            }
+            data.moveReaderIndex(forwardBy: skip)
+            skip = 0
+            pendingWrites.append(data)
+        }
+        return false
+    }
+
+    /// The socket became writable: sends what waits, and tells the owner once all of it went.
+    private func flushPendingWrites() {
+        let written = Self.gatherSend(pendingWrites, to: descriptor)
+        if written < 0 {
+            if written != -Int(EAGAIN) { fail(CInt(-written)) }
+            return
+        }
+        var remaining = written
+        var finished = 0
+        for index in pendingWrites.indices {
+            let count = pendingWrites[index].readableBytes
+            if remaining >= count {
+                remaining -= count
+                finished += 1
+            } else {
+                pendingWrites[index].moveReaderIndex(forwardBy: remaining)
+                break
+            }
+        }
+        pendingWrites.removeFirst(finished)
+        if pendingWrites.isEmpty { owner?.connectionDidDrain(self) }
+    }
+
+    /// Linux's `IOV_MAX`.
+    private static let maximumGather = 1024
+
+    /// `sendmsg` of up to `IOV_MAX` buffers without `SIGPIPE`; the byte count, or `-errno`.
+    private static func gatherSend<Buffers: Collection<ByteBuffer>>(_ buffers: Buffers, to descriptor: CInt) -> Int {
+        let count = Swift.min(buffers.count, Self.maximumGather)
+        if count == 1, let only = buffers.first {
+            return only.withUnsafeReadableBytes { bytes in
+                retryingOnInterrupt { Glibc.send(descriptor, bytes.baseAddress, bytes.count, CInt(MSG_NOSIGNAL)) }
+            }
+        }
+        return withUnsafeTemporaryAllocation(of: iovec.self, capacity: Swift.max(count, 1)) { vectors in
+            // The buffers' storage stays alive: `buffers` holds it for the whole call.
+            var index = 0
+            for data in buffers.prefix(count) {
+                data.withUnsafeReadableBytes { bytes in
+                    vectors[index] = iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress), iov_len: bytes.count)
+                }
+                index += 1
+            }
+            var message = msghdr()
+            message.msg_iov = vectors.baseAddress
+            message.msg_iovlen = count
+            return retryingOnInterrupt { sendmsg(descriptor, &message, CInt(MSG_NOSIGNAL)) }
+        }
+    }
+
+    private static func retryingOnInterrupt(_ call: () -> Int) -> Int {
+        while true {
+            let result = call()
+            if result >= 0 { return result }
+            let code = errno
+            if code != EINTR { return -Int(code) }
+        }
+    }
+
+    // MARK: Closing and options
+
+    /// A system error ends the connection, as a channel's error does.
+    private func fail(_ code: CInt) {
+        recordError(code)
+        releaseDescriptor()
+        transportClosed()
+    }
+
+    func descriptorShutdownOutput() {
+        pendingWrites.removeAll()
+        _ = Glibc.shutdown(descriptor, CInt(SHUT_WR))
+    }
+
+    func descriptorClose() {
+        releaseDescriptor()
+    }
+
+    private func releaseDescriptor() {
+        guard descriptor >= 0 else { return }
+        poller?.deregister(registration)
+        Glibc.close(descriptor)
+        descriptor = -1
+        connecting = false
+        readable = false
+        pendingWrites.removeAll()
+    }
+
+    func descriptorSetOption(_ option: TCPSocketOption, value: Int) -> Result<Void, CosocketError> {
+        var raw = CInt(truncatingIfNeeded: value)
+        let (level, name) = option.levelAndName
+        guard setsockopt(descriptor, level, name, &raw, socklen_t(MemoryLayout<CInt>.size)) == 0 else {
+            return .failure(.system(errno: errno, partial: ByteBuffer()))
+        }
+        return .success(())
+    }
+
+    func descriptorGetOption(_ option: TCPSocketOption) -> Result<Int, CosocketError> {
+        var raw: CInt = 0
+        var length = socklen_t(MemoryLayout<CInt>.size)
+        let (level, name) = option.levelAndName
+        guard getsockopt(descriptor, level, name, &raw, &length) == 0 else {
+            return .failure(.system(errno: errno, partial: ByteBuffer()))
+        }
+        return .success(Int(raw))
+    }
+}
+#endif
