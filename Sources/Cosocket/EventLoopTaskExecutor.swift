@@ -1,3 +1,4 @@
+import CosocketCore
 import NIOCore
 
 /// Runs Swift tasks on a NIO event loop, so code awaiting a ``TCPSocket`` of that loop takes
@@ -16,5 +17,7 @@ public final class EventLoopTaskExecutor: TaskExecutor, @unchecked Sendable {
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+        // A socket operation that completed in a readiness drain resumes its task from there.
+        if eventLoop.inEventLoop { CosocketEventLoopGroup.noteLoopWork() }
     }
 }

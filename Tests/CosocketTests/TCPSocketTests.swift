@@ -299,6 +299,45 @@ extension ByteBuffer {
         #expect(try await socket.receive(.line).text == "abcdef")
     }
 
+    /// More buffers than one `sendmsg` takes (`IOV_MAX`, 1024) still all go out.
+    @Test(arguments: Transport.allCases) func gatheringSendBeyondOneSystemCall(_ transport: Transport) async throws {
+        let socket = transport.makeSocket()
+        await socket.setTimeout(.seconds(5))
+        try await socket.connect(host: "127.0.0.1", port: echo.port)
+        var fragments = (0..<3000).map { ByteBuffer(string: String($0 % 10)) }
+        fragments.append(ByteBuffer(string: "\n"))
+        #expect(try await socket.send(contentsOf: fragments) == 3001)
+        let line = try await socket.receive(.line).text
+        #expect(line.count == 3000)
+        #expect(line.hasPrefix("0123456789012"))
+    }
+
+    /// Tasks that prefer the loop's executor are resumed from inside the readiness drain; the
+    /// loop must still run them at once (not at its next unrelated wake-up).
+    @Test(arguments: Transport.allCases) func roundTripsOnTheLoopsOwnExecutor(_ transport: Transport) async throws {
+        let loop = transport.sharedLoop
+        let port = echo.port
+        let elapsed = try await withTaskExecutorPreference(EventLoopTaskExecutor(loop)) {
+            let socket = TCPSocket(eventLoop: loop)
+            // A task left waiting for the loop's next wake-up would wait for this timer.
+            await socket.setTimeout(.seconds(5))
+            try await socket.connect(host: "127.0.0.1", port: port)
+            let started = NIODeadline.now()
+            for round in 0..<5 {
+                try await socket.send("round \(round)\n")
+                #expect(try await socket.receive(.line).text == "round \(round)")
+            }
+            let elapsed = NIODeadline.now() - started
+            try await socket.close()
+            return elapsed
+        }
+        #expect(elapsed < .milliseconds(2500))
+    }
+
+    @Test(arguments: Transport.allCases) func theTransportIsTheLoopsKind(_ transport: Transport) {
+        #expect(CosocketEngine.forEventLoop(transport.sharedLoop).usesDescriptorTransport == (transport == .descriptor))
+    }
+
     @Test(arguments: Transport.allCases) func readMemoryIsBoundedByTheRequest(_ transport: Transport) async throws {
         let listener = TestListener { fd in
             let block = [UInt8](repeating: 65, count: 1 << 20)

@@ -50,6 +50,15 @@ public final class CosocketEventLoopGroup: @unchecked Sendable {
         try group.syncShutdownGracefully()
     }
 
+    /// Tells the calling thread's loop, if it is one of these, that work was handed to it
+    /// (see ``CosocketEngine/noteLoopWork()``), for code that schedules on a loop without
+    /// its engine at hand.
+    public static func noteLoopWork() {
+        #if os(Linux)
+        DescriptorPoller.current?.noteLoopWork()
+        #endif
+    }
+
     // MARK: Pollers
 
     #if os(Linux)

@@ -31,12 +31,23 @@ extension StreamConnection: ReadinessHandler {
         if connecting {
             guard events & UInt32(COSOCKET_EPOLLOUT | COSOCKET_EPOLLERR | COSOCKET_EPOLLHUP) != 0 else { return }
             connecting = false
+            guard owner != nil else {
+                // The connecting socket is gone; nothing will ever use this connection.
+                close()
+                return
+            }
             let code = NonBlockingConnect.pendingError(descriptor)
             if code != 0 { recordError(code) }
             owner?.connectionDidConnect(self, errno: code)
             guard code == 0, !isClosed else { return }
         }
         if events & UInt32(COSOCKET_EPOLLRDHUP | COSOCKET_EPOLLHUP | COSOCKET_EPOLLERR) != 0 { peerHungUp = true }
+        if inputClosed, !isClosed, events & UInt32(COSOCKET_EPOLLERR) != 0 {
+            // A reset after the peer's FIN: reads are over, so nothing else would notice it.
+            let code = NonBlockingConnect.pendingError(descriptor)
+            fail(code != 0 ? code : ECONNRESET)
+            return
+        }
         if events & UInt32(COSOCKET_EPOLLIN | COSOCKET_EPOLLRDHUP | COSOCKET_EPOLLHUP | COSOCKET_EPOLLERR) != 0 {
             readable = true
             readAvailable()
@@ -66,7 +77,10 @@ extension StreamConnection: ReadinessHandler {
             } else if count == 0 {
                 readable = false
                 readCycleEnded()
-                if !isClosed { peerClosedInput() }
+                guard !isClosed else { return }
+                peerClosedInput()
+                // Both directions shut: the connection is over, as a NIO channel closes then.
+                if outputShut, !isClosed { closeTransport() }
                 return
             } else {
                 let code = errno
@@ -98,10 +112,10 @@ extension StreamConnection: ReadinessHandler {
             return false
         }
         let total = buffers.reduce(0) { $0 + $1.readableBytes }
-        let written = Self.gatherSend(buffers, to: descriptor)
+        let written = Self.sendAll(buffers, to: descriptor)
         if written == total { return true }
         if written < 0, written != -Int(EAGAIN) {
-            fail(CInt(-written))
+            failWrite()
             return false
         }
         var skip = Swift.max(written, 0)
@@ -119,9 +133,9 @@ extension StreamConnection: ReadinessHandler {
 
     /// The socket became writable: sends what waits, and tells the owner once all of it went.
     private func flushPendingWrites() {
-        let written = Self.gatherSend(pendingWrites, to: descriptor)
+        let written = Self.sendAll(pendingWrites, to: descriptor)
         if written < 0 {
-            if written != -Int(EAGAIN) { fail(CInt(-written)) }
+            if written != -Int(EAGAIN) { failWrite() }
             return
         }
         var remaining = written
@@ -143,6 +157,25 @@ extension StreamConnection: ReadinessHandler {
     /// Linux's `IOV_MAX`.
     private static let maximumGather = 1024
 
+    /// Sends `buffers` in gathers of up to `IOV_MAX`, until the kernel takes less than a whole
+    /// gather (its buffer is full: an `EPOLLOUT` edge follows) or all of them went; the byte
+    /// count, or `-errno` if the first gather failed.
+    private static func sendAll<Buffers: Collection<ByteBuffer>>(_ buffers: Buffers, to descriptor: CInt) -> Int {
+        if buffers.count <= maximumGather { return gatherSend(buffers, to: descriptor) }
+        var sent = 0
+        var start = buffers.startIndex
+        while start != buffers.endIndex {
+            let end = buffers.index(start, offsetBy: maximumGather, limitedBy: buffers.endIndex) ?? buffers.endIndex
+            let gather = buffers[start..<end]
+            let written = gatherSend(gather, to: descriptor)
+            if written < 0 { return sent > 0 ? sent : written }
+            sent += written
+            if written < gather.reduce(0, { $0 + $1.readableBytes }) { break }
+            start = end
+        }
+        return sent
+    }
+
     /// `sendmsg` of up to `IOV_MAX` buffers without `SIGPIPE`; the byte count, or `-errno`.
     private static func gatherSend<Buffers: Collection<ByteBuffer>>(_ buffers: Buffers, to descriptor: CInt) -> Int {
         let count = Swift.min(buffers.count, Self.maximumGather)
@@ -163,7 +196,9 @@ extension StreamConnection: ReadinessHandler {
             var message = msghdr()
             message.msg_iov = vectors.baseAddress
             message.msg_iovlen = count
-            return retryingOnInterrupt { sendmsg(descriptor, &message, CInt(MSG_NOSIGNAL)) }
+            return withExtendedLifetime(buffers) {
+                retryingOnInterrupt { sendmsg(descriptor, &message, CInt(MSG_NOSIGNAL)) }
+            }
         }
     }
 
@@ -181,13 +216,31 @@ extension StreamConnection: ReadinessHandler {
     /// A system error ends the connection, as a channel's error does.
     private func fail(_ code: CInt) {
         recordError(code)
+        closeTransport()
+    }
+
+    /// A failed write ends the connection as it ends a NIO channel: what the peer sent before
+    /// is read first (a response followed by a close must still reach its reader), and the
+    /// write's error is not recorded for readers, who see the connection closed.
+    private func failWrite() {
+        readable = true
+        peerHungUp = true
+        readAvailable()
+        if !isClosed { closeTransport() }
+    }
+
+    private func closeTransport() {
         releaseDescriptor()
         transportClosed()
     }
 
+    /// Shuts the write side at once (what was not sent yet is dropped, as nginx's
+    /// `shutdown` drops it); with the read side already ended, the connection closes.
     func descriptorShutdownOutput() {
         pendingWrites.removeAll()
+        outputShut = true
         _ = Glibc.shutdown(descriptor, CInt(SHUT_WR))
+        if inputClosed { closeTransport() }
     }
 
     func descriptorClose() {

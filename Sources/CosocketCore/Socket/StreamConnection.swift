@@ -50,6 +50,8 @@ final class StreamConnection: DeadlineQueueMember, @unchecked Sendable {
     var peerHungUp = false
     /// The connect has not finished yet.
     var connecting = false
+    /// Our side shut its writing (`shutdown("send")`, a send timeout).
+    var outputShut = false
     /// How many bytes one `read` asks for.
     let readSize: Int
     #endif
