@@ -69,4 +69,81 @@ import Testing
         let failed = failures.withLock { wrong }
         #expect(failed.isEmpty, "\(failed.count) wrong answers, e.g. \(failed.prefix(5)); log: \(server.log.lines.prefix(5))")
     }
+
+    /// Fan-out beyond the pool size: 50 clients at once, each request ten light threads doing
+    /// a pooled GET, against a pool of 20. The replies that give connections back must run
+    /// before new requests open connections of their own: most GETs reuse a connection.
+    @Test func fanOutBeyondThePoolReusesReturningConnections() throws {
+        let redis = try ExternalServer(.redis)
+        defer { redis.stop() }
+        let server = try TestServer("""
+            worker_processes 1;
+            events { worker_connections 1024; }
+            http {
+                lua_package_path "/usr/share/lua/5.1/?.lua;;";
+                server {
+                    listen 127.0.0.1:@PORT@;
+                    location = /fan {
+                        content_by_lua_block {
+                            local redis = require "nginx.redis"
+                            local function ping()
+                                local r = redis:new()
+                                r:set_timeout(5000)
+                                assert(r:connect("127.0.0.1", \(redis.port)))
+                                local pong = assert(r:ping())
+                                r:set_keepalive(10000, 20)
+                                return pong
+                            end
+                            local threads = {}
+                            for i = 1, 10 do threads[i] = ngx.thread.spawn(ping) end
+                            local answered = 0
+                            for i = 1, 10 do
+                                local ok, pong = ngx.thread.wait(threads[i])
+                                if ok and pong == "PONG" then answered = answered + 1 end
+                            end
+                            ngx.print(answered)
+                        }
+                    }
+                    location = /stats {
+                        content_by_lua_block {
+                            local stats = require("cosocket.pool").stats("127.0.0.1:\(redis.port)")
+                            ngx.print(stats.created, " ", stats.reused)
+                        }
+                    }
+                }
+            }
+            """)
+        let clients = 50
+        let requestsPerClient = 20
+        let answers = NSLock()
+        nonisolated(unsafe) var bad = 0
+        let group = DispatchGroup()
+        let start = DispatchSemaphore(value: 0)
+        for _ in 0..<clients {
+            group.enter()
+            let thread = Thread {
+                start.wait()
+                let connection = HTTPClient(port: server.port, timeoutSeconds: 20)
+                defer { connection.close() }
+                for _ in 0..<requestsPerClient {
+                    connection.send("GET /fan HTTP/1.1\r\nHost: t\r\n\r\n")
+                    if connection.readResponse()?.body != "10" { answers.withLock { bad += 1 } }
+                }
+                group.leave()
+            }
+            thread.stackSize = 256 * 1024
+            thread.start()
+        }
+        for _ in 0..<clients { start.signal() }
+        #expect(group.wait(timeout: .now() + 60) == .success)
+        #expect(answers.withLock { bad } == 0)
+        let client = HTTPClient(port: server.port, timeoutSeconds: 5)
+        defer { client.close() }
+        client.send("GET /stats HTTP/1.1\r\nHost: t\r\n\r\n")
+        let figures = (client.readResponse()?.body ?? "").split(separator: " ").compactMap { Int($0) }
+        try #require(figures.count == 2)
+        let (created, reused) = (figures[0], figures[1])
+        #expect(created + reused == clients * requestsPerClient * 10)
+        #expect(reused > 3 * created, "created \(created), reused \(reused)")
+    }
 }

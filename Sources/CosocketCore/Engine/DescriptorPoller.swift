@@ -115,9 +115,10 @@ final class DescriptorPoller: @unchecked Sendable {
     }
 
     /// Dispatches everything ready, until the set is empty. Called after each iteration of the
-    /// loop; a set with no descriptors costs no system call.
+    /// loop, and before new work when that should come second; a set with no descriptors costs
+    /// no system call, and a drain already running is not entered again.
     func drain() {
-        guard registeredCount > 0 || loopWorkNoted else { return }
+        guard registeredCount > 0, !isDraining else { return }
         isDraining = true
         while true {
             let count = Int(cosocket_epoll_poll(epollDescriptor, readyTokens, readyEvents, Int32(Self.batchSize)))

@@ -15,6 +15,10 @@ public final class ConnectionPools: @unchecked Sendable {
     let eventLoop: EventLoop
     private let timers: EngineTimers
     private var machine: PoolStateMachine<StreamConnection, StreamSocket>
+    /// New work still to be preceded by upstream completions (see ``CosocketEngine/willStartWork()``).
+    private var completionsFirstBudget = 0
+    /// How much new work follows completions after an eviction.
+    static let completionsFirstAfterEviction = 4096
 
     init(eventLoop: EventLoop, timers: EngineTimers, defaultPoolSize: Int) {
         self.eventLoop = eventLoop
@@ -76,7 +80,22 @@ public final class ConnectionPools: @unchecked Sendable {
             // Not accounted to this key (cannot happen for a connection the pool opened): never leak it.
             connection.close()
         }
+        for action in actions {
+            if case .close(let victim) = action, victim !== connection {
+                // Evicted to make room: connects opened new connections while this one was on
+                // its way back. Let completions run before new work for a while.
+                completionsFirstBudget = Self.completionsFirstAfterEviction
+            }
+        }
         execute(actions, key: key)
+    }
+
+    /// Whether new work should wait for the upstream completions already ready (spends one
+    /// unit of the budget an eviction grants).
+    func takeCompletionsFirstTurn() -> Bool {
+        guard completionsFirstBudget > 0 else { return false }
+        completionsFirstBudget -= 1
+        return true
     }
 
     func waiterTimedOut(_ socket: StreamSocket, key: String) {

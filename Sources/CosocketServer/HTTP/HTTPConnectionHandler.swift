@@ -52,6 +52,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Before this connection's state changes: completions run here may end its previous
+        // request.
+        worker.lua.engine.willStartWork()
         var incoming = unwrapInboundIn(data)
         lastActiveTick = worker.tick
         buffer.appendReceived(&incoming)
