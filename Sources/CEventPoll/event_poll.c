@@ -1,7 +1,9 @@
+#define _GNU_SOURCE
 #include "CEventPoll.h"
 
 #ifdef __linux__
 #include <errno.h>
+#include <sys/socket.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 
@@ -34,6 +36,10 @@ int cosocket_eventfd_create(void) {
 
 int cosocket_eventfd_signal(int fd) {
     return eventfd_write(fd, 1);
+}
+
+int cosocket_accept(int fd, void *address, uint32_t *length) {
+    return accept4(fd, (struct sockaddr *)address, (socklen_t *)length, SOCK_NONBLOCK | SOCK_CLOEXEC);
 }
 
 static __thread void *thread_poller;

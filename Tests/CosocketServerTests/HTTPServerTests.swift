@@ -27,21 +27,27 @@ import Testing
         return String(decoding: reply, as: UTF8.self)
     }
 
-    func withServer(_ http: String, httpLevel: String = "", _ body: (Int) throws -> Void) throws {
+    /// Both client transports: descriptors on the worker's readiness set, and the NIO channel
+    /// fallback.
+    static let transports = [true, false]
+
+    func withServer(readinessSets: Bool = true, _ http: String, httpLevel: String = "", _ body: (Int) throws -> Void) throws {
         // Held until the server has bound it (see `PortReservation`).
         let reservation = PortReservation()
         let port = reservation.port
         let text = "worker_processes 1; events {} http { \(httpLevel) server { listen 127.0.0.1:\(port); \(http) } }"
         let nodes = try ConfigParser().parse(text, file: "test.conf")
-        let server = HTTPServer(configuration: try ConfigurationBuilder(prefix: "/tmp").build(nodes), errorLog: SilentLog())
+        let server = HTTPServer(
+            configuration: try ConfigurationBuilder(prefix: "/tmp").build(nodes), errorLog: SilentLog(), readinessSets: readinessSets
+        )
         try server.start()
         reservation.release()
         defer { try? server.shutdown() }
         try body(port)
     }
 
-    @Test func contentHandlerStatusHeadersAndVariables() throws {
-        try withServer("""
+    @Test(arguments: Self.transports) func contentHandlerStatusHeadersAndVariables(readinessSets: Bool) throws {
+        try withServer(readinessSets: readinessSets, """
             location /t {
                 content_by_lua_block {
                     ngx.status = 201
@@ -58,8 +64,8 @@ import Testing
         }
     }
 
-    @Test func exitErrorsReturnAndUnknownLocations() throws {
-        try withServer("""
+    @Test(arguments: Self.transports) func exitErrorsReturnAndUnknownLocations(readinessSets: Bool) throws {
+        try withServer(readinessSets: readinessSets, """
             location = /exit { content_by_lua_block { ngx.exit(403) } }
             location = /error { content_by_lua_block { error("boom") } }
             location = /ret { return 200 "returned"; }
@@ -78,8 +84,8 @@ import Testing
         }
     }
 
-    @Test func keepAliveAndPipelining() throws {
-        try withServer("location / { content_by_lua_block { ngx.say(ngx.var.request_uri) } }") { port in
+    @Test(arguments: Self.transports) func keepAliveAndPipelining(readinessSets: Bool) throws {
+        try withServer(readinessSets: readinessSets, "location / { content_by_lua_block { ngx.say(ngx.var.request_uri) } }") { port in
             let reply = Self.exchange(port: port, "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             #expect(reply.components(separatedBy: "HTTP/1.1 200 OK").count == 3)
             #expect(reply.contains("Connection: keep-alive"))
@@ -88,8 +94,8 @@ import Testing
         }
     }
 
-    @Test func requestBodiesRawHeaderAndRedirect() throws {
-        try withServer("""
+    @Test(arguments: Self.transports) func requestBodiesRawHeaderAndRedirect(readinessSets: Bool) throws {
+        try withServer(readinessSets: readinessSets, """
             location = /post {
                 content_by_lua_block {
                     ngx.req.read_body()
@@ -110,8 +116,8 @@ import Testing
         }
     }
 
-    @Test func idleKeepAliveConnectionsAreClosed() throws {
-        try withServer("location / { content_by_lua_block { ngx.say(\"ok\") } }", httpLevel: "keepalive_timeout 1s;") { port in
+    @Test(arguments: Self.transports) func idleKeepAliveConnectionsAreClosed(readinessSets: Bool) throws {
+        try withServer(readinessSets: readinessSets, "location / { content_by_lua_block { ngx.say(\"ok\") } }", httpLevel: "keepalive_timeout 1s;") { port in
             let started = Date()
             // A keep-alive request, then silence: the server closes after keepalive_timeout.
             let reply = Self.exchange(port: port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -25,6 +25,9 @@ int cosocket_eventfd_create(void);
 /// Adds one to an eventfd's counter (which makes it readable, a new edge for epoll).
 int cosocket_eventfd_signal(int fd);
 
+/// `accept4` (a GNU extension Glibc's module map leaves out): non-blocking, close-on-exec.
+int cosocket_accept(int fd, void *address, uint32_t *length);
+
 /// The calling thread's readiness set (the one its event loop drains), or NULL.
 void *cosocket_thread_poller(void);
 void cosocket_set_thread_poller(void *poller);

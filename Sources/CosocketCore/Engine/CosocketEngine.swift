@@ -32,7 +32,11 @@ public final class CosocketEngine: @unchecked Sendable {
         let timers = EngineTimers(eventLoop: eventLoop)
         #endif
         self.timers = timers
+        #if os(Linux)
+        self.pools = ConnectionPools(eventLoop: eventLoop, timers: timers, poller: poller, defaultPoolSize: configuration.poolSize)
+        #else
         self.pools = ConnectionPools(eventLoop: eventLoop, timers: timers, defaultPoolSize: configuration.poolSize)
+        #endif
     }
 
     private static let registry = NIOLockedValueBox<[ObjectIdentifier: CosocketEngine]>([:])
@@ -77,21 +81,6 @@ public final class CosocketEngine: @unchecked Sendable {
         let scheduled = eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(in: delay, task)
         noteLoopWork()
         return scheduled
-    }
-
-    /// New work (a client request) is about to start on the loop.
-    ///
-    /// The loop handles the client's readiness before its own pass over upstream connections, so
-    /// a burst of new requests can find the pool empty while the replies that would give their
-    /// connections back are already waiting: each connect then opens a new connection, and the
-    /// pool evicts one when the other comes back. Once the pool has had to evict, the engine
-    /// lets those replies run first, before each new request for a while, and their
-    /// connections are reused. (nginx gets part of this from handling all readiness events in
-    /// one batch.)
-    public func willStartWork() {
-        #if os(Linux)
-        if let poller, pools.takeCompletionsFirstTurn() { poller.drain() }
-        #endif
     }
 
     /// Work was handed to the loop some other way (a NIO channel closed, which finishes on a

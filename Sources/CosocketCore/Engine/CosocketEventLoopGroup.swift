@@ -23,12 +23,13 @@ public final class CosocketEventLoopGroup: @unchecked Sendable {
     public let group: MultiThreadedEventLoopGroup
     private let installed: [ObjectIdentifier]
 
-    /// Starts `numberOfThreads` loops and gives each its readiness set.
-    public init(numberOfThreads: Int) {
+    /// Starts `numberOfThreads` loops and gives each its readiness set (unless
+    /// `readinessSets` is false: engines on them then use NIO channels).
+    public init(numberOfThreads: Int, readinessSets: Bool = true) {
         group = MultiThreadedEventLoopGroup(numberOfThreads: numberOfThreads, metricsDelegate: TickHook())
         var installed: [ObjectIdentifier] = []
         #if os(Linux)
-        for loop in group.makeIterator() where Self.installPoller(on: loop) {
+        for loop in group.makeIterator() where readinessSets && Self.installPoller(on: loop) {
             installed.append(ObjectIdentifier(loop))
         }
         #endif

@@ -30,6 +30,10 @@ final class DescriptorPoller: @unchecked Sendable {
     let epollDescriptor: CInt
     private let wakeDescriptor: CInt
     private var handlers: [(any ReadinessHandler)?] = []
+    /// Per slot: dispatched after the upstream side of the same batch (client connections and
+    /// listeners), so that replies give their connections back to the pools before new
+    /// requests ask for connections.
+    private var afterUpstream: [Bool] = []
     /// Bumped when a slot is freed: an event still in a drained batch for a closed descriptor
     /// carries the old generation and is dropped.
     private var generations: [UInt32] = []
@@ -39,6 +43,10 @@ final class DescriptorPoller: @unchecked Sendable {
     private let readyTokens = UnsafeMutablePointer<UInt64>.allocate(capacity: batchSize)
     private let readyEvents = UnsafeMutablePointer<UInt32>.allocate(capacity: batchSize)
     private var isDraining = false
+    /// Client events of the current drain, dispatched after the upstream ones.
+    private var deferred: [(token: UInt64, events: UInt32)] = []
+    private var deferredCount = 0
+    private var upstreamFirstBudget = 0
     private var loopWorkNoted = false
     private static let wakeToken = UInt64.max
 
@@ -75,7 +83,12 @@ final class DescriptorPoller: @unchecked Sendable {
 
     /// Watches `descriptor` for `handler`, which the poller keeps until ``deregister(_:)``;
     /// returns the registration's token, or the errno of a refusal.
-    func register(_ descriptor: CInt, for handler: any ReadinessHandler) -> Result<UInt64, CosocketError> {
+    func register(
+        _ descriptor: CInt,
+        for handler: any ReadinessHandler,
+        events: UInt32 = connectionEvents,
+        afterUpstream: Bool = false
+    ) -> Result<UInt64, CosocketError> {
         let slot: Int
         if let free = freeSlots.popLast() {
             slot = free
@@ -83,9 +96,11 @@ final class DescriptorPoller: @unchecked Sendable {
             slot = handlers.count
             handlers.append(nil)
             generations.append(0)
+            self.afterUpstream.append(false)
         }
+        self.afterUpstream[slot] = afterUpstream
         let token = UInt64(generations[slot]) << 32 | UInt64(slot)
-        guard cosocket_epoll_ctl(epollDescriptor, Int32(COSOCKET_EPOLL_CTL_ADD), descriptor, Self.connectionEvents, token) == 0 else {
+        guard cosocket_epoll_ctl(epollDescriptor, Int32(COSOCKET_EPOLL_CTL_ADD), descriptor, events, token) == 0 else {
             let code = errno
             freeSlots.append(slot)
             return .failure(.system(errno: code, partial: ByteBuffer()))
@@ -114,29 +129,74 @@ final class DescriptorPoller: @unchecked Sendable {
         if isDraining { loopWorkNoted = true }
     }
 
+    /// Gives upstream readiness precedence over new client work for the next `count` client
+    /// events (see ``drain()``); the pools ask for it when they had to evict.
+    func preferUpstream(forClientEvents count: Int) {
+        upstreamFirstBudget = count
+    }
+
     /// Dispatches everything ready, until the set is empty. Called after each iteration of the
-    /// loop, and before new work when that should come second; a set with no descriptors costs
-    /// no system call, and a drain already running is not entered again.
+    /// loop; a set with no descriptors costs no system call.
+    ///
+    /// Within a batch, upstream connections come before client connections and listeners:
+    /// replies give their connections back to the pools before new requests ask for
+    /// connections. Under pool pressure (``preferUpstream(forClientEvents:)``) the set is
+    /// polled again before each client event, so that replies which arrived meanwhile come
+    /// first too; otherwise a burst of requests finds the pool empty while the replies that
+    /// would refill it wait, each opens a new connection, and the pool evicts one when the
+    /// other comes back.
     func drain() {
         guard registeredCount > 0, !isDraining else { return }
         isDraining = true
-        while true {
-            let count = Int(cosocket_epoll_poll(epollDescriptor, readyTokens, readyEvents, Int32(Self.batchSize)))
-            guard count > 0 else { break }
-            for index in 0..<count {
-                let token = readyTokens[index]
-                if token == Self.wakeToken { continue }
-                let slot = Int(token & 0xffff_ffff)
-                guard slot < handlers.count, UInt64(generations[slot]) == token >> 32, let handler = handlers[slot] else { continue }
-                handler.descriptorReady(readyEvents[index])
+        var polled = poll()
+        while polled > 0 || deferredCount > 0 {
+            var next = 0
+            while next < deferredCount {
+                if upstreamFirstBudget > 0 {
+                    upstreamFirstBudget -= 1
+                    polled = poll()
+                }
+                let (token, events) = deferred[next]
+                next += 1
+                dispatch(token, events)
             }
-            if count < Self.batchSize { break }
+            deferredCount = 0
+            if polled < Self.batchSize { polled = 0 } else { polled = poll() }
         }
         isDraining = false
         if loopWorkNoted {
             loopWorkNoted = false
             _ = cosocket_eventfd_signal(wakeDescriptor)
         }
+    }
+
+    /// Reads one batch from the set: dispatches its upstream events and queues the others.
+    private func poll() -> Int {
+        let count = Int(cosocket_epoll_poll(epollDescriptor, readyTokens, readyEvents, Int32(Self.batchSize)))
+        guard count > 0 else { return 0 }
+        for index in 0..<count {
+            let token = readyTokens[index]
+            if token == Self.wakeToken { continue }
+            let slot = Int(token & 0xffff_ffff)
+            guard slot < handlers.count else { continue }
+            if afterUpstream[slot] {
+                if deferredCount == deferred.count {
+                    deferred.append((token, readyEvents[index]))
+                } else {
+                    deferred[deferredCount] = (token, readyEvents[index])
+                }
+                deferredCount += 1
+            } else {
+                dispatch(token, readyEvents[index])
+            }
+        }
+        return count
+    }
+
+    private func dispatch(_ token: UInt64, _ events: UInt32) {
+        let slot = Int(token & 0xffff_ffff)
+        guard slot < handlers.count, UInt64(generations[slot]) == token >> 32, let handler = handlers[slot] else { return }
+        handler.descriptorReady(events)
     }
 
     /// The poller of the calling thread's loop, if it has one.

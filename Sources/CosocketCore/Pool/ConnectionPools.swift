@@ -15,16 +15,38 @@ public final class ConnectionPools: @unchecked Sendable {
     let eventLoop: EventLoop
     private let timers: EngineTimers
     private var machine: PoolStateMachine<StreamConnection, StreamSocket>
-    /// New work still to be preceded by upstream completions (see ``CosocketEngine/willStartWork()``).
-    private var completionsFirstBudget = 0
-    /// How much new work follows completions after an eviction.
-    static let completionsFirstAfterEviction = 4096
+    #if os(Linux)
+    /// The loop's readiness set, told to favour replies when the pool is under pressure.
+    private let poller: DescriptorPoller?
+    #endif
+    /// For how many client events replies go first after an eviction.
+    static let upstreamFirstAfterEviction = 4096
 
+    #if os(Linux)
+    init(eventLoop: EventLoop, timers: EngineTimers, poller: DescriptorPoller?, defaultPoolSize: Int) {
+        self.eventLoop = eventLoop
+        self.timers = timers
+        self.poller = poller
+        self.machine = PoolStateMachine(defaultPoolSize: defaultPoolSize)
+        timers.idleConnectionExpired = { [unowned self] connection in self.idleTimerFired(connection) }
+    }
+    #else
     init(eventLoop: EventLoop, timers: EngineTimers, defaultPoolSize: Int) {
         self.eventLoop = eventLoop
         self.timers = timers
         self.machine = PoolStateMachine(defaultPoolSize: defaultPoolSize)
         timers.idleConnectionExpired = { [unowned self] connection in self.idleTimerFired(connection) }
+    }
+    #endif
+
+    /// Idle connections report to their pool: they close with it.
+    deinit {
+        for action in machine.shutdown() {
+            if case .close(let connection) = action {
+                connection.owner = nil
+                connection.close()
+            }
+        }
     }
 
     // MARK: Introspection
@@ -80,22 +102,16 @@ public final class ConnectionPools: @unchecked Sendable {
             // Not accounted to this key (cannot happen for a connection the pool opened): never leak it.
             connection.close()
         }
+        #if os(Linux)
         for action in actions {
             if case .close(let victim) = action, victim !== connection {
                 // Evicted to make room: connects opened new connections while this one was on
-                // its way back. Let completions run before new work for a while.
-                completionsFirstBudget = Self.completionsFirstAfterEviction
+                // its way back. Replies go first for a while (see `DescriptorPoller.drain`).
+                poller?.preferUpstream(forClientEvents: Self.upstreamFirstAfterEviction)
             }
         }
+        #endif
         execute(actions, key: key)
-    }
-
-    /// Whether new work should wait for the upstream completions already ready (spends one
-    /// unit of the budget an eviction grants).
-    func takeCompletionsFirstTurn() -> Bool {
-        guard completionsFirstBudget > 0 else { return false }
-        completionsFirstBudget -= 1
-        return true
     }
 
     func waiterTimedOut(_ socket: StreamSocket, key: String) {

@@ -14,7 +14,7 @@ extension StreamConnection: ReadinessHandler {
         guard let poller else { return .closedEmpty }
         self.descriptor = descriptor
         self.connecting = connecting
-        switch poller.register(descriptor, for: self) {
+        switch poller.register(descriptor, for: self, afterUpstream: isDownstream) {
         case .success(let token):
             registration = token
             return nil

@@ -52,11 +52,16 @@ final class StreamConnection: DeadlineQueueMember, @unchecked Sendable {
     var connecting = false
     /// Our side shut its writing (`shutdown("send")`, a send timeout).
     var outputShut = false
+    /// A client connection (accepted): dispatched after upstream ones in a drain.
+    var isDownstream = false
     /// How many bytes one `read` asks for.
     let readSize: Int
     #endif
-    /// A weak reference: a socket dropped without closing must not leave a dangling owner.
-    weak var owner: (any StreamConnectionOwner)?
+    /// Not retained, and not weak either (a weak reference gives its target a side table,
+    /// which makes every retain and release of it several times dearer): each owner lets go
+    /// before it goes away (sockets in `deinit` and `release`, the pools on checkout and in
+    /// `deinit`, accepted streams in `deinit`).
+    unowned(unsafe) var owner: (any StreamConnectionOwner)?
 
     /// Received bytes not yet handed to a reader.
     var buffer: ByteBuffer

@@ -13,7 +13,11 @@ import NIOPosix
 /// A read timeout leaves the socket usable; every other failure closes it.
 public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     public let engine: CosocketEngine
-    public weak var delegate: (any StreamSocketDelegate)?
+    /// Receives the results of operations that could not finish at once. Not retained: the
+    /// delegate owns the socket, and lets go of it (``abort()`` clears this) before it goes
+    /// away. (A weak reference would give the delegate a side table, which makes each of its
+    /// retains and releases several times dearer.)
+    public unowned(unsafe) var delegate: (any StreamSocketDelegate)?
     public var timeouts = SocketTimeouts()
     /// The address the latest connect opened a connection to, after name resolution; nil while
     /// it waits in a pool's backlog queue or when it reused a pooled connection. Error messages
@@ -62,6 +66,25 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
 
     public init(engine: CosocketEngine) {
         self.engine = engine
+    }
+
+    /// A socket dropped while connected closes its connection, as the reference's `__gc` does;
+    /// the connection must not report to it any more.
+    deinit {
+        switch state {
+        case .connected(let connection):
+            connection.owner = nil
+            connection.close()
+            engine.pools.closed(connection)
+        case .connecting(let attempt):
+            if let opening = attempt.opening {
+                opening.owner = nil
+                opening.close()
+                engine.pools.connectFailed(key: attempt.key)
+            }
+        case .fresh, .closed:
+            break
+        }
     }
 
     // MARK: State queries

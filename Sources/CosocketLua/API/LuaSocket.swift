@@ -37,6 +37,11 @@ final class LuaSocket: StreamSocketDelegate {
         self.stream.delegate = self
     }
 
+    /// The stream does not retain its delegate: it must not report here once this is gone.
+    deinit {
+        stream.abort()
+    }
+
     // MARK: Waiting
 
     func waitForConnect(_ coroutine: LuaCoroutine) {

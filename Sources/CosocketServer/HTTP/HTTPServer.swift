@@ -21,7 +21,7 @@ public final class HTTPServer: @unchecked Sendable {
     /// The worker each loop hands new connections to; swapped by `reload`.
     private let slots: [WorkerSlot]
     /// Per address, one listening channel per loop.
-    private var listeners: [ListenAddress: [Channel]] = [:]
+    private var listeners: [ListenAddress: [any ServerListener]] = [:]
     private let stopped = DispatchSemaphore(value: 0)
     private var isStopped = false
 
@@ -30,10 +30,16 @@ public final class HTTPServer: @unchecked Sendable {
         var worker: ServerWorker?
     }
 
-    public init(configuration: ServerConfiguration, errorLog: any LuaErrorLog) {
+    public convenience init(configuration: ServerConfiguration, errorLog: any LuaErrorLog) {
+        self.init(configuration: configuration, errorLog: errorLog, readinessSets: true)
+    }
+
+    /// `readinessSets: false` keeps client and upstream connections on NIO channels, as on
+    /// loops where the readiness set cannot be installed (for tests of that fallback).
+    init(configuration: ServerConfiguration, errorLog: any LuaErrorLog, readinessSets: Bool) {
         self.configuration = configuration
         self.errorLog = errorLog
-        self.group = CosocketEventLoopGroup(numberOfThreads: max(1, configuration.workerProcesses))
+        self.group = CosocketEventLoopGroup(numberOfThreads: max(1, configuration.workerProcesses), readinessSets: readinessSets)
         self.loops = Array(group.group.makeIterator())
         self.slots = loops.map { _ in WorkerSlot() }
     }
@@ -80,8 +86,8 @@ public final class HTTPServer: @unchecked Sendable {
         }
         configuration = newConfiguration
         let wanted = Set(newConfiguration.servers.flatMap(\.listen))
-        for (address, channels) in listeners where !wanted.contains(address) {
-            for channel in channels { try? channel.close().wait() }
+        for (address, bound) in listeners where !wanted.contains(address) {
+            for listener in bound { listener.close() }
             listeners[address] = nil
         }
         for case let worker? in previous { retire(worker, afterwards: nil) }
@@ -123,7 +129,7 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// The ports actually bound (useful when a configuration listens on port 0 in tests).
     public var boundPorts: [Int] {
-        listeners.values.flatMap { $0 }.compactMap { $0.localAddress?.port }
+        listeners.values.flatMap { $0 }.compactMap(\.port)
     }
 
     // MARK: Workers and listeners
@@ -152,43 +158,24 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Binds the addresses not bound yet: all of them, or (closing what it bound) none.
     private func bindListeners(for configuration: ServerConfiguration) throws {
-        var bound: [ListenAddress: [Channel]] = [:]
+        var bound: [ListenAddress: [any ServerListener]] = [:]
         do {
             for address in Set(configuration.servers.flatMap(\.listen)) where listeners[address] == nil {
                 for (index, loop) in loops.enumerated() {
-                    bound[address, default: []].append(try bind(address, on: loop, slot: slots[index]))
+                    let slot = slots[index]
+                    bound[address, default: []].append(try makeListener(address, on: loop, group: group) { slot.worker })
                 }
             }
         } catch {
-            for channel in bound.values.joined() { try? channel.close().wait() }
+            for listener in bound.values.joined() { listener.close() }
             throw error
         }
         listeners.merge(bound) { old, _ in old }
     }
 
-    private func bind(_ address: ListenAddress, on loop: EventLoop, slot: WorkerSlot) throws -> Channel {
-        try ServerBootstrap(group: loop)
-            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelOption(ChannelOptions.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_REUSEPORT)), value: 1)
-            .serverChannelOption(ChannelOptions.backlog, value: 511)
-            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    guard let worker = slot.worker, let router = worker.routers[address] else {
-                        throw ChannelError.ioOnClosedChannel
-                    }
-                    try channel.pipeline.syncOperations.addHandler(
-                        HTTPConnectionHandler(worker: worker, router: router, serverPort: address.port)
-                    )
-                }
-            }
-            .bind(host: address.host, port: address.port)
-            .wait()
-    }
-
     private func closeListeners() {
-        for channels in listeners.values {
-            for channel in channels { try? channel.close().wait() }
+        for bound in listeners.values {
+            for listener in bound { listener.close() }
         }
         listeners = [:]
     }

@@ -17,7 +17,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     /// The next entry of `location.phases` to run.
     var nextPhase = 0
     /// Strong until the request ends, so that a closed connection still swallows output.
-    private var connection: HTTPConnectionHandler?
+    private var connection: HTTPConnection?
     /// The Lua side of the request, for client-abort handling; released when the request ends.
     var luaContext: LuaContext?
     var response = HTTPResponseHead()
@@ -39,7 +39,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         location: Location,
         peer: SocketAddress?,
         serverPort: Int,
-        connection: HTTPConnectionHandler,
+        connection: HTTPConnection,
         worker: ServerWorker
     ) {
         self.head = head

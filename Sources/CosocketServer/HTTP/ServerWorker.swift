@@ -18,7 +18,7 @@ final class ServerWorker: @unchecked Sendable {
     /// Compiled chunks by ``LuaSource/id``, loaded on first use.
     private var compiled: [Int32?]
     /// Open client connections, for graceful shutdown.
-    private var connections: [ObjectIdentifier: HTTPConnectionHandler] = [:]
+    private var connections: [ObjectIdentifier: HTTPConnection] = [:]
     private var onDrained: (() -> Void)?
     /// Seconds since the worker started, counted by the idle sweep; connections note the tick
     /// of their last activity instead of reading the clock on every read.
@@ -56,7 +56,7 @@ final class ServerWorker: @unchecked Sendable {
 
     /// Registers a client connection; `false` when the worker already has
     /// `worker_connections` of them (the connection is then closed, as nginx does).
-    func connectionOpened(_ connection: HTTPConnectionHandler) -> Bool {
+    func connectionOpened(_ connection: HTTPConnection) -> Bool {
         guard connections.count < configuration.workerConnections else {
             lua.errorLog.log(.alert, "\(configuration.workerConnections) worker_connections are not enough")
             return false
@@ -87,7 +87,7 @@ final class ServerWorker: @unchecked Sendable {
         drained()
     }
 
-    func connectionClosed(_ connection: HTTPConnectionHandler) {
+    func connectionClosed(_ connection: HTTPConnection) {
         connections[ObjectIdentifier(connection)] = nil
         if connections.isEmpty, let drained = onDrained {
             onDrained = nil

@@ -1,18 +1,24 @@
+import CosocketCore
 import CosocketLua
 import NIOCore
 
 /// One client connection: reads request heads and bodies (with `Content-Length` or chunked),
 /// hands each request to the worker, carries its response out, and keeps the connection alive
 /// between requests (pipelined requests wait in the buffer until the previous one has ended).
-final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-
+///
+/// The bytes come and go through a ``ClientTransport``: a descriptor of the worker's own, or
+/// a NIO channel on loops without a readiness set.
+final class HTTPConnection: @unchecked Sendable {
+    private let transport: any ClientTransport
     private let worker: ServerWorker
     /// Picks the `server {}` for each request's `Host`.
     private let router: ServerNameRouter<VirtualServer>
     private let serverPort: Int
-    private var buffer = ByteBuffer()
+    /// The transport's receive buffer, parsed in place.
+    private var buffer: ByteBuffer {
+        get { transport.buffer }
+        _modify { yield &transport.buffer }
+    }
     private var parser = HTTPRequestParser()
     /// A head whose body has not fully arrived yet.
     private var waitingHead: HTTPRequestHead?
@@ -23,10 +29,11 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Graceful shutdown: close once the request in progress has ended.
     private var closesWhenIdle = false
     private var requestsServed = 0
-    private var context: ChannelHandlerContext?
     private var peer: SocketAddress?
     /// The worker's tick when this connection last read or finished a request.
     private var lastActiveTick = 0
+    /// The worker has been told the connection is gone.
+    private var detached = false
     /// Set while `processBuffered` runs: a request that ends inside it leaves the next one to
     /// the running loop instead of recursing (pipelined requests would exhaust the stack).
     private var processing = false
@@ -35,33 +42,45 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Pipelined bytes buffered behind a request in progress before reading pauses.
     private static let pipelineLimit = 1 << 20
 
-    init(worker: ServerWorker, router: ServerNameRouter<VirtualServer>, serverPort: Int) {
+    init(transport: any ClientTransport, worker: ServerWorker, router: ServerNameRouter<VirtualServer>, serverPort: Int) {
+        self.transport = transport
         self.worker = worker
         self.router = router
         self.serverPort = serverPort
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
-        peer = context.channel.remoteAddress
+    // MARK: Transport events
+
+    /// The connection is ready: it counts against `worker_connections` from now on.
+    func opened() {
+        peer = transport.remoteAddress
         lastActiveTick = worker.tick
         if !worker.connectionOpened(self) {
             closed = true
-            context.close(promise: nil)
+            transport.close()
+            return
         }
+        transport.wantInput()
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        // Before this connection's state changes: completions run here may end its previous
-        // request.
-        worker.lua.engine.willStartWork()
-        var incoming = unwrapInboundIn(data)
+    /// New bytes are in ``buffer``.
+    func bytesArrived() {
         lastActiveTick = worker.tick
-        buffer.appendReceived(&incoming)
         processBuffered()
         if current != nil && buffer.readableBytes > Self.pipelineLimit && !readingPaused {
             readingPaused = true
-            try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false)
+            transport.pauseReading()
+        }
+    }
+
+    /// The transport is gone: closed by the client, an error or us.
+    func transportClosed() {
+        guard !detached else { return }
+        detached = true
+        closed = true
+        worker.connectionClosed(self)
+        if let current, let luaContext = current.luaContext {
+            worker.lua.clientAborted(luaContext)
         }
     }
 
@@ -69,22 +88,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     /// `keepaliveTick` between requests, or since before `readTick` while its request is
     /// arriving. Never one with a request in progress or bytes still being written.
     func closeIfIdle(keepaliveTick: Int, readTick: Int) {
-        guard current == nil, let context, context.channel.isWritable else { return }
+        guard current == nil, !closed, transport.isFlushed else { return }
         let betweenRequests = buffer.readableBytes == 0 && waitingHead == nil && requestsServed > 0
         if lastActiveTick < (betweenRequests ? keepaliveTick : readTick) { close() }
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        closed = true
-        self.context = nil
-        worker.connectionClosed(self)
-        if let current, let luaContext = current.luaContext {
-            worker.lua.clientAborted(luaContext)
-        }
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        close()
     }
 
     /// Graceful shutdown: an idle connection closes now, a busy one after its request.
@@ -105,35 +111,23 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private func close() {
         guard !closed else { return }
         closed = true
-        context?.close(promise: nil)
-        // NIO finishes a close on a later turn of the loop.
-        worker.lua.engine.noteLoopWork()
+        transport.close()
     }
 
     /// Closes once the bytes already written are out: a plain close would fail the pending
     /// writes and cut the end of the last response.
     private func closeAfterWrites() {
-        guard !closed, let context else { return }
+        guard !closed else { return }
         closed = true
-        let written = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: written)
-        written.futureResult.whenComplete { _ in context.close(promise: nil) }
-        worker.lua.engine.noteLoopWork()
+        transport.closeAfterWrites()
     }
 
     /// Writes part of a response. Returns `true` when `whenWritten` will run once the bytes
     /// are out, `false` when the connection is gone (the bytes are dropped).
     @discardableResult
     func send(_ bytes: inout ByteBuffer, whenWritten: (() -> Void)?) -> Bool {
-        guard !closed, let context else { return false }
-        guard let whenWritten else {
-            context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
-            return false
-        }
-        let promise = context.eventLoop.makePromise(of: Void.self)
-        promise.futureResult.whenComplete { _ in whenWritten() }
-        context.writeAndFlush(wrapOutboundOut(bytes), promise: promise)
-        return true
+        guard !closed else { return false }
+        return transport.write(bytes, whenWritten: whenWritten)
     }
 
     // MARK: Requests
@@ -142,17 +136,20 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         guard !processing else { return }
         processing = true
         defer { processing = false }
-        if readingPaused, let context {
+        if readingPaused {
             readingPaused = false
-            try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: true)
+            transport.wantInput()
         }
-        while current == nil, !closed, context != nil {
+        while current == nil, !closed {
             let head: HTTPRequestHead
             if let waiting = waitingHead.take() {
                 head = waiting
             } else {
                 do {
-                    guard let parsed = try parser.parse(&buffer) else { return }
+                    guard let parsed = try parser.parse(&buffer) else {
+                        transport.wantInput()
+                        return
+                    }
                     head = parsed
                 } catch {
                     respondWithError(error.status)
@@ -166,6 +163,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             switch readBody(of: head, maximum: maximumBody) {
             case .incomplete:
                 waitingHead = head
+                transport.wantInput()
                 return
             case .failed(let status):
                 respondWithError(status)

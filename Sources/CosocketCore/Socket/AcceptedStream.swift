@@ -1,0 +1,96 @@
+#if os(Linux)
+import NIOCore
+
+/// Told about an ``AcceptedStream``'s events, on its loop.
+public protocol AcceptedStreamDelegate: AnyObject {
+    /// Bytes arrived in ``AcceptedStream/buffer``, or the input ended (``AcceptedStream/inputClosed``).
+    func streamHasInput(_ stream: AcceptedStream)
+    /// Everything written so far has reached the kernel.
+    func streamDidDrain(_ stream: AcceptedStream)
+    /// The connection is gone (closed by the peer or an error).
+    func streamDidClose(_ stream: AcceptedStream)
+}
+
+/// A client connection accepted by a ``DescriptorListener``: a descriptor of the engine's own,
+/// read as bytes arrive and written without a NIO channel. Confined to its loop.
+public final class AcceptedStream: @unchecked Sendable {
+    let connection: StreamConnection
+    /// Not retained: the delegate owns the stream (see ``StreamSocket/delegate``).
+    public unowned(unsafe) var delegate: (any AcceptedStreamDelegate)?
+    /// The client's address.
+    public let remoteAddress: SocketAddress?
+    private var drainCallbacks: [() -> Void] = []
+    private var closesWhenDrained = false
+
+    init(connection: StreamConnection, remoteAddress: SocketAddress?) {
+        self.connection = connection
+        self.remoteAddress = remoteAddress
+        connection.owner = self
+    }
+
+    deinit {
+        connection.owner = nil
+        connection.close()
+    }
+
+    /// Received bytes not yet consumed.
+    public var buffer: ByteBuffer {
+        get { connection.buffer }
+        _modify { yield &connection.buffer }
+    }
+
+    /// The client ended its side, or the connection closed: no more bytes will arrive.
+    public var inputClosed: Bool { connection.inputClosed }
+    public var isClosed: Bool { connection.isClosed }
+    /// Whether every byte written has reached the kernel.
+    public var isFlushed: Bool { connection.pendingWrites.isEmpty }
+
+    /// Reports the next bytes as they arrive (reading pauses once unwanted bytes pile up).
+    public func requestInput() {
+        connection.requestInput()
+    }
+
+    /// Writes `data`. Returns `true` when `whenWritten` will run, once the kernel has taken
+    /// everything written so far; `false` when it will not: the bytes went at once, or the
+    /// connection is closed.
+    public func write(_ data: ByteBuffer, whenWritten: (() -> Void)?) -> Bool {
+        if connection.write(data) || connection.isClosed { return false }
+        if let whenWritten { drainCallbacks.append(whenWritten) }
+        return whenWritten != nil
+    }
+
+    /// Closes the connection (what was not written yet is dropped); the delegate hears of it
+    /// as of any other end.
+    public func close() {
+        guard !connection.isClosed else { return }
+        connection.close()
+        delegate?.streamDidClose(self)
+    }
+
+    /// Closes once everything written has reached the kernel.
+    public func closeAfterWrites() {
+        if isFlushed { return close() }
+        closesWhenDrained = true
+    }
+}
+
+extension AcceptedStream: StreamConnectionOwner {
+    func connectionHasInput(_ connection: StreamConnection) {
+        delegate?.streamHasInput(self)
+    }
+
+    func connectionDidDrain(_ connection: StreamConnection) {
+        if !drainCallbacks.isEmpty {
+            let callbacks = drainCallbacks
+            drainCallbacks.removeAll()
+            for callback in callbacks { callback() }
+        }
+        if closesWhenDrained { return close() }
+        delegate?.streamDidDrain(self)
+    }
+
+    func connectionDidClose(_ connection: StreamConnection) {
+        delegate?.streamDidClose(self)
+    }
+}
+#endif

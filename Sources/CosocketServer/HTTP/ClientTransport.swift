@@ -1,0 +1,19 @@
+import NIOCore
+
+/// How an ``HTTPConnection``'s bytes come and go. Calls and events happen on the worker's loop.
+protocol ClientTransport: AnyObject {
+    /// Received bytes not yet consumed; the connection parses them in place.
+    var buffer: ByteBuffer { get set }
+    var remoteAddress: SocketAddress? { get }
+    /// Whether every byte written has reached the kernel.
+    var isFlushed: Bool { get }
+    /// The connection waits for more bytes: reading resumes if it was paused.
+    func wantInput()
+    /// Too many bytes wait behind the request in progress.
+    func pauseReading()
+    /// Writes `bytes`; returns whether `whenWritten` will run (once they are in the kernel).
+    func write(_ bytes: ByteBuffer, whenWritten: (() -> Void)?) -> Bool
+    func close()
+    /// Closes once what was written has reached the kernel.
+    func closeAfterWrites()
+}

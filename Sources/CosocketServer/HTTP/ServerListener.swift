@@ -1,0 +1,95 @@
+import CosocketCore
+import NIOCore
+import NIOPosix
+
+/// One worker's listening socket for one address. Closed from the server's control thread.
+protocol ServerListener {
+    /// The port bound (useful for port 0).
+    var port: Int? { get }
+    func close()
+}
+
+/// Opens `address` on `loop` for the worker in `slot`: a listener on the loop's readiness set
+/// when it has one (clients then use descriptors of the worker's own), else a NIO server
+/// channel.
+func makeListener(
+    _ address: ListenAddress,
+    on loop: EventLoop,
+    group: CosocketEventLoopGroup,
+    slot: @escaping @Sendable () -> ServerWorker?
+) throws -> any ServerListener {
+    #if os(Linux)
+    if group.hasReadinessSet(loop) {
+        return try DescriptorServerListener(address, on: loop, worker: slot)
+    }
+    #endif
+    return ChannelServerListener(
+        channel: try ServerBootstrap(group: loop)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(ChannelOptions.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_REUSEPORT)), value: 1)
+            .serverChannelOption(ChannelOptions.backlog, value: ServerListenerDefaults.backlog)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    guard let worker = slot(), let router = worker.routers[address] else {
+                        throw ChannelError.ioOnClosedChannel
+                    }
+                    let transport = ChannelClientTransport(engine: worker.lua.engine)
+                    let connection = HTTPConnection(transport: transport, worker: worker, router: router, serverPort: address.port)
+                    transport.connection = connection
+                    // Adding the handler opens the connection, which the worker then keeps.
+                    try channel.pipeline.syncOperations.addHandler(transport)
+                }
+            }
+            .bind(host: address.host, port: address.port)
+            .wait()
+    )
+}
+
+enum ServerListenerDefaults {
+    /// nginx's default `listen ... backlog=` on Linux.
+    static let backlog: Int32 = 511
+}
+
+private struct ChannelServerListener: ServerListener {
+    let channel: Channel
+    var port: Int? { channel.localAddress?.port }
+    func close() { try? channel.close().wait() }
+}
+
+#if os(Linux)
+/// A ``DescriptorListener`` on the worker's loop.
+private struct DescriptorServerListener: ServerListener {
+    let listener: DescriptorListener
+    let loop: EventLoop
+
+    init(_ address: ListenAddress, on loop: EventLoop, worker slot: @escaping @Sendable () -> ServerWorker?) throws {
+        let socketAddress = try SocketAddress.makeAddressResolvingHost(address.host, port: address.port)
+        let listener = try DescriptorListener(address: socketAddress, backlog: ServerListenerDefaults.backlog)
+        let started = try loop.submit { () -> Bool in
+            listener.start(on: CosocketEngine.forEventLoop(loop)) { stream in
+                guard let worker = slot(), let router = worker.routers[address] else {
+                    stream.close()
+                    return
+                }
+                let connection = HTTPConnection(transport: stream, worker: worker, router: router, serverPort: address.port)
+                stream.delegate = connection
+                connection.opened()
+            }
+        }.wait()
+        guard started else {
+            listener.close()
+            throw CosocketError.system(errno: EINVAL, partial: ByteBuffer())
+        }
+        self.listener = listener
+        self.loop = loop
+    }
+
+    var port: Int? { listener.port }
+
+    func close() {
+        let listener = self.listener
+        try? loop.submit { listener.close() }.wait()
+    }
+}
+#endif
