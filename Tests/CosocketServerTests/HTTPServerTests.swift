@@ -125,4 +125,61 @@ import Testing
             #expect(Date().timeIntervalSince(started) < 10)
         }
     }
+
+    /// `ngx.flush(true)` that had to wait, then more output and the end of a `Connection:
+    /// close` response: everything arrives before the close.
+    @Test(arguments: Self.transports) func waitedFlushThenCloseKeepsTheWholeResponse(readinessSets: Bool) throws {
+        try withServer(readinessSets: readinessSets, """
+            location /t {
+                content_by_lua_block {
+                    ngx.print(string.rep("a", 4 * 1024 * 1024))
+                    assert(ngx.flush(true))
+                    ngx.print(string.rep("b", 4 * 1024 * 1024))
+                    ngx.print("END")
+                }
+            }
+            """) { port in
+            let reply = Self.exchange(port: port, "GET /t HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            #expect(reply.hasPrefix("HTTP/1.1 200 OK\r\n"))
+            #expect(reply.hasSuffix("END\r\n0\r\n\r\n"))
+            #expect(reply.utf8.count > 8 * 1024 * 1024)
+        }
+    }
+
+    /// A handler waiting in `ngx.flush(true)` when its client goes away is resumed, not left
+    /// waiting for the worker's end.
+    @Test(arguments: Self.transports) func waitedFlushEndsWhenTheClientLeaves(readinessSets: Bool) throws {
+        try withServer(readinessSets: readinessSets, """
+            location /big {
+                content_by_lua_block {
+                    local state = {}
+                    package.loaded.flush_state = state
+                    ngx.print(string.rep("x", 16 * 1024 * 1024))
+                    state.waiting = true
+                    ngx.flush(true)
+                    state.resumed = true
+                }
+            }
+            location /state {
+                content_by_lua_block {
+                    local state = package.loaded.flush_state or {}
+                    ngx.print(tostring(state.waiting), " ", tostring(state.resumed))
+                }
+            }
+            """) { port in
+            let fd = Loopback.tcpSocket()
+            Loopback.connect(fd, port: port)
+            Peer.send(fd, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            #expect(recv(fd, &chunk, chunk.count, 0) > 0)
+            close(fd)
+            var state = ""
+            for _ in 0..<50 {
+                state = Self.exchange(port: port, "GET /state HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                if state.hasSuffix("true true") { break }
+                usleep(100_000)
+            }
+            #expect(state.hasSuffix("true true"))
+        }
+    }
 }

@@ -40,6 +40,9 @@ final class DescriptorPoller: @unchecked Sendable {
     private var freeSlots: [Int] = []
     private(set) var registeredCount = 0
     private static let batchSize = 64
+    /// At most this many client events per drain: under pool pressure a drain polls again
+    /// before each one, and new requests keep coming, so it must end somewhere.
+    private static let clientEventsPerDrain = 256
     private let readyTokens = UnsafeMutablePointer<UInt64>.allocate(capacity: batchSize)
     private let readyEvents = UnsafeMutablePointer<UInt32>.allocate(capacity: batchSize)
     private var isDraining = false
@@ -146,19 +149,29 @@ final class DescriptorPoller: @unchecked Sendable {
     /// would refill it wait, each opens a new connection, and the pool evicts one when the
     /// other comes back.
     func drain() {
-        guard registeredCount > 0, !isDraining else { return }
+        guard registeredCount > 0 || deferredCount > 0, !isDraining else { return }
         isDraining = true
         var polled = poll()
+        var clientEvents = 0
         while polled > 0 || deferredCount > 0 {
             var next = 0
-            while next < deferredCount {
+            while next < deferredCount, clientEvents < Self.clientEventsPerDrain {
                 if upstreamFirstBudget > 0 {
                     upstreamFirstBudget -= 1
                     polled = poll()
                 }
                 let (token, events) = deferred[next]
                 next += 1
+                clientEvents += 1
                 dispatch(token, events)
+            }
+            if next < deferredCount {
+                // Enough for one turn: the loop's timers and tasks run before the rest, which
+                // the next drain takes first (the wake-up makes sure there is one soon).
+                deferred.removeSubrange(0..<next)
+                deferredCount -= next
+                loopWorkNoted = true
+                break
             }
             deferredCount = 0
             if polled < Self.batchSize { polled = 0 } else { polled = poll() }

@@ -64,7 +64,23 @@ public final class AcceptedStream: @unchecked Sendable {
     public func close() {
         guard !connection.isClosed else { return }
         connection.close()
+        ended()
+    }
+
+    /// The connection is gone: writes waited for are over (their callbacks run, as a NIO
+    /// channel fails its pending writes' promises), then the delegate hears of it, once.
+    private func ended() {
+        runDrainCallbacks()
+        let delegate = self.delegate
+        self.delegate = nil
         delegate?.streamDidClose(self)
+    }
+
+    private func runDrainCallbacks() {
+        guard !drainCallbacks.isEmpty else { return }
+        let callbacks = drainCallbacks
+        drainCallbacks.removeAll()
+        for callback in callbacks { callback() }
     }
 
     /// Closes once everything written has reached the kernel.
@@ -80,17 +96,18 @@ extension AcceptedStream: StreamConnectionOwner {
     }
 
     func connectionDidDrain(_ connection: StreamConnection) {
-        if !drainCallbacks.isEmpty {
-            let callbacks = drainCallbacks
-            drainCallbacks.removeAll()
-            for callback in callbacks { callback() }
+        // A callback may resume the handler, which may write more, or end the connection.
+        runDrainCallbacks()
+        guard !connection.isClosed else { return }
+        if closesWhenDrained {
+            if isFlushed { close() }
+            return
         }
-        if closesWhenDrained { return close() }
         delegate?.streamDidDrain(self)
     }
 
     func connectionDidClose(_ connection: StreamConnection) {
-        delegate?.streamDidClose(self)
+        ended()
     }
 }
 #endif

@@ -11,8 +11,9 @@ public final class DescriptorListener: ReadinessHandler, @unchecked Sendable {
     private var descriptor: CInt
     private var registration: UInt64 = 0
     private var poller: DescriptorPoller?
-    private var engine: CosocketEngine?
     private var onAccept: ((AcceptedStream) -> Void)?
+    private var readSize = 4096
+    private var retryScheduled = false
     /// The port actually bound (for port 0).
     public let port: Int
 
@@ -51,8 +52,10 @@ public final class DescriptorListener: ReadinessHandler, @unchecked Sendable {
     }
 
     /// Starts accepting on `engine`'s loop (call it there); `accept` receives each new
-    /// connection, which has no delegate yet. `false` when the loop has no readiness set.
-    public func start(on engine: CosocketEngine, accept: @escaping (AcceptedStream) -> Void) -> Bool {
+    /// connection, which has no delegate yet and reads `readSize` bytes at a time. `false`
+    /// when the loop has no readiness set. Only the loop's readiness set is kept, not the
+    /// engine (which a reload replaces).
+    public func start(on engine: CosocketEngine, readSize: Int, accept: @escaping (AcceptedStream) -> Void) -> Bool {
         guard let poller = engine.poller, descriptor >= 0 else { return false }
         let events = UInt32(COSOCKET_EPOLLIN) | COSOCKET_EPOLLET
         guard case .success(let token) = poller.register(descriptor, for: self, events: events, afterUpstream: true) else {
@@ -60,7 +63,7 @@ public final class DescriptorListener: ReadinessHandler, @unchecked Sendable {
         }
         self.registration = token
         self.poller = poller
-        self.engine = engine
+        self.readSize = readSize
         self.onAccept = accept
         // Connections may have queued before the registration: no edge would announce them.
         acceptPending()
@@ -74,7 +77,6 @@ public final class DescriptorListener: ReadinessHandler, @unchecked Sendable {
         Glibc.close(descriptor)
         descriptor = -1
         onAccept = nil
-        engine = nil
     }
 
     func descriptorReady(_ events: UInt32) {
@@ -83,27 +85,38 @@ public final class DescriptorListener: ReadinessHandler, @unchecked Sendable {
 
     /// Accepts until the queue is empty, as the edge-triggered registration requires.
     private func acceptPending() {
-        guard let engine, let poller else { return }
+        guard let poller else { return }
         var peer = sockaddr_storage()
         while descriptor >= 0 {
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let accepted = withUnsafeMutablePointer(to: &peer) { cosocket_accept(descriptor, $0, &length) }
             if accepted < 0 {
                 switch errno {
-                case EINTR, ECONNABORTED:
-                    continue
+                case EAGAIN:
+                    return
                 case EMFILE, ENFILE, ENOBUFS, ENOMEM:
                     // Out of descriptors: nginx stops accepting for a while; try again shortly
                     // (the queue keeps the connections, and no new edge would come for them).
-                    engine.scheduleTask(in: .milliseconds(100)) { [weak self] in self?.acceptPending() }
+                    guard !retryScheduled else { return }
+                    retryScheduled = true
+                    poller.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(in: .milliseconds(100)) {
+                        self.retryScheduled = false
+                        self.acceptPending()
+                    }
+                    poller.noteLoopWork()
                     return
+                case EINTR, ECONNABORTED, EPROTO, ENETDOWN, ENOPROTOOPT, EHOSTDOWN, ENONET, EHOSTUNREACH, EOPNOTSUPP,
+                    ENETUNREACH, EPERM:
+                    // The network errors accept(2) passes on from one new connection: the next
+                    // may be fine, and with edge-triggered readiness nothing else would ask.
+                    continue
                 default:
                     return
                 }
             }
             var on: CInt = 1
             _ = setsockopt(accepted, CInt(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<CInt>.size))
-            let connection = StreamConnection(poolKey: "", readSize: engine.configuration.bufferSize, poller: poller)
+            let connection = StreamConnection(poolKey: "", readSize: readSize, poller: poller)
             connection.isDownstream = true
             guard connection.adopt(accepted, connecting: false) == nil else { continue }
             onAccept?(AcceptedStream(connection: connection, remoteAddress: Self.address(peer)))

@@ -28,6 +28,8 @@ public final class HTTPServer: @unchecked Sendable {
     /// The worker a loop's listeners currently serve with; read and written on that loop.
     private final class WorkerSlot: @unchecked Sendable {
         var worker: ServerWorker?
+        /// Workers shut down before they served, until their loop lets go of them.
+        var discarded: [ServerWorker] = []
     }
 
     public convenience init(configuration: ServerConfiguration, errorLog: any LuaErrorLog) {
@@ -74,14 +76,17 @@ public final class HTTPServer: @unchecked Sendable {
             // connections on them by closing: they have no server there.)
             try bindListeners(for: newConfiguration)
         } catch {
-            for (worker, loop) in zip(fresh, loops) { try? loop.submit { worker.shutdown() }.wait() }
+            discard(&fresh)
             throw error
         }
-        let previous = try zip(loops, fresh).enumerated().map { index, pair in
-            try pair.0.submit { () -> ServerWorker? in
+        // The swap and the old worker's retirement happen on its loop: this thread must never
+        // hold a worker's last reference, whose release ends its Lua VM and loop-confined
+        // sockets.
+        for (index, (loop, worker)) in zip(loops, fresh).enumerated() {
+            try loop.submit {
                 let old = self.slots[index].worker
-                self.slots[index].worker = pair.1
-                return old
+                self.slots[index].worker = worker
+                if let old { self.retire(old, afterwards: nil) }
             }.wait()
         }
         configuration = newConfiguration
@@ -90,7 +95,19 @@ public final class HTTPServer: @unchecked Sendable {
             for listener in bound { listener.close() }
             listeners[address] = nil
         }
-        for case let worker? in previous { retire(worker, afterwards: nil) }
+    }
+
+    /// Shuts down workers that never served, and lets go of them on their loops.
+    private func discard(_ workers: inout [ServerWorker]) {
+        for (index, worker) in workers.enumerated() {
+            let slot = slots[index]
+            try? loops[index].submit {
+                worker.shutdown()
+                slot.discarded.append(worker)
+            }.wait()
+        }
+        workers.removeAll()
+        for (slot, loop) in zip(slots, loops) { loop.execute { slot.discarded.removeAll() } }
     }
 
     /// nginx's `quit` (SIGQUIT): stops accepting, lets the requests in progress finish, then

@@ -49,6 +49,9 @@ func makeListener(
 enum ServerListenerDefaults {
     /// nginx's default `listen ... backlog=` on Linux.
     static let backlog: Int32 = 511
+    /// A client connection's reads: an idle keep-alive connection keeps a buffer of this size
+    /// (nginx's `client_header_buffer_size` is 1k, its large header buffers 8k).
+    static let readSize = 4096
 }
 
 private struct ChannelServerListener: ServerListener {
@@ -67,7 +70,7 @@ private struct DescriptorServerListener: ServerListener {
         let socketAddress = try SocketAddress.makeAddressResolvingHost(address.host, port: address.port)
         let listener = try DescriptorListener(address: socketAddress, backlog: ServerListenerDefaults.backlog)
         let started = try loop.submit { () -> Bool in
-            listener.start(on: CosocketEngine.forEventLoop(loop)) { stream in
+            listener.start(on: CosocketEngine.forEventLoop(loop), readSize: ServerListenerDefaults.readSize) { stream in
                 guard let worker = slot(), let router = worker.routers[address] else {
                     stream.close()
                     return
