@@ -64,7 +64,9 @@ let package = Package(
         /// The Swift API benchmark (bench/compare runs it): our TCPSocket against NIOAsyncChannel.
         .executableTarget(
             name: "cosocket-bench",
-            dependencies: ["Cosocket", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
+            dependencies: [
+                "Cosocket", "CosocketCore", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "CosocketCoreTests",

@@ -16,8 +16,13 @@ public final class EventLoopTaskExecutor: TaskExecutor, @unchecked Sendable {
 
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
+        // A socket operation that completed in a readiness drain resumes its task from there:
+        // the job runs when the drain's handlers have returned.
+        if eventLoop.inEventLoop,
+            CosocketEventLoopGroup.runAfterHandlers(on: eventLoop, { job.runSynchronously(on: self.asUnownedTaskExecutor()) })
+        {
+            return
+        }
         eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
-        // A socket operation that completed in a readiness drain resumes its task from there.
-        if eventLoop.inEventLoop { CosocketEventLoopGroup.noteLoopWork() }
     }
 }

@@ -1,4 +1,5 @@
 import Cosocket
+import CosocketCore
 import NIOCore
 import NIOPosix
 
@@ -14,7 +15,11 @@ enum CosocketBench {
         guard arguments.count == 3, let port = Int(arguments[1]), let roundTrips = Int(arguments[2]) else {
             throw BenchmarkFailure("usage: cosocket-bench PORT COUNT")
         }
-        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        // A loop with the engine's readiness set, where TCPSocket uses descriptors of its own
+        // (the NIO channel variants run on the same loop).
+        let group = CosocketEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        let loop = group.group.next()
         let results = [
             try await CosocketPingLoop.run(port: port, roundTrips: roundTrips, on: loop),
             try await NIOAsyncChannelPingLoop.run(port: port, roundTrips: roundTrips, on: loop, taskExecutor: nil),

@@ -68,11 +68,14 @@ public final class CosocketEngine: @unchecked Sendable {
 
     // MARK: Scheduling on the loop
 
-    /// Runs `task` on the loop's next turn; call it on the loop. Code on the loop schedules through the engine, not
-    /// the loop itself, so that the readiness set's drain knows to wake the loop for it.
+    /// Runs `task` on the loop after the current work; call it on the loop. Code on the loop
+    /// schedules through the engine, not the loop itself: inside a drain of the readiness set
+    /// the task runs when the drain's handlers have returned, without another turn of the loop.
     public func execute(_ task: @escaping () -> Void) {
+        #if os(Linux)
+        if let poller, poller.runAfterHandlers(task) { return }
+        #endif
         eventLoop.assumeIsolatedUnsafeUnchecked().execute(task)
-        noteLoopWork()
     }
 
     /// Runs `task` after `delay`, on the loop (see ``execute(_:)``).

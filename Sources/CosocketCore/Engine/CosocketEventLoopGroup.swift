@@ -51,12 +51,14 @@ public final class CosocketEventLoopGroup: @unchecked Sendable {
         try group.syncShutdownGracefully()
     }
 
-    /// Tells the calling thread's loop, if it is one of these, that work was handed to it
-    /// (see ``CosocketEngine/noteLoopWork()``), for code that schedules on a loop without
-    /// its engine at hand.
-    public static func noteLoopWork() {
+    /// Runs `task` after the handlers of the calling thread's running drain, if that thread is
+    /// `eventLoop`'s and a drain is running; `false` otherwise (nothing done).
+    public static func runAfterHandlers(on eventLoop: EventLoop, _ task: @escaping () -> Void) -> Bool {
         #if os(Linux)
-        DescriptorPoller.current?.noteLoopWork()
+        guard let poller = DescriptorPoller.current, poller.eventLoop === eventLoop else { return false }
+        return poller.runAfterHandlers(task)
+        #else
+        return false
         #endif
     }
 

@@ -50,6 +50,9 @@ final class DescriptorPoller: @unchecked Sendable {
     private var deferred: [(token: UInt64, events: UInt32)] = []
     private var deferredCount = 0
     private var upstreamFirstBudget = 0
+    /// Work handed to the loop by this drain's handlers, run when they have returned.
+    private var afterHandlers: [() -> Void] = []
+    private var runningAfterHandlers: [() -> Void] = []
     private var loopWorkNoted = false
     private static let wakeToken = UInt64.max
 
@@ -132,6 +135,29 @@ final class DescriptorPoller: @unchecked Sendable {
         if isDraining { loopWorkNoted = true }
     }
 
+    /// Runs `task` once the handlers of the running drain have returned, still in this turn of
+    /// the loop: a task handed to NIO from a drain would cost a wake-up and another turn.
+    /// `false` when no drain is running (the caller hands the task to the loop).
+    func runAfterHandlers(_ task: @escaping () -> Void) -> Bool {
+        guard isDraining else { return false }
+        afterHandlers.append(task)
+        return true
+    }
+
+    /// Tasks queued by tasks run on the loop's next turn, so that a task that keeps queueing
+    /// itself (a Lua thread yielding in a loop) cannot hold the loop.
+    private func runTasksAfterHandlers() {
+        guard !afterHandlers.isEmpty else { return }
+        swap(&afterHandlers, &runningAfterHandlers)
+        for task in runningAfterHandlers { task() }
+        runningAfterHandlers.removeAll(keepingCapacity: true)
+        guard !afterHandlers.isEmpty else { return }
+        let loop = eventLoop.assumeIsolatedUnsafeUnchecked()
+        for task in afterHandlers { loop.execute(task) }
+        afterHandlers.removeAll(keepingCapacity: true)
+        loopWorkNoted = true
+    }
+
     /// Gives upstream readiness precedence over new client work for the next `count` client
     /// events (see ``drain()``); the pools ask for it when they had to evict.
     func preferUpstream(forClientEvents count: Int) {
@@ -176,6 +202,7 @@ final class DescriptorPoller: @unchecked Sendable {
             deferredCount = 0
             if polled < Self.batchSize { polled = 0 } else { polled = poll() }
         }
+        runTasksAfterHandlers()
         isDraining = false
         if loopWorkNoted {
             loopWorkNoted = false
