@@ -182,4 +182,25 @@ import Testing
             #expect(state.hasSuffix("true true"))
         }
     }
+
+    /// More than a megabyte of requests pipelined behind a slow one: reading pauses, resumes
+    /// once the slow one ends, and every request is answered in order.
+    @Test(arguments: Self.transports) func pipelinedFloodPausesAndResumes(readinessSets: Bool) throws {
+        try withServer(readinessSets: readinessSets, """
+            location /slow { content_by_lua_block { ngx.sleep(0.2) ngx.say("slow") } }
+            location /n { content_by_lua_block { ngx.say(ngx.var.arg_i) } }
+            """) { port in
+            let padding = String(repeating: "p", count: 400)
+            var requests = "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"
+            let count = 3000
+            for i in 0..<count { requests += "GET /n?i=\(i) HTTP/1.1\r\nHost: x\r\nX-Pad: \(padding)\r\n\r\n" }
+            requests += "GET /n?i=last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            #expect(requests.utf8.count > 1 << 20)
+            let reply = Self.exchange(port: port, requests)
+            #expect(reply.components(separatedBy: "HTTP/1.1 200 OK").count == count + 3)
+            #expect(reply.contains("\r\n\r\nslow\n"))
+            #expect(reply.contains("\r\n\r\n\(count - 1)\n"))
+            #expect(reply.hasSuffix("\r\n\r\nlast\n"))
+        }
+    }
 }

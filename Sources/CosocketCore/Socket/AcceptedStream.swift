@@ -33,10 +33,17 @@ public final class AcceptedStream: @unchecked Sendable {
         connection.close()
     }
 
-    /// Received bytes not yet consumed.
-    public var buffer: ByteBuffer {
-        get { connection.buffer }
-        _modify { yield &connection.buffer }
+    /// Moves the bytes received since the last call to the end of `buffer`: the two swap
+    /// storage when `buffer` is empty (so reads alternate between two buffers and allocate
+    /// nothing), else the bytes are copied.
+    public func takeReceived(into buffer: inout ByteBuffer) {
+        if buffer.readableBytes == 0 {
+            buffer.clear()
+            swap(&buffer, &connection.buffer)
+        } else {
+            buffer.writeBuffer(&connection.buffer)
+            connection.buffer.clear()
+        }
     }
 
     /// The client ended its side, or the connection closed: no more bytes will arrive.
@@ -45,9 +52,14 @@ public final class AcceptedStream: @unchecked Sendable {
     /// Whether every byte written has reached the kernel.
     public var isFlushed: Bool { connection.pendingWrites.isEmpty }
 
-    /// Reports the next bytes as they arrive (reading pauses once unwanted bytes pile up).
+    /// Reports the next bytes as they arrive; resumes reading after ``pauseReading()``.
     public func requestInput() {
         connection.requestInput()
+    }
+
+    /// Stops reading until the next ``requestInput()`` (bytes stay in the kernel).
+    public func pauseReading() {
+        connection.readingPaused = true
     }
 
     /// Writes `data`. Returns `true` when `whenWritten` will run, once the kernel has taken

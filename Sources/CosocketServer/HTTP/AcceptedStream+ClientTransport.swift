@@ -7,8 +7,7 @@ extension AcceptedStream: ClientTransport {
         requestInput()
     }
 
-    /// Reading pauses by itself once unwanted bytes pile up.
-    func pauseReading() {}
+
 }
 
 extension HTTPConnection: AcceptedStreamDelegate {

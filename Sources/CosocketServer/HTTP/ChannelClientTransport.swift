@@ -10,7 +10,7 @@ final class ChannelClientTransport: ChannelInboundHandler, ClientTransport, @unc
     private var context: ChannelHandlerContext?
     /// The worker's list of connections keeps it; the channel outlives it only while closing.
     weak var connection: HTTPConnection?
-    var buffer = ByteBuffer()
+    private var received = ByteBuffer()
     private let engine: CosocketEngine
     private var readingPaused = false
 
@@ -30,8 +30,13 @@ final class ChannelClientTransport: ChannelInboundHandler, ClientTransport, @unc
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
-        buffer.appendReceived(&incoming)
+        received.appendReceived(&incoming)
         connection?.bytesArrived()
+    }
+
+    func takeReceived(into buffer: inout ByteBuffer) {
+        buffer.appendReceived(&received)
+        received.clear()
     }
 
     func channelInactive(context: ChannelHandlerContext) {

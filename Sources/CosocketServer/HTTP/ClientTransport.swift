@@ -2,8 +2,9 @@ import NIOCore
 
 /// How an ``HTTPConnection``'s bytes come and go. Calls and events happen on the worker's loop.
 protocol ClientTransport: AnyObject {
-    /// Received bytes not yet consumed; the connection parses them in place.
-    var buffer: ByteBuffer { get set }
+    /// Moves the bytes received since the last call to the end of `buffer` (without a copy
+    /// when `buffer` is empty).
+    func takeReceived(into buffer: inout ByteBuffer)
     var remoteAddress: SocketAddress? { get }
     /// Whether every byte written has reached the kernel.
     var isFlushed: Bool { get }

@@ -14,11 +14,8 @@ final class HTTPConnection: @unchecked Sendable {
     /// Picks the `server {}` for each request's `Host`.
     private let router: ServerNameRouter<VirtualServer>
     private let serverPort: Int
-    /// The transport's receive buffer, parsed in place.
-    private var buffer: ByteBuffer {
-        get { transport.buffer }
-        _modify { yield &transport.buffer }
-    }
+    /// Received bytes not parsed yet (taken from the transport as they arrive).
+    private var buffer = ByteBuffer()
     private var parser = HTTPRequestParser()
     /// A head whose body has not fully arrived yet.
     private var waitingHead: HTTPRequestHead?
@@ -63,8 +60,9 @@ final class HTTPConnection: @unchecked Sendable {
         transport.wantInput()
     }
 
-    /// New bytes are in ``buffer``.
+    /// The transport received bytes.
     func bytesArrived() {
+        transport.takeReceived(into: &buffer)
         lastActiveTick = worker.tick
         processBuffered()
         if current != nil && buffer.readableBytes > Self.pipelineLimit && !readingPaused {
