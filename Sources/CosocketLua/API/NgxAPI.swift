@@ -12,7 +12,7 @@ extension LuaWorker {
     func installNgxAPI() {
         let L = state
         let worker = opaqueSelf
-        boxMetatable = LuaBox.installMetatable(L, worker: worker)
+        boxSeal = LuaBox.installMetatable(L, worker: worker)
         SocketAPI.install(L, worker: worker)
 
         lua_createtable(L, 0, 64)

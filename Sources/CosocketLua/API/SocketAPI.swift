@@ -62,7 +62,7 @@ enum SocketAPI {
         }
         let worker = LuaWorker.from(L)
         lua_rawgeti(L, 1, 1)
-        let existing = LuaBox.unbox(L, -1, as: LuaSocket.self, metatable: worker.boxMetatable)
+        let existing = LuaBox.unbox(L, -1, as: LuaSocket.self, seal: worker.boxSeal)
         luaPop(L, 1)
         if let existing {
             // Another request's socket: the reference refuses a connect, and any operation on
@@ -76,7 +76,7 @@ enum SocketAPI {
         }
         guard create else { return .fail(L.softFailure("closed")) }
         let socket = worker.spareSockets.popLast() ?? LuaSocket(worker: worker)
-        LuaBox.push(L, socket)
+        LuaBox.push(L, socket, seal: worker.boxSeal)
         lua_rawseti(L, 1, 1)
         return .socket(socket)
     }
@@ -359,7 +359,7 @@ enum SocketAPI {
         let reader = UntilReader(boundary: Array(boundary), inclusive: inclusive)
         lua_pushlightuserdata(L, LuaWorker.from(L).opaqueSelf)
         lua_pushvalue(L, 1)
-        LuaBox.push(L, reader)
+        LuaBox.push(L, reader, seal: LuaWorker.from(L).boxSeal)
         lua_pushcclosure(L, { L in luaFinish(L!, SocketAPI.untilIterator(L!)) }, 3)
         return .values(1)
     }
@@ -381,7 +381,7 @@ enum SocketAPI {
                 return L.argumentError(1, "number expected, got \(luaTypeName(L, 1))")
             }
         }
-        guard let reader = LuaBox.unbox(L, luaUpvalueIndex(3), as: UntilReader.self, metatable: LuaWorker.from(L).boxMetatable) else { return .values(0) }
+        guard let reader = LuaBox.unbox(L, luaUpvalueIndex(3), as: UntilReader.self, seal: LuaWorker.from(L).boxSeal) else { return .values(0) }
         lua_settop(L, 0)
         lua_pushvalue(L, luaUpvalueIndex(2))
         let socket: LuaSocket

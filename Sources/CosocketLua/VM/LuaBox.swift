@@ -1,10 +1,19 @@
 import CLuaJIT
 
 /// Swift objects held by Lua values: a full userdata with a retained pointer, released by
-/// `__gc`. One metatable serves every boxed type; `LuaBox.unbox` checks it, so a userdata
-/// that Lua code forged or swapped in is never mistaken for one of ours.
+/// `__gc`. One metatable serves every boxed type. Each box also carries a seal, the identity
+/// of that metatable in its VM, which `LuaBox.unbox` checks: Lua code cannot write a
+/// userdata's bytes, so a userdata it forged or swapped in is never mistaken for one of ours,
+/// and the check costs no call into Lua (reading the metatable back cost three per socket
+/// method).
 enum LuaBox {
     private static let metatable = LuaRegistrySlot()
+
+    /// A box's bytes; `object` first, which `__gc` relies on.
+    private struct Payload {
+        var object: UnsafeMutableRawPointer?
+        var seal: UnsafeRawPointer?
+    }
 
     /// Creates the metatable and returns its identity in this VM (see ``unbox(_:_:as:metatable:)``).
     static func installMetatable(_ L: LuaState, worker: UnsafeMutableRawPointer) -> UnsafeRawPointer? {
@@ -44,27 +53,23 @@ enum LuaBox {
         return identity
     }
 
-    /// Pushes a userdata that keeps `object` alive until collected.
-    static func push(_ L: LuaState, _ object: AnyObject) {
-        let slot = lua_newuserdata(L, MemoryLayout<UnsafeMutableRawPointer?>.size)!
-            .assumingMemoryBound(to: UnsafeMutableRawPointer?.self)
-        slot.pointee = Unmanaged.passRetained(object).toOpaque()
+    /// Pushes a userdata that keeps `object` alive until collected; `seal` is what
+    /// ``installMetatable(_:worker:)`` returned for this VM.
+    static func push(_ L: LuaState, _ object: AnyObject, seal: UnsafeRawPointer?) {
+        let payload = lua_newuserdata(L, MemoryLayout<Payload>.size)!.assumingMemoryBound(to: Payload.self)
+        payload.initialize(to: Payload(object: Unmanaged.passRetained(object).toOpaque(), seal: seal))
         metatable.push(L)
         lua_setmetatable(L, -2)
     }
 
-    /// The object in the boxed userdata at `index`, if it is one of ours and exactly of type
-    /// `T` (boxed types are final classes): an exact type test is a pointer comparison, where
-    /// `as? T` costs a runtime cast on every socket method call. `metatable` is what
-    /// ``installMetatable(_:)`` returned for this VM: comparing table identities spares a
-    /// registry lookup per call (tables do not move in LuaJIT).
-    static func unbox<T: AnyObject>(_ L: LuaState, _ index: Int32, as type: T.Type, metatable: UnsafeRawPointer?) -> T? {
-        guard lua_type(L, index) == LUA_TUSERDATA, lua_getmetatable(L, index) != 0 else { return nil }
-        let ours = metatable != nil && lua_topointer(L, -1) == metatable
-        luaPop(L, 1)
-        guard ours, lua_objlen(L, index) == MemoryLayout<UnsafeMutableRawPointer?>.size,
-            let slot = lua_touserdata(L, index)?.assumingMemoryBound(to: UnsafeMutableRawPointer?.self),
-            let pointer = slot.pointee
+    /// The object in the boxed userdata at `index`, if it is one of ours (the size and the seal
+    /// match: `seal` is this VM's, see ``push(_:_:seal:)``) and exactly of type `T` (boxed
+    /// types are final classes): an exact type test is a pointer comparison, where `as? T`
+    /// costs a runtime cast on every socket method call.
+    static func unbox<T: AnyObject>(_ L: LuaState, _ index: Int32, as type: T.Type, seal: UnsafeRawPointer?) -> T? {
+        guard seal != nil, lua_type(L, index) == LUA_TUSERDATA, lua_objlen(L, index) == MemoryLayout<Payload>.size,
+            let payload = lua_touserdata(L, index)?.assumingMemoryBound(to: Payload.self),
+            payload.pointee.seal == seal, let pointer = payload.pointee.object
         else { return nil }
         let object = Unmanaged<AnyObject>.fromOpaque(pointer).takeUnretainedValue()
         guard Swift.type(of: object) == T.self else { return nil }

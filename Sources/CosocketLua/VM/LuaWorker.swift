@@ -44,8 +44,8 @@ public final class LuaWorker: @unchecked Sendable {
     var outputScratch = ByteBuffer()
     /// Reused by `tcpsock:send` to assemble what it sends.
     var sendScratch = ByteBuffer()
-    /// The identity of this VM's boxed-object metatable (``LuaBox``).
-    var boxMetatable: UnsafeRawPointer?
+    /// The seal of this VM's boxed objects: its box metatable's identity (``LuaBox``).
+    var boxSeal: UnsafeRawPointer?
     /// Sockets Lua has collected, reset for the next `ngx.socket.tcp()`: a request that opens
     /// a socket then costs no allocation of the socket pair (nor of their weak-reference side
     /// tables) and no deallocation when it is collected.
