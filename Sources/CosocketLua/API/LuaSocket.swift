@@ -16,13 +16,19 @@ import Darwin
 final class LuaSocket: StreamSocketDelegate {
     let stream: StreamSocket
     unowned let worker: LuaWorker
-    /// The request, timer or script the socket belongs to (set by `connect`).
-    weak var context: LuaContext?
+    /// The request, timer or script the socket belongs to (set by `connect`), until it ends.
+    /// Not retained, and not weak (a weak reference would give every context a side table,
+    /// making each of its retains several times dearer): the context lists every socket that
+    /// connected in it and clears this when it ends.
+    unowned(unsafe) var context: LuaContext?
     /// The ``LuaContext/serial`` of the request, timer or script that connected it (0: none).
     /// It outlives that context: as in the reference, the socket stays that request's.
     var contextSerial: UInt64 = 0
-    /// Listed in the context's sockets, to be closed when it ends.
+    /// Listed in the context's sockets, to be closed when it ends (a closed or pooled socket
+    /// stays listed, untracked, so that its reference to the context is cleared).
     var isTracked = false
+    /// In its context's list (once, however often it reconnects there).
+    var isListed = false
     /// What the latest `connect` asked for, as given (before name resolution), for the error log.
     var target: ConnectTarget?
 
@@ -81,13 +87,19 @@ final class LuaSocket: StreamSocketDelegate {
         context = nil
         contextSerial = 0
         isTracked = false
+        isListed = false
         target = nil
         readIsUntilIteration = false
         return true
     }
 
-    /// The owning context ended: close whatever is not pooled.
-    func contextEnded() {
+    /// A context this socket connected in ended: if it is still the socket's, the socket
+    /// forgets it and closes whatever is not pooled.
+    func contextEnded(_ ended: LuaContext) {
+        guard context === ended else { return }
+        context = nil
+        isListed = false
+        guard isTracked else { return }
         // A socket kept across requests (in a module table) is tracked again by its next one.
         isTracked = false
         connectWaiter = nil
@@ -246,10 +258,9 @@ extension LuaSocket {
 }
 
 extension LuaSocket {
-    /// A closed or pooled socket no longer needs closing when its context ends.
+    /// A closed or pooled socket no longer needs closing when its context ends (it stays
+    /// listed there; see ``context``).
     func detachFromContext() {
-        guard isTracked else { return }
         isTracked = false
-        context?.untrack(self)
     }
 }

@@ -129,8 +129,9 @@ enum SocketAPI {
         guard let coroutine = currentCoroutine(L) else { return L.fail("no request found") }
         socket.context = coroutine.context
         socket.contextSerial = coroutine.context.serial
-        if !socket.isTracked {
-            socket.isTracked = true
+        socket.isTracked = true
+        if !socket.isListed {
+            socket.isListed = true
             coroutine.context.track(socket)
         }
         lua_settop(L, 0)

@@ -69,23 +69,14 @@ public final class LuaContext {
     /// This context's number in its worker (set when it starts): sockets remember it, so that
     /// one used from another request is refused even after its own request has ended.
     var serial: UInt64 = 0
-    /// The cosockets it connected, closed when it ends unless pooled. The first is kept apart
-    /// (most requests use one), so that a context costs no array for it.
+    /// The cosockets that connected in it: when it ends, those still tracked are closed
+    /// (unless pooled), and all of them forget it. The first is kept apart (most requests use
+    /// one), so that a context costs no array for it.
     var firstSocket: LuaSocket?
     var moreSockets: [LuaSocket] = []
 
     func track(_ socket: LuaSocket) {
         if firstSocket == nil { firstSocket = socket } else { moreSockets.append(socket) }
-    }
-
-    func untrack(_ socket: LuaSocket) {
-        if firstSocket === socket {
-            firstSocket = nil
-        } else if let index = moreSockets.lastIndex(where: { $0 === socket }) {
-            // Order does not matter: they are all closed together.
-            moreSockets.swapAt(index, moreSockets.count - 1)
-            moreSockets.removeLast()
-        }
     }
     /// Registry reference of the `ngx.ctx` table, created on first use.
     var ctxReference: Int32 = LUA_NOREF

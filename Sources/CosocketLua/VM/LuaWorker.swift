@@ -341,8 +341,8 @@ public final class LuaWorker: @unchecked Sendable {
         killLive(of: context)
         context.liveEntry = nil
         context.liveOthers = []
-        context.firstSocket?.contextEnded()
-        for socket in context.moreSockets { socket.contextEnded() }
+        context.firstSocket?.contextEnded(context)
+        for socket in context.moreSockets { socket.contextEnded(context) }
         // Per context, not a scan of every worker's finished threads (which made many
         // concurrent requests with light threads quadratic).
         for finished in context.finishedThreads {
