@@ -165,18 +165,28 @@ import Testing
         let holder = TCPSocket(eventLoop: loop)
         try await holder.connect(host: "127.0.0.1", port: echo.port, pool: options)
         let waiter = TCPSocket(eventLoop: loop)
-        await waiter.setTimeouts(connect: .milliseconds(200), send: nil, read: nil)
+        await waiter.setTimeouts(connect: .seconds(1), send: nil, read: nil)
         async let waited: CosocketError? = failure { try await waiter.connect(host: "127.0.0.1", port: echo.port, pool: options) }
-        try await Task.sleep(for: .milliseconds(50))
+        // Until the connect has joined the queue (a fixed sleep raced with a loaded machine).
+        try await Self.waitForWaiters(1, key: "tiny", on: loop)
         let rejected = TCPSocket(eventLoop: loop)
         #expect(await failure { try await rejected.connect(host: "127.0.0.1", port: echo.port, pool: options) }?.message == "too many waiting connect operations")
         #expect(await waited?.message == "timeout")
         // Releasing the held connection serves the next waiter with it.
         let next = TCPSocket(eventLoop: loop)
         async let served: Void = next.connect(host: "127.0.0.1", port: echo.port, pool: options)
-        try await Task.sleep(for: .milliseconds(50))
+        try await Self.waitForWaiters(1, key: "tiny", on: loop)
         try await holder.setKeepalive()
         try await served
         #expect(try await next.reusedTimes() == 1)
+    }
+
+    /// Polls the pool until `count` connects wait for `key` (at most 5 s).
+    static func waitForWaiters(_ count: Int, key: String, on loop: EventLoop) async throws {
+        for _ in 0..<500 {
+            if await TCPSocket.poolStatistics(on: loop)[key]?.waiting == count { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("no \(count) waiting connect(s) for \(key)")
     }
 }
