@@ -42,30 +42,17 @@ import Testing
             """)
         let failures = NSLock()
         nonisolated(unsafe) var wrong: [String] = []
-        let group = DispatchGroup()
-        let start = DispatchSemaphore(value: 0)
-        for client in 0..<clients {
-            group.enter()
-            let thread = Thread {
-                start.wait()
-                let connection = HTTPClient(port: server.port, timeoutSeconds: 20)
-                defer { connection.close() }
-                for request in 0..<requestsPerClient {
-                    connection.send("GET /get?key=key-\(client)-\(request) HTTP/1.1\r\nHost: t\r\n\r\n")
-                    let response = connection.readResponse()
-                    let expected = "value-\(client)-\(request)-\(client * 7 + request)"
-                    if response?.status != 200 || response?.body != expected {
-                        failures.withLock { wrong.append("\(client)/\(request): \(response?.status ?? 0) \(response?.body ?? "-")") }
-                    }
+        let finished = Self.runClientsAtOnce(clients, port: server.port) { client, connection in
+            for request in 0..<requestsPerClient {
+                connection.send("GET /get?key=key-\(client)-\(request) HTTP/1.1\r\nHost: t\r\n\r\n")
+                let response = connection.readResponse()
+                let expected = "value-\(client)-\(request)-\(client * 7 + request)"
+                if response?.status != 200 || response?.body != expected {
+                    failures.withLock { wrong.append("\(client)/\(request): \(response?.status ?? 0) \(response?.body ?? "-")") }
                 }
-                group.leave()
             }
-            thread.stackSize = 256 * 1024
-            thread.start()
         }
-        // All connect and send at once.
-        for _ in 0..<clients { start.signal() }
-        #expect(group.wait(timeout: .now() + 60) == .success)
+        #expect(finished)
         let failed = failures.withLock { wrong }
         #expect(failed.isEmpty, "\(failed.count) wrong answers, e.g. \(failed.prefix(5)); log: \(server.log.lines.prefix(5))")
     }
@@ -118,25 +105,13 @@ import Testing
         let requestsPerClient = 20
         let answers = NSLock()
         nonisolated(unsafe) var bad = 0
-        let group = DispatchGroup()
-        let start = DispatchSemaphore(value: 0)
-        for _ in 0..<clients {
-            group.enter()
-            let thread = Thread {
-                start.wait()
-                let connection = HTTPClient(port: server.port, timeoutSeconds: 20)
-                defer { connection.close() }
-                for _ in 0..<requestsPerClient {
-                    connection.send("GET /fan HTTP/1.1\r\nHost: t\r\n\r\n")
-                    if connection.readResponse()?.body != "10" { answers.withLock { bad += 1 } }
-                }
-                group.leave()
+        let finished = Self.runClientsAtOnce(clients, port: server.port) { _, connection in
+            for _ in 0..<requestsPerClient {
+                connection.send("GET /fan HTTP/1.1\r\nHost: t\r\n\r\n")
+                if connection.readResponse()?.body != "10" { answers.withLock { bad += 1 } }
             }
-            thread.stackSize = 256 * 1024
-            thread.start()
         }
-        for _ in 0..<clients { start.signal() }
-        #expect(group.wait(timeout: .now() + 60) == .success)
+        #expect(finished)
         #expect(answers.withLock { bad } == 0)
         let client = HTTPClient(port: server.port, timeoutSeconds: 5)
         defer { client.close() }
@@ -146,5 +121,29 @@ import Testing
         let (created, reused) = (figures[0], figures[1])
         #expect(created + reused == clients * requestsPerClient * 10)
         #expect(reused > created, "created \(created), reused \(reused)")
+    }
+
+    /// Runs `body` for `count` clients, each on its own thread with its own keep-alive
+    /// connection, all released at once (they connect and send together); `false` when they
+    /// have not all finished within 60 s.
+    static func runClientsAtOnce(
+        _ count: Int, port: Int, _ body: @escaping @Sendable (Int, HTTPClient) -> Void
+    ) -> Bool {
+        let group = DispatchGroup()
+        let start = DispatchSemaphore(value: 0)
+        for client in 0..<count {
+            group.enter()
+            let thread = Thread {
+                start.wait()
+                let connection = HTTPClient(port: port, timeoutSeconds: 20)
+                defer { connection.close() }
+                body(client, connection)
+                group.leave()
+            }
+            thread.stackSize = 256 * 1024
+            thread.start()
+        }
+        for _ in 0..<count { start.signal() }
+        return group.wait(timeout: .now() + 60) == .success
     }
 }

@@ -251,9 +251,5 @@ final class DescriptorPoller: @unchecked Sendable {
     func becomeCurrent() {
         cosocket_set_thread_poller(Unmanaged.passUnretained(self).toOpaque())
     }
-
-    static func resignCurrent() {
-        cosocket_set_thread_poller(nil)
-    }
 }
 #endif

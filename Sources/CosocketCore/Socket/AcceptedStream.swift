@@ -5,8 +5,6 @@ import NIOCore
 public protocol AcceptedStreamDelegate: AnyObject {
     /// Bytes arrived in ``AcceptedStream/buffer``, or the input ended (``AcceptedStream/inputClosed``).
     func streamHasInput(_ stream: AcceptedStream)
-    /// Everything written so far has reached the kernel.
-    func streamDidDrain(_ stream: AcceptedStream)
     /// The connection is gone (closed by the peer or an error).
     func streamDidClose(_ stream: AcceptedStream)
 }
@@ -111,11 +109,7 @@ extension AcceptedStream: StreamConnectionOwner {
         // A callback may resume the handler, which may write more, or end the connection.
         runDrainCallbacks()
         guard !connection.isClosed else { return }
-        if closesWhenDrained {
-            if isFlushed { close() }
-            return
-        }
-        delegate?.streamDidDrain(self)
+        if closesWhenDrained, isFlushed { close() }
     }
 
     func connectionDidClose(_ connection: StreamConnection) {

@@ -46,11 +46,6 @@ public final class DescriptorListener: ReadinessHandler, @unchecked Sendable {
         if descriptor >= 0 { Glibc.close(descriptor) }
     }
 
-    /// Whether `engine` can run a listener (its loop has a readiness set).
-    public static func isSupported(by engine: CosocketEngine) -> Bool {
-        engine.poller != nil
-    }
-
     /// Starts accepting on `engine`'s loop (call it there); `accept` receives each new
     /// connection, which has no delegate yet and reads `readSize` bytes at a time. `false`
     /// when the loop has no readiness set. Only the loop's readiness set is kept, not the

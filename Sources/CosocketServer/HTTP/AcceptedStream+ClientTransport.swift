@@ -21,8 +21,6 @@ extension HTTPConnection: AcceptedStreamDelegate {
         bytesArrived()
     }
 
-    func streamDidDrain(_ stream: AcceptedStream) {}
-
     func streamDidClose(_ stream: AcceptedStream) {
         transportClosed()
     }
