@@ -255,6 +255,24 @@ struct HTTPRequestParserTests {
         #expect(String(buffer: b) == "{\"a\":[1,2,3]}")
     }
 
+    /// The parser reuses its field storage for the next head: a head still alive keeps its own
+    /// fields, and the next head sees none of them.
+    @Test func successiveHeadsKeepTheirOwnFields() throws {
+        var parser = HTTPRequestParser()
+        var first = buf("GET /a HTTP/1.1\r\nHost: a\r\nX-One: 1\r\nX-Two: 2\r\n\r\n")
+        let a = try #require(try parser.parse(&first))
+        var second = buf("GET /b HTTP/1.1\r\nHost: b\r\n\r\n")
+        let b = try #require(try parser.parse(&second))
+        #expect(a.headers.map(\.name) == ["Host", "X-One", "X-Two"])
+        #expect(b.headers.map(\.name) == ["Host"])
+        #expect(b.host == "b" && a.host == "a")
+        // With no head left holding them, the storage is reused.
+        var third = buf("GET /c HTTP/1.0\r\nX-Three: 3\r\n\r\n")
+        let c = try #require(try parser.parse(&third))
+        #expect(c.headers.map(\.name) == ["X-Three"])
+        #expect(c.host == nil)
+    }
+
     @Test func leadingEmptyLinesAreSkipped() throws {
         let (heads, rest) = try parseAll("\r\n\r\n\nGET / HTTP/1.1\r\nHost: h\r\n\r\n\r\n")
         #expect(heads.count == 1)

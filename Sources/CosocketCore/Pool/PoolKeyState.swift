@@ -21,7 +21,7 @@ struct PoolKeyState<Connection: Hashable, Waiter: Hashable> {
     private(set) var waiters = PoolRing<Waiter>()
     /// Connections handed to user code. A set (not just a count) so that stale or
     /// duplicated `closed`/`release` events are recognised and ignored.
-    private(set) var inUse = Set<Connection>()
+    private(set) var inUse = SmallSet<Connection>()
     /// Connect decisions whose outcome has not been reported yet.
     private(set) var connecting = 0
 
@@ -120,7 +120,7 @@ struct PoolKeyState<Connection: Hashable, Waiter: Hashable> {
     }
 
     mutating func connectSucceeded(_ connection: Connection) {
-        guard inUse.insert(connection).inserted else { return }  // duplicate report
+        guard inUse.insert(connection) else { return }  // duplicate report
         if connecting > 0 { connecting &-= 1 }
         totalCreated &+= 1
     }
@@ -163,7 +163,7 @@ struct PoolKeyState<Connection: Hashable, Waiter: Hashable> {
     }
 
     mutating func closed(_ connection: Connection) -> Actions {
-        guard inUse.remove(connection) != nil else { return .none }
+        guard inUse.remove(connection) else { return .none }
         return Actions(wakeWaiterIfRoom())
     }
 

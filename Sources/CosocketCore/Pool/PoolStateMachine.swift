@@ -334,7 +334,7 @@ public struct PoolStateMachine<Connection: Hashable, Waiter: Hashable> {
             for connection in state.idle where !everyIdle.insert(connection).inserted {
                 problems.append("connection idle under two keys")
             }
-            for connection in state.inUse where !everyInUse.insert(connection).inserted {
+            for connection in state.inUse.members where !everyInUse.insert(connection).inserted {
                 problems.append("connection in use under two keys")
             }
             if isShutDown && (!state.idle.isEmpty || !state.waiters.isEmpty) {

@@ -40,7 +40,14 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
         var opening: StreamConnection?
     }
 
-    private var state: State = .fresh
+    private var state: State = .fresh {
+        didSet {
+            if case .connected(let connection) = state { openConnection = connection } else { openConnection = nil }
+        }
+    }
+    /// The connection while `state` is `.connected`: the hot paths read it without copying
+    /// `state` (an enum whose copy runs an outlined function and retains its payload).
+    private var openConnection: StreamConnection?
     private var sourceAddress: SocketAddress?
     private var openingSynchronously = false
     private var synchronousConnectResult: Result<Void, CosocketError>?
@@ -91,31 +98,31 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
 
     /// Whether the socket holds an open connection.
     public var isConnected: Bool {
-        if case .connected(let connection) = state { return !connection.isClosed }
+        if let connection = openConnection { return !connection.isClosed }
         return false
     }
 
     /// How many times the current connection came from the pool (`getreusedtimes`).
     public func reusedTimes() -> Result<Int, CosocketError> {
-        guard case .connected(let connection) = state else { return .failure(.closedEmpty) }
+        guard let connection = openConnection else { return .failure(.closedEmpty) }
         return .success(connection.reuseCount)
     }
 
     /// Whether reads can still be attempted: connected and not past the end of the stream.
     public var isReadable: Bool {
-        if case .connected = state { return !readFailed }
+        if openConnection != nil { return !readFailed }
         return false
     }
 
     /// Whether the socket holds a connection (possibly half-closed by the peer).
     public var hasConnection: Bool {
-        if case .connected = state { return true }
+        if openConnection != nil { return true }
         return false
     }
 
     /// The number of unread bytes in the receive buffer.
     public var bufferedByteCount: Int {
-        if case .connected(let connection) = state { return connection.buffer.readableBytes }
+        if let connection = openConnection { return connection.buffer.readableBytes }
         return 0
     }
 
@@ -418,7 +425,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
 
     /// Reads according to `pattern`; `nil` means the result will come through the delegate.
     public func receive(_ pattern: ReadPattern) -> ReadOutcome? {
-        guard case .connected(let connection) = state else {
+        guard let connection = openConnection else {
             if case .connecting = state { return .failure(.busy(.connect)) }
             return .failure(.closedEmpty)
         }
@@ -498,7 +505,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     }
 
     private func send(byteCount: Int, write: (StreamConnection) -> Bool) -> Result<Int, CosocketError>? {
-        guard case .connected(let connection) = state else {
+        guard let connection = openConnection else {
             if case .connecting = state { return .failure(.busy(.connect)) }
             return .failure(.closedEmpty)
         }
@@ -565,7 +572,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     ///     default, `.zero` keeps it forever.
     ///   - poolSize: the pool's capacity, used only if this call creates the pool.
     public func setKeepalive(idleTimeout: TimeAmount?, poolSize: Int?) -> Result<Void, CosocketError> {
-        guard case .connected(let connection) = state else { return .failure(.closedEmpty) }
+        guard let connection = openConnection else { return .failure(.closedEmpty) }
         if let busy = busyError() { return .failure(busy) }
         if connection.isClosed || connection.inputClosed || readFailed || writeClosed {
             release(connection, closing: true)
@@ -589,7 +596,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
 
     /// Closes the write side (`tcpsock:shutdown("send")`); reading goes on.
     public func shutdownSend() -> Result<Void, CosocketError> {
-        guard case .connected(let connection) = state, !connection.isClosed else { return .failure(.closedEmpty) }
+        guard let connection = openConnection, !connection.isClosed else { return .failure(.closedEmpty) }
         if pendingSendCount != nil { return .failure(.busy(.write)) }
         writeClosed = true
         connection.shutdownOutput()
@@ -598,13 +605,13 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
 
     /// Sets a socket option (`tcpsock:setoption`).
     public func setOption(_ option: TCPSocketOption, value: Int) -> Result<Void, CosocketError> {
-        guard case .connected(let connection) = state else { return .failure(.closedEmpty) }
+        guard let connection = openConnection else { return .failure(.closedEmpty) }
         return connection.setOption(option, value: value)
     }
 
     /// Reads a socket option (`tcpsock:getoption`).
     public func getOption(_ option: TCPSocketOption) -> Result<Int, CosocketError> {
-        guard case .connected(let connection) = state else { return .failure(.closedEmpty) }
+        guard let connection = openConnection else { return .failure(.closedEmpty) }
         return connection.getOption(option)
     }
 
@@ -713,7 +720,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     }
 
     private func readTimedOut() {
-        guard case .connected(let connection) = state, let matcher = readMatcher else { return }
+        guard let connection = openConnection, let matcher = readMatcher else { return }
         let partial = takePartial(connection, matcher: matcher)
         endRead()
         delegate?.socketDidRead(self, outcome: .failure(.timeout(partial: partial)))
@@ -721,7 +728,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
 
     /// As in the reference, a send timeout shuts the write side only: reading and `close` go on.
     private func sendTimedOut() {
-        guard case .connected(let connection) = state, pendingSendCount != nil else { return }
+        guard let connection = openConnection, pendingSendCount != nil else { return }
         pendingSendCount = nil
         sendDeadline = nil
         writeClosed = true
@@ -766,7 +773,7 @@ extension StreamSocket: StreamConnectionOwner {
     }
 
     func connectionDidClose(_ connection: StreamConnection) {
-        guard pendingSendCount != nil, case .connected(let current) = state, current === connection else { return }
+        guard pendingSendCount != nil, let current = openConnection, current === connection else { return }
         let error = Self.writeError(connection)
         pendingSendCount = nil
         sendDeadline = nil

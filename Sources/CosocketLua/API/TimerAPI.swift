@@ -59,7 +59,7 @@ extension LuaWorker {
 
     /// Runs one expiry: `callback(premature, args...)` as the entry thread of a timer context.
     private func runTimer(_ reference: Int32, premature: Bool, keepCallback: Bool) {
-        let context = LuaContext(kind: .timer)
+        let context = makeContext(kind: .timer)
         runningTimers += 1
         let coroutine = newCoroutine(in: context, isEntry: true, parent: nil)
         let thread = coroutine.thread

@@ -89,6 +89,21 @@ public final class LuaContext {
         self.kind = kind
     }
 
+    /// Readies a context that ended, and that nothing holds any more, for another run. Ending
+    /// it already emptied its coroutine and socket lists and released its registry references.
+    func prepareForReuse() {
+        assert(liveEntry == nil && liveOthers.isEmpty && finishedThreads.isEmpty && firstSocket == nil && moreSockets.isEmpty)
+        assert(ctxReference == LUA_NOREF && abortHandlerReference == LUA_NOREF)
+        output = nil
+        request = nil
+        delegate = nil
+        exitStatus = nil
+        failure = nil
+        isFinished = false
+        serial = 0
+        checksClientAbort = false
+    }
+
     /// Takes over `other`'s `ngx.ctx` table: the log phase runs in a context of its own after
     /// the request's has ended, but sees the request's `ngx.ctx`, as in the reference.
     public func adoptCtx(of other: LuaContext) {

@@ -32,10 +32,14 @@ final class LuaCoroutine {
     let thread: LuaState
     let reference: Int32
     /// Strong: a running coroutine keeps its context alive; `endContext` breaks the cycle.
-    let context: LuaContext
+    /// A finished entry coroutine kept for reuse points at its worker's placeholder instead.
+    var context: LuaContext
     let isEntry: Bool
     /// The coroutine that spawned this light thread (only it may wait for or kill it).
     weak var parent: LuaCoroutine?
+    /// Set once it spawned a light thread: weak references to it may then outlive its run,
+    /// so it is never reused for another run (see ``LuaWorker``'s spare entry coroutines).
+    var hasSpawned = false
 
     var wait: Wait?
     /// Woken and waiting in the ready queue for its turn.
@@ -57,5 +61,15 @@ final class LuaCoroutine {
         self.reference = reference
         self.context = context
         self.isEntry = isEntry
+    }
+
+    /// Readies an entry coroutine whose function returned (its thread's stack already
+    /// emptied) for another run in `context`. Such a coroutine waits for nothing, is not
+    /// queued, is listed nowhere, has consumed its last resumption and never spawned a light
+    /// thread (so it awaited none and keeps no results): only these fields differ from a new one.
+    func reuse(in context: LuaContext) {
+        assert(wait == nil && !isQueued && awaited.isEmpty && liveEntrySlot == -1 && !hasSpawned)
+        self.context = context
+        isDead = false
     }
 }

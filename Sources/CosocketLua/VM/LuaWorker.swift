@@ -55,9 +55,17 @@ public final class LuaWorker: @unchecked Sendable {
     /// Set while the VM closes, when finalizers must not keep anything.
     private(set) var isClosing = false
     static let spareSocketLimit = 512
-    /// Entry threads whose function returned, ready for the next request or timer.
-    private var spareEntryThreads: [(thread: LuaState, reference: Int32)] = []
-    private static let spareEntryThreadLimit = 64
+    /// Entry coroutines whose function returned, with their threads, ready for the next
+    /// request or timer: saves a `lua_newthread` (and the garbage it leaves) and the
+    /// coroutine object's allocation per request.
+    private var spareEntryCoroutines: [LuaCoroutine] = []
+    private static let spareEntryCoroutineLimit = 64
+    /// What spare entry coroutines point at instead of the context they ran in, which they
+    /// must not keep alive.
+    private let parkedContext = LuaContext(kind: .script)
+    /// Contexts that ended and that nothing holds any more, for ``makeContext(kind:)``.
+    private var spareContexts: [LuaContext] = []
+    private static let spareContextLimit = 64
     var pendingTimers = 0
     var runningTimers = 0
     /// Set by `shutdown`: timers fire as premature and new ones are refused.
@@ -128,19 +136,36 @@ public final class LuaWorker: @unchecked Sendable {
 
     // MARK: Coroutines
 
+    /// A context for a request phase, a timer or a script: one that ended before, when one is
+    /// spare, which saves its allocation per request.
+    public func makeContext(kind: LuaContext.Kind) -> LuaContext {
+        guard let context = spareContexts.popLast() else { return LuaContext(kind: kind) }
+        context.kind = kind
+        return context
+    }
+
     func newCoroutine(in context: LuaContext, isEntry: Bool, parent: LuaCoroutine?) -> LuaCoroutine {
-        let thread: LuaState
-        let reference: Int32
-        if isEntry, let spare = spareEntryThreads.popLast() {
-            (thread, reference) = spare
+        let coroutine: LuaCoroutine
+        if isEntry, var spare = spareEntryCoroutines.popLast() {
+            if !spare.hasSpawned && isKnownUniquelyReferenced(&spare) {
+                spare.reuse(in: context)
+                coroutine = spare
+            } else {
+                // Still referenced (or weakly, by light threads it spawned): only its thread
+                // is reused, as the old object may still be asked whether it is dead.
+                coroutine = LuaCoroutine(thread: spare.thread, reference: spare.reference, context: context, isEntry: true)
+            }
         } else {
-            thread = lua_newthread(state)!
-            reference = luaL_ref(state, luaRegistryIndex)
+            let thread = lua_newthread(state)!
+            let reference = luaL_ref(state, luaRegistryIndex)
             // A new thread may sit at the address of a collected one.
             finishedThreads[thread] = nil
+            coroutine = LuaCoroutine(thread: thread, reference: reference, context: context, isEntry: isEntry)
         }
-        let coroutine = LuaCoroutine(thread: thread, reference: reference, context: context, isEntry: isEntry)
-        coroutine.parent = parent
+        if let parent {
+            coroutine.parent = parent
+            parent.hasSpawned = true
+        }
         if context.serial == 0 {
             lastContextSerial &+= 1
             context.serial = lastContextSerial
@@ -154,7 +179,7 @@ public final class LuaWorker: @unchecked Sendable {
                 coroutine.liveEntrySlot = liveEntries.count - 1
             }
         } else {
-            coroutines[thread] = coroutine
+            coroutines[coroutine.thread] = coroutine
         }
         if isEntry && context.liveEntry == nil {
             context.liveEntry = coroutine
@@ -264,6 +289,12 @@ public final class LuaWorker: @unchecked Sendable {
     /// and ends the context when nothing of it is left.
     func finish(_ coroutine: LuaCoroutine, error: (message: String, traceback: String)?) {
         guard !coroutine.isDead else { return }
+        // Parked only after `end`, whose references to the context are gone by then.
+        if end(coroutine, error: error) { park(coroutine) }
+    }
+
+    /// The work of ``finish(_:error:)``; `true` when the coroutine is to be kept for reuse.
+    private func end(_ coroutine: LuaCoroutine, error: (message: String, traceback: String)?) -> Bool {
         coroutine.isDead = true
         let context = coroutine.context
         if let error {
@@ -287,22 +318,34 @@ public final class LuaWorker: @unchecked Sendable {
             }
         }
         forgetLive(coroutine)
-        if coroutine.isEntry && error == nil && spareEntryThreads.count < Self.spareEntryThreadLimit {
-            // A thread whose function returned can run another one: saves a lua_newthread
-            // (and the garbage it leaves) per request. Light threads are not reused, since
-            // Lua code holds their thread values.
+        // A thread whose function returned can run another one. Light threads are not
+        // reused, since Lua code holds their thread values.
+        let isSpare = coroutine.isEntry && error == nil && spareEntryCoroutines.count < Self.spareEntryCoroutineLimit
+        if isSpare {
             lua_settop(coroutine.thread, 0)
-            spareEntryThreads.append((coroutine.thread, coroutine.reference))
         } else {
             luaL_unref(state, luaRegistryIndex, coroutine.reference)
         }
         if coroutine.isEntry && error != nil {
             // An entry thread's error ends the whole context, light threads included.
             endContext(context)
-        } else if !context.hasLiveCoroutines {
-            if let delegate = context.delegate, delegate.luaContextPhaseEnded(context) { return }
+        } else if !context.hasLiveCoroutines && context.delegate?.luaContextPhaseEnded(context) != true {
             endContext(context)
         }
+        // Parked only after this: a next phase started above must not be handed this coroutine.
+        return isSpare
+    }
+
+    /// Keeps a finished entry coroutine for another run and, when nothing else holds it any
+    /// more, the context it ended (see ``makeContext(kind:)``).
+    private func park(_ coroutine: LuaCoroutine) {
+        var context = coroutine.context
+        coroutine.context = parkedContext
+        if context.isFinished && spareContexts.count < Self.spareContextLimit && isKnownUniquelyReferenced(&context) {
+            context.prepareForReuse()
+            spareContexts.append(context)
+        }
+        spareEntryCoroutines.append(coroutine)
     }
 
     /// Kills a coroutine that is not running (a light thread, or every thread of a context

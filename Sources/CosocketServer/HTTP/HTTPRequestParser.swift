@@ -157,7 +157,8 @@ public struct HTTPRequestParser: Sendable {
         queryStart = nil
         normalizedPath = nil
         authority = nil
-        fields = []
+        // `fields` is emptied when the next head starts: by then the head that shares its
+        // storage has usually ended, and the storage is reused instead of reallocated.
         hostField = -1
         contentLengthField = -1
         transferEncodingField = -1
@@ -178,6 +179,9 @@ public struct HTTPRequestParser: Sendable {
             }
             if skip > 0 { buffer.moveReaderIndex(forwardBy: skip) }
             if buffer.readableBytes == 0 { return nil }
+            // Only once bytes of the next head are here: a connection looks for one as soon as
+            // a request ends, when the head that shares the storage is still alive.
+            if !fields.isEmpty { fields.removeAll(keepingCapacity: true) }
         }
         let outcome = buffer.withUnsafeReadableBytes { self.scan($0) }
         switch outcome {

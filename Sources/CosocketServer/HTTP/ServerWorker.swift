@@ -159,7 +159,7 @@ final class ServerWorker: @unchecked Sendable {
             request.end()
             return
         }
-        let context = LuaContext(kind: .request(phase: first.name))
+        let context = lua.makeContext(kind: .request(phase: first.name))
         context.request = request
         context.output = request
         context.delegate = request
@@ -191,7 +191,7 @@ final class ServerWorker: @unchecked Sendable {
     /// It shares the request's `ngx.ctx` (taken over from `requestContext`).
     func runLogPhase(_ request: RequestContext, after requestContext: LuaContext?) {
         guard let source = request.location.settings.log, let reference = try? compile(source) else { return }
-        let context = LuaContext(kind: .request(phase: "log"))
+        let context = lua.makeContext(kind: .request(phase: "log"))
         if let requestContext { context.adoptCtx(of: requestContext) }
         context.request = request
         lua.start(reference, in: context)
