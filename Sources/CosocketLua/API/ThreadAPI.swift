@@ -71,4 +71,11 @@ extension LuaWorker {
         if let live = coroutines[thread], !live.isEntry { return live }
         return finishedThreads[thread]
     }
+
+    /// Whether `thread` is an entry, light or timer thread that has not ended (for
+    /// `coroutine.status`, which reports those as running, as the reference does).
+    func isLiveSchedulerThread(_ thread: LuaState) -> Bool {
+        if let live = coroutines[thread] { return !live.isDead }
+        return liveEntries.contains { $0?.thread == thread }
+    }
 }

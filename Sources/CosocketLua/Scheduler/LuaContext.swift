@@ -47,6 +47,7 @@ public final class LuaContext {
     }
 
     public var kind: Kind
+    /// Released, like `request`, once the context has ended and its last entry thread is gone.
     public var output: (any LuaOutput)?
     /// The HTTP request behind `ngx.var`, `ngx.req`, `ngx.header` and `ngx.exit`, if any.
     public var request: (any LuaRequestHost)?
@@ -90,7 +91,8 @@ public final class LuaContext {
     }
 
     /// Readies a context that ended, and that nothing holds any more, for another run. Ending
-    /// it already emptied its coroutine and socket lists and released its registry references.
+    /// it already emptied its coroutine and socket lists and released its registry references
+    /// and its host objects.
     func prepareForReuse() {
         assert(liveEntry == nil && liveOthers.isEmpty && finishedThreads.isEmpty && firstSocket == nil && moreSockets.isEmpty)
         assert(ctxReference == LUA_NOREF && abortHandlerReference == LUA_NOREF)

@@ -65,11 +65,13 @@ final class LuaCoroutine {
 
     /// Readies an entry coroutine whose function returned (its thread's stack already
     /// emptied) for another run in `context`. Such a coroutine waits for nothing, is not
-    /// queued, is listed nowhere, has consumed its last resumption and never spawned a light
-    /// thread (so it awaited none and keeps no results): only these fields differ from a new one.
+    /// queued (``LuaWorker`` keeps only those), is listed nowhere and never spawned a light
+    /// thread (so it awaited none and keeps no results). A resumption it was queued with before
+    /// it died may still be held.
     func reuse(in context: LuaContext) {
         assert(wait == nil && !isQueued && awaited.isEmpty && liveEntrySlot == -1 && !hasSpawned)
         self.context = context
+        resumption = .nothing
         isDead = false
     }
 }

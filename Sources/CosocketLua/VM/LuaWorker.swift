@@ -32,7 +32,7 @@ public final class LuaWorker: @unchecked Sendable {
     var coroutines: [LuaState: LuaCoroutine] = [:]
     /// Running entry threads (slots reused through `freeEntrySlots`), for shutdown: listing
     /// them costs no hashing per request.
-    private var liveEntries: [LuaCoroutine?] = []
+    private(set) var liveEntries: [LuaCoroutine?] = []
     private var freeEntrySlots: [Int] = []
     /// Light threads that ended before anyone waited for them, by thread value.
     var finishedThreads: [LuaState: LuaCoroutine] = [:]
@@ -64,8 +64,9 @@ public final class LuaWorker: @unchecked Sendable {
     /// must not keep alive.
     private let parkedContext = LuaContext(kind: .script)
     /// Contexts that ended and that nothing holds any more, for ``makeContext(kind:)``.
-    private var spareContexts: [LuaContext] = []
-    private static let spareContextLimit = 64
+    /// The host may still hold them: each is checked when taken.
+    private var endedContexts: [LuaContext] = []
+    private static let endedContextLimit = 64
     var pendingTimers = 0
     var runningTimers = 0
     /// Set by `shutdown`: timers fire as premature and new ones are refused.
@@ -139,9 +140,14 @@ public final class LuaWorker: @unchecked Sendable {
     /// A context for a request phase, a timer or a script: one that ended before, when one is
     /// spare, which saves its allocation per request.
     public func makeContext(kind: LuaContext.Kind) -> LuaContext {
-        guard let context = spareContexts.popLast() else { return LuaContext(kind: kind) }
-        context.kind = kind
-        return context
+        while var context = endedContexts.popLast() {
+            // Still held (by a host reading its outcome, or a coroutine not yet gone): left to it.
+            guard isKnownUniquelyReferenced(&context) else { continue }
+            context.prepareForReuse()
+            context.kind = kind
+            return context
+        }
+        return LuaContext(kind: kind)
     }
 
     func newCoroutine(in context: LuaContext, isEntry: Bool, parent: LuaCoroutine?) -> LuaCoroutine {
@@ -319,8 +325,11 @@ public final class LuaWorker: @unchecked Sendable {
         }
         forgetLive(coroutine)
         // A thread whose function returned can run another one. Light threads are not
-        // reused, since Lua code holds their thread values.
-        let isSpare = coroutine.isEntry && error == nil && spareEntryCoroutines.count < Self.spareEntryCoroutineLimit
+        // reused, since Lua code holds their thread values. Nor is a coroutine that still
+        // names a wait: an operation whose yield failed (inside a C call, caught by `pcall`)
+        // set it, and the next run must not inherit it.
+        let isSpare = coroutine.isEntry && error == nil && coroutine.wait == nil && !coroutine.isQueued
+            && spareEntryCoroutines.count < Self.spareEntryCoroutineLimit
         if isSpare {
             lua_settop(coroutine.thread, 0)
         } else {
@@ -336,14 +345,17 @@ public final class LuaWorker: @unchecked Sendable {
         return isSpare
     }
 
-    /// Keeps a finished entry coroutine for another run and, when nothing else holds it any
-    /// more, the context it ended (see ``makeContext(kind:)``).
+    /// Keeps a finished entry coroutine for another run, and the context it ended for
+    /// ``makeContext(kind:)``.
     private func park(_ coroutine: LuaCoroutine) {
-        var context = coroutine.context
+        let context = coroutine.context
         coroutine.context = parkedContext
-        if context.isFinished && spareContexts.count < Self.spareContextLimit && isKnownUniquelyReferenced(&context) {
-            context.prepareForReuse()
-            spareContexts.append(context)
+        if context.isFinished {
+            // Its host objects are let go now, not when the context is taken again: a request
+            // keeps the connection's receive buffer shared until it is released.
+            context.output = nil
+            context.request = nil
+            if endedContexts.count < Self.endedContextLimit { endedContexts.append(context) }
         }
         spareEntryCoroutines.append(coroutine)
     }
