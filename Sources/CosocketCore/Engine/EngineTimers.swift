@@ -65,7 +65,10 @@ final class EngineTimers: @unchecked Sendable {
         if let scheduledDeadline, scheduledDeadline <= deadline { return }
         scheduled?.cancel()
         scheduledDeadline = deadline
-        scheduled = eventLoop.scheduleTask(deadline: deadline) { [weak self] in self?.fire() }
+        // Captured strongly: a weak capture gives this object a side table, which puts each
+        // retain and release of it (several per socket operation) on the runtime's slow path.
+        // The task holds it only until it fires, is cancelled, or the loop shuts down.
+        scheduled = eventLoop.scheduleTask(deadline: deadline) { self.fire() }
         #if os(Linux)
         poller?.noteLoopWork()
         #endif

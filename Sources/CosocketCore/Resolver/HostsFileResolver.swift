@@ -19,8 +19,11 @@ public final class HostsFileResolver: Resolver, @unchecked Sendable {
 
     public func resolve(host: String, port: Int, on eventLoop: EventLoop) -> ResolveResult {
         if host.isEmpty { return .failed(.badHostName(host: host, reason: "no host")) }
+        if let address = IPv4Literal.address(host, port: port) { return .resolved(address) }
         var literal = Substring(host)
-        if literal.hasPrefix("["), literal.hasSuffix("]") { literal = literal.dropFirst().dropLast() }
+        if host.utf8.first == UInt8(ascii: "["), host.utf8.last == UInt8(ascii: "]") {
+            literal = literal.dropFirst().dropLast()
+        }
         if let address = try? SocketAddress(ipAddress: String(literal), port: port) {
             return .resolved(address)
         }

@@ -240,8 +240,32 @@ enum SocketAPI {
         }
     }
 
+    /// An array's elements in order. One traversal does it when the keys come as 1, 2, 3...
+    /// (LuaJIT visits a list's array part first, in order) and every element is valid; anything
+    /// else starts over with ``appendArrayByKeys(_:_:to:)``, whose complaints come in the
+    /// reference's order (a key that is not an index before an element of the wrong type).
     private static func appendArray(_ L: LuaState, _ index: Int32, to buffer: inout ByteBuffer) -> String? {
         let table = index < 0 ? lua_gettop(L) + index + 1 : index
+        let start = buffer.writerIndex
+        var expected = 1.0
+        lua_pushnil(L)
+        while lua_next(L, table) != 0 {
+            guard lua_type(L, -2) == LUA_TNUMBER, lua_tonumber(L, -2) == expected,
+                appendValue(L, -1, to: &buffer, topLevel: false) == nil
+            else {
+                luaPop(L, 2)
+                buffer.moveWriterIndex(to: start)
+                return appendArrayByKeys(L, table, to: &buffer)
+            }
+            luaPop(L, 1)
+            expected += 1
+        }
+        return nil
+    }
+
+    /// The reference's way: the highest key first (every key a positive integer), then each
+    /// element from 1 to it.
+    private static func appendArrayByKeys(_ L: LuaState, _ table: Int32, to buffer: inout ByteBuffer) -> String? {
         var highest = 0
         lua_pushnil(L)
         while lua_next(L, table) != 0 {
