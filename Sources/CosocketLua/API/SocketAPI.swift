@@ -95,15 +95,16 @@ enum SocketAPI {
         }
         guard lua_type(L, 1) == LUA_TTABLE else { return L.argumentError(1, "table expected, got \(luaTypeName(L, 1))") }
         let hostType = lua_type(L, 2)
-        guard hostType == LUA_TSTRING || hostType == LUA_TNUMBER, let host = luaString(L, 2) else {
+        var hostLength = 0
+        guard hostType == LUA_TSTRING || hostType == LUA_TNUMBER, let hostBytes = lua_tolstring(L, 2, &hostLength) else {
             return L.argumentError(2, "string expected, got \(luaTypeName(L, 2))")
         }
-        let target: ConnectTarget
+        let host = UnsafeRawBufferPointer(start: hostBytes, count: hostLength)
+        let isUnix = RecentConnectTarget.isUnixSocket(host)
         var optionsIndex: Int32 = 4
-        if host.hasPrefix("unix:") {
-            let path = String(host.dropFirst(5))
-            if path.isEmpty { return L.softFailure("failed to parse host name \"\(host)\": no path in the unix domain socket") }
-            target = .unix(path: path)
+        let port: Int
+        if isUnix {
+            port = -1
             if lua_type(L, 3) == LUA_TTABLE { optionsIndex = 3 }
         } else {
             guard count >= 3, lua_type(L, 3) != LUA_TTABLE, lua_isnumber(L, 3) != 0 else {
@@ -111,9 +112,23 @@ enum SocketAPI {
             }
             let number = lua_tonumber(L, 3)
             guard number > -1, number < 65536 else { return L.softFailure("bad port number: \(Int(number))") }
-            if host.isEmpty { return L.softFailure("failed to parse host name \"\": no host") }
-            target = .host(host, port: Int(number))
+            port = Int(number)
         }
+        let worker = LuaWorker.from(L)
+        if !worker.recentConnectTarget.matches(host, port: port) {
+            let name = String(decoding: host, as: UTF8.self)
+            let target: ConnectTarget
+            if isUnix {
+                let path = String(name.dropFirst(5))
+                if path.isEmpty { return L.softFailure("failed to parse host name \"\(name)\": no path in the unix domain socket") }
+                target = .unix(path: path)
+            } else {
+                if name.isEmpty { return L.softFailure("failed to parse host name \"\": no host") }
+                target = .host(name, port: port)
+            }
+            worker.recentConnectTarget.remember(host, port: port, target: target)
+        }
+        let target = worker.recentConnectTarget.target
         var options = PoolOptions()
         if lua_type(L, optionsIndex) == LUA_TTABLE {
             switch poolOptions(L, optionsIndex) {
@@ -121,6 +136,7 @@ enum SocketAPI {
             case .failure(let failure): return failure.result
             }
         }
+        if options.name == nil { options.name = worker.recentConnectTarget.poolKey }
         let socket: LuaSocket
         switch socketOf(L, create: true, connecting: true) {
         case .socket(let found): socket = found

@@ -50,6 +50,8 @@ public final class LuaWorker: @unchecked Sendable {
     /// a socket then costs no allocation of the socket pair (nor of their weak-reference side
     /// tables) and no deallocation when it is collected.
     var spareSockets: [LuaSocket] = []
+    /// The last target `connect` named (see ``RecentConnectTarget``).
+    var recentConnectTarget = RecentConnectTarget()
     /// The last ``LuaContext/serial`` given out.
     private var lastContextSerial: UInt64 = 0
     /// Set while the VM closes, when finalizers must not keep anything.
