@@ -442,14 +442,16 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
 
     /// Applies the pending read's pattern to the buffer; ends the read when it decides.
     private func completeRead(_ connection: StreamConnection) -> ReadOutcome? {
-        guard var matcher = readMatcher else { return nil }
         let eof = connection.inputClosed
-        var decision = connection.buffer.withUnsafeReadableBytes { matcher.evaluate($0, eof: eof) }
-        if eof, connection.errorCode != nil, case .all = matcher.pattern {
+        // Evaluated in place: copying the matcher out and back (its pattern is an enum with
+        // array payloads) cost more than scanning a short line.
+        guard var decision = connection.buffer.withUnsafeReadableBytes({ readMatcher?.evaluate($0, eof: eof) }) else {
+            return nil
+        }
+        if eof, connection.errorCode != nil, case .all? = readMatcher?.pattern {
             // A reset is not the orderly end `*a` reads up to.
             decision = .closedEarly
         }
-        readMatcher = matcher
         switch decision {
         case .needMore:
             return nil
@@ -464,6 +466,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
             endRead()
             return .endOfIteration
         case .closedEarly:
+            guard let matcher = readMatcher else { return nil }
             let partial = takePartial(connection, matcher: matcher)
             endRead()
             let error = connection.failure(partial: partial)
