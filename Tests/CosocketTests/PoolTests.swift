@@ -84,7 +84,7 @@ import Testing
         for socket in sockets { try await socket.setKeepalive() }
         #expect(await TCPSocket.poolStatistics(on: loop)["127.0.0.1:\(port)"]?.idle == 3)
         memcached.stop()
-        try await Task.sleep(for: .milliseconds(200))
+        try await Self.waitForPool(key: "127.0.0.1:\(port)", on: loop) { $0.closedByPeer == 3 }
         let stats = try #require(await TCPSocket.poolStatistics(on: loop)["127.0.0.1:\(port)"])
         #expect(stats.idle == 0)
         #expect(stats.closedByPeer == 3)
@@ -101,7 +101,7 @@ import Testing
         let socket = TCPSocket(eventLoop: loop)
         try await socket.connect(host: "127.0.0.1", port: echo.port, pool: PoolOptions(name: "short-lived"))
         try await socket.setKeepalive(idleTimeout: .milliseconds(50))
-        try await Task.sleep(for: .milliseconds(300))
+        try await Self.waitForPool(key: "short-lived", on: loop) { $0.closedByIdleTimeout == 1 }
         let stats = try #require(await TCPSocket.poolStatistics(on: loop)["short-lived"])
         #expect(stats.idle == 0)
         #expect(stats.closedByIdleTimeout == 1)
@@ -129,7 +129,10 @@ import Testing
         let socket = TCPSocket(eventLoop: loop)
         try await socket.connect(host: "127.0.0.1", port: echo.port, pool: PoolOptions(name: "dubious"))
         try await socket.send("nobody reads this\n")
-        try await Task.sleep(for: .milliseconds(100))
+        // Until the echo is back (buffered, or at least in the kernel once anything is).
+        for _ in 0..<500 where await socket.bufferedByteCount == 0 {
+            try await Task.sleep(for: .milliseconds(10))
+        }
         #expect(await failure { try await socket.setKeepalive() }?.message == "connection in dubious state")
         // Refused and closed, as in the reference; nothing was pooled.
         #expect(await failure { try await socket.send("x") }?.message == "closed")
@@ -183,10 +186,18 @@ import Testing
 
     /// Polls the pool until `count` connects wait for `key` (at most 5 s).
     static func waitForWaiters(_ count: Int, key: String, on loop: EventLoop) async throws {
+        try await waitForPool(key: key, on: loop) { $0.waiting == count }
+    }
+
+    /// Polls the statistics of `key` until `condition` holds (at most 5 s): fixed sleeps lose
+    /// their races on a loaded machine.
+    static func waitForPool(
+        key: String, on loop: EventLoop, until condition: (PoolStatistics) -> Bool
+    ) async throws {
         for _ in 0..<500 {
-            if await TCPSocket.poolStatistics(on: loop)[key]?.waiting == count { return }
+            if let stats = await TCPSocket.poolStatistics(on: loop)[key], condition(stats) { return }
             try await Task.sleep(for: .milliseconds(10))
         }
-        Issue.record("no \(count) waiting connect(s) for \(key)")
+        Issue.record("the pool of \(key) never reached the expected state")
     }
 }
