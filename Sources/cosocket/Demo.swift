@@ -26,9 +26,12 @@ struct Demo: ParsableCommand {
         }
         let configuration = try ConfigurationBuilder(prefix: ".").build(try ConfigParser().parse(text, file: "demo.conf"))
         let server = HTTPServer(configuration: configuration, errorLog: ErrorLogFile(path: nil, level: configuration.errorLogLevel))
+        let signals = SignalHandlers(label: "cosocket.demo.signals")
+        for number in [SIGINT, SIGTERM] { signals.on(number) { server.stop() } }
         do {
             try server.start()
         } catch {
+            signals.cancel()
             printError("cosocket: [emerg] could not start the demo on 127.0.0.1:\(port): \(error) (try --port)")
             throw ExitCode(1)
         }
@@ -40,16 +43,8 @@ struct Demo: ParsableCommand {
               cosocket demo --print-config                 # the configuration being served
             """)
         fflush(nil)
-        let control = DispatchQueue(label: "cosocket.demo.signals")
-        var sources: [DispatchSourceSignal] = []
-        for number in [SIGINT, SIGTERM] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: control)
-            source.setEventHandler { server.stop() }
-            source.resume()
-            sources.append(source)
-        }
+        signals.activate()
         server.wait()
-        for source in sources { source.cancel() }
+        signals.cancel()
     }
 }

@@ -77,24 +77,11 @@ struct Serve: ParsableCommand {
     private func serve(_ configuration: ServerConfiguration, reloadingFrom path: String) throws {
         let errorLog = ErrorLogFile(path: configuration.errorLogPath.map(resolve), level: configuration.errorLogLevel)
         let server = HTTPServer(configuration: configuration, errorLog: errorLog)
-        try server.start()
-        let pidFile = pidPath(configuration)
-        let pidWritten = PIDFile.write(getpid(), to: pidFile)
-        if !pidWritten { printError("cosocket: [warn] could not write the pid file \(pidFile); -s will not find this server") }
-
-        let control = DispatchQueue(label: "cosocket.signals")
-        var sources: [DispatchSourceSignal] = []
-        func on(_ number: Int32, _ action: @escaping () -> Void) {
-            Glibc.signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: control)
-            source.setEventHandler(handler: action)
-            source.resume()
-            sources.append(source)
-        }
-        on(SIGQUIT) { server.quit() }
-        on(SIGTERM) { server.stop() }
-        on(SIGINT) { server.stop() }
-        on(SIGHUP) {
+        let signals = SignalHandlers(label: "cosocket.signals")
+        signals.on(SIGQUIT) { server.quit() }
+        signals.on(SIGTERM) { server.stop() }
+        signals.on(SIGINT) { server.stop() }
+        signals.on(SIGHUP) {
             do {
                 let fresh = try load(path)
                 try server.reload(fresh)
@@ -103,8 +90,18 @@ struct Serve: ParsableCommand {
                 errorLog.log(.alert, "reload failed, the old configuration stays: \(error)")
             }
         }
+        do {
+            try server.start()
+        } catch {
+            signals.cancel()
+            throw error
+        }
+        let pidFile = pidPath(configuration)
+        let pidWritten = PIDFile.write(getpid(), to: pidFile)
+        if !pidWritten { printError("cosocket: [warn] could not write the pid file \(pidFile); -s will not find this server") }
+        signals.activate()
         server.wait()
-        for source in sources { source.cancel() }
+        signals.cancel()
         if pidWritten { unlink(pidFile) }
     }
 

@@ -122,4 +122,22 @@ import Glibc
         #expect(!FileManager.default.fileExists(atPath: prefix + "/logs/nginx.pid"))
         #expect(!canConnect(port: port))
     }
+
+    /// A supervisor may signal the server the moment its port answers: that signal stops it
+    /// (an early one used to be lost while the handlers were being installed).
+    @Test func interruptAsSoonAsThePortAnswersStops() throws {
+        let prefix = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: prefix) }
+        for signal in [SIGINT, SIGTERM, SIGINT] {
+            let port = freePort()
+            writeFile(prefix + "/conf/nginx.conf", Self.configuration(port: port, answer: "up"))
+            let server = try Child(["-p", prefix, "-c", "conf/nginx.conf"], stderrPath: prefix + "/serve-stderr")
+            defer { server.kill() }
+            let deadline = Date().addingTimeInterval(15)
+            while !canConnect(port: port) && Date() < deadline { usleep(1_000) }
+            Glibc.kill(server.pid, signal)
+            #expect(server.wait(seconds: 15) == 0, "\(server.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: prefix + "/logs/nginx.pid"))
+        }
+    }
 }
