@@ -27,7 +27,7 @@ struct Demo: ParsableCommand {
         let configuration = try ConfigurationBuilder(prefix: ".").build(try ConfigParser().parse(text, file: "demo.conf"))
         let server = HTTPServer(configuration: configuration, errorLog: ErrorLogFile(path: nil, level: configuration.errorLogLevel))
         let signals = SignalHandlers(label: "cosocket.demo.signals")
-        for number in [SIGINT, SIGTERM] { signals.on(number) { server.stop() } }
+        for number in [SIGINT, SIGTERM] { signals.on(number, stops: true) { server.stop() } }
         do {
             try server.start()
         } catch {

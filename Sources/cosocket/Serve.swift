@@ -78,9 +78,9 @@ struct Serve: ParsableCommand {
         let errorLog = ErrorLogFile(path: configuration.errorLogPath.map(resolve), level: configuration.errorLogLevel)
         let server = HTTPServer(configuration: configuration, errorLog: errorLog)
         let signals = SignalHandlers(label: "cosocket.signals")
-        signals.on(SIGQUIT) { server.quit() }
-        signals.on(SIGTERM) { server.stop() }
-        signals.on(SIGINT) { server.stop() }
+        signals.on(SIGQUIT, stops: true) { server.quit() }
+        signals.on(SIGTERM, stops: true) { server.stop() }
+        signals.on(SIGINT, stops: true) { server.stop() }
         signals.on(SIGHUP) {
             do {
                 let fresh = try load(path)

@@ -140,4 +140,25 @@ import Glibc
             #expect(!FileManager.default.fileExists(atPath: prefix + "/logs/nginx.pid"))
         }
     }
+
+    /// A stop signal during a start that never ends (an init phase that loops) waits for it;
+    /// a second one ends the process, as Ctrl-C twice would.
+    @Test func aSecondStopSignalEndsAStartThatHangs() throws {
+        let prefix = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: prefix) }
+        writeFile(prefix + "/conf/nginx.conf", """
+            events {}
+            http {
+                init_worker_by_lua_block { while true do end }
+                server { listen 127.0.0.1:\(freePort()); location / { return 200; } }
+            }
+            """)
+        let server = try Child(["-p", prefix, "-c", "conf/nginx.conf"], stderrPath: prefix + "/serve-stderr")
+        defer { server.kill() }
+        usleep(500_000)
+        Glibc.kill(server.pid, SIGTERM)
+        #expect(server.wait(seconds: 0.5) == nil, "the first signal waits for the start")
+        Glibc.kill(server.pid, SIGTERM)
+        #expect(server.wait(seconds: 15) == 128 + SIGTERM, "\(server.stderr)")
+    }
 }

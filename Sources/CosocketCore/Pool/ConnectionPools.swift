@@ -39,8 +39,10 @@ public final class ConnectionPools: @unchecked Sendable {
     }
     #endif
 
-    /// Idle connections report to their pool: they close with it.
+    /// Idle connections report to their pool: they close with it. The timers may outlive it
+    /// (their NIO task holds them until it fires), so they forget it.
     deinit {
+        timers.idleConnectionExpired = nil
         for action in machine.shutdown() {
             if case .close(let connection) = action {
                 connection.owner = nil

@@ -232,7 +232,7 @@ enum SocketAPI {
 
     /// Appends a string, number, boolean, nil or (nested) array of strings and numbers;
     /// returns the reference's complaint for anything else.
-    static func appendValue(_ L: LuaState, _ index: Int32, to buffer: inout ByteBuffer, topLevel: Bool) -> String? {
+    static func appendValue(_ L: LuaState, _ index: Int32, to buffer: inout ByteBuffer, topLevel: Bool, inOneTraversal: Bool = true) -> String? {
         switch lua_type(L, index) {
         case LUA_TNUMBER where luaAppendIntegralNumber(L, index, to: &buffer):
             return nil
@@ -249,7 +249,8 @@ enum SocketAPI {
             buffer.writeString("nil")
             return nil
         case LUA_TTABLE:
-            return appendArray(L, index, to: &buffer)
+            let table = index < 0 ? lua_gettop(L) + index + 1 : index
+            return inOneTraversal ? appendArray(L, table, to: &buffer) : appendArrayByKeys(L, table, to: &buffer)
         default:
             if topLevel { return "string, number, boolean, nil, or array table expected, got \(luaTypeName(L, index))" }
             return "bad data type \(luaTypeName(L, index)) found"
@@ -260,8 +261,7 @@ enum SocketAPI {
     /// (LuaJIT visits a list's array part first, in order) and every element is valid; anything
     /// else starts over with ``appendArrayByKeys(_:_:to:)``, whose complaints come in the
     /// reference's order (a key that is not an index before an element of the wrong type).
-    private static func appendArray(_ L: LuaState, _ index: Int32, to buffer: inout ByteBuffer) -> String? {
-        let table = index < 0 ? lua_gettop(L) + index + 1 : index
+    private static func appendArray(_ L: LuaState, _ table: Int32, to buffer: inout ByteBuffer) -> String? {
         let start = buffer.writerIndex
         var expected = 1.0
         lua_pushnil(L)
@@ -296,7 +296,9 @@ enum SocketAPI {
         guard highest > 0 else { return nil }
         for position in 1...highest {
             lua_rawgeti(L, table, Int32(position))
-            let problem = appendValue(L, -1, to: &buffer, topLevel: false)
+            // Nested tables too: a failed traversal deep down must not make each level above
+            // it traverse its subtree twice more (exponential in the depth).
+            let problem = appendValue(L, -1, to: &buffer, topLevel: false, inOneTraversal: false)
             luaPop(L, 1)
             if let problem { return problem }
         }

@@ -8,29 +8,38 @@ extension LuaWorker {
     /// A cosocket that must wait yields its coroutine with a sentinel. When that coroutine is a
     /// user coroutine, the wrapped `resume` sees the sentinel and yields its own coroutine with
     /// it, up to the scheduler's coroutine; the operation's results, passed back down through
-    /// each `resume`, become the cosocket call's return values. User code sees nothing: as in
-    /// the reference, `coroutine.status` reports a coroutine that waits for the event loop,
-    /// and any live scheduler coroutine, as "running".
+    /// each `resume`, become the cosocket call's return values. User code sees nothing:
+    /// `coroutine.status` reports the chain as the reference does (``coroutineStatus(_:)``).
     func installCoroutineWrappers() throws {
         let source = """
             local sentinel, tcp = ...
             local raw_resume, raw_yield, raw_create, raw_status = coroutine.resume, coroutine.yield, coroutine.create, coroutine.status
             local error = error
-            local waiting = setmetatable({}, { __mode = "k" })
+            local raw_running = coroutine.running
+            -- The status the reference gives coroutines in a resume chain: "normal" for one
+            -- resuming another, "running" for one whose cosocket call waits for the loop.
+            local chain = setmetatable({}, { __mode = "k" })
             local pass
-            local function resumed(co, ...)
-              waiting[co] = nil
+            local function resumed(co, previous, ...)
+              chain[co] = previous
               return pass(co, ...)
             end
             pass = function(co, ok, first, ...)
               if ok and first == sentinel and raw_status(co) == "suspended" then
-                waiting[co] = true
-                return resumed(co, raw_resume(co, raw_yield(sentinel)))
+                local previous = chain[co]
+                if previous == nil then chain[co] = "running" end
+                return resumed(co, previous, raw_resume(co, raw_yield(sentinel)))
               end
               return ok, first, ...
             end
+            local function done(me, ...)
+              chain[me] = nil
+              return ...
+            end
             local function resume(co, ...)
-              return pass(co, raw_resume(co, ...))
+              local me = raw_running()
+              chain[me] = "normal"
+              return done(me, pass(co, raw_resume(co, ...)))
             end
             coroutine.resume = resume
             local function unwrap(ok, ...)
@@ -39,9 +48,9 @@ extension LuaWorker {
             end
             coroutine.wrap = function(f)
               local co = raw_create(f)
-              return function(...) return unwrap(pass(co, raw_resume(co, ...))) end
+              return function(...) return unwrap(resume(co, ...)) end
             end
-            return waiting
+            return chain
             """
         let reference = try load(Array(source.utf8), chunkName: "=coroutine")
         lua_rawgeti(state, luaRegistryIndex, reference)
@@ -57,7 +66,7 @@ extension LuaWorker {
             throw LuaLoadError(message: message)
         }
         luaL_unref(state, luaRegistryIndex, reference)
-        // coroutine.status, with the chunk's table of user coroutines waiting for the loop.
+        // coroutine.status, with the chunk's table of the statuses of resume chains.
         lua_pushlightuserdata(state, opaqueSelf)
         lua_insert(state, -2)
         lua_pushcclosure(state, { L in luaFinish(L!, LuaWorker.coroutineStatus(L!)) }, 2)
@@ -91,10 +100,11 @@ extension LuaWorker {
         installPoolModule()
     }
 
-    /// `coroutine.status`: LuaJIT's answer, except that a coroutine waiting for the event loop
-    /// (a user coroutine whose cosocket call is pending, in the wrappers' weak table, upvalue
-    /// 2) and a live scheduler thread are "running", as the reference reports them. A C
-    /// function, so that argument errors read as the reference's.
+    /// `coroutine.status`: LuaJIT's answer, adjusted to the reference's. A coroutine in a
+    /// resume chain has the status the wrappers noted (upvalue 2): "normal" while it resumes
+    /// another, "running" while its cosocket call waits for the loop. A live scheduler thread
+    /// is otherwise "running" (also while it spawns a light thread). A C function, so that
+    /// argument errors read as the reference's.
     static func coroutineStatus(_ L: LuaState) -> LuaReturn {
         guard let co = lua_tothread(L, 1) else { return L.argumentError(1, "coroutine expected") }
         var status: StaticString
@@ -119,9 +129,9 @@ extension LuaWorker {
         if mayWait {
             lua_pushvalue(L, 1)
             lua_rawget(L, luaUpvalueIndex(2))
-            let waits = lua_toboolean(L, -1) != 0
+            if lua_type(L, -1) == LUA_TSTRING { return .values(1) }
             luaPop(L, 1)
-            if waits || LuaWorker.from(L).isLiveSchedulerThread(co) { status = "running" }
+            if LuaWorker.from(L).isLiveSchedulerThread(co) { status = "running" }
         }
         lua_pushstring(L, status.utf8Start)
         return .values(1)

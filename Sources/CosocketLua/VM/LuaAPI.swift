@@ -74,6 +74,12 @@ nonisolated(unsafe) let luaSchedulerYieldSentinel = UnsafeMutableRawPointer.allo
     case .values(let count):
         return count
     case .yield:
+        guard lua_isyieldable(L) != 0 else {
+            // LuaJIT's own words for it, raised after the operation's wait is dropped.
+            LuaWorker.from(L).abandonWait()
+            lua_pushstring(L, "attempt to yield across C-call boundary")
+            return lua_error(L)
+        }
         lua_pushlightuserdata(L, luaSchedulerYieldSentinel)
         return lua_yield(L, 1)
     case .error:

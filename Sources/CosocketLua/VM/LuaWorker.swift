@@ -366,6 +366,15 @@ public final class LuaWorker: @unchecked Sendable {
     /// ending by `ngx.exit` or an error): cancels what it waits for.
     func kill(_ coroutine: LuaCoroutine) {
         guard !coroutine.isDead else { return }
+        cancelWait(of: coroutine)
+        coroutine.isDead = true
+        coroutine.resultsCollected = true
+        forgetLive(coroutine)
+        luaL_unref(state, luaRegistryIndex, coroutine.reference)
+    }
+
+    /// Cancels what `coroutine` waits for: the operation will not resume it.
+    private func cancelWait(of coroutine: LuaCoroutine) {
         switch coroutine.wait {
         case .socket(let socket): socket.coroutineKilled(coroutine)
         case .sleep(let timer): timer?.cancel()
@@ -374,10 +383,15 @@ public final class LuaWorker: @unchecked Sendable {
         coroutine.wait = nil
         for awaited in coroutine.awaited { awaited.waiter = nil }
         coroutine.awaited = []
-        coroutine.isDead = true
-        coroutine.resultsCollected = true
-        forgetLive(coroutine)
-        luaL_unref(state, luaRegistryIndex, coroutine.reference)
+    }
+
+    /// An operation of the running coroutine set up its wait, then found it cannot yield (it
+    /// was called from inside a C function, such as a `string.gsub` callback): the wait is
+    /// dropped before the error is raised, so that it can neither wake a later wait early nor
+    /// block the next `coroutine.yield`. (nginx gets the same by re-arming one timer per
+    /// coroutine.)
+    func abandonWait() {
+        if let coroutine = current { cancelWait(of: coroutine) }
     }
 
     /// `ngx.exit`: ends the context, except that `ngx.exit(ngx.OK)` in a request phase ends

@@ -26,4 +26,10 @@ try("bad element then hash key", {"a", true, x = 1})
 try("hole then hash key", {"a", nil, "c", y = 2})
 try("zero key", {[0] = "z", "a\n"})
 try("empty table then line", {{}, "\n"})
+-- a bad element deep in nested tables is found without re-walking each level many times
+local deep = {true}
+for _ = 1, 40 do deep = {deep} end
+local t0 = os.clock()
+try("deeply nested bad element", deep)
+show("in well under a second:", os.clock() - t0 < 0.5)
 sock:close()
