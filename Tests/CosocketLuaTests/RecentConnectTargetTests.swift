@@ -25,9 +25,12 @@ import Testing
     }
 
     @Test func recognisesTheUnixForm() {
-        #expect(withBytes("unix:/tmp/a") { RecentConnectTarget.isUnixSocket($0) })
-        #expect(withBytes("unix:") { RecentConnectTarget.isUnixSocket($0) })
-        #expect(!withBytes("unix") { RecentConnectTarget.isUnixSocket($0) })
-        #expect(!withBytes("localhost") { RecentConnectTarget.isUnixSocket($0) })
+        #expect(withBytes("unix:/tmp/a") { ConnectTarget.isUnixSocket($0) })
+        #expect(withBytes("unix:") { ConnectTarget.isUnixSocket($0) })
+        #expect(!withBytes("unix") { ConnectTarget.isUnixSocket($0) })
+        #expect(!withBytes("localhost") { ConnectTarget.isUnixSocket($0) })
+        #expect(ConnectTarget.parse(host: "unix:/tmp/a", port: nil) == .unix(path: "/tmp/a"))
+        #expect(ConnectTarget.parse(host: "localhost", port: 80) == .host("localhost", port: 80))
+        #expect(ConnectTarget.parse(host: "localhost", port: nil) == nil)
     }
 }

@@ -13,11 +13,21 @@ public enum ConnectTarget: Sendable, Equatable {
 
     /// Reads the reference's `unix:/path` form; any other string is a host name.
     public static func parse(host: String, port: Int?) -> ConnectTarget? {
-        if host.hasPrefix("unix:") {
+        var bytes = host
+        if bytes.withUTF8({ isUnixSocket(UnsafeRawBufferPointer($0)) }) {
             return .unix(path: String(host.dropFirst(5)))
         }
         guard let port else { return nil }
         return .host(host, port: port)
+    }
+
+    /// Whether `host` (its bytes, as Lua passes them) has the `unix:` prefix: the test on bytes
+    /// spares building a string for it on every connect.
+    public static func isUnixSocket(_ host: UnsafeRawBufferPointer) -> Bool {
+        let prefix: StaticString = "unix:"
+        guard host.count >= prefix.utf8CodeUnitCount else { return false }
+        for index in 0..<prefix.utf8CodeUnitCount where host[index] != prefix.utf8Start[index] { return false }
+        return true
     }
 }
 

@@ -109,16 +109,10 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     }
 
     /// Whether reads can still be attempted: connected and not past the end of the stream.
-    public var isReadable: Bool {
-        if openConnection != nil { return !readFailed }
-        return false
-    }
+    public var isReadable: Bool { openConnection != nil && !readFailed }
 
     /// Whether the socket holds a connection (possibly half-closed by the peer).
-    public var hasConnection: Bool {
-        if openConnection != nil { return true }
-        return false
-    }
+    public var hasConnection: Bool { openConnection != nil }
 
     /// The number of unread bytes in the receive buffer.
     public var bufferedByteCount: Int {

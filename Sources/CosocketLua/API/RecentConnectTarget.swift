@@ -17,13 +17,6 @@ struct RecentConnectTarget {
         return true
     }
 
-    /// Whether `host` is the reference's `unix:/path` form.
-    static func isUnixSocket(_ host: UnsafeRawBufferPointer) -> Bool {
-        let prefix: StaticString = "unix:"
-        guard host.count >= prefix.utf8CodeUnitCount else { return false }
-        for index in 0..<prefix.utf8CodeUnitCount where host[index] != prefix.utf8Start[index] { return false }
-        return true
-    }
 
     mutating func remember(_ host: UnsafeRawBufferPointer, port: Int, target: ConnectTarget) {
         self.host = Array(host)

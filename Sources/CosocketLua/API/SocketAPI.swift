@@ -100,7 +100,7 @@ enum SocketAPI {
             return L.argumentError(2, "string expected, got \(luaTypeName(L, 2))")
         }
         let host = UnsafeRawBufferPointer(start: hostBytes, count: hostLength)
-        let isUnix = RecentConnectTarget.isUnixSocket(host)
+        let isUnix = ConnectTarget.isUnixSocket(host)
         var optionsIndex: Int32 = 4
         let port: Int
         if isUnix {
@@ -117,16 +117,16 @@ enum SocketAPI {
         let worker = LuaWorker.from(L)
         if !worker.recentConnectTarget.matches(host, port: port) {
             let name = String(decoding: host, as: UTF8.self)
-            let target: ConnectTarget
-            if isUnix {
-                let path = String(name.dropFirst(5))
-                if path.isEmpty { return L.softFailure("failed to parse host name \"\(name)\": no path in the unix domain socket") }
-                target = .unix(path: path)
-            } else {
-                if name.isEmpty { return L.softFailure("failed to parse host name \"\": no host") }
-                target = .host(name, port: port)
+            switch ConnectTarget.parse(host: name, port: port) {
+            case .unix(let path)? where path.isEmpty:
+                return L.softFailure("failed to parse host name \"\(name)\": no path in the unix domain socket")
+            case .host(let hostName, _)? where hostName.isEmpty:
+                return L.softFailure("failed to parse host name \"\": no host")
+            case let target?:
+                worker.recentConnectTarget.remember(host, port: port, target: target)
+            case nil:
+                return L.softFailure("missing the port number")
             }
-            worker.recentConnectTarget.remember(host, port: port, target: target)
         }
         let target = worker.recentConnectTarget.target
         var options = PoolOptions()

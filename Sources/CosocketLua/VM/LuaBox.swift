@@ -15,7 +15,7 @@ enum LuaBox {
         var seal: UnsafeRawPointer?
     }
 
-    /// Creates the metatable and returns its identity in this VM (see ``unbox(_:_:as:metatable:)``).
+    /// Creates the metatable and returns its identity in this VM (see ``unbox(_:_:as:seal:)``).
     static func installMetatable(_ L: LuaState, worker: UnsafeMutableRawPointer) -> UnsafeRawPointer? {
         lua_createtable(L, 0, 1)
         lua_pushvalue(L, -1)
