@@ -146,12 +146,3 @@ func luaAppendIntegralNumber(_ L: LuaState, _ index: Int32, to buffer: inout Byt
     DecimalDigits.withDigits(of: value.magnitude) { buffer.writeBytes($0) }
     return true
 }
-
-/// A Lua number as an integer without trapping: NaN is 0 and out-of-range values clamp, where
-/// Swift's conversion would crash the worker on `math.huge` or `0/0` from user input.
-func luaClampedInteger(_ value: Double) -> Int {
-    if value.isNaN { return 0 }
-    if value >= 9.2e18 { return Int.max }
-    if value <= -9.2e18 { return Int.min }
-    return Int(value)
-}
