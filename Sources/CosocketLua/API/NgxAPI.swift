@@ -158,7 +158,7 @@ enum NgxCoreAPI {
                     // The reference logs this and carries on.
                     LuaWorker.from(L).log(.error, "attempt to set ngx.status after sending out response headers")
                 } else {
-                    host.status = Int(lua_tointeger(L, 3))
+                    host.status = luaToInteger(L, 3)
                 }
                 return 0
             }
@@ -300,7 +300,7 @@ enum NgxCoreAPI {
         guard count >= 1, lua_type(L, 1) == LUA_TNUMBER else {
             return L.argumentError(1, "number expected, got \(luaTypeName(L, 1))")
         }
-        let rawLevel = Int(lua_tointeger(L, 1))
+        let rawLevel = luaToInteger(L, 1)
         guard let level = LuaLogLevel(rawValue: rawLevel) else { return L.fail("bad log level: \(rawLevel)") }
         guard level <= worker.configuration.logLevel else { return .values(0) }
         var buffer = ByteBuffer()
@@ -330,7 +330,7 @@ enum NgxCoreAPI {
         let worker = LuaWorker.from(L)
         guard let coroutine = worker.current else { return L.fail("no request found") }
         guard lua_isnumber(L, 1) != 0 else { return L.argumentError(1, "number expected, got \(luaTypeName(L, 1))") }
-        let status = Int(lua_tointeger(L, 1))
+        let status = luaToInteger(L, 1)
         coroutine.context.exitStatus = status
         if let host = coroutine.context.request, host.handleExit(status: status, context: coroutine.context) {
             return .values(0)
@@ -342,7 +342,7 @@ enum NgxCoreAPI {
     /// `ngx.redirect(uri, status?)`: sets `Location` and exits with 302 (or 301, 303, 307, 308).
     static func redirect(_ L: LuaState) -> LuaReturn {
         guard let target = luaString(L, 1) else { return L.argumentError(1, "string expected, got \(luaTypeName(L, 1))") }
-        let status = lua_gettop(L) >= 2 ? Int(lua_tointeger(L, 2)) : 302
+        let status = lua_gettop(L) >= 2 ? luaToInteger(L, 2) : 302
         guard [301, 302, 303, 307, 308].contains(status) else { return L.fail("only ngx.HTTP_MOVED_TEMPORARILY, ngx.HTTP_MOVED_PERMANENTLY, ngx.HTTP_PERMANENT_REDIRECT, ngx.HTTP_SEE_OTHER, and ngx.HTTP_TEMPORARY_REDIRECT are allowed") }
         guard let host = LuaWorker.from(L).current?.context.request else { return L.fail("no request found") }
         host.setResponseHeader("Location", [target])

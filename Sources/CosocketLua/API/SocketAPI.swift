@@ -108,10 +108,16 @@ enum SocketAPI {
             if lua_type(L, 3) == LUA_TTABLE { optionsIndex = 3 }
         } else {
             guard count >= 3, lua_type(L, 3) != LUA_TTABLE, lua_isnumber(L, 3) != 0 else {
+                // A table in the last place is read as the options first, as the reference
+                // does, so that its errors (and an `__index` that raises) come before this one.
+                if count == 3, lua_type(L, 3) == LUA_TTABLE, case .failure(let failure) = poolOptions(L, 3) {
+                    return failure.result
+                }
                 return L.softFailure("missing the port number")
             }
-            let number = lua_tonumber(L, 3)
-            guard number > -1, number < 65536 else { return L.softFailure("bad port number: \(Int(number))") }
+            // The reference reads the port into a C `int`: `lua_tointeger`'s value, truncated.
+            let number = Int32(truncatingIfNeeded: luaToInteger(L, 3))
+            guard number >= 0, number <= 65535 else { return L.softFailure("bad port number: \(number)") }
             port = Int(number)
         }
         let worker = LuaWorker.from(L)
@@ -162,6 +168,9 @@ enum SocketAPI {
 
     private struct OptionFailure: Error { let result: LuaReturn }
 
+    /// The largest `pool_size` the reference can allocate (see ``poolOptions(_:_:)``).
+    private static let maximumPoolSize = 11_671_104
+
     /// The `pool`, `pool_size` and `backlog` options, with the reference's checks.
     private static func poolOptions(_ L: LuaState, _ index: Int32) -> Result<PoolOptions, OptionFailure> {
         var options = PoolOptions()
@@ -182,20 +191,29 @@ enum SocketAPI {
                 luaPop(L, 1)
                 return .failure(OptionFailure(result: L.argumentError(index, "bad \"pool_size\" option type: \(type)")))
             }
-            let size = luaClampedInteger(lua_tonumber(L, -1))
+            // The reference reads an integer and prints it with `%d` (its low 32 bits).
+            let size = luaToInteger(L, -1)
             guard size > 0 else {
                 luaPop(L, 1)
-                return .failure(OptionFailure(result: L.argumentError(index, "bad \"pool_size\" option value: \(size)")))
+                let shown = Int32(truncatingIfNeeded: size)
+                return .failure(OptionFailure(result: L.argumentError(index, "bad \"pool_size\" option value: \(shown)")))
+            }
+            // The reference allocates the pool as one Lua userdata of 184 bytes an entry, which
+            // LuaJIT refuses past 0x7fffff00 bytes.
+            guard size <= maximumPoolSize else {
+                luaPop(L, 1)
+                return .failure(OptionFailure(result: L.fail("userdata length overflow")))
             }
             options.size = size
         }
         luaPop(L, 1)
         lua_getfield(L, index, "backlog")
         if !luaIsNoneOrNil(L, -1) {
-            let backlog = luaClampedInteger(lua_tonumber(L, -1))
+            let backlog = luaToInteger(L, -1)
             guard backlog >= 0 else {
                 luaPop(L, 1)
-                return .failure(OptionFailure(result: L.argumentError(index, "bad \"backlog\" option value: \(backlog)")))
+                let shown = Int32(truncatingIfNeeded: backlog)
+                return .failure(OptionFailure(result: L.argumentError(index, "bad \"backlog\" option value: \(shown)")))
             }
             options.backlog = backlog
         }
@@ -324,14 +342,14 @@ enum SocketAPI {
         } else {
             switch lua_type(L, 2) {
             case LUA_TNUMBER:
-                let size = lua_tonumber(L, 2)
+                let size = luaToInteger(L, 2)
                 guard size >= 0 else { return L.argumentError(2, "bad pattern argument") }
-                pattern = .bytes(Int(size))
+                pattern = .bytes(size)
             case LUA_TSTRING:
                 if lua_isnumber(L, 2) != 0 {
-                    let size = lua_tonumber(L, 2)
+                    let size = luaToInteger(L, 2)
                     guard size >= 0 else { return L.argumentError(2, "bad pattern argument") }
-                    pattern = .bytes(Int(size))
+                    pattern = .bytes(size)
                 } else {
                     let text = luaString(L, 2) ?? ""
                     if let parsed = ReadPattern(patternString: text), text.utf8.count == 2 {
@@ -367,8 +385,8 @@ enum SocketAPI {
         case .socket(let found): socket = found
         case .fail(let result): return result
         }
-        guard lua_isnumber(L, 2) != 0, lua_tonumber(L, 2) >= 1 else { return L.argumentError(2, "bad max argument") }
-        let maximum = luaClampedInteger(lua_tonumber(L, 2))
+        let maximum = luaToInteger(L, 2)
+        guard lua_isnumber(L, 2) != 0, maximum > 0 else { return L.argumentError(2, "bad max argument") }
         guard socket.stream.isReadable else { return L.softFailure("closed") }
         return startRead(L, socket, .any(max: maximum), untilIteration: false)
     }
@@ -384,7 +402,7 @@ enum SocketAPI {
         guard let boundary = luaBytes(L, 2) else { return L.argumentError(2, "string expected, got \(luaTypeName(L, 2))") }
         if boundary.isEmpty { return L.softFailure("pattern is empty") }
         var inclusive = false
-        if count == 3, !luaIsNoneOrNil(L, 3), lua_type(L, 3) != LUA_TTABLE {
+        if count == 3, lua_type(L, 3) != LUA_TTABLE {
             return L.argumentError(3, "table expected, got \(luaTypeName(L, 3))")
         }
         if count == 3, lua_type(L, 3) == LUA_TTABLE {
@@ -416,9 +434,9 @@ enum SocketAPI {
         if count == 1 {
             switch lua_type(L, 1) {
             case LUA_TNUMBER:
-                let size = lua_tonumber(L, 1)
-                if size >= 1 { limit = Int(size) }
-            case LUA_TNIL, LUA_TSTRING where lua_isnumber(L, 1) != 0:
+                let size = luaToInteger(L, 1)
+                if size >= 1 { limit = size }
+            case LUA_TSTRING where lua_isnumber(L, 1) != 0:
                 break
             default:
                 return L.argumentError(1, "number expected, got \(luaTypeName(L, 1))")
@@ -464,9 +482,10 @@ enum SocketAPI {
     /// A timeout in ms: `nil`/non-numbers/0 mean the configured default (`.some(nil)`), a
     /// negative or oversized value is invalid (`nil`).
     private static func timeoutArgument(_ L: LuaState, _ index: Int32) -> TimeAmount?? {
-        let value = Int64(luaClampedInteger(lua_tonumber(L, index)))
-        guard value >= 0, value < Int64(Int32.max) else { return nil }
-        return .some(SocketTimeouts.milliseconds(value))
+        // The reference: `(ngx_int_t) lua_tonumber(L, n)`, refused when `timeout >> 31`.
+        let value = luaToInteger(L, index)
+        guard value >= 0, value >> 31 == 0 else { return nil }
+        return .some(SocketTimeouts.milliseconds(Int64(value)))
     }
 
     /// Settings apply to a socket that is not connected yet too, so one is created on demand.
@@ -483,7 +502,7 @@ enum SocketAPI {
     }
 
     /// The checks `setoption` and `getoption` share, in the reference's order and words.
-    private static func optionTarget(_ L: LuaState) -> OptionTarget {
+    private static func optionTarget(_ L: LuaState, isSetting: Bool) -> OptionTarget {
         let socket: LuaSocket
         switch socketOf(L) {
         case .socket(let found): socket = found
@@ -493,16 +512,19 @@ enum SocketAPI {
             if socket.context == nil { return .fail(L.fail("socket is never created nor connected")) }
             return .fail(L.softFailure("closed"))
         }
-        guard lua_type(L, 2) > LUA_TNIL, let name = luaString(L, 2) else {
-            return .fail(L.softFailure("missing the \"option\" argument"))
+        guard lua_type(L, 2) > LUA_TNIL else { return .fail(L.softFailure("missing the \"option\" argument")) }
+        if isSetting, luaIsNoneOrNil(L, 3) { return .fail(L.softFailure("missing the \"value\" argument")) }
+        if lua_type(L, 2) == LUA_TSTRING, let name = luaString(L, 2), let option = TCPSocketOption(rawValue: name) {
+            return .option(socket, option)
         }
-        guard let option = TCPSocketOption(rawValue: name) else { return .fail(L.softFailure("unsupported option \(name)")) }
-        return .option(socket, option)
+        // lua-resty-core: `"unsupported option " .. tostring(option)`.
+        guard let shown = luaCallToString(L, 2) else { return .fail(.rawError) }
+        return .fail(L.softFailure("unsupported option \(shown)"))
     }
 
     static func setOption(_ L: LuaState) -> LuaReturn {
         let (socket, option): (LuaSocket, TCPSocketOption)
-        switch optionTarget(L) {
+        switch optionTarget(L, isSetting: true) {
         case .option(let found, let name): (socket, option) = (found, name)
         case .fail(let result): return result
         }
@@ -510,8 +532,11 @@ enum SocketAPI {
         switch lua_type(L, 3) {
         case LUA_TNONE, LUA_TNIL: return L.softFailure("missing the \"value\" argument")
         case LUA_TBOOLEAN: value = lua_toboolean(L, 3) != 0 ? 1 : 0
-        case LUA_TNUMBER: value = luaClampedInteger(lua_tonumber(L, 3))
-        default: return L.argumentError(3, "number expected, got \(luaTypeName(L, 3))")
+        // lua-resty-core passes the value to a C `int` through the FFI.
+        case LUA_TNUMBER: value = Int(LuaNumber.truncated32(lua_tonumber(L, 3)))
+        default:
+            let type = lua_type(L, 3) == LUA_TUSERDATA || lua_type(L, 3) == LUA_TLIGHTUSERDATA ? "void *" : luaTypeName(L, 3)
+            return L.fail("bad argument #3 to 'ngx_http_lua_ffi_socket_tcp_setoption' (cannot convert '\(type)' to 'int')")
         }
         // The reference answers `true` here where its other methods answer `1`.
         return pushOne(L, socket.stream.setOption(option, value: value), asBoolean: true)
@@ -519,7 +544,7 @@ enum SocketAPI {
 
     static func getOption(_ L: LuaState) -> LuaReturn {
         let (socket, option): (LuaSocket, TCPSocketOption)
-        switch optionTarget(L) {
+        switch optionTarget(L, isSetting: false) {
         case .option(let found, let name): (socket, option) = (found, name)
         case .fail(let result): return result
         }
@@ -536,11 +561,11 @@ enum SocketAPI {
         var idleTimeout: TimeAmount?
         if count >= 2, !luaIsNoneOrNil(L, 2) {
             guard lua_isnumber(L, 2) != 0 else { return L.argumentError(2, "number expected, got \(luaTypeName(L, 2))") }
-            let milliseconds = Int64(luaClampedInteger(lua_tonumber(L, 2)))
+            let milliseconds = Int64(luaToInteger(L, 2))
             if milliseconds == 0 { idleTimeout = .zero } else if milliseconds > 0 { idleTimeout = .milliseconds(milliseconds) }
         }
         var poolSize: Int?
-        if count == 3, lua_isnumber(L, 3) != 0, lua_tonumber(L, 3) >= 1 { poolSize = luaClampedInteger(lua_tonumber(L, 3)) }
+        if count == 3, lua_isnumber(L, 3) != 0, luaToInteger(L, 3) >= 1 { poolSize = luaToInteger(L, 3) }
         return withSocket(L) { socket in
             let result = socket.stream.setKeepalive(idleTimeout: idleTimeout, poolSize: poolSize)
             if case .success = result { socket.detachFromContext() }

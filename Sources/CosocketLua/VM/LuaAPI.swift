@@ -94,6 +94,18 @@ nonisolated(unsafe) let luaSchedulerYieldSentinel = UnsafeMutableRawPointer.allo
     }
 }
 
+/// `tostring(value)` as Lua computes it (a `__tostring` metamethod included), called
+/// protected: `nil` when it raised, with the error on top of the stack for the caller to
+/// return as `.rawError` — a raise inside the call would long-jump over Swift frames.
+func luaCallToString(_ L: LuaState, _ index: Int32) -> String? {
+    let absolute = index < 0 ? lua_gettop(L) + index + 1 : index
+    lua_getfield(L, luaGlobalsIndex, "tostring")
+    lua_pushvalue(L, absolute)
+    guard lua_pcall(L, 1, 1, 0) == 0 else { return nil }
+    defer { luaPop(L, 1) }
+    return luaString(L, -1) ?? ""
+}
+
 extension LuaState {
     /// Pushes `message` and returns `.error` (raised by the trampoline with position info).
     func fail(_ message: String) -> LuaReturn {
@@ -136,13 +148,17 @@ struct LuaRegistrySlot: @unchecked Sendable {
 
 /// Writes the number at `index` as the reference writes numbers into output and sends: an
 /// integral value as its digits (`-0` as `0`), straight into `buffer` — `lua_tolstring` would
-/// intern a new Lua string for each (lua-resty-redis sends two per argument). Returns `false`
-/// for other numbers, which keep Lua's `%.14g` formatting (the same for integers below 1e14).
+/// intern a new Lua string for each (lua-resty-redis sends two per argument) — and NaN as C's
+/// `%.14g` prints it (`-nan` for the negative NaN `0/0` gives, where `tostring` says `nan`).
+/// Returns `false` for other numbers, which keep Lua's `%.14g` formatting.
 func luaAppendIntegralNumber(_ L: LuaState, _ index: Int32, to buffer: inout ByteBuffer) -> Bool {
     let number = lua_tonumber(L, index)
-    guard number == number.rounded(.towardZero), abs(number) < 1e14 else { return false }
-    let value = Int64(number)
+    if number.isNaN {
+        buffer.writeString(number.sign == .minus ? "-nan" : "nan")
+        return true
+    }
+    guard abs(number) < 1e14, let value = LuaNumber.exact(number) else { return false }
     if value < 0 { buffer.writeInteger(UInt8(ascii: "-")) }
-    DecimalDigits.withDigits(of: value.magnitude) { buffer.writeBytes($0) }
+    DecimalDigits.withDigits(of: UInt64(value.magnitude)) { buffer.writeBytes($0) }
     return true
 }
