@@ -98,12 +98,16 @@ enum RegexAPI {
 
     /// A non-negative integer argument read as the reference compares and converts it
     /// (`ctx.pos`, `nth`): nil/false give `absent`; a non-number raises Lua's comparison error.
-    static func integer(_ L: LuaState, _ index: Int32, absent: Int) -> Result<Int, LuaFailure> {
+    /// `numberFirst`: the comparison is `0 < value` (as `max > 0` compiles), which names the
+    /// operand types the other way round.
+    static func integer(_ L: LuaState, _ index: Int32, absent: Int, numberFirst: Bool = false) -> Result<Int, LuaFailure> {
         switch lua_type(L, index) {
         case LUA_TNONE, LUA_TNIL: return .success(absent)
         case LUA_TBOOLEAN where lua_toboolean(L, index) == 0: return .success(absent)
         case LUA_TNUMBER: return .success(LuaNumber.clamped(lua_tonumber(L, index)))
-        default: return .failure(LuaFailure("attempt to compare \(luaTypeName(L, index)) with number"))
+        default:
+            let type = luaTypeName(L, index)
+            return .failure(LuaFailure(numberFirst ? "attempt to compare number with \(type)" : "attempt to compare \(type) with number"))
         }
     }
 

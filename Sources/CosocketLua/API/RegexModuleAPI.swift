@@ -39,7 +39,7 @@ enum RegexModuleAPI {
             guard lua_type(L, 4) == LUA_TTABLE else { return L.fail("attempt to index local 'ctx' (a \(luaTypeName(L, 4)) value)") }
             luaPushString(L, "pos")
             lua_rawget(L, 4)
-            switch RegexAPI.integer(L, -1, absent: 1) {
+            switch RegexAPI.integer(L, -1, absent: 1, numberFirst: true) {
             case .success(let value): position = value
             case .failure(let failure): return L.fail(failure.message)
             }
@@ -53,7 +53,7 @@ enum RegexModuleAPI {
         }
         storePosition(position)
         let maximum: Int
-        switch RegexAPI.integer(L, 5, absent: 0) {
+        switch RegexAPI.integer(L, 5, absent: 0, numberFirst: true) {
         case .success(let value): maximum = value
         case .failure(let failure): return L.fail(failure.message)
         }
