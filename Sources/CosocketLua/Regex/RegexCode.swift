@@ -20,6 +20,9 @@ public final class RegexCode: @unchecked Sendable {
 
     deinit { pcre2_code_free_8(pointer) }
 
+    /// PCRE2's option for case-insensitive patterns, for modules that do not import PCRE2.
+    public static let caseless = PCRE2_CASELESS
+
     /// Compiles `pattern` with PCRE2 `options` (and its JIT when `jit`); a failure is the
     /// reference's message, `pcre2_compile() failed: <reason> in "<pattern>" at "<rest>"`.
     public static func compile(_ pattern: UnsafeRawBufferPointer, options: UInt32, jit: Bool) -> Result<RegexCode, RegexCompileError> {
