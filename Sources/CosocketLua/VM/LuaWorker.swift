@@ -89,6 +89,7 @@ public final class LuaWorker: @unchecked Sendable {
         setPackagePaths()
         installNgxAPI()
         try installCoroutineWrappers()
+        FFIWorker.adopt(self)
     }
 
     deinit {
