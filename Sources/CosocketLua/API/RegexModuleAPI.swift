@@ -109,7 +109,6 @@ enum RegexModuleAPI {
             if pieceStart > length { break }
         }
         storePosition(offset)
-        _ = regex
         var last = count
         if maximum <= 0 && pieceStart > length {
             // Trailing empty pieces are dropped.
