@@ -79,7 +79,7 @@ enum RegexAPI {
 
     /// Compiles for the match family (`match`, `find`, `gmatch`, `split`): options first, as
     /// the reference reads them, then the pattern, through the worker's LRU cache.
-    static func compile(_ L: LuaState, pattern patternIndex: Int32, options optionsIndex: Int32) -> Compiled {
+    static func compile(_ L: LuaState, pattern patternIndex: Int32, options optionsIndex: Int32, cache: RegexCache) -> Compiled {
         let options: (RegexOptions, UnsafeRawBufferPointer)
         switch self.options(L, optionsIndex) {
         case .success(let parsed): options = parsed
@@ -90,9 +90,27 @@ enum RegexAPI {
         case .success(let bytes): pattern = bytes
         case .failure(let failure): return .raise(L.fail(failure.message))
         }
-        switch LuaWorker.from(L).regexCache.regex(pattern, options: options.0, optionText: options.1) {
-        case .success(let regex): return .regex(regex)
-        case .failure(let error): return .failed(error.message)
+        let fast = options.0.compileOnce && cache.maxEntries > 0
+        let identity = RegexCache.Identity(
+            pattern: pattern.baseAddress ?? UnsafeRawPointer(RegexSubject.empty),
+            options: options.1.baseAddress ?? UnsafeRawPointer(RegexSubject.empty)
+        )
+        if fast, let regex = cache.regex(identity: identity) { return .regex(regex) }
+        switch cache.regex(pattern, options: options.0, optionText: options.1) {
+        case .success(let regex):
+            if fast {
+                // Anchors keep both strings alive, so their addresses stay theirs.
+                lua_pushvalue(L, patternIndex)
+                let patternAnchor = luaL_ref(L, luaRegistryIndex)
+                lua_pushvalue(L, optionsIndex)
+                let optionsAnchor = luaL_ref(L, luaRegistryIndex)
+                for anchor in cache.remember(regex, identity: identity, anchors: (patternAnchor, optionsAnchor)) {
+                    luaL_unref(L, luaRegistryIndex, anchor)
+                }
+            }
+            return .regex(regex)
+        case .failure(let error):
+            return .failed(error.message)
         }
     }
 
@@ -125,8 +143,9 @@ enum RegexAPI {
     static func match(_ L: LuaState, wantCaptures: Bool) -> LuaReturn {
         lua_settop(L, 5)
         guard let subject = subject(L, 1) else { return .rawError }
+        let cache = LuaWorker.from(L).regexCache
         let regex: CompiledRegex
-        switch compile(L, pattern: 2, options: 3) {
+        switch compile(L, pattern: 2, options: 3, cache: cache) {
         case .regex(let compiled): regex = compiled
         case .raise(let raised): return raised
         case .failed(let message):
@@ -148,7 +167,7 @@ enum RegexAPI {
             case .failure(let failure): return L.fail(failure.message)
             }
         }
-        var rc = regex.match(subject, from: offset, context: LuaWorker.from(L).regexCache.context)
+        var rc = regex.match(subject, from: offset, context: cache.context)
         if rc == RegexStatus.noMatch {
             lua_pushnil(L)
             return .values(1)
@@ -256,7 +275,7 @@ enum RegexAPI {
         lua_settop(L, 3)
         guard subject(L, 1) != nil else { return .rawError }
         let regex: CompiledRegex
-        switch compile(L, pattern: 2, options: 3) {
+        switch compile(L, pattern: 2, options: 3, cache: LuaWorker.from(L).regexCache) {
         case .regex(let compiled): regex = compiled
         case .raise(let raised): return raised
         case .failed(let message): return L.softFailure(message)

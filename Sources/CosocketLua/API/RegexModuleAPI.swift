@@ -69,13 +69,14 @@ enum RegexModuleAPI {
             lua_pushvalue(L, 6)
             return .values(1)
         }
+        let cache = LuaWorker.from(L).regexCache
         let regex: CompiledRegex
-        switch RegexAPI.compile(L, pattern: 2, options: 3) {
+        switch RegexAPI.compile(L, pattern: 2, options: 3, cache: cache) {
         case .regex(let compiled): regex = compiled
         case .raise(let raised): return raised
         case .failed(let message): return L.softFailure(message)
         }
-        let context = LuaWorker.from(L).regexCache.context
+        let context = cache.context
         var pieceStart = position
         var count = 0
         var lastEmptyMatch: Int?

@@ -146,7 +146,7 @@ public func ngx_http_lua_ffi_exec_regex(
     _ handle: UnsafeMutableRawPointer?, _ flags: Int32, _ subject: UnsafePointer<UInt8>?, _ length: Int, _ position: Int32
 ) -> Int32 {
     guard let box = FFIRegexBox.from(handle?.assumingMemoryBound(to: FFIRegexHandle.self)) else { return RegexStatus.noMatch }
-    let context = FFIWorker.current?.regexCache.context ?? RegexMatchContext.fallback
+    let context = FFIWorker.current?.regexContext ?? RegexMatchContext.fallback
     let rc = box.regex.match(UnsafeRawBufferPointer(start: subject, count: subject == nil ? 0 : length), from: Int(position), context: context)
     if rc >= 0 { box.publishCaptures() }
     return rc
@@ -171,7 +171,7 @@ public func ngx_http_lua_ffi_compile_replace_template(
     switch RegexTemplate.compile(source) {
     case .success(let compiled): template = compiled
     case .failure(let failure):
-        FFIWorker.current.map { $0.log(.error, failure.logMessage, in: $0.current?.context) }
+        FFIWorker.current?.log(.error, failure.logMessage)
         return FFIStatus.error
     }
     let value = UnsafeMutablePointer<FFIComplexValue>.allocate(capacity: 1)
@@ -235,7 +235,7 @@ public func ngx_http_lua_ffi_script_eval_data(
 
 @_cdecl("ngx_http_lua_ffi_max_regex_cache_size")
 public func ngx_http_lua_ffi_max_regex_cache_size() -> UInt32 {
-    UInt32(clamping: FFIWorker.current?.configuration.regexCacheMaxEntries ?? 0)
+    UInt32(clamping: FFIWorker.current?.regexCacheMaxEntries ?? 0)
 }
 
 /// PCRE2's version string, e.g. `10.42 2022-12-11`.
@@ -255,7 +255,7 @@ public func ngx_http_lua_ffi_pcre_version() -> UnsafePointer<CChar>? {
 public func ngx_http_lua_ffi_set_jit_stack_size(
     _ size: Int32, _ errorBuffer: UnsafeMutablePointer<UInt8>?, _ errorSize: UnsafeMutablePointer<Int>?
 ) -> Int32 {
-    guard let context = FFIWorker.current?.regexCache.context, context.setJITStackSize(Int(size)) else {
+    guard let context = FFIWorker.current?.regexContext, context.setJITStackSize(Int(size)) else {
         let written = ffiWriteMessage("pcre jit stack allocation failed", to: errorBuffer, size: errorSize?.pointee ?? 0)
         errorSize?.pointee = written
         return FFIStatus.error

@@ -20,36 +20,45 @@ enum FFIStatus {
     static let error: Int32 = -1
 }
 
-/// FFI calls carry no Lua state: they find the worker whose VM runs on the calling thread.
-/// Each worker registers itself when created (on its event loop's thread); the reference is
-/// weak, so a VM that a reload replaced and that has gone is never reached.
-enum FFIWorker {
-    private final class Slot {
-        weak var worker: LuaWorker?
+/// FFI calls carry no Lua state: they find what they need from the worker whose VM runs on
+/// the calling thread, copied here when the worker is created (on its event loop's thread).
+/// No reference to the worker itself: a weak one would move every retain of the worker to a
+/// side table (profiles showed those at a quarter of an `ngx.re.match`), and the worker
+/// may be gone (a reload) while another VM of the thread still calls.
+final class FFIWorker {
+    let regexContext: RegexMatchContext
+    let regexCacheMaxEntries: Int
+    private let errorLog: any LuaErrorLog
+
+    private init(_ worker: LuaWorker) {
+        regexContext = worker.regexCache.context
+        regexCacheMaxEntries = worker.configuration.regexCacheMaxEntries
+        errorLog = worker.errorLog
     }
 
-    nonisolated(unsafe) private static let key: pthread_key_t = {
+    /// Logs to the worker's error log (without a request's suffix).
+    func log(_ level: LuaLogLevel, _ message: String) { errorLog.log(level, message) }
+
+    private static let key: pthread_key_t = {
         var key = pthread_key_t()
         pthread_key_create(&key) { pointer in
-            if let pointer { Unmanaged<AnyObject>.fromOpaque(pointer).release() }
+            if let pointer { Unmanaged<FFIWorker>.fromOpaque(pointer).release() }
         }
         return key
     }()
 
-    private static var slot: Slot {
-        if let pointer = pthread_getspecific(key) {
-            return Unmanaged<Slot>.fromOpaque(pointer).takeUnretainedValue()
-        }
-        let slot = Slot()
-        pthread_setspecific(key, Unmanaged.passRetained(slot).toOpaque())
-        return slot
+    /// Makes `worker`'s settings the ones FFI calls on this thread use.
+    static func adopt(_ worker: LuaWorker) {
+        if let old = pthread_getspecific(key) { Unmanaged<FFIWorker>.fromOpaque(old).release() }
+        pthread_setspecific(key, Unmanaged.passRetained(FFIWorker(worker)).toOpaque())
     }
 
-    /// Makes `worker` the one FFI calls on this thread reach.
-    static func adopt(_ worker: LuaWorker) { slot.worker = worker }
-
-    /// The worker of the calling thread, if it has one.
-    static var current: LuaWorker? { pthread_getspecific(key) == nil ? nil : slot.worker }
+    /// The calling thread's worker settings, if a worker was created on it.
+    @inline(__always)
+    static var current: FFIWorker? {
+        guard let pointer = pthread_getspecific(key) else { return nil }
+        return Unmanaged<FFIWorker>.fromOpaque(pointer).takeUnretainedValue()
+    }
 }
 
 /// Writes `message` NUL-terminated into the caller's `buffer` of `size` bytes (cut to fit, as

@@ -94,6 +94,47 @@ public final class RegexCache {
         return .success(regex)
     }
 
+    // MARK: By string identity
+
+    /// A pattern and its options known by their Lua strings' addresses. Lua strings are
+    /// interned and never move, so while the caller keeps both strings alive (the anchors), an
+    /// equal pattern always arrives at the same address: the lookup needs no copy and no
+    /// hashing of the bytes, which for short `"jo"` matches cost more than the match.
+    public struct Identity: Hashable {
+        let pattern: UnsafeRawPointer
+        let options: UnsafeRawPointer
+    }
+
+    private var identities: [Identity: (regex: CompiledRegex, anchors: (Int32, Int32))] = [:]
+    /// The last one found: a loop matching one pattern skips even the hashing.
+    private var lastIdentity: Identity?
+    private var lastRegex: CompiledRegex?
+
+    /// The regex cached under `identity`, if any.
+    @inline(__always)
+    public func regex(identity: Identity) -> CompiledRegex? {
+        if identity == lastIdentity { return lastRegex }
+        guard let regex = identities[identity]?.regex else { return nil }
+        lastIdentity = identity
+        lastRegex = regex
+        return regex
+    }
+
+    /// Remembers `regex` under `identity`, its strings kept alive by the two `anchors` (Lua
+    /// registry references). At most `maxEntries` are kept: when full, all are dropped and their
+    /// anchors returned for the caller to release.
+    public func remember(_ regex: CompiledRegex, identity: Identity, anchors: (Int32, Int32)) -> [Int32] {
+        var released: [Int32] = []
+        if identities.count >= maxEntries {
+            for entry in identities.values { released += [entry.anchors.0, entry.anchors.1] }
+            identities.removeAll(keepingCapacity: true)
+            lastIdentity = nil
+            lastRegex = nil
+        }
+        identities[identity] = (regex, anchors)
+        return released
+    }
+
     private func warnOnce() {
         guard !warned else { return }
         warned = true
