@@ -80,6 +80,13 @@ enum RegexAPI {
     /// Compiles for the match family (`match`, `find`, `gmatch`, `split`): options first, as
     /// the reference reads them, then the pattern, through the worker's LRU cache.
     static func compile(_ L: LuaState, pattern patternIndex: Int32, options optionsIndex: Int32, cache: RegexCache) -> Compiled {
+        // An `o` pattern seen before, by its strings' addresses: no parsing, no copying.
+        if lua_type(L, patternIndex) == LUA_TSTRING, lua_type(L, optionsIndex) == LUA_TSTRING,
+            let pattern = lua_tolstring(L, patternIndex, nil), let options = lua_tolstring(L, optionsIndex, nil),
+            let regex = cache.regex(identity: RegexCache.Identity(pattern: UnsafeRawPointer(pattern), options: UnsafeRawPointer(options)))
+        {
+            return .regex(regex)
+        }
         let options: (RegexOptions, UnsafeRawBufferPointer)
         switch self.options(L, optionsIndex) {
         case .success(let parsed): options = parsed
@@ -95,7 +102,6 @@ enum RegexAPI {
             pattern: pattern.baseAddress ?? UnsafeRawPointer(RegexSubject.empty),
             options: options.1.baseAddress ?? UnsafeRawPointer(RegexSubject.empty)
         )
-        if fast, let regex = cache.regex(identity: identity) { return .regex(regex) }
         switch cache.regex(pattern, options: options.0, optionText: options.1) {
         case .success(let regex):
             if fast {
