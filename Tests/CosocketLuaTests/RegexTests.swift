@@ -90,11 +90,19 @@ import Testing
     @Test func referenceReturnCodes() throws {
         #expect(match(try compile(".", "u"), "é") == (1, ["é"]))
         let utf = try compile("a", "u")
-        let invalid = Array([0x61, 0xFF]).withUnsafeBytes { utf.match($0, from: 0, context: RegexMatchContext()) }
+        let invalid = [UInt8]([0x61, 0xFF]).withUnsafeBytes { utf.match($0, from: 0, context: RegexMatchContext()) }
         #expect(invalid == -10)
         let empty = try compile("", "u")
         let midCharacter = Array("é".utf8).withUnsafeBytes { empty.match($0, from: 1, context: RegexMatchContext()) }
         #expect(midCharacter == -11)
+        // `U` skips the check without PCRE2's undefined behaviour: invalid bytes match nothing.
+        let unchecked = try compile("a.b|b", "U")
+        let skipped = [UInt8]([0x61, 0xFF, 0x62, 0xC3]).withUnsafeBytes { bytes -> (Int32, Range<Int>?) in
+            (unchecked.match(bytes, from: 0, context: RegexMatchContext()), unchecked.range(of: 0))
+        }
+        #expect(skipped.0 == 1)
+        #expect(skipped.1 == 2..<3)
+        #expect(match(try compile("h(.)", "U"), "héllo") == (2, ["hé", "é"]))
         let limited = RegexMatchContext(matchLimit: 100)
         #expect(match(try compile("(a|aa)+$"), String(repeating: "a", count: 20) + "b", context: limited).0 == -8)
         #expect(match(try compile("(a|aa)+$", "j"), String(repeating: "a", count: 20) + "b", context: limited).0 == -8)

@@ -106,7 +106,11 @@ private func regexOptions(flags: Int32, pcreOptions: Int32) -> RegexOptions {
     options.dfa = flags & 0x02 != 0
     options.jit = flags & 0x04 != 0
     options.duplicateNames = flags & 0x08 != 0
-    options.skipUTFCheck = flags & 0x10 != 0
+    if flags & 0x10 != 0 {
+        // `U`: as ``RegexOptions`` reads it, safe on invalid input.
+        options.skipUTFCheck = true
+        options.compileOptions |= PCRE2_MATCH_INVALID_UTF
+    }
     let map: [(Int32, UInt32)] = [
         (0x0000001, PCRE2_CASELESS), (0x0000002, PCRE2_MULTILINE), (0x0000004, PCRE2_DOTALL),
         (0x0000008, PCRE2_EXTENDED), (0x0000010, PCRE2_ANCHORED), (0x0000800, PCRE2_UTF),

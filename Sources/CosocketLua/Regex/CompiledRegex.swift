@@ -44,15 +44,14 @@ public final class CompiledRegex {
         // The reference hands PCRE an offset past the end and gets "no match".
         guard offset >= 0, offset <= subject.count else { return RegexStatus.noMatch }
         let bytes = subject.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? RegexSubject.empty
-        let matchOptions = options.skipUTFCheck ? PCRE2_NO_UTF_CHECK : 0
         let rc: Int32
         if options.dfa {
             // The reference's DFA workspace: 1000 ints, no match limit.
             rc = withUnsafeTemporaryAllocation(of: Int32.self, capacity: 1000) { workspace in
-                pcre2_dfa_match_8(code.pointer, bytes, subject.count, offset, matchOptions, matchData, nil, workspace.baseAddress, 1000)
+                pcre2_dfa_match_8(code.pointer, bytes, subject.count, offset, 0, matchData, nil, workspace.baseAddress, 1000)
             }
         } else {
-            rc = pcre2_match_8(code.pointer, bytes, subject.count, offset, matchOptions, matchData, context.pointer)
+            rc = pcre2_match_8(code.pointer, bytes, subject.count, offset, 0, matchData, context.pointer)
         }
         return RegexStatus.reference(rc)
     }

@@ -34,7 +34,10 @@ public struct RegexOptions: Hashable, Sendable {
             case UInt8(ascii: "m"): options.compileOptions |= PCRE2_MULTILINE
             case UInt8(ascii: "u"): options.compileOptions |= PCRE2_UTF
             case UInt8(ascii: "U"):
-                options.compileOptions |= PCRE2_UTF
+                // Not PCRE2_NO_UTF_CHECK at match time, whose behaviour on invalid input is
+                // undefined (a crash would take every worker): PCRE2_MATCH_INVALID_UTF skips
+                // the up-front check as safely, invalid bytes then matching nothing.
+                options.compileOptions |= PCRE2_UTF | PCRE2_MATCH_INVALID_UTF
                 options.skipUTFCheck = true
             case UInt8(ascii: "x"): options.compileOptions |= PCRE2_EXTENDED
             case UInt8(ascii: "d"): options.dfa = true
