@@ -44,9 +44,11 @@ let package = Package(
             ]
         ),
         .systemLibrary(name: "CLuaJIT", pkgConfig: "luajit", providers: [.apt(["libluajit2-5.1-dev"])]),
+        /// Regular expressions for `ngx.re` and the host's `location ~`/`server_name ~`.
+        .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
         .target(
             name: "CosocketLua",
-            dependencies: ["CosocketCore", "CLuaJIT", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CosocketCore", "CLuaJIT", "CPCRE2", .product(name: "Logging", package: "swift-log")],
             swiftSettings: performanceSettings
         ),
         .target(
@@ -59,7 +61,9 @@ let package = Package(
             dependencies: [
                 "Cosocket", "CosocketLua", "CosocketServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            /// lua-resty-core's FFI finds our `ngx_http_lua_ffi_*` functions (Sources/CosocketLua/FFI).
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic"])]
         ),
         /// The Swift API benchmark (bench/compare runs it): our TCPSocket against NIOAsyncChannel.
         .executableTarget(

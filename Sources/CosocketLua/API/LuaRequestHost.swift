@@ -15,6 +15,8 @@ public protocol LuaRequestHost: AnyObject {
     var requestHeaders: [(name: String, value: String)] { get }
     /// `ngx.var.NAME`; `nil` when the variable does not exist.
     func variable(_ name: String) -> String?
+    /// `ngx.var[n]`: a regex capture of the request's `location`/`server_name`.
+    func capture(_ index: Int) -> String?
     /// Sets a user variable (`set $x`) or a writable built-in; `false` when it cannot be set.
     func setVariable(_ name: String, _ value: String?) -> Bool
     /// The request body, read in full before the handlers run; `nil` when there is none.
@@ -32,4 +34,9 @@ public protocol LuaRequestHost: AnyObject {
     /// What nginx appends to error-log lines about this request:
     /// `client: 127.0.0.1, server: name, request: "GET / HTTP/1.1", host: "example.com"`.
     var errorLogContext: String { get }
+}
+
+extension LuaRequestHost {
+    /// Hosts without regex routing have no captures.
+    public func capture(_ index: Int) -> String? { nil }
 }

@@ -31,6 +31,7 @@ extension LuaWorker {
         TimerAPI.install(L, worker: worker)
         CodecAPI.install(L, worker: worker)
         RequestAPI.install(L, worker: worker)
+        RegexAPI.install(L, worker: worker)
 
         lua_pushvalue(L, -1)
         lua_setfield(L, luaGlobalsIndex, "ngx")

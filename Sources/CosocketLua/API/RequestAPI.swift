@@ -61,6 +61,15 @@ enum RequestAPI {
 
     static func getVariable(_ L: LuaState) -> LuaReturn {
         guard let host = host(L) else { return L.fail("no request found") }
+        if lua_type(L, 2) == LUA_TNUMBER {
+            // A number names a regex capture (`ngx.var[1]`), as in the reference.
+            guard let value = host.capture(luaToInteger(L, 2)) else {
+                lua_pushnil(L)
+                return .values(1)
+            }
+            luaPushString(L, value)
+            return .values(1)
+        }
         guard let name = luaString(L, 2), let value = host.variable(name) else {
             lua_pushnil(L)
             return .values(1)

@@ -10,6 +10,10 @@ public struct LuaConfiguration: Sendable {
     public var codeCache = true
     /// `ngx.worker.count()`.
     public var workerCount = 1
+    /// `lua_regex_cache_max_entries`: compiled `o` patterns kept per worker.
+    public var regexCacheMaxEntries = 1024
+    /// `lua_regex_match_limit`: PCRE2's match limit; 0 keeps its default.
+    public var regexMatchLimit = 0
 
     /// The default `package.path`, which includes Debian's system Lua module directory where the
     /// `lua-nginx-*` packages install.

@@ -50,6 +50,8 @@ public final class LuaWorker: @unchecked Sendable {
     /// a socket then costs no allocation of the socket pair (nor of their weak-reference side
     /// tables) and no deallocation when it is collected.
     var spareSockets: [LuaSocket] = []
+    /// Compiled `ngx.re` patterns (option `o`) and the match context.
+    lazy var regexCache = RegexCache(worker: self)
     /// The last target `connect` named (see ``RecentConnectTarget``).
     var recentConnectTarget = RecentConnectTarget()
     /// The last ``LuaContext/serial`` given out.
@@ -87,6 +89,7 @@ public final class LuaWorker: @unchecked Sendable {
         setPackagePaths()
         installNgxAPI()
         try installCoroutineWrappers()
+        FFIWorker.adopt(self)
     }
 
     deinit {

@@ -8,7 +8,7 @@ public enum LuaDirectives {
     /// Whether `name` is one of the directives handled here.
     public static func handles(_ name: String) -> Bool {
         name.hasPrefix("lua_socket_") || name == "lua_package_path" || name == "lua_package_cpath"
-            || name == "lua_code_cache"
+            || name == "lua_code_cache" || name == "lua_regex_cache_max_entries" || name == "lua_regex_match_limit"
     }
 
     public static func apply(
@@ -45,6 +45,9 @@ public enum LuaDirectives {
         case "lua_package_path": lua.packagePath = value
         case "lua_package_cpath": lua.packageCPath = value
         case "lua_code_cache": lua.codeCache = value != "off"
+        case "lua_regex_cache_max_entries", "lua_regex_match_limit":
+            guard let number = Int(value), number >= 0 else { throw node.error(.directive(name: node.name, message: "invalid value \"\(value)\"")) }
+            if node.name == "lua_regex_match_limit" { lua.regexMatchLimit = number } else { lua.regexCacheMaxEntries = number }
         default: throw node.error(.unknownDirective(node.name))
         }
     }

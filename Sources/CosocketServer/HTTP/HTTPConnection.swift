@@ -154,7 +154,7 @@ final class HTTPConnection: @unchecked Sendable {
                     return
                 }
             }
-            let server = router.dependsOnHost ? router.server(forHost: head.host) : router.defaultServer
+            let (server, serverCaptures) = router.dependsOnHost ? router.route(forHost: head.host) : (router.defaultServer, .none)
             let match = server.locations.match(uri: head.path)
             let maximumBody = match?.payload.settings.clientMaxBodySize ?? (1 << 20)
             let body: ByteBuffer?
@@ -173,7 +173,10 @@ final class HTTPConnection: @unchecked Sendable {
                 respondWithError(404, keepAlive: head.keepAlive, headOnly: head.method == .head)
                 continue
             }
-            dispatch(consume head, location: match.payload, body: body, serverName: server.names.first ?? "")
+            dispatch(
+                consume head, location: match.payload, body: body, serverName: server.names.first ?? "",
+                captures: serverCaptures.followed(by: match.captures)
+            )
         }
     }
 
@@ -214,7 +217,9 @@ final class HTTPConnection: @unchecked Sendable {
         return .incomplete
     }
 
-    private func dispatch(_ head: consuming HTTPRequestHead, location: Location, body: ByteBuffer?, serverName: String) {
+    private func dispatch(
+        _ head: consuming HTTPRequestHead, location: Location, body: ByteBuffer?, serverName: String, captures: LocationCaptures
+    ) {
         // The head is moved along (parser → request), not copied: a copy retains and later
         // releases each of its buffers and arrays.
         let request = RequestContext(
@@ -222,6 +227,7 @@ final class HTTPConnection: @unchecked Sendable {
             connection: self, worker: worker
         )
         request.serverName = serverName
+        request.captures = captures
         current = request
         worker.handle(request)
     }

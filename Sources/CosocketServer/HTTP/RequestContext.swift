@@ -25,6 +25,8 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     /// front for the head, so that a complete response goes out from this one buffer.
     var responseBody = ByteBuffer()
     private var userVariables: [String: String] = [:]
+    /// The regex captures of `server_name ~` and `location ~` (`$1`.., named variables).
+    var captures = LocationCaptures.none
     private var args: String?
     private(set) var headersSent = false
     private(set) var outputEnded = false
@@ -101,6 +103,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         case "status": return String(response.status)
         default: break
         }
+        if let value = captures[name] { return value }
         if name.hasPrefix("http_") {
             return head.header(named: String(name.dropFirst(5)).replacing("_", with: "-"))
         }
@@ -124,6 +127,10 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         userVariables[name] = value ?? ""
         return true
     }
+
+    /// `ngx.var[n]`: the n-th capture of the last regex that matched (nil for 0, an unset
+    /// group or one beyond the pattern's).
+    func capture(_ index: Int) -> String? { index >= 1 ? captures[index] : nil }
 
     func responseHeader(_ name: String) -> [String]? { response.values(name) }
 

@@ -82,7 +82,7 @@ public struct LocationMatcher<Payload: Sendable>: Sendable {
         for definition in definitions {
             let pattern = definition.pattern
             if let parent { try Self.validateNesting(definition, in: parent) }
-            let regex = pattern.isRegex ? try LocationRegex(pattern, file: definition.file, line: definition.line) : nil
+            let regex = pattern.isRegex ? try HostRegex(pattern, file: definition.file, line: definition.line) : nil
             let entry = payloads.count
             payloads.append(definition.payload)
             patterns.append(pattern)
@@ -129,7 +129,7 @@ public struct LocationMatcher<Payload: Sendable>: Sendable {
 struct LocationIndex: Sendable {
     struct Entry: Sendable {
         var noRegex: Bool
-        var regex: LocationRegex?
+        var regex: HostRegex?
         var nested = -1  // level index, -1 if none
     }
 

@@ -1,4 +1,4 @@
-import Foundation
+import CosocketLua
 
 /// The URI pattern of a `location` directive, read as `ngx_http_core_location`
 /// reads its arguments (so `location =/x`, `location ~*\.gif$` and
@@ -101,76 +101,51 @@ public struct LocationCaptures: Sendable, Hashable {
     /// `$n`; nil when out of range or unset (nginx renders both as "").
     public subscript(_ n: Int) -> String? { n >= 0 && n < groups.count ? groups[n] : nil }
     public subscript(_ name: String) -> String? { named[name] }
+
+    /// What a request sees after `location` captures follow `server_name` ones: the last
+    /// regex that matched sets `$1`..; named ones accumulate, later ones winning.
+    public func followed(by later: LocationCaptures) -> LocationCaptures {
+        if later.groups.isEmpty && later.named.isEmpty { return self }
+        if groups.isEmpty && named.isEmpty { return later }
+        return LocationCaptures(groups: later.groups.isEmpty ? groups : later.groups, named: named.merging(later.named) { $1 })
+    }
 }
 
-/// A compiled location regex. NSRegularExpression (ICU) is close enough to
-/// PCRE for location patterns; PCRE's `(?P<name>` is rewritten to `(?<name>`.
-/// NSRegularExpression is immutable and documented thread-safe, hence
-/// `@unchecked Sendable`.
-final class LocationRegex: @unchecked Sendable {
-    let regex: NSRegularExpression
-    let groupNames: [String]
+/// A compiled `location ~`/`~*` or `server_name ~` regex, on PCRE2 as nginx's are, shared by
+/// all workers (``RegexCode`` matches from any thread).
+final class HostRegex: Sendable {
+    let code: RegexCode
+    /// Group names by group number.
+    private let groupNames: [(group: Int, name: String)]
 
-    init(_ pattern: LocationPattern, file: String?, line: Int?) throws(ConfigError) {
-        let source = pattern.name.replacingOccurrences(of: "(?P<", with: "(?<")
-        var options: NSRegularExpression.Options = []
-        if pattern.modifier == .caseInsensitiveRegex { options.insert(.caseInsensitive) }
-        do {
-            regex = try NSRegularExpression(pattern: source, options: options)
-        } catch {
-            throw ConfigError(.regexCompileFailed(pattern: pattern.name, reason: Self.reason(error)), file: file, line: line)
+    /// Throws nginx's configuration error for a pattern that does not compile.
+    init(_ source: String, caseless: Bool, file: String? = nil, line: Int? = nil) throws(ConfigError) {
+        var bytes = Array(source.utf8)
+        let compiled = bytes.withUnsafeMutableBytes { RegexCode.compile(UnsafeRawBufferPointer($0), options: caseless ? RegexCode.caseless : 0, jit: true) }
+        switch compiled {
+        case .success(let code):
+            self.code = code
+            groupNames = code.names.map { ($0.group, String(decoding: $0.name, as: UTF8.self)) }
+        case .failure(let error):
+            throw ConfigError(.regexCompileFailed(pattern: source, reason: error.reason), file: file, line: line)
         }
-        groupNames = Self.groupNames(in: source)
     }
 
-    private static func reason(_ error: Error) -> String {
-        let text = (error as NSError).localizedDescription
-        return text.isEmpty ? "invalid pattern" : text
+    convenience init(_ pattern: LocationPattern, file: String?, line: Int?) throws(ConfigError) {
+        try self.init(pattern.name, caseless: pattern.modifier == .caseInsensitiveRegex, file: file, line: line)
     }
 
-    /// Names of `(?<name>` / `(?'name'` groups, skipping escapes and classes.
-    static func groupNames(in source: String) -> [String] {
-        let s = Array(source.unicodeScalars)
-        var names: [String] = []
-        var i = 0, inClass = false
-        while i < s.count {
-            let c = s[i]
-            if c == "\\" { i += 2; continue }
-            if inClass { if c == "]" { inClass = false }; i += 1; continue }
-            if c == "[" { inClass = true; i += 1; continue }
-            if c == "(", i + 3 < s.count, s[i + 1] == "?", s[i + 2] == "<" || s[i + 2] == "'" {
-                let close: Unicode.Scalar = s[i + 2] == "<" ? ">" : "'"
-                var j = i + 3
-                var name = ""
-                while j < s.count, s[j].properties.isAlphabetic || s[j] == "_" || ("0"..."9").contains(s[j]) {
-                    name.unicodeScalars.append(s[j])
-                    j += 1
-                }
-                if !name.isEmpty, j < s.count, s[j] == close { names.append(name) }
+    /// Captures if the regex matches anywhere in `subject` (unanchored, as PCRE).
+    func match(_ subject: String) -> LocationCaptures? {
+        var subject = subject
+        return subject.withUTF8 { bytes -> LocationCaptures? in
+            guard let ranges = code.firstMatch(in: UnsafeRawBufferPointer(bytes)) else { return nil }
+            func text(_ range: Range<Int>?) -> String? { range.map { String(decoding: bytes[$0], as: UTF8.self) } }
+            var named: [String: String] = [:]
+            for (group, name) in groupNames {
+                if let value = text(ranges[group]) { named[name] = value }
             }
-            i += 1
+            return LocationCaptures(groups: ranges.map(text), named: named)
         }
-        return names
-    }
-
-    /// Captures if the regex matches anywhere in `uri` (unanchored, as PCRE).
-    func match(_ uri: String) -> LocationCaptures? {
-        let range = NSRange(location: 0, length: uri.utf16.count)
-        guard let m = regex.firstMatch(in: uri, options: [], range: range) else { return nil }
-        var groups: [String?] = []
-        groups.reserveCapacity(m.numberOfRanges)
-        for i in 0..<m.numberOfRanges {
-            groups.append(Self.substring(uri, m.range(at: i)))
-        }
-        var named: [String: String] = [:]
-        for name in groupNames {
-            if let value = Self.substring(uri, m.range(withName: name)) { named[name] = value }
-        }
-        return LocationCaptures(groups: groups, named: named)
-    }
-
-    private static func substring(_ s: String, _ r: NSRange) -> String? {
-        guard r.location != NSNotFound, let range = Range(r, in: s) else { return nil }
-        return String(s[range])
     }
 }

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Picks the `server {}` block for a request's `Host` among those listening on one address,
 /// in nginx's order: the exact name, the longest name with a leading wildcard
 /// (`*.example.com`, or `.example.com`, which also matches `example.com`), the longest with
@@ -11,7 +9,7 @@ public struct ServerNameRouter<Server: Sendable>: Sendable {
     private var leading: [(suffix: String, alsoBare: Bool, server: Server)] = []
     /// Trailing wildcards by the prefix they require (`www.example.`), longest first.
     private var trailing: [(prefix: String, server: Server)] = []
-    private var regexes: [(regex: NameRegex, server: Server)] = []
+    private var regexes: [(regex: HostRegex, server: Server)] = []
     public let defaultServer: Server
     /// One server on the address: every request goes to it without looking at `Host`.
     private let isSingle: Bool
@@ -23,10 +21,14 @@ public struct ServerNameRouter<Server: Sendable>: Sendable {
         defaultServer = servers[defaultIndex ?? 0].server
         isSingle = servers.count == 1
         for (names, server) in servers {
-            for name in names.map({ $0.lowercased() }) where !name.isEmpty {
-                if name.hasPrefix("~") {
-                    regexes.append((try NameRegex(String(name.dropFirst())), server))
-                } else if name.hasPrefix("*.") {
+            for written in names where !written.isEmpty {
+                // A regex keeps its case (`\D` is not `\d`); it is compiled caseless instead.
+                if written.hasPrefix("~") {
+                    regexes.append((try HostRegex(String(written.dropFirst()), caseless: true), server))
+                    continue
+                }
+                let name = written.lowercased()
+                if name.hasPrefix("*.") {
                     leading.append((String(name.dropFirst()), false, server))
                 } else if name.hasPrefix(".") {
                     leading.append((name, true, server))
@@ -46,38 +48,27 @@ public struct ServerNameRouter<Server: Sendable>: Sendable {
     public var dependsOnHost: Bool { !isSingle }
 
     /// The server for a `Host` header value (port and trailing dot ignored, case-insensitive).
-    public func server(forHost host: String?) -> Server {
-        if isSingle { return defaultServer }
-        guard let host, !host.isEmpty else { return defaultServer }
+    public func server(forHost host: String?) -> Server { route(forHost: host).server }
+
+    /// The server for a `Host` header value and, when a `server_name ~regex` chose it, that
+    /// regex's captures (which become `$1`.. and named variables, as in nginx).
+    public func route(forHost host: String?) -> (server: Server, captures: LocationCaptures) {
+        if isSingle { return (defaultServer, .none) }
+        guard let host, !host.isEmpty else { return (defaultServer, .none) }
         var name = host.lowercased()
         if let colon = name.lastIndex(of: ":"), !name.hasSuffix("]") { name = String(name[..<colon]) }
         if name.hasSuffix(".") { name.removeLast() }
-        if let server = exact[name] { return server }
+        if let server = exact[name] { return (server, .none) }
         for entry in leading {
-            if name.hasSuffix(entry.suffix) && name.count > entry.suffix.count { return entry.server }
-            if entry.alsoBare && name == entry.suffix.dropFirst() { return entry.server }
+            if name.hasSuffix(entry.suffix) && name.count > entry.suffix.count { return (entry.server, .none) }
+            if entry.alsoBare && name == entry.suffix.dropFirst() { return (entry.server, .none) }
         }
         for entry in trailing where name.hasPrefix(entry.prefix) && name.count > entry.prefix.count {
-            return entry.server
+            return (entry.server, .none)
         }
-        for entry in regexes where entry.regex.matches(name) { return entry.server }
-        return defaultServer
-    }
-}
-
-/// A `server_name ~regex`, matched case-insensitively against the whole host name.
-struct NameRegex: @unchecked Sendable {
-    private let regex: NSRegularExpression
-
-    init(_ pattern: String) throws(ConfigError) {
-        do {
-            regex = try NSRegularExpression(pattern: pattern, options: [.caseInsensitive])
-        } catch {
-            throw ConfigError(.regexCompileFailed(pattern: pattern, reason: "invalid pattern"))
+        for entry in regexes {
+            if let captures = entry.regex.match(name) { return (entry.server, captures) }
         }
-    }
-
-    func matches(_ name: String) -> Bool {
-        regex.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) != nil
+        return (defaultServer, .none)
     }
 }

@@ -1,0 +1,55 @@
+-- ngx.re.match: captures (numbered, named, false for unset), res_table, ctx.pos, subjects that are not strings
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
+local function dump(m) if type(m) ~= "table" then return tostring(m) end local keys = {} for k in pairs(m) do keys[#keys + 1] = k end table.sort(keys, function(a, b) if type(a) == type(b) then return a < b end return type(a) == "number" end) local t = {} for _, k in ipairs(keys) do local v = m[k] if type(v) == "table" then local r = {} for i, x in ipairs(v) do r[i] = tostring(x) end v = "{" .. table.concat(r, ",") .. "}" else v = v == "" and '""' or tostring(v) end t[#t + 1] = tostring(k) .. "=" .. v end return "{" .. table.concat(t, " ") .. "}" end
+local function strip(msg) return (tostring(msg):gsub("^.-:%d+: ", "")) end
+local function perr(ok, ...) if ok then return ok, ... end return ok, strip((...)) end
+show(dump(ngx.re.match("hello, 1234", "([0-9])[0-9]+")))
+show(dump(ngx.re.match("hello, 1234", "([a-z]+), (?<num>[0-9]+)")))
+show(dump(ngx.re.match("hello", "(h)(x)?(e)")))
+show(dump(ngx.re.match("hello", "(x)?|(h)")))
+show(ngx.re.match("hello", "x"))
+show(select("#", ngx.re.match("hello", "x")))
+show(dump(ngx.re.match("", "")))
+show(dump(ngx.re.match("abc", "")))
+show(dump(ngx.re.match("abcdefghijkl", "(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)(k)(l)")))
+show(dump(ngx.re.match("abcdefghijkl", "(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)(k)(l)(m)?")))
+show(dump(ngx.re.match(12345, "3(4)")))
+show(dump(ngx.re.match(nil, "ni")))
+show(dump(ngx.re.match(true, "ru")))
+show(dump(ngx.re.match(1.5, "\\.")))
+show(dump(ngx.re.match("a\0b", "a\0(b)")))
+show(dump(ngx.re.match("x-y", "(?<first>\\w)-(?<second>\\w)")))
+show(dump(ngx.re.match("x-", "(?<first>\\w)-(?<second>\\w)?")))
+-- ctx.pos
+local ctx = {}
+show(dump(ngx.re.match("1a2b3c", "[0-9]", nil, ctx)), ctx.pos)
+show(dump(ngx.re.match("1a2b3c", "[0-9]", nil, ctx)), ctx.pos)
+show(dump(ngx.re.match("1a2b3c", "[0-9]", nil, ctx)), ctx.pos)
+show(dump(ngx.re.match("1a2b3c", "[0-9]", nil, ctx)), ctx.pos)
+ctx = { pos = 0 } show(dump(ngx.re.match("abc", "a", "", ctx)), ctx.pos)
+ctx = { pos = -5 } show(dump(ngx.re.match("abc", "a", "", ctx)), ctx.pos)
+ctx = { pos = 3 } show(dump(ngx.re.match("abc", "c", "", ctx)), ctx.pos)
+ctx = { pos = 4 } show(dump(ngx.re.match("abc", "$", "", ctx)), ctx.pos)
+ctx = { pos = 10 } show(dump(ngx.re.match("abc", "", "", ctx)), ctx.pos)
+ctx = { pos = 2 } show(dump(ngx.re.match("abc", "^b", "", ctx)), ctx.pos)
+ctx = { pos = 2 } show(dump(ngx.re.match("abc", "b", "a", ctx)), ctx.pos)
+ctx = { pos = false } show(dump(ngx.re.match("abc", "a", "", ctx)), ctx.pos)
+ctx = { pos = "2" } show(perr(pcall(ngx.re.match, "abc", "a", "", ctx)))
+-- res_table: reused, extra entries left alone
+local res = { "old", "old2", x = "keep" }
+local m = ngx.re.match("hello", "(h)(e)", nil, nil, res)
+show(m == res, dump(res))
+m = ngx.re.match("hello", "(l)(x)?", nil, nil, res)
+show(m == res, dump(res))
+m = ngx.re.match("hello", "z", nil, nil, res)
+show(m, dump(res))
+show(perr(pcall(ngx.re.match, "hello", "h", nil, nil, 5)))
+-- bad argument types
+show(perr(pcall(ngx.re.match, "ab", nil)))
+show(perr(pcall(ngx.re.match, "ab", 5)))
+show(perr(pcall(ngx.re.match, "ab", "a", 5)))
+show(perr(pcall(ngx.re.match, "ab", "a", true)))
+show(dump(ngx.re.match("ab", "A", false)))
+show(dump(ngx.re.match("ab", "A", {})))
+show(perr(pcall(ngx.re.match, "ab", "a", nil, 5)))
+show(dump(ngx.re.match("ab", "a", nil, false)))
