@@ -31,6 +31,7 @@ extension LuaWorker {
         TimerAPI.install(L, worker: worker)
         CodecAPI.install(L, worker: worker)
         RequestAPI.install(L, worker: worker)
+        SharedDictAPI.install(L, worker: worker, zones: configuration.sharedDictZones)
 
         lua_pushvalue(L, -1)
         lua_setfield(L, luaGlobalsIndex, "ngx")

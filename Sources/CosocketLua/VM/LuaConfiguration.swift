@@ -10,6 +10,11 @@ public struct LuaConfiguration: Sendable {
     public var codeCache = true
     /// `ngx.worker.count()`.
     public var workerCount = 1
+    /// `lua_shared_dict` directives, in order.
+    public var sharedDicts: [SharedDictDeclaration] = []
+    /// The zones behind `ngx.shared`, shared by all workers: the host attaches them
+    /// (``SharedDictZones/attach(_:)``) before it creates the workers.
+    public var sharedDictZones: [String: SharedDict] = [:]
 
     /// The default `package.path`, which includes Debian's system Lua module directory where the
     /// `lua-nginx-*` packages install.

@@ -1,0 +1,73 @@
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One `lua_shared_dict` zone, shared by every worker (the workers are threads of this
+/// process): its store behind a lock that each operation holds for its own duration only,
+/// so nothing ever waits on it across a yield.
+public final class SharedDict: Sendable {
+    public let name: String
+    public let size: Int
+    private let store: Mutex<SharedDictStore>
+
+    /// `nil` when the size cannot hold nginx's own zone header (below 12 KiB).
+    public init?(name: String, size: Int) {
+        guard let store = SharedDictStore(size: size, name: name) else { return nil }
+        self.name = name
+        self.size = size
+        self.store = Mutex(store)
+    }
+
+    /// Runs one operation under the lock, at the current time in milliseconds.
+    @inline(__always)
+    public func withStore<Result>(_ body: (inout SharedDictStore, UInt64) -> Result) -> Result {
+        let now = Self.nowMilliseconds()
+        return store.withLock { body(&$0, now) }
+    }
+
+    /// nginx's cached time in milliseconds (wall clock, as `ngx_timeofday` gives).
+    static func nowMilliseconds() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return UInt64(spec.tv_sec) &* 1000 &+ UInt64(spec.tv_nsec / 1_000_000)
+    }
+}
+
+/// A `lua_shared_dict` directive: a zone's name and size.
+public struct SharedDictDeclaration: Sendable, Equatable {
+    public var name: String
+    public var size: Int
+    public init(name: String, size: Int) {
+        self.name = name
+        self.size = size
+    }
+}
+
+/// The zones of one server, kept across reloads as nginx keeps a zone whose name and size
+/// did not change (its contents survive `-s reload`); a zone whose size changed starts empty.
+public final class SharedDictZones: Sendable {
+    private let zones = Mutex<[String: SharedDict]>([:])
+
+    public init() {}
+
+    /// The zones `declarations` name, reusing the ones already there; zones no longer
+    /// declared are let go.
+    public func attach(_ declarations: [SharedDictDeclaration]) throws(SharedDictError) -> [String: SharedDict] {
+        try zones.withLock { (zones: inout [String: SharedDict]) throws(SharedDictError) -> [String: SharedDict] in
+            var attached: [String: SharedDict] = [:]
+            for declaration in declarations {
+                if let existing = zones[declaration.name], existing.size == declaration.size {
+                    attached[declaration.name] = existing
+                } else if let zone = SharedDict(name: declaration.name, size: declaration.size) {
+                    attached[declaration.name] = zone
+                } else {
+                    throw SharedDictError("ngx_slab_alloc() failed: no memory in lua_shared_dict zone \"\(declaration.name)\"")
+                }
+            }
+            zones = attached
+            return attached
+        }
+    }
+}
