@@ -32,6 +32,7 @@ extension LuaWorker {
         CodecAPI.install(L, worker: worker)
         RequestAPI.install(L, worker: worker)
         SharedDictAPI.install(L, worker: worker, zones: configuration.sharedDictZones)
+        SemaphoreAPI.install(L, worker: worker)
 
         lua_pushvalue(L, -1)
         lua_setfield(L, luaGlobalsIndex, "ngx")

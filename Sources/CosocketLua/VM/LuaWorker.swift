@@ -290,6 +290,10 @@ public final class LuaWorker: @unchecked Sendable {
         case .flushed:
             lua_pushinteger(L, 1)
             return 1
+        case .semaphore(let acquired):
+            lua_pushboolean(L, acquired ? 1 : 0)
+            if acquired { lua_pushnil(L) } else { luaPushString(L, "timeout") }
+            return 2
         }
     }
 
@@ -378,6 +382,9 @@ public final class LuaWorker: @unchecked Sendable {
         switch coroutine.wait {
         case .socket(let socket): socket.coroutineKilled(coroutine)
         case .sleep(let timer): timer?.cancel()
+        case .semaphore(let semaphore, let timer):
+            timer?.cancel()
+            semaphore.removeWaiter(coroutine)
         case .threads, .nextTick, .exit, .flush, nil: break
         }
         coroutine.wait = nil
