@@ -105,6 +105,14 @@ enum SharedDictAPI {
         return .key(Array(bytes))
     }
 
+    /// The worker's cached time, as nginx's shdict code reads `ngx_timeofday`.
+    @inline(__always)
+    private static func now(_ L: LuaState) -> UInt64 {
+        let worker = LuaWorker.from(L)
+        if worker.cachedMilliseconds == 0 { worker.cachedMilliseconds = SharedDict.nowMilliseconds() }
+        return worker.cachedMilliseconds
+    }
+
     private static func badZone(_ L: LuaState) -> LuaReturn { L.fail("bad \"zone\" argument") }
 
     /// A Lua error raised inside lua-resty-core's shdict.lua, at its line `line`.
@@ -129,7 +137,7 @@ enum SharedDictAPI {
         case .failed(let result): return result
         case .key(let bytes): key = bytes
         }
-        switch dict.withStore({ $0.get(key, stale: stale, now: $1) }) {
+        switch dict.withStore(now: now(L), { $0.get(key, stale: stale, now: $1) }) {
         case .missing:
             lua_pushnil(L)
             return .values(1)
@@ -193,7 +201,7 @@ enum SharedDictAPI {
         default:
             return restyCoreError(L, line: 542, "bad argument #10 to 'ngx_lua_ffi_shdict_store' (cannot convert '\(luaTypeName(L, 5))' to 'int')")
         }
-        let result = dict.withStore {
+        let result = dict.withStore(now: now(L)) {
             $0.store(key, value, mode: mode, safe: safe, exptime: exptime, flags: UInt32(bitPattern: flags), now: $1)
         }
         lua_pushboolean(L, result.ok ? 1 : 0)
@@ -228,7 +236,7 @@ enum SharedDictAPI {
             if initial == nil { return L.fail("must provide \"init\" when providing \"init_ttl\"") }
             initialTTL = LuaNumber.truncated(seconds * 1000)
         }
-        let result = dict.withStore { $0.incr(key, by: delta, initial: initial, initialTTL: initialTTL, now: $1) }
+        let result = dict.withStore(now: now(L)) { $0.incr(key, by: delta, initial: initial, initialTTL: initialTTL, now: $1) }
         guard let value = result.value else { return L.softFailure(result.error ?? "not found") }
         lua_pushnumber(L, value)
         guard initial != nil else { return .values(1) }
@@ -244,7 +252,7 @@ enum SharedDictAPI {
         case .failed(let result): return result
         case .key(let bytes): key = bytes
         }
-        guard let milliseconds = dict.withStore({ $0.ttl(key, now: $1) }) else { return L.softFailure("not found") }
+        guard let milliseconds = dict.withStore(now: now(L), { $0.ttl(key, now: $1) }) else { return L.softFailure("not found") }
         lua_pushnumber(L, Double(milliseconds) / 1000)
         return .values(1)
     }
@@ -260,20 +268,20 @@ enum SharedDictAPI {
         guard let milliseconds = milliseconds(L, 3) else {
             return restyCoreError(L, line: 873, "attempt to perform arithmetic on local 'exptime' (a \(luaTypeName(L, 3)) value)")
         }
-        guard dict.withStore({ $0.setExpire(key, milliseconds: milliseconds, now: $1) }) else { return L.softFailure("not found") }
+        guard dict.withStore(now: now(L), { $0.setExpire(key, milliseconds: milliseconds, now: $1) }) else { return L.softFailure("not found") }
         lua_pushboolean(L, 1)
         return .values(1)
     }
 
     static func flushAll(_ L: LuaState) -> LuaReturn {
         guard let dict = zone(L) else { return badZone(L) }
-        dict.withStore { $0.flushAll(now: $1) }
+        dict.withStore(now: now(L)) { $0.flushAll(now: $1) }
         return .values(0)
     }
 
     static func capacity(_ L: LuaState, free: Bool) -> LuaReturn {
         guard let dict = zone(L) else { return badZone(L) }
-        lua_pushnumber(L, Double(free ? dict.withStore { store, _ in store.freeSpace } : dict.size))
+        lua_pushnumber(L, Double(free ? dict.withStore(now: now(L)) { store, _ in store.freeSpace } : dict.size))
         return .values(1)
     }
 
@@ -295,7 +303,7 @@ enum SharedDictAPI {
         case LUA_TNUMBER: value = .number(lua_tonumber(L, 3))
         default: return L.softFailure("bad value type")
         }
-        switch dict.withStore({ $0.push(key, value, front: front, now: $1) }) {
+        switch dict.withStore(now: now(L), { $0.push(key, value, front: front, now: $1) }) {
         case .success(let length):
             lua_pushnumber(L, Double(length))
             return .values(1)
@@ -315,7 +323,7 @@ enum SharedDictAPI {
         case .key(let bytes): key = bytes
         }
         if length {
-            switch dict.withStore({ $0.length(key, now: $1) }) {
+            switch dict.withStore(now: now(L), { $0.length(key, now: $1) }) {
             case .success(let items):
                 lua_pushnumber(L, Double(items))
                 return .values(1)
@@ -323,7 +331,7 @@ enum SharedDictAPI {
                 return L.softFailure(error.message)
             }
         }
-        switch dict.withStore({ $0.pop(key, front: front, now: $1) }) {
+        switch dict.withStore(now: now(L), { $0.pop(key, front: front, now: $1) }) {
         case .success(let value):
             if let value { push(L, value) } else { lua_pushnil(L) }
             return .values(1)
@@ -344,10 +352,10 @@ enum SharedDictAPI {
             limit = Int(LuaNumber.truncated32(lua_tonumber(L, 2)))
         }
         guard keys else {
-            lua_pushnumber(L, Double(dict.withStore { $0.flushExpired(max: limit, now: $1) }))
+            lua_pushnumber(L, Double(dict.withStore(now: now(L)) { $0.flushExpired(max: limit, now: $1) }))
             return .values(1)
         }
-        let found = dict.withStore { store, now in store.keys(max: limit, now: now) }
+        let found = dict.withStore(now: now(L)) { store, now in store.keys(max: limit, now: now) }
         lua_createtable(L, Int32(clamping: found.count), 0)
         for (position, key) in found.enumerated() {
             key.withUnsafeBytes { luaPushBytes(L, $0) }

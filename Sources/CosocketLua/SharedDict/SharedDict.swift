@@ -20,15 +20,15 @@ public final class SharedDict: Sendable {
         self.store = Mutex(store)
     }
 
-    /// Runs one operation under the lock, at the current time in milliseconds.
+    /// Runs one operation under the lock, at `now` (milliseconds since the epoch, by default
+    /// the clock's).
     @inline(__always)
-    public func withStore<Result>(_ body: (inout SharedDictStore, UInt64) -> Result) -> Result {
-        let now = Self.nowMilliseconds()
-        return store.withLock { body(&$0, now) }
+    public func withStore<Result>(now: UInt64 = SharedDict.nowMilliseconds(), _ body: (inout SharedDictStore, UInt64) -> Result) -> Result {
+        store.withLock { body(&$0, now) }
     }
 
-    /// nginx's cached time in milliseconds (wall clock, as `ngx_timeofday` gives).
-    static func nowMilliseconds() -> UInt64 {
+    /// The wall clock in milliseconds, as nginx's `ngx_timeofday` reads it.
+    public static func nowMilliseconds() -> UInt64 {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
         return UInt64(spec.tv_sec) &* 1000 &+ UInt64(spec.tv_nsec / 1_000_000)

@@ -8,6 +8,9 @@ public struct LuaConfiguration: Sendable {
     public var logLevel: LuaLogLevel = .error
     /// `lua_code_cache`: compiled chunks are cached (always on here).
     public var codeCache = true
+    /// `master_process` (on in the server by default): `require("ngx.process").type()` then
+    /// says `worker` (`master` in init_by_lua), else `single` (also the runner's).
+    public var masterProcess = false
     /// `ngx.worker.count()`.
     public var workerCount = 1
     /// `lua_shared_dict` directives, in order.

@@ -70,6 +70,9 @@ public final class LuaWorker: @unchecked Sendable {
     private var endedContexts: [LuaContext] = []
     private static let endedContextLimit = 64
     var pendingTimers = 0
+    /// nginx's cached time in milliseconds, as shared dicts read it: fixed while Lua code
+    /// runs (refreshed when the scheduler resumes a coroutine, and by `ngx.update_time`).
+    var cachedMilliseconds: UInt64 = 0
     var runningTimers = 0
     /// Set by `shutdown`: timers fire as premature and new ones are refused.
     var isShuttingDown = false
@@ -224,6 +227,7 @@ public final class LuaWorker: @unchecked Sendable {
     func resume(_ coroutine: LuaCoroutine, arguments: Int32) {
         let saved = current
         current = coroutine
+        if resumeDepth == 0 { cachedMilliseconds = SharedDict.nowMilliseconds() }
         resumeDepth += 1
         let status = lua_resume(coroutine.thread, arguments)
         resumeDepth -= 1

@@ -86,6 +86,7 @@ public struct ConfigurationBuilder {
         configuration.luaSourceCount = sourceNumbers.next
         configuration.lua.logLevel = configuration.errorLogLevel
         configuration.lua.workerCount = configuration.workerProcesses
+        configuration.lua.masterProcess = configuration.masterProcess
         return configuration
     }
 
