@@ -59,7 +59,9 @@ let package = Package(
             dependencies: [
                 "Cosocket", "CosocketLua", "CosocketServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            /// lua-resty-core's FFI finds our `ngx_http_lua_ffi_*` functions (Sources/CosocketLua/FFI).
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic"])]
         ),
         /// The Swift API benchmark (bench/compare runs it): our TCPSocket against NIOAsyncChannel.
         .executableTarget(

@@ -61,8 +61,8 @@ enum NgxCoreAPI {
             ("sleep", { L in luaFinish(L!, NgxCoreAPI.sleep(L!)) }),
             ("now", { L in lua_pushnumber(L, Clock.now()); return 1 }),
             ("time", { L in lua_pushinteger(L, lua_Integer(Clock.now())); return 1 }),
-            ("update_time", { L in
-                LuaWorker.from(L!).cachedMilliseconds = SharedDict.nowMilliseconds()
+            ("update_time", { _ in
+                SharedDict.refreshCachedTime()
                 return 0
             }),
             ("today", { L in luaPushString(L!, Clock.format("%Y-%m-%d", utc: false)); return 1 }),

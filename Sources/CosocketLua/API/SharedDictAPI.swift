@@ -48,8 +48,8 @@ enum SharedDictAPI {
         for (name, zone) in zones.sorted(by: { $0.key < $1.key }) {
             luaPushString(L, name)
             lua_createtable(L, 1, 0)
-            let userdata = lua_newuserdata(L, MemoryLayout<UnsafeMutableRawPointer>.size)!
-            userdata.storeBytes(of: Unmanaged.passUnretained(zone).toOpaque(), as: UnsafeMutableRawPointer.self)
+            let userdata = lua_newuserdata(L, MemoryLayout<SharedDictZone>.size)!
+            userdata.storeBytes(of: SharedDictZone(zone), as: SharedDictZone.self)
             lua_rawseti(L, -2, 1)
             lua_pushvalue(L, -3)
             lua_setmetatable(L, -2)
@@ -61,20 +61,15 @@ enum SharedDictAPI {
 
     // MARK: Arguments
 
-    /// The dict behind the table at index 1: its userdata must hold one of this worker's
-    /// zones (the configuration keeps them alive for the worker's life).
+    /// The dict behind the table at index 1: its userdata must be a zone's (``SharedDictZone``;
+    /// the configuration keeps the dict alive for the worker's life).
     private static func zone(_ L: LuaState) -> SharedDict? {
         guard lua_type(L, 1) == LUA_TTABLE else { return nil }
         lua_rawgeti(L, 1, 1)
         defer { luaPop(L, 1) }
-        guard lua_type(L, -1) == LUA_TUSERDATA, lua_objlen(L, -1) == MemoryLayout<UnsafeMutableRawPointer>.size,
+        guard lua_type(L, -1) == LUA_TUSERDATA, lua_objlen(L, -1) == MemoryLayout<SharedDictZone>.size,
               let raw = lua_touserdata(L, -1) else { return nil }
-        let pointer = raw.load(as: UnsafeMutableRawPointer.self)
-        for zone in LuaWorker.from(L).configuration.sharedDictZones.values
-        where Unmanaged.passUnretained(zone).toOpaque() == pointer {
-            return zone
-        }
-        return nil
+        return SharedDictZone.dict(at: raw)
     }
 
     private enum KeyCheck {
@@ -105,13 +100,9 @@ enum SharedDictAPI {
         return .key(Array(bytes))
     }
 
-    /// The worker's cached time, as nginx's shdict code reads `ngx_timeofday`.
+    /// nginx's cached time, as its shdict code reads `ngx_timeofday`.
     @inline(__always)
-    private static func now(_ L: LuaState) -> UInt64 {
-        let worker = LuaWorker.from(L)
-        if worker.cachedMilliseconds == 0 { worker.cachedMilliseconds = SharedDict.nowMilliseconds() }
-        return worker.cachedMilliseconds
-    }
+    private static func now(_ L: LuaState) -> UInt64 { SharedDict.cachedMilliseconds }
 
     private static func badZone(_ L: LuaState) -> LuaReturn { L.fail("bad \"zone\" argument") }
 

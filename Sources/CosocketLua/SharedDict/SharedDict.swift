@@ -27,6 +27,27 @@ public final class SharedDict: Sendable {
         store.withLock { body(&$0, now) }
     }
 
+    private static let cachedTimeKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// nginx's cached time on this thread (a worker's loop): fixed while Lua code runs, as
+    /// `ngx_timeofday` is between event-loop turns. The scheduler refreshes it when it resumes
+    /// Lua code, `ngx.update_time` too; the FFI functions read it as the native methods do.
+    public static var cachedMilliseconds: UInt64 {
+        if let value = pthread_getspecific(cachedTimeKey) { return UInt64(UInt(bitPattern: value)) }
+        return refreshCachedTime()
+    }
+
+    @discardableResult
+    public static func refreshCachedTime() -> UInt64 {
+        let now = nowMilliseconds()
+        pthread_setspecific(cachedTimeKey, UnsafeRawPointer(bitPattern: UInt(now)))
+        return now
+    }
+
     /// The wall clock in milliseconds, as nginx's `ngx_timeofday` reads it.
     public static func nowMilliseconds() -> UInt64 {
         var spec = timespec()

@@ -70,9 +70,6 @@ public final class LuaWorker: @unchecked Sendable {
     private var endedContexts: [LuaContext] = []
     private static let endedContextLimit = 64
     var pendingTimers = 0
-    /// nginx's cached time in milliseconds, as shared dicts read it: fixed while Lua code
-    /// runs (refreshed when the scheduler resumes a coroutine, and by `ngx.update_time`).
-    var cachedMilliseconds: UInt64 = 0
     var runningTimers = 0
     /// Set by `shutdown`: timers fire as premature and new ones are refused.
     var isShuttingDown = false
@@ -227,7 +224,8 @@ public final class LuaWorker: @unchecked Sendable {
     func resume(_ coroutine: LuaCoroutine, arguments: Int32) {
         let saved = current
         current = coroutine
-        if resumeDepth == 0 { cachedMilliseconds = SharedDict.nowMilliseconds() }
+        // Shared dicts read nginx's cached time: fixed while this runs.
+        if resumeDepth == 0 { SharedDict.refreshCachedTime() }
         resumeDepth += 1
         let status = lua_resume(coroutine.thread, arguments)
         resumeDepth -= 1
