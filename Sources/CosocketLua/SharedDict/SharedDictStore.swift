@@ -59,7 +59,15 @@ public struct SharedDictStore: Sendable {
     private var slab: SlabModel
     private var entries: [Entry?] = []
     private var freeSlots: [Int] = []
-    private var index: [[UInt8]: Int] = [:]
+    private var index: [Key: Int] = [:]
+
+    /// A key hashed as one block of bytes: `[UInt8]`'s own hashing feeds the hasher a byte
+    /// at a time, which profiles showed at a fifth of a get+incr request.
+    private struct Key: Hashable {
+        let bytes: [UInt8]
+        func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
+        static func == (a: Key, b: Key) -> Bool { a.bytes == b.bytes }
+    }
     /// Most and least recently used entries.
     private var head = -1
     private var tail = -1
@@ -113,7 +121,7 @@ public struct SharedDictStore: Sendable {
             slot = entries.count
             entries.append(entry)
         }
-        index[entry.key] = slot
+        index[Key(bytes: entry.key)] = slot
         pushFront(slot)
         return slot
     }
@@ -126,7 +134,7 @@ public struct SharedDictStore: Sendable {
             for (_, allocation) in items { slab.free(allocation) }
         }
         slab.free(entry.allocation)
-        index[entry.key] = nil
+        index[Key(bytes: entry.key)] = nil
         entries[slot] = nil
         freeSlots.append(slot)
     }
@@ -137,7 +145,7 @@ public struct SharedDictStore: Sendable {
 
     /// `ngx_http_lua_shdict_lookup`: finds the key and makes it the most recently used.
     private mutating func lookup(_ key: [UInt8], now: UInt64) -> (slot: Int, expired: Bool)? {
-        guard let slot = index[key], let entry = entries[slot] else { return nil }
+        guard let slot = index[Key(bytes: key)], let entry = entries[slot] else { return nil }
         touch(slot)
         return (slot, isExpired(entry, now: now))
     }
