@@ -174,6 +174,23 @@ import CosocketTestSupport
         #expect(d.store.freeSpace == Self.make().freeSpace)
     }
 
+    @Test func manyKeysSurviveTheIndexGrowingAndDeletions() {
+        let d = Box(Self.make(16 << 20))
+        for index in 0..<10000 { #expect(d.store.store(Self.bytes("key\(index)"), .number(Double(index)), now: 10).ok) }
+        for index in stride(from: 0, to: 10000, by: 2) { #expect(d.store.store(Self.bytes("key\(index)"), nil, now: 10).ok) }
+        for round in 0..<3 {  // deleted marks pile up and are rebuilt away
+            for index in 0..<2000 { _ = d.store.store(Self.bytes("tmp\(round)-\(index)"), .number(1), now: 10) }
+            for index in 0..<2000 { _ = d.store.store(Self.bytes("tmp\(round)-\(index)"), nil, now: 10) }
+        }
+        #expect(d.store.count == 5000)
+        var wrong = 0
+        for index in 0..<10000 {
+            let expected: SharedDictStore.Lookup = index % 2 == 0 ? .missing : .found(.number(Double(index)), flags: 0, stale: false)
+            if d.store.get(Self.bytes("key\(index)"), now: 10) != expected { wrong += 1 }
+        }
+        #expect(wrong == 0)
+    }
+
     @Test func everyOperationLeavesMemoryConsistent() {
         // Random operations, then everything deleted: all pages must be free again.
         let d = Box(Self.make(64 * 1024))
@@ -195,5 +212,32 @@ import CosocketTestSupport
         _ = d.store.flushExpired(max: 0, now: 10)
         #expect(d.store.count == 0)
         #expect(d.store.freeSpace == empty)
+    }
+}
+
+/// The store's operations on byte arrays, for the tests.
+extension SharedDictStore {
+    mutating func get(_ key: [UInt8], stale: Bool = false, now: UInt64) -> Lookup {
+        key.withUnsafeBytes { get($0, stale: stale, now: now) }
+    }
+    mutating func store(_ key: [UInt8], _ value: SharedDictValue?, mode: StoreMode = .set, safe: Bool = false,
+                        exptime: Int = 0, flags: UInt32 = 0, now: UInt64) -> StoreResult {
+        key.withUnsafeBytes { store($0, value, mode: mode, safe: safe, exptime: exptime, flags: flags, now: now) }
+    }
+    mutating func incr(_ key: [UInt8], by delta: Double, initial: Double? = nil, initialTTL: Int = 0, now: UInt64) -> IncrResult {
+        key.withUnsafeBytes { incr($0, by: delta, initial: initial, initialTTL: initialTTL, now: now) }
+    }
+    mutating func push(_ key: [UInt8], _ value: SharedDictValue, front: Bool, now: UInt64) -> Result<Int, SharedDictError> {
+        key.withUnsafeBytes { push($0, value, front: front, now: now) }
+    }
+    mutating func pop(_ key: [UInt8], front: Bool, now: UInt64) -> Result<SharedDictValue?, SharedDictError> {
+        key.withUnsafeBytes { pop($0, front: front, now: now) }
+    }
+    mutating func length(_ key: [UInt8], now: UInt64) -> Result<Int, SharedDictError> {
+        key.withUnsafeBytes { length($0, now: now) }
+    }
+    mutating func ttl(_ key: [UInt8], now: UInt64) -> Int64? { key.withUnsafeBytes { ttl($0, now: now) } }
+    mutating func setExpire(_ key: [UInt8], milliseconds: Int, now: UInt64) -> Bool {
+        key.withUnsafeBytes { setExpire($0, milliseconds: milliseconds, now: now) }
     }
 }

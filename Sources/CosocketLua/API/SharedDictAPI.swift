@@ -73,7 +73,8 @@ enum SharedDictAPI {
     }
 
     private enum KeyCheck {
-        case key([UInt8])
+        /// The key's bytes, valid while its Lua string stays at its stack index.
+        case key(UnsafeRawBufferPointer)
         case failed(LuaReturn)
     }
 
@@ -97,7 +98,7 @@ enum SharedDictAPI {
         guard let bytes = luaBytes(L, index) else { return .failed(L.softFailure("nil key")) }
         if bytes.isEmpty { return .failed(L.softFailure("empty key")) }
         if bytes.count > 65535 { return .failed(L.softFailure("key too long")) }
-        return .key(Array(bytes))
+        return .key(bytes)
     }
 
     /// nginx's cached time, as its shdict code reads `ngx_timeofday`.
@@ -123,7 +124,7 @@ enum SharedDictAPI {
 
     static func get(_ L: LuaState, stale: Bool) -> LuaReturn {
         guard let dict = zone(L) else { return badZone(L) }
-        let key: [UInt8]
+        let key: UnsafeRawBufferPointer
         switch self.key(L, 2, converting: true) {
         case .failed(let result): return result
         case .key(let bytes): key = bytes
@@ -170,7 +171,7 @@ enum SharedDictAPI {
         default:
             return restyCoreError(L, line: 490, "attempt to compare \(luaTypeName(L, 4)) with number")
         }
-        let key: [UInt8]
+        let key: UnsafeRawBufferPointer
         switch self.key(L, 2, converting: true) {
         case .failed(let result): return result
         case .key(let bytes): key = bytes
@@ -209,7 +210,7 @@ enum SharedDictAPI {
 
     static func incr(_ L: LuaState) -> LuaReturn {
         guard let dict = zone(L) else { return badZone(L) }
-        let key: [UInt8]
+        let key: UnsafeRawBufferPointer
         switch self.key(L, 2, converting: true) {
         case .failed(let result): return result
         case .key(let bytes): key = bytes
@@ -238,7 +239,7 @@ enum SharedDictAPI {
 
     static func ttl(_ L: LuaState) -> LuaReturn {
         guard let dict = zone(L) else { return badZone(L) }
-        let key: [UInt8]
+        let key: UnsafeRawBufferPointer
         switch self.key(L, 2, converting: true) {
         case .failed(let result): return result
         case .key(let bytes): key = bytes
@@ -251,7 +252,7 @@ enum SharedDictAPI {
     static func expire(_ L: LuaState) -> LuaReturn {
         guard let dict = zone(L) else { return badZone(L) }
         if lua_toboolean(L, 3) == 0 { return L.fail("bad \"exptime\" argument") }
-        let key: [UInt8]
+        let key: UnsafeRawBufferPointer
         switch self.key(L, 2, converting: true) {
         case .failed(let result): return result
         case .key(let bytes): key = bytes
@@ -283,7 +284,7 @@ enum SharedDictAPI {
         let count = lua_gettop(L)
         guard count == 3 else { return L.fail("expecting 3 arguments, but only seen \(count)") }
         guard let dict = zone(L) else { return badZone(L) }
-        let key: [UInt8]
+        let key: UnsafeRawBufferPointer
         switch self.key(L, 2, converting: false) {
         case .failed(let result): return result
         case .key(let bytes): key = bytes
@@ -308,7 +309,7 @@ enum SharedDictAPI {
         let count = lua_gettop(L)
         guard count == 2 else { return L.fail("expecting 2 arguments, but only seen \(count)") }
         guard let dict = zone(L) else { return badZone(L) }
-        let key: [UInt8]
+        let key: UnsafeRawBufferPointer
         switch self.key(L, 2, converting: false) {
         case .failed(let result): return result
         case .key(let bytes): key = bytes

@@ -53,9 +53,9 @@ private func dict(_ zone: UnsafeMutableRawPointer?) -> SharedDict? {
 }
 
 @inline(__always)
-private func keyBytes(_ key: UnsafePointer<UInt8>?, _ length: Int) -> [UInt8] {
-    guard let key, length > 0 else { return [] }
-    return Array(UnsafeBufferPointer(start: key, count: length))
+private func keyBytes(_ key: UnsafePointer<UInt8>?, _ length: Int) -> UnsafeRawBufferPointer {
+    guard let key, length > 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+    return UnsafeRawBufferPointer(start: key, count: length)
 }
 
 @_cdecl("ngx_http_lua_ffi_shdict_udata_to_zone")
@@ -146,7 +146,7 @@ public func ngx_http_lua_ffi_shdict_store(
     forcible?.pointee = 0
     let value: SharedDictValue?
     switch valueType {
-    case 4: value = .string(keyBytes(stringBuffer, stringLength))
+    case 4: value = .string(Array(keyBytes(stringBuffer, stringLength)))
     case 3: value = .number(number)
     case 1: value = .boolean(number != 0)
     case 0: value = nil
