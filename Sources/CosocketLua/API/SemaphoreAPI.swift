@@ -4,45 +4,84 @@ import NIOCore
 /// One `ngx.semaphore` of a worker: resources and the light threads parked in `wait`, served
 /// first come, first served. Counts are C `int`s as in the reference, wrapping on overflow
 /// (`post(2^31)` adds `INT_MIN`), so huge posts are bounded exactly as there.
+///
+/// Wait timeouts share one loop timer per semaphore, set for the earliest deadline and
+/// re-armed when it fires: a hand-off then costs no timer of its own (one per wait, set and
+/// cancelled, was most of a ping-pong's time).
 final class LuaSemaphore {
+    private struct Waiter {
+        let coroutine: LuaCoroutine
+        /// `nil`: waits for good.
+        let deadline: NIODeadline?
+    }
+
     var resources: Int32
-    private(set) var waiters = CircularBuffer<LuaCoroutine>()
+    private var waiters = CircularBuffer<Waiter>()
     private var handlerScheduled = false
+    private var timer: Scheduled<Void>?
+    private var timerDeadline: NIODeadline?
 
     init(resources: Int32) { self.resources = resources }
+
+    var hasWaiters: Bool { !waiters.isEmpty }
 
     /// `count()`: resources minus waiters.
     var count: Int32 { resources &- Int32(truncatingIfNeeded: waiters.count) }
 
     func removeWaiter(_ coroutine: LuaCoroutine) {
-        if let index = waiters.firstIndex(where: { $0 === coroutine }) { waiters.remove(at: index) }
+        if let index = waiters.firstIndex(where: { $0.coroutine === coroutine }) { waiters.remove(at: index) }
     }
 
-    func park(_ coroutine: LuaCoroutine) { waiters.append(coroutine) }
+    /// Parks `coroutine` for up to `milliseconds` (`nil`: no timeout).
+    func park(_ coroutine: LuaCoroutine, milliseconds: Int64?, worker: LuaWorker) {
+        let deadline = milliseconds.map { NIODeadline.now() + .milliseconds($0) }
+        waiters.append(Waiter(coroutine: coroutine, deadline: deadline))
+        if let deadline { armTimer(for: deadline, worker: worker) }
+    }
 
-    /// `post(n)`: the waiters it satisfies wake in a later turn of the loop, as nginx wakes
-    /// them from a posted event, so the poster runs on first.
+    private func armTimer(for deadline: NIODeadline, worker: LuaWorker) {
+        if let current = timerDeadline, current <= deadline { return }
+        timer?.cancel()
+        timerDeadline = deadline
+        timer = worker.engine.eventLoop.scheduleTask(deadline: deadline) { [self] in timerFired(worker) }
+    }
+
+    /// Times out the waiters whose deadline passed, then re-arms for the next one.
+    private func timerFired(_ worker: LuaWorker) {
+        timer = nil
+        timerDeadline = nil
+        let now = NIODeadline.now()
+        var expired: [LuaCoroutine] = []
+        var next: NIODeadline?
+        var kept = CircularBuffer<Waiter>()
+        for waiter in waiters {
+            if let deadline = waiter.deadline, deadline <= now {
+                expired.append(waiter.coroutine)
+            } else {
+                kept.append(waiter)
+                if let deadline = waiter.deadline, next.map({ deadline < $0 }) ?? true { next = deadline }
+            }
+        }
+        waiters = kept
+        if let next { armTimer(for: next, worker: worker) }
+        for coroutine in expired { worker.wake(coroutine, with: .semaphore(acquired: false)) }
+    }
+
+    /// `post(n)`: the waiters it satisfies wake from a posted event, as nginx wakes them, so
+    /// the poster runs on first.
     func post(_ amount: Int32, worker: LuaWorker) {
         resources &+= amount
         guard !waiters.isEmpty, !handlerScheduled else { return }
         handlerScheduled = true
-        worker.engine.execute { self.wakeWaiters(worker) }
+        worker.postEvent { self.wakeWaiters(worker) }
     }
 
     private func wakeWaiters(_ worker: LuaWorker) {
         handlerScheduled = false
-        while resources > 0, let coroutine = waiters.popFirst() {
+        while resources > 0, let waiter = waiters.popFirst() {
             resources -= 1
-            if case .semaphore(_, let timer) = coroutine.wait { timer?.cancel() }
-            worker.wake(coroutine, with: .semaphore(acquired: true))
+            worker.wake(waiter.coroutine, with: .semaphore(acquired: true))
         }
-    }
-
-    /// The wait's timer fired first.
-    func timedOut(_ coroutine: LuaCoroutine, worker: LuaWorker) {
-        guard case .semaphore(let semaphore, _) = coroutine.wait, semaphore === self else { return }
-        removeWaiter(coroutine)
-        worker.wake(coroutine, with: .semaphore(acquired: false))
     }
 }
 
@@ -109,19 +148,16 @@ enum SemaphoreAPI {
         }
         if seconds * 1000 < 0 { return L.fail("no negative number") }
         let milliseconds = LuaNumber.truncated32(seconds * 1000)
-        if semaphore.waiters.isEmpty && semaphore.resources > 0 {
+        if !semaphore.hasWaiters && semaphore.resources > 0 {
             semaphore.resources -= 1
             lua_pushboolean(L, 1)
             return .values(1)
         }
         if milliseconds == 0 { return L.softFailure("timeout") }
-        semaphore.park(coroutine)
         // A wait beyond `int` (INT_MIN after conversion) is, as an nginx timer of that
         // unsigned size, forever.
-        let timer = milliseconds > 0
-            ? worker.engine.scheduleTask(in: .milliseconds(Int64(milliseconds))) { semaphore.timedOut(coroutine, worker: worker) }
-            : nil
-        coroutine.wait = .semaphore(semaphore, timer)
+        semaphore.park(coroutine, milliseconds: milliseconds > 0 ? Int64(milliseconds) : nil, worker: worker)
+        coroutine.wait = .semaphore(semaphore)
         lua_settop(L, 0)
         return .yield
     }

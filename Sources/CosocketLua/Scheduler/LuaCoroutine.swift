@@ -17,7 +17,7 @@ final class LuaCoroutine {
         /// `ngx.exit`: the context ends once the coroutine has yielded.
         case exit
         /// `sema:wait(timeout)`: until a post reaches it, or the timer fires.
-        case semaphore(LuaSemaphore, Scheduled<Void>?)
+        case semaphore(LuaSemaphore)
     }
 
     /// The value a resumed coroutine receives from the operation it waited on.

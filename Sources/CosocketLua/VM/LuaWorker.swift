@@ -40,6 +40,8 @@ public final class LuaWorker: @unchecked Sendable {
     var current: LuaCoroutine?
     private var resumeDepth = 0
     private var ready = CircularBuffer<LuaCoroutine>()
+    private var postedEvents: [() -> Void] = []
+    private var isDraining = false
     /// Reused by `ngx.say`/`ngx.print` to assemble their arguments without allocating.
     var outputScratch = ByteBuffer()
     /// Reused by `tcpsock:send` to assemble what it sends.
@@ -265,16 +267,36 @@ public final class LuaWorker: @unchecked Sendable {
         if resumeDepth == 0 { drainReady() }
     }
 
+    /// Runs the woken coroutines, then the posted events, until neither is left. One drain
+    /// at a time: a resume that ends inside it leaves the rest to this loop instead of
+    /// draining from deeper in the stack (a semaphore ping-pong would nest without end).
     private func drainReady() {
-        while let coroutine = ready.popFirst() {
-            coroutine.isQueued = false
-            guard !coroutine.isDead else { continue }
-            let thread = coroutine.thread
-            lua_settop(thread, 0)
-            let count = pushResumption(coroutine.resumption, on: thread)
-            coroutine.resumption = .nothing
-            resume(coroutine, arguments: count)
+        guard !isDraining else { return }
+        isDraining = true
+        defer { isDraining = false }
+        while true {
+            while let coroutine = ready.popFirst() {
+                coroutine.isQueued = false
+                guard !coroutine.isDead else { continue }
+                let thread = coroutine.thread
+                lua_settop(thread, 0)
+                let count = pushResumption(coroutine.resumption, on: thread)
+                coroutine.resumption = .nothing
+                resume(coroutine, arguments: count)
+            }
+            guard !postedEvents.isEmpty else { return }
+            let events = postedEvents
+            postedEvents.removeAll(keepingCapacity: true)
+            for event in events { event() }
         }
+    }
+
+    /// nginx's posted events: work Lua code asks for (a semaphore's wake-ups) that runs once
+    /// the running code has yielded and the coroutines woken before it have run, without a
+    /// turn of the event loop.
+    func postEvent(_ event: @escaping () -> Void) {
+        postedEvents.append(event)
+        if resumeDepth == 0 { drainReady() }
     }
 
     private func pushResumption(_ value: LuaCoroutine.Resumption, on L: LuaState) -> Int32 {
@@ -384,9 +406,7 @@ public final class LuaWorker: @unchecked Sendable {
         switch coroutine.wait {
         case .socket(let socket): socket.coroutineKilled(coroutine)
         case .sleep(let timer): timer?.cancel()
-        case .semaphore(let semaphore, let timer):
-            timer?.cancel()
-            semaphore.removeWaiter(coroutine)
+        case .semaphore(let semaphore): semaphore.removeWaiter(coroutine)
         case .threads, .nextTick, .exit, .flush, nil: break
         }
         coroutine.wait = nil
