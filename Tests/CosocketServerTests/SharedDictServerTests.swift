@@ -86,5 +86,7 @@ import Testing
         #expect(error("lua_shared_dict d 1m; lua_shared_dict d 2m;").hasPrefix("lua_shared_dict \"d\" is already defined as \"d\""))
         #expect(error("lua_shared_dict d 8k;").hasPrefix("ngx_slab_alloc() failed: no memory"))
         #expect(error("lua_shared_dict d 12k;") == "accepted")
+        #expect(error("lua_shared_dict d 2000g;").hasPrefix("mmap(MAP_ANON|MAP_SHARED, 2147483648000) failed"))
+        #expect(error("lua_shared_dict d 99999999999999999999;").hasPrefix("invalid lua shared dict size"))
     }
 }

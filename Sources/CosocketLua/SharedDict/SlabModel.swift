@@ -45,8 +45,9 @@ struct SlabModel: Sendable {
         return pages
     }
 
+    /// Zones are at most 1 TiB (the directive refuses more), so page numbers fit an `Int32`.
     init(zoneSize: Int) {
-        totalPages = Self.pages(forZoneSize: zoneSize)
+        totalPages = Self.pages(forZoneSize: min(zoneSize, 1 << 40))
         freePages = totalPages
         freeRuns = totalPages > 0 ? [(0, totalPages)] : []
         partial = Array(repeating: [], count: Self.pageShift - Self.minShift)
@@ -57,7 +58,7 @@ struct SlabModel: Sendable {
         if size > Self.maxSmall {
             let count = (size + Self.pageSize - 1) >> Self.pageShift
             guard let start = takePages(count) else { return nil }
-            return Allocation(page: Int32(start), shift: 0, pages: Int32(count))
+            return Allocation(page: Int32(truncatingIfNeeded: start), shift: 0, pages: Int32(truncatingIfNeeded: count))
         }
         var shift = Self.minShift
         while (1 << shift) < size { shift += 1 }
@@ -67,7 +68,7 @@ struct SlabModel: Sendable {
             page = last
         } else {
             guard let start = takePages(1) else { return nil }
-            page = Int32(start)
+            page = Int32(truncatingIfNeeded: start)
             partial[slot].append(page)
         }
         let count = (used[page] ?? 0) + 1

@@ -61,6 +61,10 @@ public enum LuaDirectives {
         guard let size = try? ConfigUnits.size(sizeText), size > 8191 else {
             throw node.error(.other("invalid lua shared dict size \"\(sizeText)\""))
         }
+        // nginx maps the zone at start; beyond 1 TiB it gets no such mapping here.
+        guard size <= 1 << 40 else {
+            throw node.error(.other("mmap(MAP_ANON|MAP_SHARED, \(size)) failed (12: Cannot allocate memory)"))
+        }
         if lua.sharedDicts.contains(where: { $0.name == name }) {
             throw node.error(.other("lua_shared_dict \"\(name)\" is already defined as \"\(name)\""))
         }
