@@ -32,6 +32,9 @@ extension LuaWorker {
         CodecAPI.install(L, worker: worker)
         RequestAPI.install(L, worker: worker)
         RegexAPI.install(L, worker: worker)
+        SharedDictAPI.install(L, worker: worker, zones: configuration.sharedDictZones)
+        SemaphoreAPI.install(L, worker: worker)
+        NgxModulesAPI.install(L, worker: worker)
 
         lua_pushvalue(L, -1)
         lua_setfield(L, luaGlobalsIndex, "ngx")
@@ -40,6 +43,7 @@ extension LuaWorker {
         lua_pushvalue(L, -3)
         lua_setfield(L, -2, "ngx")
         luaPop(L, 3)
+        if !configuration.sharedDictZones.isEmpty { SharedDictAPI.loadRestyCore(L) }
     }
 }
 
@@ -59,7 +63,10 @@ enum NgxCoreAPI {
             ("sleep", { L in luaFinish(L!, NgxCoreAPI.sleep(L!)) }),
             ("now", { L in lua_pushnumber(L, Clock.now()); return 1 }),
             ("time", { L in lua_pushinteger(L, lua_Integer(Clock.now())); return 1 }),
-            ("update_time", { _ in 0 }),
+            ("update_time", { _ in
+                SharedDict.refreshCachedTime()
+                return 0
+            }),
             ("today", { L in luaPushString(L!, Clock.format("%Y-%m-%d", utc: false)); return 1 }),
             ("localtime", { L in luaPushString(L!, Clock.format("%Y-%m-%d %H:%M:%S", utc: false)); return 1 }),
             ("utctime", { L in luaPushString(L!, Clock.format("%Y-%m-%d %H:%M:%S", utc: true)); return 1 }),
@@ -106,7 +113,8 @@ enum NgxCoreAPI {
         lua_setfield(L, -2, "nginx_version")
         luaPushString(L, "http")
         lua_setfield(L, -2, "subsystem")
-        lua_pushboolean(L, 0)
+        // Debian's nginx is built --with-debug.
+        lua_pushboolean(L, 1)
         lua_setfield(L, -2, "debug")
         luaSetField(L, -1, "prefix", { L in luaPushString(L!, "./"); return 1 }, upvalue: worker)
         luaSetField(L, -1, "nginx_configure", { L in luaPushString(L!, ""); return 1 }, upvalue: worker)
@@ -118,6 +126,17 @@ enum NgxCoreAPI {
         luaSetField(L, -1, "pid", { L in lua_pushinteger(L, lua_Integer(getpid())); return 1 }, upvalue: worker)
         luaSetField(L, -1, "count", { L in
             lua_pushinteger(L, lua_Integer(LuaWorker.from(L!).configuration.workerCount))
+            return 1
+        }, upvalue: worker)
+        // Every worker is a thread of this one process.
+        luaSetField(L, -1, "pids", { L in
+            let L = L!
+            let count = max(1, LuaWorker.from(L).configuration.workerCount)
+            lua_createtable(L, Int32(clamping: count), 0)
+            for index in 1...count {
+                lua_pushinteger(L, lua_Integer(getpid()))
+                lua_rawseti(L, -2, Int32(clamping: index))
+            }
             return 1
         }, upvalue: worker)
         luaSetField(L, -1, "exiting", { L in lua_pushboolean(L, LuaWorker.from(L!).isShuttingDown ? 1 : 0); return 1 }, upvalue: worker)

@@ -25,10 +25,11 @@ enum TimerAPI {
     static func schedule(_ L: LuaState, repeating: Bool) -> LuaReturn {
         let worker = LuaWorker.from(L)
         let count = lua_gettop(L)
-        guard count >= 2 else { return L.fail("expecting at least 2 arguments but received \(count)") }
+        guard count >= 2 else { return L.fail("expecting at least 2 arguments but got \(count)") }
         guard lua_type(L, 1) == LUA_TNUMBER else { return L.argumentError(1, "number expected, got \(luaTypeName(L, 1))") }
         let delay = max(0, lua_tonumber(L, 1))
-        if repeating && delay == 0 { return L.fail("delay cannot be zero") }
+        // The reference tests the delay as whole milliseconds: 0.0001 is zero, -1 is not.
+        if repeating && LuaNumber.truncated(lua_tonumber(L, 1) * 1000) == 0 { return L.fail("delay cannot be zero") }
         guard lua_type(L, 2) == LUA_TFUNCTION else { return L.argumentError(2, "Lua function expected") }
         if worker.isShuttingDown { return L.softFailure("process exiting") }
         if worker.pendingTimers >= maximumPending { return L.softFailure("too many pending timers") }

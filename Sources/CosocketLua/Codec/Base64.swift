@@ -125,3 +125,28 @@ extension NgxCodec {
         bytes.withUnsafeBytes { decodeBase64($0) }
     }
 }
+
+// ngx.base64's encode_base64url / decode_base64url: the URL-safe alphabet (`-`, `_`), no padding.
+extension NgxCodec {
+    /// `encode_base64url(s)`: base64 without padding, `+` → `-`, `/` → `_`.
+    public static func encodeBase64URL(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+        encodeBase64(bytes, noPadding: true).map { $0 == UInt8(ascii: "+") ? UInt8(ascii: "-") : $0 == UInt8(ascii: "/") ? UInt8(ascii: "_") : $0 }
+    }
+
+    /// `decode_base64url(s)` (nginx's `ngx_decode_base64url`): as ``decodeBase64(_:)`` over the
+    /// URL-safe alphabet, where `+` and `/` are invalid; `nil` for invalid input.
+    public static func decodeBase64URL(_ bytes: UnsafeRawBufferPointer) -> [UInt8]? {
+        var standard = [UInt8](bytes)
+        for index in standard.indices {
+            switch standard[index] {
+            case UInt8(ascii: "="): break
+            case UInt8(ascii: "+"), UInt8(ascii: "/"): return nil
+            case UInt8(ascii: "-"): standard[index] = UInt8(ascii: "+")
+            case UInt8(ascii: "_"): standard[index] = UInt8(ascii: "/")
+            default: continue
+            }
+            if standard[index] == UInt8(ascii: "=") { break }
+        }
+        return decodeBase64(standard)
+    }
+}

@@ -20,6 +20,10 @@ public enum ScriptRunner {
         engineConfiguration: EngineConfiguration = EngineConfiguration(),
         luaConfiguration: LuaConfiguration = LuaConfiguration()
     ) -> Int32 {
+        var luaConfiguration = luaConfiguration
+        if luaConfiguration.sharedDictZones.isEmpty {
+            luaConfiguration.sharedDictZones = (try? SharedDictZones().attach(luaConfiguration.sharedDicts)) ?? [:]
+        }
         let group = CosocketEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
         let loop = group.group.next()
@@ -28,7 +32,7 @@ public enum ScriptRunner {
         let finished = loop.makePromise(of: Int32.self)
         let output = StandardOutput()
         let log = StandardErrorLog()
-        loop.execute {
+        loop.execute { [luaConfiguration] in
             let worker: LuaWorker
             do {
                 worker = try LuaWorker(engine: engine, configuration: luaConfiguration, errorLog: log)

@@ -16,6 +16,8 @@ final class LuaCoroutine {
         case flush
         /// `ngx.exit`: the context ends once the coroutine has yielded.
         case exit
+        /// `sema:wait(timeout)`: until a post reaches it, or the timer fires.
+        case semaphore(LuaSemaphore)
     }
 
     /// The value a resumed coroutine receives from the operation it waited on.
@@ -27,6 +29,8 @@ final class LuaCoroutine {
         case threadResult(LuaCoroutine)
         /// `ngx.flush(true)` returns 1.
         case flushed
+        /// A parked `sema:wait` returns `true, nil` or `false, "timeout"`.
+        case semaphore(acquired: Bool)
     }
 
     let thread: LuaState

@@ -8,12 +8,20 @@ public struct LuaConfiguration: Sendable {
     public var logLevel: LuaLogLevel = .error
     /// `lua_code_cache`: compiled chunks are cached (always on here).
     public var codeCache = true
+    /// `master_process` (on in the server by default): `require("ngx.process").type()` then
+    /// says `worker` (`master` in init_by_lua), else `single` (also the runner's).
+    public var masterProcess = false
     /// `ngx.worker.count()`.
     public var workerCount = 1
     /// `lua_regex_cache_max_entries`: compiled `o` patterns kept per worker.
     public var regexCacheMaxEntries = 1024
     /// `lua_regex_match_limit`: PCRE2's match limit; 0 keeps its default.
     public var regexMatchLimit = 0
+    /// `lua_shared_dict` directives, in order.
+    public var sharedDicts: [SharedDictDeclaration] = []
+    /// The zones behind `ngx.shared`, shared by all workers: the host attaches them
+    /// (``SharedDictZones/attach(_:)``) before it creates the workers.
+    public var sharedDictZones: [String: SharedDict] = [:]
 
     /// The default `package.path`, which includes Debian's system Lua module directory where the
     /// `lua-nginx-*` packages install.

@@ -40,6 +40,8 @@ public final class LuaWorker: @unchecked Sendable {
     var current: LuaCoroutine?
     private var resumeDepth = 0
     private var ready = CircularBuffer<LuaCoroutine>()
+    private var postedEvents: [() -> Void] = []
+    private var isDraining = false
     /// Reused by `ngx.say`/`ngx.print` to assemble their arguments without allocating.
     var outputScratch = ByteBuffer()
     /// Reused by `tcpsock:send` to assemble what it sends.
@@ -227,6 +229,8 @@ public final class LuaWorker: @unchecked Sendable {
     func resume(_ coroutine: LuaCoroutine, arguments: Int32) {
         let saved = current
         current = coroutine
+        // Shared dicts read nginx's cached time: fixed while this runs.
+        if resumeDepth == 0 { SharedDict.refreshCachedTime() }
         resumeDepth += 1
         let status = lua_resume(coroutine.thread, arguments)
         resumeDepth -= 1
@@ -266,16 +270,36 @@ public final class LuaWorker: @unchecked Sendable {
         if resumeDepth == 0 { drainReady() }
     }
 
+    /// Runs the woken coroutines, then the posted events, until neither is left. One drain
+    /// at a time: a resume that ends inside it leaves the rest to this loop instead of
+    /// draining from deeper in the stack (a semaphore ping-pong would nest without end).
     private func drainReady() {
-        while let coroutine = ready.popFirst() {
-            coroutine.isQueued = false
-            guard !coroutine.isDead else { continue }
-            let thread = coroutine.thread
-            lua_settop(thread, 0)
-            let count = pushResumption(coroutine.resumption, on: thread)
-            coroutine.resumption = .nothing
-            resume(coroutine, arguments: count)
+        guard !isDraining else { return }
+        isDraining = true
+        defer { isDraining = false }
+        while true {
+            while let coroutine = ready.popFirst() {
+                coroutine.isQueued = false
+                guard !coroutine.isDead else { continue }
+                let thread = coroutine.thread
+                lua_settop(thread, 0)
+                let count = pushResumption(coroutine.resumption, on: thread)
+                coroutine.resumption = .nothing
+                resume(coroutine, arguments: count)
+            }
+            guard !postedEvents.isEmpty else { return }
+            let events = postedEvents
+            postedEvents.removeAll(keepingCapacity: true)
+            for event in events { event() }
         }
+    }
+
+    /// nginx's posted events: work Lua code asks for (a semaphore's wake-ups) that runs once
+    /// the running code has yielded and the coroutines woken before it have run, without a
+    /// turn of the event loop.
+    func postEvent(_ event: @escaping () -> Void) {
+        postedEvents.append(event)
+        if resumeDepth == 0 { drainReady() }
     }
 
     private func pushResumption(_ value: LuaCoroutine.Resumption, on L: LuaState) -> Int32 {
@@ -293,6 +317,10 @@ public final class LuaWorker: @unchecked Sendable {
         case .flushed:
             lua_pushinteger(L, 1)
             return 1
+        case .semaphore(let acquired):
+            lua_pushboolean(L, acquired ? 1 : 0)
+            if acquired { lua_pushnil(L) } else { luaPushString(L, "timeout") }
+            return 2
         }
     }
 
@@ -381,6 +409,7 @@ public final class LuaWorker: @unchecked Sendable {
         switch coroutine.wait {
         case .socket(let socket): socket.coroutineKilled(coroutine)
         case .sleep(let timer): timer?.cancel()
+        case .semaphore(let semaphore): semaphore.removeWaiter(coroutine)
         case .threads, .nextTick, .exit, .flush, nil: break
         }
         coroutine.wait = nil

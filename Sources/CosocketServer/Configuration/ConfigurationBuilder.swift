@@ -27,7 +27,7 @@ public struct ConfigurationBuilder {
         "user", "load_module", "env", "worker_rlimit_nofile", "worker_cpu_affinity", "pcre_jit", "thread_pool",
         "use", "multi_accept", "accept_mutex", "server_tokens", "access_log", "sendfile", "tcp_nopush", "tcp_nodelay",
         "types", "charset", "gzip", "log_format", "types_hash_max_size", "server_names_hash_bucket_size",
-        "client_body_buffer_size", "large_client_header_buffers", "lua_shared_dict", "resolver", "resolver_timeout",
+        "client_body_buffer_size", "large_client_header_buffers", "resolver", "resolver_timeout",
         "lua_max_pending_timers", "lua_max_running_timers", "send_timeout",
         "client_header_timeout", "client_body_timeout", "reset_timedout_connection", "open_file_cache", "root", "index",
     ]
@@ -86,6 +86,7 @@ public struct ConfigurationBuilder {
         configuration.luaSourceCount = sourceNumbers.next
         configuration.lua.logLevel = configuration.errorLogLevel
         configuration.lua.workerCount = configuration.workerProcesses
+        configuration.lua.masterProcess = configuration.masterProcess
         return configuration
     }
 

@@ -8,7 +8,7 @@ public enum LuaDirectives {
     /// Whether `name` is one of the directives handled here.
     public static func handles(_ name: String) -> Bool {
         name.hasPrefix("lua_socket_") || name == "lua_package_path" || name == "lua_package_cpath"
-            || name == "lua_code_cache" || name == "lua_regex_cache_max_entries" || name == "lua_regex_match_limit"
+            || name == "lua_code_cache" || name == "lua_shared_dict" || name == "lua_regex_cache_max_entries" || name == "lua_regex_match_limit"
     }
 
     public static func apply(
@@ -16,6 +16,7 @@ public enum LuaDirectives {
         engine: inout EngineConfiguration,
         lua: inout LuaConfiguration
     ) throws(ConfigError) {
+        if node.name == "lua_shared_dict" { return try applySharedDict(node, lua: &lua) }
         guard node.arguments.count == 1 else { throw node.error(.invalidArgumentCount(node.name)) }
         let value = node.arguments[0]
         func milliseconds() throws(ConfigError) -> TimeAmount {
@@ -50,5 +51,29 @@ public enum LuaDirectives {
             if node.name == "lua_regex_match_limit" { lua.regexMatchLimit = number } else { lua.regexCacheMaxEntries = number }
         default: throw node.error(.unknownDirective(node.name))
         }
+    }
+
+    /// `lua_shared_dict NAME SIZE` (ngx_http_lua_shared_dict): sizes below two pages are
+    /// refused as nginx refuses them; one that cannot hold the zone's own header fails here,
+    /// where nginx fails at start.
+    private static func applySharedDict(_ node: ConfigNode, lua: inout LuaConfiguration) throws(ConfigError) {
+        guard node.arguments.count == 2 else { throw node.error(.invalidArgumentCount(node.name)) }
+        let name = node.arguments[0]
+        let sizeText = node.arguments[1]
+        guard !name.isEmpty else { throw node.error(.other("invalid lua shared dict name \"\(name)\"")) }
+        guard let size = try? ConfigUnits.size(sizeText), size > 8191 else {
+            throw node.error(.other("invalid lua shared dict size \"\(sizeText)\""))
+        }
+        // nginx maps the zone at start; beyond 1 TiB it gets no such mapping here.
+        guard size <= 1 << 40 else {
+            throw node.error(.other("mmap(MAP_ANON|MAP_SHARED, \(size)) failed (12: Cannot allocate memory)"))
+        }
+        if lua.sharedDicts.contains(where: { $0.name == name }) {
+            throw node.error(.other("lua_shared_dict \"\(name)\" is already defined as \"\(name)\""))
+        }
+        guard SharedDictStore(size: size, name: name) != nil else {
+            throw node.error(.other("ngx_slab_alloc() failed: no memory in lua_shared_dict zone \"\(name)\""))
+        }
+        lua.sharedDicts.append(SharedDictDeclaration(name: name, size: size))
     }
 }

@@ -23,6 +23,8 @@ public final class HTTPServer: @unchecked Sendable {
     /// Per address, one listening channel per loop.
     private var listeners: [ListenAddress: [any ServerListener]] = [:]
     private let stopped = DispatchSemaphore(value: 0)
+    /// The `lua_shared_dict` zones, kept across reloads.
+    private let sharedDictZones = SharedDictZones()
     private var isStopped = false
 
     /// The worker a loop's listeners currently serve with; read and written on that loop.
@@ -48,6 +50,7 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Creates the workers, runs their init phases, and starts listening.
     public func start() throws {
+        configuration.lua.sharedDictZones = try sharedDictZones.attach(configuration.lua.sharedDicts)
         for (index, loop) in loops.enumerated() {
             let worker = try makeWorker(on: loop, id: index, configuration: configuration)
             try loop.submit { self.slots[index].worker = worker }.wait()
@@ -66,6 +69,8 @@ public final class HTTPServer: @unchecked Sendable {
     /// not dropped: the listening sockets stay open throughout. If the new configuration's
     /// workers fail to start, the old ones carry on. (`worker_processes` changes need a restart.)
     public func reload(_ newConfiguration: ServerConfiguration) throws {
+        var newConfiguration = newConfiguration
+        newConfiguration.lua.sharedDictZones = try sharedDictZones.attach(newConfiguration.lua.sharedDicts)
         var fresh: [ServerWorker] = []
         do {
             for (index, loop) in loops.enumerated() {

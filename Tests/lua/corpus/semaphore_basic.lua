@@ -1,0 +1,33 @@
+-- ngx.semaphore: new, post, wait (immediate, parked, timeout), count, bad arguments
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
+local semaphore = require "ngx.semaphore"
+show(type(semaphore), type(semaphore.new), type(semaphore.wait), type(semaphore.post), type(semaphore.count))
+local sema = semaphore.new()
+show(type(sema), sema:count()) show(semaphore.new(2):count()) show(semaphore.new("3"):count()) show(semaphore.new("x"):count()) show(semaphore.new(1.9):count())
+show(pcall(semaphore.new, -1))
+show(sema:wait(0)) show(select("#", sema:wait(0))) show(sema:post()) show(sema:count()) show(sema:wait(0)) show(select("#", sema:post(2))) show(sema:wait(1)) show(sema:count())
+show(pcall(sema.post, sema, 0)) show(pcall(sema.post, sema, -1)) show(sema:post("2")) show(sema:count()) show(sema:post(nil)) show(sema:count()) show(sema:post(false)) show(sema:count())
+show(pcall(sema.post, {}, 1)) show(pcall(sema.post, "x")) show(pcall(sema.wait, {}, 1)) show(pcall(sema.count, 1)) show(pcall(sema.count))
+show(pcall(sema.wait, sema, -1)) show(pcall(sema.wait, sema, "x"))
+local s2 = semaphore.new(0)
+local t0 = ngx.now()
+show(s2:wait(0.05)) show(select("#", s2:wait(0.01))) ngx.update_time() show(ngx.now() - t0 >= 0.05)
+local co = ngx.thread.spawn(function() show("waiter", s2:wait(1)) show("waiter count", s2:count()) end)
+show("count while waiting", s2:count())
+show("post", s2:post()) show("count after post", s2:count())
+show("wait thread", ngx.thread.wait(co))
+local order = {}
+for i = 1, 3 do ngx.thread.spawn(function() local ok = s2:wait(1) order[#order + 1] = i .. ":" .. tostring(ok) end) end
+show("3 waiting", s2:count()) s2:post(2) show("after post 2", s2:count()) ngx.sleep(0.01) show(table.concat(order, " ")) s2:post() ngx.sleep(0.01) show(table.concat(order, " "))
+local s3 = semaphore.new()
+ngx.timer.at(0.01, function() s3:post() end)
+show("from timer", s3:wait(1))
+local s4 = semaphore.new()
+local th = ngx.thread.spawn(function() return s4:wait(1) end)
+ngx.thread.kill(th) show("after kill", s4:count()) s4:post() show(s4:count()) show(s4:wait(0))
+local big = semaphore.new()
+show(big:post(1e9)) show(big:count()) show(big:post(1e9)) show(big:count()) show(big:post(2^31)) show(big:count())
+show(semaphore.new(2^31):count()) show(semaphore.new(1e10):count())
+show(pcall(big.post, big, 1e12)) show(big:count()) show(pcall(big.post, big, 0/0)) show(big:count())
+show(semaphore.new(0/0):count())
+show(pcall(sema.wait, sema)) show(pcall(sema.wait, sema, 0/0 > 0 and 1 or 0))
