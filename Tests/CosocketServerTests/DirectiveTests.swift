@@ -182,6 +182,36 @@ import Testing
         }
     }
 
+    /// `lua_socket_*` in server and location blocks apply to the cosockets of that location's
+    /// requests (nginx merges them per location), over the http-level values.
+    @Test func luaSocketDirectivesPerServerAndLocation() throws {
+        let mute = TestListener { fd in Peer.waitForClientClose(fd, milliseconds: 5000) }
+        defer { mute.stop() }
+        let handler = """
+            content_by_lua_block {
+                local sock = ngx.socket.tcp()
+                assert(sock:connect("127.0.0.1", \(mute.port)))
+                local start = ngx.now()
+                local data, err = sock:receive()
+                ngx.print(err, " ", ngx.now() - start < 1.5 and "fast" or "slow")
+            }
+            """
+        let server = try TestServer(
+            server: """
+                lua_socket_read_timeout 150ms;
+                location /server { \(handler) }
+                location /location { lua_socket_read_timeout 100ms; lua_socket_log_errors off; \(handler) }
+                """,
+            http: "lua_socket_read_timeout 3s;"
+        )
+        #expect(server.get("/server").body == "timeout fast")
+        #expect(server.log.waitFor("[error] lua tcp socket read timed out"))
+        let logged = server.log.count(of: "lua tcp socket read timed out")
+        #expect(server.get("/location").body == "timeout fast")
+        Thread.sleep(forTimeInterval: 0.1)
+        #expect(server.log.count(of: "lua tcp socket read timed out") == logged)
+    }
+
     @Test(arguments: [true, false])
     func luaSocketLogErrorsCoversRefusedConnects(on: Bool) throws {
         let refusing = RefusingPort()

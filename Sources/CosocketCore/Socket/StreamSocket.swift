@@ -13,6 +13,9 @@ import NIOPosix
 /// A read timeout leaves the socket usable; every other failure closes it.
 public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     public let engine: CosocketEngine
+    /// The `lua_socket_*` defaults this socket's operations fall back to: the engine's, or
+    /// those of the location whose request connects it (nginx merges them per location).
+    public var defaults: EngineConfiguration
     /// Receives the results of operations that could not finish at once. Not retained: the
     /// delegate owns the socket, and lets go of it (``abort()`` clears this) before it goes
     /// away. (A weak reference would give the delegate a side table, which makes each of its
@@ -73,6 +76,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
 
     public init(engine: CosocketEngine) {
         self.engine = engine
+        self.defaults = engine.configuration
     }
 
     /// A socket dropped while connected closes its connection, as the reference's `__gc` does;
@@ -143,6 +147,8 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
         peerAddress = nil
         connectGeneration &+= 1
         let key = pool.name ?? defaultPoolKey(for: target)
+        var pool = pool
+        if pool.size == nil, defaults.poolSize != engine.configuration.poolSize { pool.size = defaults.poolSize }
         switch engine.pools.checkout(key: key, options: pool, for: self) {
         case .reuse(let connection):
             attach(connection)
@@ -152,7 +158,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
             return .failure(error)
         case .wait:
             state = .connecting(ConnectAttempt(target: target, key: key, waitingForPool: true))
-            let deadline = NIODeadline.now() + (timeouts.connect ?? engine.configuration.connectTimeout)
+            let deadline = NIODeadline.now() + (timeouts.connect ?? defaults.connectTimeout)
             poolWaitDeadline = deadline
             armTimer(deadline)
             return nil
@@ -223,9 +229,9 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
             openDescriptor(address, key: key, poller: poller)
             return
         }
-        let connection = StreamConnection(poolKey: key, readSize: engine.configuration.bufferSize, poller: nil)
+        let connection = StreamConnection(poolKey: key, readSize: defaults.bufferSize, poller: nil)
         #else
-        let connection = StreamConnection(poolKey: key, readSize: engine.configuration.bufferSize)
+        let connection = StreamConnection(poolKey: key, readSize: defaults.bufferSize)
         #endif
         openChannel(connection, to: address, key: key)
     }
@@ -246,7 +252,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     /// Opens a connection on a descriptor of the engine's own (see ``CosocketEventLoopGroup``).
     private func openDescriptor(_ address: SocketAddress, key: String, poller: DescriptorPoller) {
         let generation = connectGeneration
-        let connection = StreamConnection(poolKey: key, readSize: engine.configuration.bufferSize, poller: poller)
+        let connection = StreamConnection(poolKey: key, readSize: defaults.bufferSize, poller: poller)
         switch NonBlockingConnect.start(address, from: sourceAddress) {
         case .connected(let descriptor, let afterInProgress):
             if let error = connection.adopt(descriptor, connecting: false) {
@@ -271,7 +277,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
             attempt.opening = connection
             state = .connecting(attempt)
             connection.owner = self
-            let deadline = NIODeadline.now() + (timeouts.connect ?? engine.configuration.connectTimeout)
+            let deadline = NIODeadline.now() + (timeouts.connect ?? defaults.connectTimeout)
             connectDeadline = deadline
             armTimer(deadline)
         }
@@ -280,7 +286,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
 
     /// Opens a connection as a NIO channel.
     private func openChannel(_ connection: StreamConnection, to address: SocketAddress, key: String) {
-        let configuration = engine.configuration
+        let configuration = defaults
         let bufferSize = configuration.bufferSize
         let bootstrap = ClientBootstrap(group: engine.eventLoop)
             .channelInitializer { channel in
@@ -427,7 +433,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
         if readFailed { return .failure(.closedEmpty) }
         readMatcher = ReadMatcher(pattern)
         if let outcome = completeRead(connection) { return outcome }
-        let deadline = NIODeadline.now() + (timeouts.read ?? engine.configuration.readTimeout)
+        let deadline = NIODeadline.now() + (timeouts.read ?? defaults.readTimeout)
         readDeadline = deadline
         armTimer(deadline)
         connection.requestInput()
@@ -520,7 +526,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
             return .failure(error)
         }
         pendingSendCount = byteCount
-        let deadline = NIODeadline.now() + (timeouts.send ?? engine.configuration.sendTimeout)
+        let deadline = NIODeadline.now() + (timeouts.send ?? defaults.sendTimeout)
         sendDeadline = deadline
         armTimer(deadline)
         return nil
@@ -585,8 +591,8 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
         release(connection, closing: false)
         engine.pools.release(
             connection,
-            idleTimeout: idleTimeout ?? engine.configuration.keepaliveTimeout,
-            poolSize: poolSize
+            idleTimeout: idleTimeout ?? defaults.keepaliveTimeout,
+            poolSize: poolSize ?? (defaults.poolSize != engine.configuration.poolSize ? defaults.poolSize : nil)
         )
         return .success(())
     }
@@ -744,7 +750,7 @@ extension StreamSocket: StreamConnectionOwner {
         } else {
             // The read timeout measures inactivity, as nginx's does: bytes restart it. The armed
             // timer finds the later deadline when it fires and re-arms itself.
-            readDeadline = NIODeadline.now() + (timeouts.read ?? engine.configuration.readTimeout)
+            readDeadline = NIODeadline.now() + (timeouts.read ?? defaults.readTimeout)
             connection.requestInput()
         }
     }

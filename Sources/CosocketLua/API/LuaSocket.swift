@@ -197,7 +197,7 @@ extension LuaSocket {
     }
 
     private func logFailure(_ operation: SocketOperation, _ error: CosocketError) {
-        guard worker.engine.configuration.logErrors,
+        guard stream.defaults.logErrors,
             let entry = Self.errorLogEntry(operation, error, target: target, peerAddress: stream.peerAddress)
         else { return }
         worker.log(entry.level, entry.message, in: context)

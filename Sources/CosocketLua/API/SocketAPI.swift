@@ -151,6 +151,7 @@ enum SocketAPI {
         guard let coroutine = currentCoroutine(L) else { return L.fail("no request found") }
         socket.context = coroutine.context
         socket.contextSerial = coroutine.context.serial
+        socket.stream.defaults = coroutine.context.socketDefaults ?? worker.engine.configuration
         socket.isTracked = true
         if !socket.isListed {
             socket.isListed = true

@@ -5,7 +5,6 @@ import NIOCore
 /// in a new context with its own coroutine, as the reference runs timers in fake requests.
 enum TimerAPI {
     /// `lua_max_pending_timers` default.
-    static let maximumPending = 1024
 
     static func install(_ L: LuaState, worker: UnsafeMutableRawPointer) {
         lua_createtable(L, 0, 4)
@@ -32,7 +31,7 @@ enum TimerAPI {
         if repeating && LuaNumber.truncated(lua_tonumber(L, 1) * 1000) == 0 { return L.fail("delay cannot be zero") }
         guard lua_type(L, 2) == LUA_TFUNCTION else { return L.argumentError(2, "Lua function expected") }
         if worker.isShuttingDown { return L.softFailure("process exiting") }
-        if worker.pendingTimers >= maximumPending { return L.softFailure("too many pending timers") }
+        if worker.pendingTimers >= worker.configuration.maxPendingTimers { return L.softFailure("too many pending timers") }
         // Keep the callback and its arguments: { callback, arg1, ..., n = count }.
         lua_createtable(L, count - 1, 1)
         for index in 2...count {
@@ -60,6 +59,12 @@ extension LuaWorker {
 
     /// Runs one expiry: `callback(premature, args...)` as the entry thread of a timer context.
     private func runTimer(_ reference: Int32, premature: Bool, keepCallback: Bool) {
+        guard runningTimers < configuration.maxRunningTimers else {
+            // The reference's alert; the expiry is dropped.
+            log(.alert, "lua failed to run timer with function defined at \(timerFunctionPosition(reference)): \(configuration.maxRunningTimers) lua_max_running_timers are not enough")
+            if !keepCallback { luaL_unref(state, luaRegistryIndex, reference) }
+            return
+        }
         let context = makeContext(kind: .timer)
         runningTimers += 1
         let coroutine = newCoroutine(in: context, isEntry: true, parent: nil)
@@ -76,5 +81,19 @@ extension LuaWorker {
         lua_remove(thread, 1)
         if !keepCallback { luaL_unref(state, luaRegistryIndex, reference) }
         resume(coroutine, arguments: count)
+    }
+}
+
+extension LuaWorker {
+    /// `@file:line` of the function a timer runs, as the reference names it in its alerts.
+    fileprivate func timerFunctionPosition(_ reference: Int32) -> String {
+        let L = state
+        lua_rawgeti(L, luaRegistryIndex, reference)
+        lua_rawgeti(L, -1, 1)
+        var record = lua_Debug()
+        defer { lua_settop(L, -2) }
+        guard lua_getinfo(L, ">S", &record) != 0 else { return "?" }
+        let source = record.source.map { String(cString: $0) } ?? "?"
+        return "\(source):\(record.linedefined)"
     }
 }

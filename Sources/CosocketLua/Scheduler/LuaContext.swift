@@ -1,4 +1,5 @@
 import CLuaJIT
+import CosocketCore
 
 /// Where `ngx.say` and `ngx.print` write; absent in contexts that have no response (timers).
 public protocol LuaOutput: AnyObject {
@@ -83,6 +84,9 @@ public final class LuaContext {
     var ctxReference: Int32 = LUA_NOREF
     /// `lua_check_client_abort`: whether `ngx.on_abort` may register a handler.
     public var checksClientAbort = false
+    /// The `lua_socket_*` settings of the request's location (nginx merges them per
+    /// location); `nil` takes the worker's (http-level) ones, as timers do.
+    public var socketDefaults: EngineConfiguration?
     /// Registry reference of the `ngx.on_abort` function.
     var abortHandlerReference: Int32 = LUA_NOREF
 
@@ -104,6 +108,7 @@ public final class LuaContext {
         isFinished = false
         serial = 0
         checksClientAbort = false
+        socketDefaults = nil
     }
 
     /// Takes over `other`'s `ngx.ctx` table: the log phase runs in a context of its own after

@@ -17,6 +17,10 @@ public struct LuaConfiguration: Sendable {
     public var regexCacheMaxEntries = 1024
     /// `lua_regex_match_limit`: PCRE2's match limit; 0 keeps its default.
     public var regexMatchLimit = 0
+    /// `lua_max_pending_timers`: timers waiting to expire, per worker (nginx's default 1024).
+    public var maxPendingTimers = 1024
+    /// `lua_max_running_timers`: timer callbacks running at once, per worker (default 256).
+    public var maxRunningTimers = 256
     /// `lua_shared_dict` directives, in order.
     public var sharedDicts: [SharedDictDeclaration] = []
     /// The zones behind `ngx.shared`, shared by all workers: the host attaches them

@@ -22,16 +22,6 @@ public struct ConfigurationBuilder {
         self.readFile = readFile
     }
 
-    /// Directives that tune nginx internals: accepted with a warning.
-    static let ignoredDirectives: Set<String> = [
-        "user", "load_module", "env", "worker_rlimit_nofile", "worker_cpu_affinity", "pcre_jit", "thread_pool",
-        "use", "multi_accept", "accept_mutex", "server_tokens", "access_log", "sendfile", "tcp_nopush", "tcp_nodelay",
-        "types", "charset", "gzip", "log_format", "types_hash_max_size", "server_names_hash_bucket_size",
-        "client_body_buffer_size", "large_client_header_buffers", "resolver", "resolver_timeout",
-        "lua_max_pending_timers", "lua_max_running_timers", "send_timeout",
-        "client_header_timeout", "client_body_timeout", "reset_timedout_connection", "open_file_cache", "root", "index",
-    ]
-
     private struct Inherited {
         var rewrite: LuaSource?
         var access: LuaSource?
@@ -39,6 +29,7 @@ public struct ConfigurationBuilder {
         var defaultType = "text/plain"
         var clientMaxBodySize = 1 << 20
         var checkClientAbort = false
+        var socketDefaults = EngineConfiguration()
     }
 
     public func build(_ nodes: [ConfigNode]) throws(ConfigError) -> ServerConfiguration {
@@ -71,16 +62,14 @@ public struct ConfigurationBuilder {
                     if child.name == "worker_connections" {
                         guard let count = Int(try single(child)) else { throw child.error(.invalidArgumentCount(child.name)) }
                         configuration.workerConnections = count
-                    } else if Self.ignoredDirectives.contains(child.name) {
-                        configuration.ignored.append((child.name, "\(child.file):\(child.line)"))
                     } else {
-                        throw child.error(.unknownDirective(child.name))
+                        try ignoreOrReject(child, in: .events, &configuration)
                     }
                 }
             case "http":
                 try buildHTTP(try block(node), into: &configuration)
             default:
-                try ignoreOrReject(node, &configuration)
+                try ignoreOrReject(node, in: .main, &configuration)
             }
         }
         configuration.luaSourceCount = sourceNumbers.next
@@ -112,9 +101,12 @@ public struct ConfigurationBuilder {
             case "init_worker_by_lua_block", "init_worker_by_lua_file", "init_worker_by_lua":
                 configuration.initWorkerByLua = try luaSource(node, phase: "init_worker_by_lua")
             default:
-                try ignoreOrReject(node, &configuration)
+                try ignoreOrReject(node, in: .http, &configuration)
             }
         }
+        // nginx merges by level, not by order: an http-level value written after a server
+        // block still reaches it.
+        inherited.socketDefaults = configuration.engine
         for server in servers {
             configuration.servers.append(try buildServer(server, inherited: inherited, configuration: &configuration))
         }
@@ -157,7 +149,7 @@ public struct ConfigurationBuilder {
             case "server_name": names.append(contentsOf: child.arguments)
             case "location": locationNodes.append(child)
             case "set", "return": try applyLocationDirective(child, to: &serverLevel)
-            default: try ignoreOrReject(child, &configuration)
+            default: try ignoreOrReject(child, in: .server, &configuration)
             }
         }
         if listen.isEmpty { listen = [ListenAddress(host: "0.0.0.0", port: 80)] }
@@ -185,7 +177,7 @@ public struct ConfigurationBuilder {
             case "content_by_lua_block", "content_by_lua_file", "content_by_lua":
                 location.content = try luaSource(child, phase: "content_by_lua")
             case "set", "return": try applyLocationDirective(child, to: &location)
-            default: try ignoreOrReject(child, &configuration)
+            default: try ignoreOrReject(child, in: .location, &configuration)
             }
         }
         location.rewrite = inherited.rewrite
@@ -194,6 +186,7 @@ public struct ConfigurationBuilder {
         location.defaultType = inherited.defaultType
         location.clientMaxBodySize = inherited.clientMaxBodySize
         location.checkClientAbort = inherited.checkClientAbort
+        location.socketDefaults = inherited.socketDefaults
         location.phases = [("rewrite", location.rewrite), ("access", location.access), ("content", location.content)]
             .compactMap { name, source in source.map { LuaPhase(name: name, source: $0) } }
         var children: [LocationDefinition<Location>] = []
@@ -216,6 +209,9 @@ public struct ConfigurationBuilder {
             inherited.defaultType = try single(node)
         case "lua_check_client_abort":
             inherited.checkClientAbort = try flag(node)
+        case _ where LuaDirectives.isSocketDirective(node.name):
+            // Allowed in http, server, location and location if (lua-nginx-module's README).
+            try LuaDirectives.applySocket(node, to: &inherited.socketDefaults)
         case "client_max_body_size":
             do {
                 inherited.clientMaxBodySize = try ConfigUnits.size(try single(node))
@@ -275,10 +271,28 @@ public struct ConfigurationBuilder {
         return ListenAddress(host: host, port: port)
     }
 
-    private func ignoreOrReject(_ node: ConfigNode, _ configuration: inout ServerConfiguration) throws(ConfigError) {
-        guard Self.ignoredDirectives.contains(node.name) else { throw node.error(.unknownDirective(node.name)) }
+    /// A directive no branch of this level acts on: accepted with a warning where nginx allows
+    /// it here, refused in nginx's words elsewhere (see ``DirectiveContexts``).
+    private func ignoreOrReject(_ node: ConfigNode, in context: DirectiveContext, _ configuration: inout ServerConfiguration) throws(ConfigError) {
+        let known = DirectiveContexts.contexts(of: node.name)
+            ?? (LuaDirectives.handles(node.name) || Self.luaHTTPOnly.contains(node.name) ? [.http] : nil)
+            ?? (Self.handledWhereAllowed.contains(node.name) ? [] : nil)
+        guard let known else { throw node.error(.unknownDirective(node.name)) }
+        guard known.contains(context) else { throw node.error(.directiveNotAllowedHere(node.name)) }
         configuration.ignored.append((node.name, "\(node.file):\(node.line)"))
     }
+
+    /// Lua directives handled at the http level only, by name (refused elsewhere).
+    private static let luaHTTPOnly: Set<String> = [
+        "init_by_lua", "init_by_lua_block", "init_by_lua_file",
+        "init_worker_by_lua", "init_worker_by_lua_block", "init_worker_by_lua_file",
+    ]
+
+    /// Directives each level that allows them handles itself: reaching this check means the
+    /// level does not allow them.
+    private static let handledWhereAllowed: Set<String> = [
+        "content_by_lua", "content_by_lua_block", "content_by_lua_file", "listen", "server_name", "location", "server",
+    ]
 
     private func single(_ node: ConfigNode) throws(ConfigError) -> String {
         guard node.arguments.count == 1 else { throw node.error(.invalidArgumentCount(node.name)) }

@@ -9,6 +9,7 @@ public enum LuaDirectives {
     public static func handles(_ name: String) -> Bool {
         name.hasPrefix("lua_socket_") || name == "lua_package_path" || name == "lua_package_cpath"
             || name == "lua_code_cache" || name == "lua_shared_dict" || name == "lua_regex_cache_max_entries" || name == "lua_regex_match_limit"
+            || name == "lua_max_pending_timers" || name == "lua_max_running_timers"
     }
 
     public static func apply(
@@ -17,6 +18,31 @@ public enum LuaDirectives {
         lua: inout LuaConfiguration
     ) throws(ConfigError) {
         if node.name == "lua_shared_dict" { return try applySharedDict(node, lua: &lua) }
+        if isSocketDirective(node.name) { return try applySocket(node, to: &engine) }
+        guard node.arguments.count == 1 else { throw node.error(.invalidArgumentCount(node.name)) }
+        let value = node.arguments[0]
+        switch node.name {
+        case "lua_package_path": lua.packagePath = value
+        case "lua_package_cpath": lua.packageCPath = value
+        case "lua_code_cache": lua.codeCache = value != "off"
+        case "lua_regex_cache_max_entries", "lua_regex_match_limit":
+            guard let number = Int(value), number >= 0 else { throw node.error(.directive(name: node.name, message: "invalid value \"\(value)\"")) }
+            if node.name == "lua_regex_match_limit" { lua.regexMatchLimit = number } else { lua.regexCacheMaxEntries = number }
+        case "lua_max_pending_timers", "lua_max_running_timers":
+            guard let number = Int(value), number >= 0 else { throw node.error(.directive(name: node.name, message: "invalid number \"\(value)\"")) }
+            if node.name == "lua_max_pending_timers" { lua.maxPendingTimers = number } else { lua.maxRunningTimers = number }
+        default: throw node.error(.unknownDirective(node.name))
+        }
+    }
+
+    /// The `lua_socket_*` directives, which nginx takes at every level (http, server,
+    /// location, location if) and merges downwards.
+    public static func isSocketDirective(_ name: String) -> Bool {
+        name.hasPrefix("lua_socket_")
+    }
+
+    /// Applies one `lua_socket_*` directive to `engine`.
+    public static func applySocket(_ node: ConfigNode, to engine: inout EngineConfiguration) throws(ConfigError) {
         guard node.arguments.count == 1 else { throw node.error(.invalidArgumentCount(node.name)) }
         let value = node.arguments[0]
         func milliseconds() throws(ConfigError) -> TimeAmount {
@@ -43,12 +69,6 @@ public enum LuaDirectives {
         case "lua_socket_log_errors":
             guard value == "on" || value == "off" else { throw node.error(.directive(name: node.name, message: "invalid value \"\(value)\"")) }
             engine.logErrors = value == "on"
-        case "lua_package_path": lua.packagePath = value
-        case "lua_package_cpath": lua.packageCPath = value
-        case "lua_code_cache": lua.codeCache = value != "off"
-        case "lua_regex_cache_max_entries", "lua_regex_match_limit":
-            guard let number = Int(value), number >= 0 else { throw node.error(.directive(name: node.name, message: "invalid value \"\(value)\"")) }
-            if node.name == "lua_regex_match_limit" { lua.regexMatchLimit = number } else { lua.regexCacheMaxEntries = number }
         default: throw node.error(.unknownDirective(node.name))
         }
     }

@@ -164,6 +164,7 @@ final class ServerWorker: @unchecked Sendable {
         context.output = request
         context.delegate = request
         context.checksClientAbort = location.settings.checkClientAbort
+        context.socketDefaults = location.settings.socketDefaults
         request.luaContext = context
         if !startNextPhase(of: request, in: context) { request.end() }
     }
@@ -194,6 +195,7 @@ final class ServerWorker: @unchecked Sendable {
         let context = lua.makeContext(kind: .request(phase: "log"))
         if let requestContext { context.adoptCtx(of: requestContext) }
         context.request = request
+        context.socketDefaults = request.location.settings.socketDefaults
         lua.start(reference, in: context)
     }
 }

@@ -22,6 +22,8 @@ final class RecordingLog: LuaErrorLog, @unchecked Sendable {
 
     func contains(_ text: String) -> Bool { lines.contains { $0.contains(text) } }
 
+    func count(of text: String) -> Int { lines.filter { $0.contains(text) }.count }
+
     /// Waits up to `seconds` for a line containing `text` (log phases run after the response).
     func waitFor(_ text: String, seconds: Double = 5) -> Bool {
         waitUntil(seconds: seconds) { self.contains(text) }

@@ -1,0 +1,73 @@
+/// Where nginx (with lua-nginx-module) allows each directive, for those this host accepts
+/// without acting on them, and for those it implements only at some levels.
+///
+/// A directive outside its contexts is refused with nginx's `"X" directive is not allowed
+/// here`; a name nginx does not know at all stays `unknown directive`. The table was checked
+/// against the reference with `ref-nginx -t`, one directive in each context
+/// (`DirectiveContextTests` holds the reference's verdicts).
+enum DirectiveContext: Hashable {
+    case main, events, http, server, location
+}
+
+enum DirectiveContexts {
+    private static let main: Set<DirectiveContext> = [.main]
+    private static let events: Set<DirectiveContext> = [.events]
+    private static let http: Set<DirectiveContext> = [.http]
+    private static let httpServer: Set<DirectiveContext> = [.http, .server]
+    private static let all: Set<DirectiveContext> = [.http, .server, .location]
+    private static let anyLevel: Set<DirectiveContext> = [.main, .http, .server, .location]
+
+    /// Directives accepted with a warning: they tune nginx internals or features this host
+    /// does not have, and change nothing a Lua handler can observe here.
+    static let ignored: [String: Set<DirectiveContext>] = [
+        // main
+        "user": main, "load_module": main, "env": main, "worker_rlimit_nofile": main, "worker_cpu_affinity": main,
+        "pcre_jit": main, "thread_pool": main, "worker_priority": main, "worker_rlimit_core": main,
+        "working_directory": main, "timer_resolution": main, "lock_file": main, "worker_shutdown_timeout": main,
+        // events
+        "use": events, "multi_accept": events, "accept_mutex": events, "accept_mutex_delay": events,
+        // http, server, location
+        "access_log": all, "sendfile": all, "tcp_nopush": all, "tcp_nodelay": all, "charset": all, "gzip": all,
+        "gzip_types": all, "gzip_comp_level": all, "gzip_min_length": all, "gzip_vary": all, "gzip_proxied": all,
+        "gzip_disable": all, "gzip_http_version": all, "gzip_buffers": all,
+        "server_tokens": all, "types_hash_max_size": all, "types_hash_bucket_size": all,
+        "client_body_buffer_size": all, "send_timeout": all, "resolver": all, "resolver_timeout": all,
+        "client_body_timeout": all, "reset_timedout_connection": all, "open_file_cache": all,
+        "open_file_cache_valid": all, "open_file_cache_min_uses": all, "open_file_cache_errors": all,
+        "root": all, "index": all, "client_body_temp_path": all, "proxy_temp_path": all,
+        "fastcgi_temp_path": all, "uwsgi_temp_path": all, "scgi_temp_path": all, "keepalive_requests": all,
+        "chunked_transfer_encoding": all, "postpone_output": all, "lingering_close": all, "lingering_time": all,
+        "lingering_timeout": all, "satisfy": all, "limit_rate": all, "etag": all, "error_log": anyLevel,
+        "if_modified_since": all, "output_buffers": all, "sendfile_max_chunk": all, "aio": all,
+        "directio": all, "log_not_found": all, "log_subrequest": all, "msie_padding": all, "port_in_redirect": all,
+        "server_name_in_redirect": all, "absolute_redirect": all, "recursive_error_pages": all,
+        "ssl_protocols": all, "ssl_ciphers": all, "ssl_prefer_server_ciphers": all,
+        "lua_need_request_body": all, "lua_transform_underscores_in_response_headers": all,
+        "lua_http10_buffering": all, "lua_use_default_type": all, "lua_ssl_verify_depth": all,
+        "lua_ssl_trusted_certificate": all, "lua_ssl_protocols": all, "lua_ssl_ciphers": all,
+        "lua_code_cache": [.server, .location], "types": all,
+        // http, server
+        "client_header_buffer_size": httpServer, "large_client_header_buffers": httpServer,
+        "client_header_timeout": httpServer, "ignore_invalid_headers": httpServer,
+        "underscores_in_headers": httpServer, "merge_slashes": httpServer,
+        // http
+        "log_format": http, "server_names_hash_bucket_size": http, "server_names_hash_max_size": http,
+        "variables_hash_max_size": http, "variables_hash_bucket_size": http, "map_hash_bucket_size": http,
+        "lua_malloc_trim": http, "lua_sa_restart": http, "lua_worker_thread_vm_pool_size": http,
+        "rewrite_by_lua_no_postpone": http, "access_by_lua_no_postpone": http, "lua_load_resty_core": http,
+        // location
+        "internal": [.location],
+    ]
+
+    /// Directives this host implements at some levels, and every level nginx allows them at.
+    /// Where one appears at a level that does not act on it, it is accepted as nginx accepts it.
+    static let implemented: [String: Set<DirectiveContext>] = [
+        "keepalive_timeout": all, "worker_processes": main, "pid": main, "daemon": main, "master_process": main,
+        "worker_connections": events,
+    ]
+
+    /// The contexts nginx allows `name` in, if this table knows it.
+    static func contexts(of name: String) -> Set<DirectiveContext>? {
+        ignored[name] ?? implemented[name]
+    }
+}
