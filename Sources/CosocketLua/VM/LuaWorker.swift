@@ -285,6 +285,8 @@ public final class LuaWorker: @unchecked Sendable {
             return LuaSocket.pushReadOutcome(L, outcome, untilIteration: untilIteration)
         case .send(let result):
             return LuaSocket.pushSendResult(L, result)
+        case .datagram(let result):
+            return LuaUDPSocket.pushReceiveResult(L, result)
         case .threadResult(let finished):
             return pushThreadResults(finished, on: L)
         case .flushed:
@@ -377,6 +379,7 @@ public final class LuaWorker: @unchecked Sendable {
     private func cancelWait(of coroutine: LuaCoroutine) {
         switch coroutine.wait {
         case .socket(let socket): socket.coroutineKilled(coroutine)
+        case .datagram(let socket): socket.coroutineKilled(coroutine)
         case .sleep(let timer): timer?.cancel()
         case .threads, .nextTick, .exit, .flush, nil: break
         }
@@ -414,6 +417,8 @@ public final class LuaWorker: @unchecked Sendable {
         context.liveOthers = []
         context.firstSocket?.contextEnded(context)
         for socket in context.moreSockets { socket.contextEnded(context) }
+        for socket in context.datagramSockets { socket.contextEnded(context) }
+        context.datagramSockets = []
         // Per context, not a scan of every worker's finished threads (which made many
         // concurrent requests with light threads quadratic).
         for finished in context.finishedThreads {
