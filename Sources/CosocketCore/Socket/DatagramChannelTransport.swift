@@ -26,9 +26,11 @@ final class DatagramChannelTransport: ChannelInboundHandler, DatagramTransport {
         _ address: SocketAddress, from source: SocketAddress?, on eventLoop: EventLoop, socket: DatagramSocket
     ) -> EventLoopFuture<DatagramChannelTransport> {
         let transport = DatagramChannelTransport(remote: address, socket: socket)
-        let bootstrap = DatagramBootstrap(group: eventLoop).channelInitializer { channel in
-            channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(transport) }
-        }
+        let bootstrap = DatagramBootstrap(group: eventLoop)
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: DatagramSocketState.maximumDatagramSize))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(transport) }
+            }
         let opened: EventLoopFuture<Channel>
         if let source {
             // Bound first, then associated with the peer.
@@ -63,6 +65,7 @@ final class DatagramChannelTransport: ChannelInboundHandler, DatagramTransport {
             return .failure(.system(errno: code, partial: ByteBuffer()))
         }
         guard let channel, channel.isActive else { return .failure(.closed(partial: ByteBuffer())) }
+        // NIO reports a refused write (`EMSGSIZE`) only later: the fallback cannot return it.
         channel.writeAndFlush(AddressedEnvelope(remoteAddress: remote, data: data), promise: nil)
         return .success(())
     }

@@ -107,22 +107,33 @@ public final class DatagramSocket: DeadlineQueueMember, @unchecked Sendable {
         #endif
         state.resolving()
         let generation = self.generation
+        // The channel may open inside the call (a datagram connect needs no handshake): its
+        // result is then returned, since the caller has not parked yet.
+        var synchronous = true
+        var synchronousResult: Result<Void, CosocketError>?
         DatagramChannelTransport.open(address, from: sourceAddress, on: engine.eventLoop, socket: self).whenComplete { result in
             guard generation == self.generation, self.state.phase == .resolving else {
                 if case .success(let channel) = result { channel.close() }
                 return
             }
+            let outcome: Result<Void, CosocketError>
             switch result {
             case .success(let channel):
                 self.transport = channel
                 self.state.opened()
-                self.delegate?.datagramSocketDidConnect(self, result: .success(()))
+                outcome = .success(())
             case .failure(let error):
                 self.state.openFailed()
-                self.delegate?.datagramSocketDidConnect(self, result: .failure(StreamSocket.connectError(error)))
+                outcome = .failure(StreamSocket.connectError(error))
+            }
+            if synchronous {
+                synchronousResult = outcome
+            } else {
+                self.delegate?.datagramSocketDidConnect(self, result: outcome)
             }
         }
-        return nil
+        synchronous = false
+        return synchronousResult
     }
 
     // MARK: Send and receive
