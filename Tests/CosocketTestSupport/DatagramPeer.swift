@@ -14,7 +14,9 @@ public final class DatagramTestPeer: @unchecked Sendable {
     private var stopped = false
     private let done = DispatchSemaphore(value: 0)
 
-    public init(unixPath: String? = nil, mute: Bool = false) {
+    /// - Parameter transform: the answer to each datagram (`nil`: the same bytes), for peers
+    ///   that answer wrongly.
+    public init(unixPath: String? = nil, mute: Bool = false, transform: (@Sendable ([UInt8]) -> [UInt8])? = nil) {
         let fd: Int32
         if let unixPath {
             unlink(unixPath)
@@ -45,7 +47,7 @@ public final class DatagramTestPeer: @unchecked Sendable {
         }
         self.fd = fd
         self.path = unixPath
-        let thread = Thread { [self] in serve(mute: mute) }
+        let thread = Thread { [self] in serve(mute: mute, transform: transform) }
         thread.start()
     }
 
@@ -62,7 +64,7 @@ public final class DatagramTestPeer: @unchecked Sendable {
         if let path { unlink(path) }
     }
 
-    private func serve(mute: Bool) {
+    private func serve(mute: Bool, transform: (@Sendable ([UInt8]) -> [UInt8])?) {
         var buffer = [UInt8](repeating: 0, count: 65536)
         while !lock.withLock({ stopped }) {
             var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
@@ -75,9 +77,10 @@ public final class DatagramTestPeer: @unchecked Sendable {
                 }
             }
             guard count >= 0, !mute else { continue }
-            _ = buffer.withUnsafeBytes { bytes in
+            let reply = transform?(Array(buffer[0..<count])) ?? Array(buffer[0..<count])
+            _ = reply.withUnsafeBytes { bytes in
                 withUnsafePointer(to: &from) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, bytes.baseAddress, count, 0, $0, length) }
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, bytes.baseAddress, bytes.count, 0, $0, length) }
                 }
             }
         }

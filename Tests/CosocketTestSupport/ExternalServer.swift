@@ -41,7 +41,12 @@ public final class ExternalServer: @unchecked Sendable {
         defer { for pointer in argv { free(pointer) } }
         let status = posix_spawn(&pid, arguments[0], &actions, nil, &argv, environ)
         guard status == 0 else { throw CocoaError(.executableLoad) }
-        for _ in 0..<500 where !canConnect(port: port) { usleep(10_000) }
+        // Stops at the first connect that works: dnsmasq forks a child per TCP connection and
+        // caps them, so hundreds of probes filled its accept queue (15 s of SYN retries).
+        for _ in 0..<500 {
+            if canConnect(port: port) { break }
+            usleep(10_000)
+        }
     }
 
     public func stop() {
