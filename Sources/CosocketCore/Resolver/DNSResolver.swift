@@ -56,11 +56,14 @@ public final class DNSResolver: Resolver, @unchecked Sendable {
             lookup.waiters.append(promise)
             return .pending(future)
         }
-        let lookup = DNSLookup(resolver: self, host: host, key: key, engine: CosocketEngine.forEventLoop(eventLoop))
+        let engine = CosocketEngine.forEventLoop(eventLoop)
+        let lookup = DNSLookup(resolver: self, host: host, key: key, engine: engine)
         lookup.waiters.append(promise)
         inFlight[key] = lookup
         queriesStarted += 1
-        lookup.start()
+        // After the caller has parked: callers (the sockets) take a pending result to mean
+        // "later", and a loopback nameserver can answer inside the call.
+        engine.execute { lookup.start() }
         return .pending(future)
     }
 

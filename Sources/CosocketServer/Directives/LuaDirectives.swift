@@ -8,7 +8,7 @@ public enum LuaDirectives {
     /// Whether `name` is one of the directives handled here.
     public static func handles(_ name: String) -> Bool {
         name.hasPrefix("lua_socket_") || name == "lua_package_path" || name == "lua_package_cpath"
-            || name == "lua_code_cache"
+            || name == "lua_code_cache" || name == "resolver" || name == "resolver_timeout"
     }
 
     public static func apply(
@@ -16,6 +16,10 @@ public enum LuaDirectives {
         engine: inout EngineConfiguration,
         lua: inout LuaConfiguration
     ) throws(ConfigError) {
+        if node.name == "resolver" {
+            engine.resolver = try ResolverDirective.parse(node)
+            return
+        }
         guard node.arguments.count == 1 else { throw node.error(.invalidArgumentCount(node.name)) }
         let value = node.arguments[0]
         func milliseconds() throws(ConfigError) -> TimeAmount {
@@ -42,6 +46,7 @@ public enum LuaDirectives {
         case "lua_socket_log_errors":
             guard value == "on" || value == "off" else { throw node.error(.directive(name: node.name, message: "invalid value \"\(value)\"")) }
             engine.logErrors = value == "on"
+        case "resolver_timeout": engine.resolverTimeout = try milliseconds()
         case "lua_package_path": lua.packagePath = value
         case "lua_package_cpath": lua.packageCPath = value
         case "lua_code_cache": lua.codeCache = value != "off"
