@@ -15,7 +15,7 @@ import Testing
     static let records = [
         "--host-record=a.test,127.0.0.5", "--host-record=six.test,::5", "--host-record=both.test,127.0.0.6,::6",
         "--cname=alias.test,a.test", "--local-ttl=1",
-    ]
+    ] + (1...40).map { "--host-record=big.test,127.0.1.\($0)" }
 
     func resolver(_ servers: [Int], ipv6: Bool = true, valid: TimeAmount? = nil, timeout: TimeAmount = .seconds(5)) throws -> DNSResolver {
         let addresses = try servers.map { try SocketAddress(ipAddress: "127.0.0.1", port: $0) }
@@ -62,6 +62,16 @@ import Testing
         #expect(await lookup(resolver, "nx.test") == .error("nx.test could not be resolved (3: Host not found)"))
         let ipv4Only = try self.resolver([dns.port], ipv6: false)
         #expect(await lookup(ipv4Only, "six.test") == .error("six.test could not be resolved (3: Host not found)"))
+    }
+
+    @Test func aTruncatedAnswerIsAskedAgainOverTCP() async throws {
+        let dns = try ExternalServer(.dnsmasq(Self.records))
+        let resolver = try resolver([dns.port], ipv6: false)
+        guard case .address(let first, immediately: false) = await lookup(resolver, "big.test") else {
+            Issue.record("big.test did not resolve")
+            return
+        }
+        #expect(first.hasPrefix("127.0.1."))
     }
 
     @Test func cachesForTheTTLOrValid() async throws {

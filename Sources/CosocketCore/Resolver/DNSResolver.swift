@@ -162,32 +162,55 @@ final class DNSLookup: DatagramSocketDelegate {
                 let query = queries.first(where: { response.answers($0) }), answered[query.type] == nil
             else { return false }  // not an answer to us: dropped
             if response.isTruncated {
-                // Not retried over TCP yet: the next nameserver may answer in full.
-                serverIndex += 1
-                ask(serverIndex)
-                return true
+                // The answer did not fit in a datagram: this query again, over TCP.
+                retryOverTCP(query)
+                return false
             }
-            switch response.rcode {
-            case 0: break
-            case 3:
-                finish(.failure(.unresolved(host: host, code: 3, reason: "Host not found")))
-                return true
-            default:
-                let reasons: [UInt8: String] = [1: "Format error", 2: "Server failure", 4: "Unimplemented", 5: "Operation refused"]
-                finish(.failure(.unresolved(host: host, code: Int(response.rcode), reason: reasons[response.rcode] ?? "Unknown error")))
-                return true
-            }
-            let found = response.addresses(of: query.type, for: host)
-            answered[query.type] = found.addresses
-            if !found.addresses.isEmpty { ttl = min(ttl, found.ttl) }
-            guard answered.count == queries.count else { return false }
-            let addresses = (answered[.a] ?? []).compactMap { Self.address($0) } + (answered[.aaaa] ?? []).compactMap { Self.address($0) }
-            if addresses.isEmpty {
-                finish(.failure(.unresolved(host: host, code: 3, reason: "Host not found")))
-            } else {
-                finish(.success((addresses, ttl)))
-            }
+            return accept(response, for: query)
+        }
+    }
+
+    /// Takes an answer to `query`; `true` when the lookup is over.
+    private func accept(_ response: DNSResponse, for query: DNSQuery) -> Bool {
+        switch response.rcode {
+        case 0: break
+        case 3:
+            finish(.failure(.unresolved(host: host, code: 3, reason: "Host not found")))
             return true
+        default:
+            let reasons: [UInt8: String] = [1: "Format error", 2: "Server failure", 4: "Unimplemented", 5: "Operation refused"]
+            finish(.failure(.unresolved(host: host, code: Int(response.rcode), reason: reasons[response.rcode] ?? "Unknown error")))
+            return true
+        }
+        let found = response.addresses(of: query.type, for: host)
+        answered[query.type] = found.addresses
+        if !found.addresses.isEmpty { ttl = min(ttl, found.ttl) }
+        guard answered.count == queries.count else { return false }
+        let addresses = (answered[.a] ?? []).compactMap { Self.address($0) } + (answered[.aaaa] ?? []).compactMap { Self.address($0) }
+        if addresses.isEmpty {
+            finish(.failure(.unresolved(host: host, code: 3, reason: "Host not found")))
+        } else {
+            finish(.success((addresses, ttl)))
+        }
+        return true
+    }
+
+    private var exchanges: [DNSTCPExchange] = []
+
+    private func retryOverTCP(_ query: DNSQuery) {
+        guard let bytes = query.encoded(), let socket else { return }
+        let server = resolver.configuration.nameservers[serverIndex]
+        let exchange = DNSTCPExchange(engine: engine, timeout: socket.readTimeout ?? .seconds(1))
+        exchanges.append(exchange)
+        let index = serverIndex
+        exchange.run(to: server, query: bytes) { [self] result in
+            exchanges.removeAll { $0 === exchange }
+            guard index == serverIndex, self.socket != nil else { return }
+            guard case .success(let reply) = result, let response = try? DNSResponse.decode(reply), response.answers(query) else {
+                serverIndex += 1
+                return ask(serverIndex)
+            }
+            _ = accept(response, for: query)
         }
     }
 
@@ -202,6 +225,8 @@ final class DNSLookup: DatagramSocketDelegate {
     private func finish(_ result: Result<(addresses: [SocketAddress], ttl: UInt32), CosocketError>) {
         socket?.abort()
         socket = nil
+        for exchange in exchanges { exchange.abort() }
+        exchanges = []
         resolver.finished(self, result)
     }
 
