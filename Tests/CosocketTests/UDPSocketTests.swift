@@ -69,7 +69,8 @@ import Testing
     @Test(arguments: Transport.allCases) func oneWaitingReceiveAtATime(_ transport: Transport) async throws {
         let mute = DatagramTestPeer(mute: true)
         let socket = UDPSocket(eventLoop: transport.sharedLoop)
-        await socket.setTimeout(.milliseconds(300))
+        // Long enough that the first receive still waits when the others run, even on a busy machine.
+        await socket.setTimeout(.seconds(3))
         try await socket.setPeer(host: "127.0.0.1", port: mute.port)
         async let first = failure { try await socket.receive() }
         try await Task.sleep(for: .milliseconds(50))
