@@ -12,6 +12,7 @@ final class DatagramDescriptor: DatagramTransport, ReadinessHandler {
     private var descriptor: CInt
     private let poller: DescriptorPoller
     private var registration: UInt64 = 0
+    private var scratch = ByteBuffer()
     /// Not retained: the socket closes its transport before it goes away.
     private unowned(unsafe) var socket: DatagramSocket?
 
@@ -88,14 +89,18 @@ final class DatagramDescriptor: DatagramTransport, ReadinessHandler {
 
     func receive(maximum: Int) -> Result<ByteBuffer, CosocketError>? {
         guard descriptor >= 0 else { return .failure(.closed(partial: ByteBuffer())) }
-        var buffer = ByteBufferAllocator().buffer(capacity: Swift.max(maximum, 1))
+        // One buffer for every receive: the datagram handed out shares its storage, and by the
+        // next receive its reader has copied it (into a Lua string) and let go, so `clear()`
+        // finds the storage unshared and allocates nothing.
+        scratch.clear()
+        scratch.reserveCapacity(minimumWritableBytes: Swift.max(maximum, 1))
         while true {
-            let count = buffer.withUnsafeMutableWritableBytes { space in
+            let count = scratch.withUnsafeMutableWritableBytes { space in
                 Glibc.recv(descriptor, space.baseAddress, maximum, 0)
             }
             if count >= 0 {
-                buffer.moveWriterIndex(forwardBy: count)
-                return .success(buffer)
+                scratch.moveWriterIndex(forwardBy: count)
+                return .success(scratch)
             }
             let code = errno
             if code == EINTR { continue }
