@@ -2,6 +2,10 @@ import CLuaJIT
 import CosocketCore
 import NIOCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The Swift side of one Lua datagram cosocket (`ngx.socket.udp()`): it owns the engine's
 /// ``DatagramSocket``, remembers the coroutine waiting on it (one at a time, as in the
 /// reference) and turns results into the reference's Lua return values.
@@ -69,6 +73,7 @@ final class LuaUDPSocket: DatagramSocketDelegate {
         guard let waiter else { return }
         self.waiter = nil
         logIfTimedOut(result)
+        logIfFailed("recv()", result)
         worker.wake(waiter, with: .datagram(result))
     }
 
@@ -76,6 +81,15 @@ final class LuaUDPSocket: DatagramSocketDelegate {
     func logIfTimedOut(_ result: Result<ByteBuffer, CosocketError>) {
         guard case .failure(.timeout) = result, worker.engine.configuration.logErrors else { return }
         worker.log(.error, "lua udp socket read timed out", in: context)
+    }
+
+    /// nginx's line for a failed `recv()`/`send()` (`recv() failed (111: Connection refused)`):
+    /// at `error` for the network's refusals, else at `alert`, as `ngx_connection_error` logs.
+    func logIfFailed<Success>(_ call: String, _ result: Result<Success, CosocketError>) {
+        guard case .failure(.system(let code, _)) = result, worker.engine.configuration.logErrors else { return }
+        let networkErrors = [ECONNREFUSED, ECONNRESET, ENETDOWN, ENETUNREACH, EHOSTDOWN, EHOSTUNREACH]
+        let text = strerror(code).map { String(cString: $0) } ?? "Unknown error \(code)"
+        worker.log(networkErrors.contains(code) ? .error : .alert, "\(call) failed (\(code): \(text))", in: context)
     }
 
     /// A datagram, or `nil, err`.

@@ -73,10 +73,17 @@ enum UDPSocketAPI {
     }
 
     /// The reference's preamble of `send`, `receive` and `close`: a table, associated (else
-    /// `nil, "closed"`), of this request (else raises `bad request`).
-    private static func associatedSocket(_ L: LuaState) -> Checked {
+    /// `nil, "closed"`, which `send` and `receive` also log as `logged`), of this request (else
+    /// raises `bad request`).
+    private static func associatedSocket(_ L: LuaState, logging logged: String? = nil) -> Checked {
         guard lua_type(L, 1) == LUA_TTABLE else { return .fail(L.argumentError(1, "table expected, got \(luaTypeName(L, 1))")) }
-        guard let socket = existingSocket(L), socket.datagram.state.phase != .idle else { return .fail(L.softFailure("closed")) }
+        guard let socket = existingSocket(L), socket.datagram.state.phase != .idle else {
+            let worker = LuaWorker.from(L)
+            if let logged, worker.engine.configuration.logErrors {
+                worker.log(.error, "attempt to \(logged) data on a closed socket: u:0000000000000000, c:0000000000000000", in: worker.current?.context)
+            }
+            return .fail(L.softFailure("closed"))
+        }
         if isForeign(L, socket) { return .fail(L.fail("bad request")) }
         return .socket(socket)
     }
@@ -136,7 +143,7 @@ enum UDPSocketAPI {
         let count = lua_gettop(L)
         guard count == 2 else { return L.fail("expecting 2 arguments (including the object), but got \(count)") }
         let socket: LuaUDPSocket
-        switch associatedSocket(L) {
+        switch associatedSocket(L, logging: "send") {
         case .socket(let found): socket = found
         case .fail(let result): return result
         }
@@ -147,7 +154,9 @@ enum UDPSocketAPI {
         if let problem = SocketAPI.appendValue(L, 2, to: &worker.sendScratch, topLevel: true) {
             return L.argumentError(2, problem)
         }
-        switch socket.datagram.send(worker.sendScratch) {
+        let result = socket.datagram.send(worker.sendScratch)
+        socket.logIfFailed("send()", result)
+        switch result {
         case .success:
             lua_pushinteger(L, 1)
             return .values(1)
@@ -162,7 +171,7 @@ enum UDPSocketAPI {
             return L.fail("expecting 1 or 2 arguments (including the object), but got \(count)")
         }
         let socket: LuaUDPSocket
-        switch associatedSocket(L) {
+        switch associatedSocket(L, logging: "receive") {
         case .socket(let found): socket = found
         case .fail(let result): return result
         }
@@ -178,6 +187,7 @@ enum UDPSocketAPI {
             socket.wait(coroutine)
             return .yield
         }
+        socket.logIfFailed("recv()", result)
         return .values(LuaUDPSocket.pushReceiveResult(L, result))
     }
 
