@@ -184,13 +184,9 @@ public final class TCPSocket: @unchecked Sendable {
 
     // MARK: Loop plumbing
 
-    /// Runs `body` on the loop: inline when already there, else with one hop.
+    /// Runs `body` on the loop (see ``LoopHop``).
     private func run<T: Sendable>(_ body: @escaping @Sendable (StreamSocket) -> T) async -> T {
-        if eventLoop.inEventLoop { return body(socket) }
-        let socket = self.socket
-        return await withUnsafeContinuation { continuation in
-            eventLoop.execute { continuation.resume(returning: body(socket)) }
-        }
+        await LoopHop.run(on: eventLoop, socket, body)
     }
 
     /// Starts an operation on the loop; suspends only when the engine parks it.
@@ -198,19 +194,7 @@ public final class TCPSocket: @unchecked Sendable {
         immediate: @escaping @Sendable (StreamSocket) -> T?,
         park: @escaping @Sendable (UnsafeContinuation<T, Never>) -> Void
     ) async -> T {
-        if eventLoop.inEventLoop, let result = immediate(socket) { return result }
-        let socket = self.socket
-        let onLoop = eventLoop.inEventLoop
-        return await withUnsafeContinuation { continuation in
-            if onLoop {
-                // `immediate` already ran above and parked the operation.
-                park(continuation)
-                return
-            }
-            eventLoop.execute {
-                if let result = immediate(socket) { continuation.resume(returning: result) } else { park(continuation) }
-            }
-        }
+        await LoopHop.start(on: eventLoop, socket, immediate: immediate, park: park)
     }
 }
 

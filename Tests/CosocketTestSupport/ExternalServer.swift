@@ -9,7 +9,12 @@ public final class ExternalServer: @unchecked Sendable {
     public let port: Int
     private var pid: pid_t = 0
 
-    public enum Kind: Sendable { case redis, memcached }
+    public enum Kind: Sendable {
+        case redis, memcached
+        /// dnsmasq answering only from the given options (`--host-record=...`, `--cname=...`),
+        /// forwarding nothing, on 127.0.0.1 (UDP and TCP).
+        case dnsmasq([String])
+    }
 
     /// Spawns with posix_spawn rather than Foundation's Process, whose `waitUntilExit` can
     /// hang inside swift-testing's executors.
@@ -21,6 +26,11 @@ public final class ExternalServer: @unchecked Sendable {
             arguments = ["/usr/bin/redis-server", "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", ""]
         case .memcached:
             arguments = ["/usr/bin/memcached", "-l", "127.0.0.1", "-p", "\(port)", "-U", "0", "-u", "root"]
+        case .dnsmasq(let options):
+            arguments = [
+                "/usr/sbin/dnsmasq", "--no-daemon", "--port=\(port)", "--listen-address=127.0.0.1", "--bind-interfaces",
+                "--no-resolv", "--no-hosts", "--no-poll", "--pid-file", "--user=root", "--local=/test/",
+            ] + options
         }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -31,7 +41,12 @@ public final class ExternalServer: @unchecked Sendable {
         defer { for pointer in argv { free(pointer) } }
         let status = posix_spawn(&pid, arguments[0], &actions, nil, &argv, environ)
         guard status == 0 else { throw CocoaError(.executableLoad) }
-        for _ in 0..<500 where !canConnect(port: port) { usleep(10_000) }
+        // Stops at the first connect that works: dnsmasq forks a child per TCP connection and
+        // caps them, so hundreds of probes filled its accept queue (15 s of SYN retries).
+        for _ in 0..<500 {
+            if canConnect(port: port) { break }
+            usleep(10_000)
+        }
     }
 
     public func stop() {

@@ -25,6 +25,10 @@ Behaviours (one port each):
   boundary        sends BOUNDARY_PAYLOAD then closes
   big             sends BIG_SIZE bytes ("0123456789" repeated) then closes
   unix_echo       echo server on a unix-domain socket (its path is printed instead of a port)
+  udp_echo        UDP: answers each datagram with the same bytes; "burst" is answered with
+                  three datagrams "one", "two", "three"
+  udp_mute        UDP: reads datagrams and never answers: read timeouts
+  unix_dgram_echo datagram unix-domain socket answering as udp_echo (a path)
 """
 
 import json
@@ -269,6 +273,34 @@ def make_full_backlog():
     return s
 
 
+def udp_echo_loop(sock):
+    while True:
+        try:
+            data, peer = sock.recvfrom(65536)
+            replies = [b"one", b"two", b"three"] if data == b"burst" else [data]
+            for reply in replies:
+                sock.sendto(reply, peer)
+        except OSError:
+            if sock.fileno() < 0:
+                return
+
+
+def udp_mute_loop(sock):
+    while True:
+        try:
+            sock.recvfrom(65536)
+        except OSError:
+            return
+
+
+def udp_socket():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    s.bind(("127.0.0.1", 0))
+    _keep.append(s)
+    return s
+
+
 def main():
     ignore_stdin = "--ignore-stdin" in sys.argv[1:]
     # SIGTERM/SIGHUP: leave through the finally below, removing the unix socket
@@ -294,6 +326,17 @@ def main():
     spawn(accept_loop, us, h_echo)
     ports["unix_echo"] = upath
 
+    for name, loop in (("udp_echo", udp_echo_loop), ("udp_mute", udp_mute_loop)):
+        us = udp_socket()
+        ports[name] = us.getsockname()[1]
+        spawn(loop, us)
+    dpath = os.path.join(tmpdir, "echo.dgram")
+    ds = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    ds.bind(dpath)
+    _keep.append(ds)
+    spawn(udp_echo_loop, ds)
+    ports["unix_dgram_echo"] = dpath
+
     sys.stdout.write(json.dumps(ports) + "\n")
     sys.stdout.flush()
 
@@ -309,6 +352,7 @@ def main():
     finally:
         try:
             os.unlink(upath)
+            os.unlink(dpath)
             os.rmdir(tmpdir)
         except OSError:
             pass

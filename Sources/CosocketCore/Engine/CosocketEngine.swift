@@ -23,7 +23,14 @@ public final class CosocketEngine: @unchecked Sendable {
     public init(eventLoop: EventLoop, configuration: EngineConfiguration = EngineConfiguration(), resolver: (any Resolver)? = nil) {
         self.eventLoop = eventLoop
         self.configuration = configuration
-        self.resolver = resolver ?? HostsFileResolver()
+        if let resolver {
+            self.resolver = resolver
+        } else if var dns = configuration.resolver {
+            dns.timeout = configuration.resolverTimeout
+            self.resolver = DNSResolver(configuration: dns)
+        } else {
+            self.resolver = HostsFileResolver()
+        }
         #if os(Linux)
         let poller = CosocketEventLoopGroup.poller(for: eventLoop)
         self.poller = poller

@@ -16,6 +16,11 @@ public struct EngineConfiguration: Sendable {
     public var keepaliveTimeout: TimeAmount = .seconds(60)
     /// `lua_socket_log_errors` (default on).
     public var logErrors: Bool = true
+    /// `resolver ADDR ... [ipv6=on|off] [valid=TIME]`: names go to these nameservers (without
+    /// it, only IP literals and /etc/hosts resolve). Its `timeout` is `resolver_timeout`'s.
+    public var resolver: DNSResolverConfiguration?
+    /// `resolver_timeout` (default 30 s), applied to ``resolver``.
+    public var resolverTimeout: TimeAmount = .seconds(30)
 
     public init() {}
 }

@@ -14,6 +14,7 @@ import NIOCore
 final class EngineTimers: @unchecked Sendable {
     private let eventLoop: EventLoop
     private var sockets = DeadlineQueue<StreamSocket>()
+    private var datagramSockets = DeadlineQueue<DatagramSocket>()
     private var idleConnections = DeadlineQueue<StreamConnection>()
     private var scheduled: Scheduled<Void>?
     private var scheduledDeadline: NIODeadline?
@@ -48,6 +49,16 @@ final class EngineTimers: @unchecked Sendable {
         sockets.remove(socket)
     }
 
+    /// A datagram socket's read timeout, on the same NIO timer as the stream sockets'.
+    func arm(_ socket: DatagramSocket, at deadline: NIODeadline) {
+        datagramSockets.insert(socket, at: deadline)
+        scheduleIfEarlier(deadline)
+    }
+
+    func disarm(_ socket: DatagramSocket) {
+        datagramSockets.remove(socket)
+    }
+
     // MARK: Idle connections
 
     func armIdle(_ connection: StreamConnection, at deadline: NIODeadline) {
@@ -79,8 +90,9 @@ final class EngineTimers: @unchecked Sendable {
         scheduledDeadline = nil
         let now = NIODeadline.now()
         while let socket = sockets.popDue(at: now) { socket.timerFired() }
+        while let socket = datagramSockets.popDue(at: now) { socket.timerFired() }
         while let connection = idleConnections.popDue(at: now) { idleConnectionExpired?(connection) }
-        let next = [sockets.first, idleConnections.first].compactMap { $0 }.min()
+        let next = [sockets.first, datagramSockets.first, idleConnections.first].compactMap { $0 }.min()
         if let next { scheduleIfEarlier(next) }
     }
 }

@@ -46,6 +46,7 @@ public enum CosocketError: Error, Sendable, Equatable {
         case .timeout: return "timeout"
         case .closed: return "closed"
         case .system(let code, _): return Self.describe(errno: code)
+        case .busy(.datagram): return "socket busy"
         case .busy(let operation): return "socket busy \(operation.busyWord)"
         case .badHostName(let host, let reason): return "failed to parse host name \"\(host)\": \(reason)"
         case .unresolved(let host, let code, let reason): return "\(host) could not be resolved (\(code): \(reason))"
@@ -97,14 +98,17 @@ extension CosocketError: CustomStringConvertible {
 }
 
 /// The kinds of operation a socket runs; at most one of each is in flight per socket.
+/// (`datagram`: a datagram socket's one waiting operation, which the reference reports as a
+/// bare `socket busy`.)
 public enum SocketOperation: Sendable, Equatable {
-    case connect, read, write
+    case connect, read, write, datagram
 
     var busyWord: String {
         switch self {
         case .connect: return "connecting"
         case .read: return "reading"
         case .write: return "writing"
+        case .datagram: return ""
         }
     }
 }

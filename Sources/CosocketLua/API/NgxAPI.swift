@@ -14,6 +14,7 @@ extension LuaWorker {
         let worker = opaqueSelf
         boxSeal = LuaBox.installMetatable(L, worker: worker)
         SocketAPI.install(L, worker: worker)
+        UDPSocketAPI.install(L, worker: worker)
 
         lua_createtable(L, 0, 64)
 
@@ -22,8 +23,7 @@ extension LuaWorker {
         luaSetField(L, -1, "tcp", { L in luaFinish(L!, SocketAPI.create(L!)) }, upvalue: worker)
         lua_getfield(L, -1, "tcp")
         lua_setfield(L, -2, "stream")
-        // UDP cosockets come with their own issue; until then the constructor says so.
-        luaSetField(L, -1, "udp", { L in luaFinish(L!, L!.fail("ngx.socket.udp is not implemented yet")) }, upvalue: worker)
+        luaSetField(L, -1, "udp", { L in luaFinish(L!, UDPSocketAPI.create(L!)) }, upvalue: worker)
         lua_setfield(L, -2, "socket")
 
         NgxCoreAPI.install(L, worker: worker)

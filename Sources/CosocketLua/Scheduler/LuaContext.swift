@@ -76,6 +76,8 @@ public final class LuaContext {
     /// one), so that a context costs no array for it.
     var firstSocket: LuaSocket?
     var moreSockets: [LuaSocket] = []
+    /// The datagram sockets associated in it, closed when it ends.
+    var datagramSockets: [LuaUDPSocket] = []
 
     func track(_ socket: LuaSocket) {
         if firstSocket == nil { firstSocket = socket } else { moreSockets.append(socket) }

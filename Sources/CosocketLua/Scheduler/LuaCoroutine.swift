@@ -9,6 +9,7 @@ final class LuaCoroutine {
     /// Why a suspended coroutine waits, so that killing it can cancel the wait.
     enum Wait {
         case socket(LuaSocket)
+        case datagram(LuaUDPSocket)
         case sleep(Scheduled<Void>?)
         case threads
         case nextTick
@@ -26,6 +27,8 @@ final class LuaCoroutine {
         case connect(Result<Void, CosocketError>)
         case read(ReadOutcome, untilIteration: Bool)
         case send(Result<Int, CosocketError>)
+        /// A datagram socket's `receive`.
+        case datagram(Result<ByteBuffer, CosocketError>)
         case threadResult(LuaCoroutine)
         /// `ngx.flush(true)` returns 1.
         case flushed

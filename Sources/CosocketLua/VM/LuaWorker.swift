@@ -312,6 +312,8 @@ public final class LuaWorker: @unchecked Sendable {
             return LuaSocket.pushReadOutcome(L, outcome, untilIteration: untilIteration)
         case .send(let result):
             return LuaSocket.pushSendResult(L, result)
+        case .datagram(let result):
+            return LuaUDPSocket.pushReceiveResult(L, result)
         case .threadResult(let finished):
             return pushThreadResults(finished, on: L)
         case .flushed:
@@ -408,6 +410,7 @@ public final class LuaWorker: @unchecked Sendable {
     private func cancelWait(of coroutine: LuaCoroutine) {
         switch coroutine.wait {
         case .socket(let socket): socket.coroutineKilled(coroutine)
+        case .datagram(let socket): socket.coroutineKilled(coroutine)
         case .sleep(let timer): timer?.cancel()
         case .semaphore(let semaphore): semaphore.removeWaiter(coroutine)
         case .threads, .nextTick, .exit, .flush, nil: break
@@ -446,6 +449,8 @@ public final class LuaWorker: @unchecked Sendable {
         context.liveOthers = []
         context.firstSocket?.contextEnded(context)
         for socket in context.moreSockets { socket.contextEnded(context) }
+        for socket in context.datagramSockets { socket.contextEnded(context) }
+        context.datagramSockets = []
         // Per context, not a scan of every worker's finished threads (which made many
         // concurrent requests with light threads quadratic).
         for finished in context.finishedThreads {

@@ -9,7 +9,7 @@ public enum LuaDirectives {
     public static func handles(_ name: String) -> Bool {
         name.hasPrefix("lua_socket_") || name == "lua_package_path" || name == "lua_package_cpath"
             || name == "lua_code_cache" || name == "lua_shared_dict" || name == "lua_regex_cache_max_entries" || name == "lua_regex_match_limit"
-            || name == "lua_max_pending_timers" || name == "lua_max_running_timers"
+            || name == "lua_max_pending_timers" || name == "lua_max_running_timers" || name == "resolver" || name == "resolver_timeout"
     }
 
     public static func apply(
@@ -17,6 +17,10 @@ public enum LuaDirectives {
         engine: inout EngineConfiguration,
         lua: inout LuaConfiguration
     ) throws(ConfigError) {
+        if node.name == "resolver" {
+            engine.resolver = try ResolverDirective.parse(node)
+            return
+        }
         if node.name == "lua_shared_dict" { return try applySharedDict(node, lua: &lua) }
         if isSocketDirective(node.name) { return try applySocket(node, to: &engine) }
         guard node.arguments.count == 1 else { throw node.error(.invalidArgumentCount(node.name)) }
@@ -28,6 +32,12 @@ public enum LuaDirectives {
         case "lua_regex_cache_max_entries", "lua_regex_match_limit":
             guard let number = Int(value), number >= 0 else { throw node.error(.directive(name: node.name, message: "invalid value \"\(value)\"")) }
             if node.name == "lua_regex_match_limit" { lua.regexMatchLimit = number } else { lua.regexCacheMaxEntries = number }
+        case "resolver_timeout":
+            do {
+                engine.resolverTimeout = .milliseconds(Int64(try ConfigUnits.milliseconds(value)))
+            } catch {
+                throw node.error(.directive(name: node.name, message: "invalid value \"\(value)\""))
+            }
         case "lua_max_pending_timers", "lua_max_running_timers":
             guard let number = Int(value), number >= 0 else { throw node.error(.directive(name: node.name, message: "invalid number \"\(value)\"")) }
             if node.name == "lua_max_pending_timers" { lua.maxPendingTimers = number } else { lua.maxRunningTimers = number }

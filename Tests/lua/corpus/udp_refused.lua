@@ -1,0 +1,15 @@
+-- ICMP port unreachable: the next receive (or send) says connection refused; the socket stays usable
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
+local s = ngx.socket.udp()
+s:settimeout(200)
+show(s:setpeername("127.0.0.1", T.closed_udp_port))
+show(s:send("hello"))
+show(s:receive())
+show(s:receive())
+show(s:send("again"))
+ngx.sleep(0.05)
+show(s:send("and again"))
+show(s:receive())
+show(s:setpeername("127.0.0.1", T.fault.udp_echo))
+show(s:send("ok")) show(s:receive())
+show(s:close())

@@ -1,0 +1,18 @@
+-- read timeouts are not fatal; settimeout stores its argument in slot 2, as the reference does
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
+local s = ngx.socket.udp()
+show(s:settimeout(100), s[2])
+show(s:setpeername("127.0.0.1", T.fault.udp_mute))
+show(s:send("anyone?"))
+show(s:receive())
+show(s:receive(10))
+show(s:settimeout(50), s[2])
+show(s:receive())
+show(s:settimeout("x"), s[2])
+s:settimeout(-5)
+show(pcall(s.settimeout, s))
+show(pcall(s.settimeout, s, 1, 2))
+s:settimeout(100)
+show("reconnect", s:setpeername("127.0.0.1", T.fault.udp_echo))
+show(s:send("still usable")) show(s:receive())
+show(s:close())

@@ -1,0 +1,13 @@
+-- datagram unix-domain sockets (the client autobinds, so the server can answer)
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
+local s = ngx.socket.udp()
+s:settimeout(500)
+show(s:setpeername("unix:" .. T.unix_dgram_echo))
+show(s:send("over unix")) show(s:receive())
+show(s:send({"a", "b"})) show(s:receive(1))
+show(s:close())
+show("missing", s:setpeername("unix:/nonexistent/x.sock"))
+show("stream socket", s:setpeername("unix:" .. T.unix_echo))
+show("directory", s:setpeername("unix:/tmp"))
+show("port ignored", s:setpeername("unix:" .. T.unix_dgram_echo, 80))
+show(s:send("ok")) show(s:receive())
