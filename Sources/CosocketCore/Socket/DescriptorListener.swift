@@ -42,6 +42,17 @@ public final class DescriptorListener: ReadinessHandler, @unchecked Sendable {
         self.port = Self.localPort(of: descriptor) ?? address.port ?? 0
     }
 
+    /// Another listener on the same listening socket (a duplicate of its descriptor): how
+    /// workers share a unix-domain socket, which `SO_REUSEPORT` cannot spread. Each worker's
+    /// readiness set then wakes for a new connection and one of them accepts it, as nginx
+    /// workers share their listening sockets.
+    public init(sharing other: DescriptorListener) throws(CosocketError) {
+        let descriptor = fcntl(other.descriptor, F_DUPFD_CLOEXEC, 0)
+        guard descriptor >= 0 else { throw .system(errno: errno, partial: ByteBuffer()) }
+        self.descriptor = descriptor
+        self.port = other.port
+    }
+
     deinit {
         if descriptor >= 0 { Glibc.close(descriptor) }
     }

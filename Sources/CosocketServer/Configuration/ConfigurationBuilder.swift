@@ -142,9 +142,19 @@ public struct ConfigurationBuilder {
             case "listen":
                 let address = try listenAddress(child)
                 listen.append(address)
-                // Other listen parameters (backlog=, reuseport, ...) tune the socket; ignored.
-                if child.arguments.dropFirst().contains(where: { $0 == "default_server" || $0 == "default" }) {
-                    defaultFor.insert(address)
+                for parameter in child.arguments.dropFirst() {
+                    if parameter == "default_server" || parameter == "default" {
+                        defaultFor.insert(address)
+                    } else if parameter.hasPrefix("backlog=") {
+                        guard let backlog = Int32(parameter.dropFirst(8)), backlog != 0 else {
+                            throw child.error(.directive(name: child.name, message: "invalid backlog \"\(parameter.dropFirst(8))\""))
+                        }
+                        configuration.listenBacklogs[address] = backlog
+                    } else if !Self.listenParameters.contains(where: { parameter == $0 || parameter.hasPrefix($0 + "=") }) {
+                        throw child.error(.directive(name: child.name, message: "invalid parameter \"\(parameter)\""))
+                    }
+                    // Every other parameter (reuseport, so_keepalive=, ...) tunes the socket; each
+                    // worker's socket has SO_REUSEPORT already.
                 }
             case "server_name": names.append(contentsOf: child.arguments)
             case "location": locationNodes.append(child)
@@ -256,9 +266,17 @@ public struct ConfigurationBuilder {
 
     private func listenAddress(_ node: ConfigNode) throws(ConfigError) -> ListenAddress {
         guard let first = node.arguments.first else { throw node.error(.invalidArgumentCount(node.name)) }
+        if first.hasPrefix("unix:") {
+            guard first.count > 5 else { throw node.error(.directive(name: node.name, message: "no path in the unix domain socket in \"\(first)\"")) }
+            return ListenAddress(host: first, port: 0)
+        }
         var host = "0.0.0.0"
         var portText = first
-        if let colon = first.lastIndex(of: ":") {
+        if !first.contains(":"), !first.allSatisfy(\.isNumber) {
+            // `listen 127.0.0.1` and `listen localhost`: nginx's default port.
+            host = first == "localhost" ? "127.0.0.1" : first
+            portText = "80"
+        } else if let colon = first.lastIndex(of: ":") {
             host = String(first[..<colon])
             portText = String(first[first.index(after: colon)...])
             if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
@@ -281,6 +299,12 @@ public struct ConfigurationBuilder {
         guard known.contains(context) else { throw node.error(.directiveNotAllowedHere(node.name)) }
         configuration.ignored.append((node.name, "\(node.file):\(node.line)"))
     }
+
+    /// `listen` parameters nginx knows besides `default_server` and `backlog=`: accepted.
+    private static let listenParameters = [
+        "reuseport", "so_keepalive", "rcvbuf", "sndbuf", "deferred", "bind", "fastopen", "ipv6only",
+        "accept_filter", "setfib",
+    ]
 
     /// Lua directives handled at the http level only, by name (refused elsewhere).
     private static let luaHTTPOnly: Set<String> = [

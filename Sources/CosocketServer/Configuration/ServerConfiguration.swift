@@ -56,8 +56,20 @@ public final class Location: Sendable {
 
 /// One `listen` address.
 public struct ListenAddress: Sendable, Hashable {
+    /// An IP address (or `localhost`), or `unix:/path` for a unix-domain socket.
     public var host: String
+    /// 0 for a unix-domain socket.
     public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// The socket file of a `listen unix:/path`, else `nil`.
+    public var unixPath: String? {
+        host.hasPrefix("unix:") ? String(host.dropFirst(5)) : nil
+    }
 }
 
 /// One `server {}` block.
@@ -81,6 +93,8 @@ public final class VirtualServer: Sendable {
 
 /// Everything a configuration file sets, resolved and validated.
 public struct ServerConfiguration: Sendable {
+    /// `listen ... backlog=N`, by address (nginx's default is 511).
+    public var listenBacklogs: [ListenAddress: Int32] = [:]
     public var workerProcesses = 1
     public var errorLogPath: String?
     public var errorLogLevel: LuaLogLevel = .error

@@ -183,13 +183,20 @@ public final class HTTPServer: @unchecked Sendable {
         var bound: [ListenAddress: [any ServerListener]] = [:]
         do {
             for address in Set(configuration.servers.flatMap(\.listen)) where listeners[address] == nil {
+                // nginx removes a stale socket file before it binds (and after it stops).
+                if let path = address.unixPath { unlink(path) }
+                let backlog = configuration.listenBacklogs[address] ?? ServerListenerDefaults.backlog
                 for (index, loop) in loops.enumerated() {
                     let slot = slots[index]
-                    bound[address, default: []].append(try makeListener(address, on: loop, group: group) { slot.worker })
+                    let listener = try makeListener(address, backlog: backlog, on: loop, group: group, sharing: bound[address]?.first) {
+                        slot.worker
+                    }
+                    if let listener { bound[address, default: []].append(listener) }
                 }
             }
         } catch {
             for listener in bound.values.joined() { listener.close() }
+            for address in bound.keys { if let path = address.unixPath { unlink(path) } }
             throw error
         }
         listeners.merge(bound) { old, _ in old }
@@ -199,6 +206,7 @@ public final class HTTPServer: @unchecked Sendable {
         for bound in listeners.values {
             for listener in bound { listener.close() }
         }
+        for address in listeners.keys { if let path = address.unixPath { unlink(path) } }
         listeners = [:]
     }
 

@@ -56,7 +56,11 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     }
 
     /// `$remote_addr`, formatted only when asked for.
-    var remoteAddress: String { peer?.ipAddress ?? "" }
+    /// nginx's `$remote_addr`: the client's IP, or `unix:` for a unix-domain client.
+    var remoteAddress: String {
+        if case .unixDomainSocket? = peer { return "unix:" }
+        return peer?.ipAddress ?? ""
+    }
 
     /// Whether the connection can carry another request after this one.
     var keepAlive: Bool {

@@ -11,23 +11,31 @@ protocol ServerListener {
 
 /// Opens `address` on `loop` for the worker in `slot`: a listener on the loop's readiness set
 /// when it has one (clients then use descriptors of the worker's own), else a NIO server
-/// channel.
+/// channel. A unix-domain socket is bound once: the first worker's listener (`sharing`) is
+/// shared by the others; the NIO fallback listens on it from the first worker only.
 func makeListener(
     _ address: ListenAddress,
+    backlog: Int32,
     on loop: EventLoop,
     group: CosocketEventLoopGroup,
+    sharing first: (any ServerListener)?,
     slot: @escaping @Sendable () -> ServerWorker?
-) throws -> any ServerListener {
+) throws -> (any ServerListener)? {
     #if os(Linux)
     if group.hasReadinessSet(loop) {
-        return try DescriptorServerListener(address, on: loop, worker: slot)
+        return try DescriptorServerListener(address, backlog: backlog, on: loop, sharing: first as? DescriptorServerListener, worker: slot)
     }
     #endif
+    if address.unixPath != nil, first != nil { return nil }
+    let bootstrap = ServerBootstrap(group: loop)
+        .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+        .serverChannelOption(ChannelOptions.backlog, value: backlog)
     return ChannelServerListener(
-        channel: try ServerBootstrap(group: loop)
-            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelOption(ChannelOptions.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_REUSEPORT)), value: 1)
-            .serverChannelOption(ChannelOptions.backlog, value: ServerListenerDefaults.backlog)
+        channel: try bootstrap
+            .serverChannelOption(
+                ChannelOptions.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_REUSEPORT)),
+                value: address.unixPath == nil ? 1 : 0
+            )
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -41,9 +49,16 @@ func makeListener(
                     try channel.pipeline.syncOperations.addHandler(transport)
                 }
             }
-            .bind(host: address.host, port: address.port)
+            .bind(to: try address.socketAddress())
             .wait()
     )
+}
+
+extension ListenAddress {
+    func socketAddress() throws -> SocketAddress {
+        if let path = unixPath { return try SocketAddress(unixDomainSocketPath: path) }
+        return try SocketAddress.makeAddressResolvingHost(host, port: port)
+    }
 }
 
 enum ServerListenerDefaults {
@@ -66,9 +81,19 @@ private struct DescriptorServerListener: ServerListener {
     let listener: DescriptorListener
     let loop: EventLoop
 
-    init(_ address: ListenAddress, on loop: EventLoop, worker slot: @escaping @Sendable () -> ServerWorker?) throws {
-        let socketAddress = try SocketAddress.makeAddressResolvingHost(address.host, port: address.port)
-        let listener = try DescriptorListener(address: socketAddress, backlog: ServerListenerDefaults.backlog)
+    init(
+        _ address: ListenAddress,
+        backlog: Int32,
+        on loop: EventLoop,
+        sharing first: DescriptorServerListener?,
+        worker slot: @escaping @Sendable () -> ServerWorker?
+    ) throws {
+        let listener: DescriptorListener
+        if address.unixPath != nil, let first {
+            listener = try DescriptorListener(sharing: first.listener)
+        } else {
+            listener = try DescriptorListener(address: try address.socketAddress(), backlog: backlog)
+        }
         let started = try loop.submit { () -> Bool in
             listener.start(on: CosocketEngine.forEventLoop(loop), readSize: ServerListenerDefaults.readSize) { stream in
                 guard let worker = slot(), let router = worker.routers[address] else {
