@@ -42,6 +42,15 @@ struct Serve: ParsableCommand {
             return
         }
         if test {
+            let server = HTTPServer(configuration: configuration, errorLog: ErrorLogFile(path: "stderr", level: configuration.errorLogLevel))
+            defer { server.stop() }
+            do {
+                try server.checkInitPhase()
+            } catch {
+                printError("cosocket: [error] \(error)")
+                printError("cosocket: configuration file \(path) test failed")
+                throw ExitCode(1)
+            }
             printError("cosocket: the configuration file \(path) syntax is ok\ncosocket: configuration file \(path) test is successful")
             return
         }
@@ -92,6 +101,11 @@ struct Serve: ParsableCommand {
         }
         do {
             try server.start()
+        } catch let error as InitByLuaError {
+            signals.cancel()
+            errorLog.log(.error, error.description)
+            printError("cosocket: [error] \(error)")
+            throw ExitCode(1)
         } catch {
             signals.cancel()
             throw error

@@ -125,6 +125,47 @@ import Glibc
 
     /// A supervisor may signal the server the moment its port answers: that signal stops it
     /// (an early one used to be lost while the handlers were being installed).
+    /// An error in `init_by_lua*` ends the start with status 1 (and fails `-t`), as nginx's
+    /// does; one in `init_worker_by_lua*` is logged and the server serves.
+    @Test func initByLuaErrorsStopTheStart() throws {
+        let prefix = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: prefix) }
+        let port = freePort()
+        writeFile(prefix + "/conf/nginx.conf", """
+            error_log logs/error.log info;
+            events {}
+            http {
+                init_by_lua_block { error("boom at init") }
+                server { listen 127.0.0.1:\(port); location / { return 204; } }
+            }
+            """)
+        let checked = try Self.run(["-p", prefix, "-c", "conf/nginx.conf", "-t"], prefix: prefix)
+        #expect(checked.status == 1)
+        #expect(checked.stderr.contains("init_by_lua error: init_by_lua(nginx.conf:4):1: boom at init"))
+        let served = try Self.run(["-p", prefix, "-c", "conf/nginx.conf"], prefix: prefix)
+        #expect(served.status == 1)
+        #expect(served.stderr.contains("[error] init_by_lua error: init_by_lua(nginx.conf:4):1: boom at init"))
+        #expect((try? String(contentsOfFile: prefix + "/logs/error.log", encoding: .utf8))?.contains("init_by_lua error") == true)
+
+        writeFile(prefix + "/conf/worker.conf", """
+            error_log logs/worker.log info;
+            pid logs/worker.pid;
+            events {}
+            http {
+                init_worker_by_lua_block { error("boom in worker") }
+                server { listen 127.0.0.1:\(port); location / { content_by_lua_block { ngx.print("serving") } } }
+            }
+            """)
+        let server = try Child(["-p", prefix, "-c", "conf/worker.conf"], stderrPath: prefix + "/worker-stderr")
+        defer { server.kill() }
+        #expect(waitUntil(seconds: 15) { canConnect(port: port) }, "\(server.stderr)")
+        let connection = HTTPClient(port: port, timeoutSeconds: 5)
+        defer { connection.close() }
+        connection.send("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        #expect(connection.readResponse()?.body == "serving")
+        #expect(waitUntil { (try? String(contentsOfFile: prefix + "/logs/worker.log", encoding: .utf8))?.contains("boom in worker") == true })
+    }
+
     @Test func interruptAsSoonAsThePortAnswersStops() throws {
         let prefix = makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: prefix) }

@@ -156,6 +156,21 @@ public final class HTTPServer: @unchecked Sendable {
 
     // MARK: Workers and listeners
 
+    /// What `nginx -t` does besides parsing: runs `init_by_lua*` once (in a worker that then
+    /// ends without serving), so its errors fail the test.
+    public func checkInitPhase() throws {
+        guard configuration.initByLua != nil, let loop = loops.first else { return }
+        configuration.lua.sharedDictZones = try sharedDictZones.attach(configuration.lua.sharedDicts)
+        let configuration = self.configuration
+        try loop.submit { () throws in
+            let engine = CosocketEngine(eventLoop: loop, configuration: configuration.engine)
+            CosocketEngine.register(engine)
+            let lua = try LuaWorker(engine: engine, workerID: 0, configuration: configuration.lua, errorLog: self.errorLog)
+            defer { lua.shutdown() }
+            try ServerWorker(lua: lua, configuration: configuration).runInitPhases(includingWorkerPhase: false)
+        }.wait()
+    }
+
     private func makeWorker(on loop: EventLoop, id: Int, configuration: ServerConfiguration) throws -> ServerWorker {
         try loop.submit { () throws -> ServerWorker in
             let engine = CosocketEngine(eventLoop: loop, configuration: configuration.engine)

@@ -117,11 +117,18 @@ final class ServerWorker: @unchecked Sendable {
 
     /// Runs `init_by_lua*` and `init_worker_by_lua*` before the worker accepts anything.
     /// Cosockets work here (the reference disables them in these phases).
-    func runInitPhases() throws {
-        for source in [configuration.initByLua, configuration.initWorkerByLua].compactMap({ $0 }) {
-            let reference = try compile(source)
-            let context = LuaContext(kind: .request(phase: source.chunkName.contains("init_worker") ? "init_worker" : "init"))
-            lua.start(reference, in: context)
+    ///
+    /// An error in `init_by_lua*` stops the start (nginx exits); one in
+    /// `init_worker_by_lua*` is logged and the worker goes on, as in the reference. An
+    /// `init_by_lua*` that waits on a cosocket and fails later is only logged.
+    func runInitPhases(includingWorkerPhase: Bool = true) throws {
+        if let source = configuration.initByLua {
+            let context = LuaContext(kind: .request(phase: "init"))
+            lua.start(try compile(source), in: context)
+            if context.isFinished, let failure = context.failure { throw InitByLuaError(message: failure) }
+        }
+        if includingWorkerPhase, let source = configuration.initWorkerByLua {
+            lua.start(try compile(source), in: LuaContext(kind: .request(phase: "init_worker")))
         }
     }
 
@@ -198,4 +205,10 @@ final class ServerWorker: @unchecked Sendable {
         context.socketDefaults = request.location.settings.socketDefaults
         lua.start(reference, in: context)
     }
+}
+
+/// `init_by_lua*` raised: nginx's `init_by_lua error: ...`, which ends its start.
+public struct InitByLuaError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { "init_by_lua error: \(message)" }
 }
