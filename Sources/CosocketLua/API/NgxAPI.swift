@@ -375,8 +375,11 @@ enum NgxCoreAPI {
         let count = lua_gettop(L)
         guard count == 1 else { return L.fail("attempt to pass \(count) arguments, but accepted 1") }
         guard lua_type(L, 1) == LUA_TNUMBER else { return L.argumentError(1, "number expected, got \(luaTypeName(L, 1))") }
-        let milliseconds = Int64(luaClampedInteger((lua_tonumber(L, 1) * 1000).rounded(.towardZero)))
-        guard milliseconds >= 0 else { return L.fail("invalid sleep duration \"\(milliseconds)\"") }
+        // The reference: `(ngx_int_t) (n * 1000)`, refused below 0 and printed with `%d`.
+        let milliseconds = Int64(LuaNumber.truncated(lua_tonumber(L, 1) * 1000))
+        guard milliseconds >= 0 else {
+            return L.fail("invalid sleep duration \"\(Int32(truncatingIfNeeded: milliseconds))\"")
+        }
         let worker = LuaWorker.from(L)
         guard let coroutine = worker.current else { return L.fail("no request found") }
         lua_settop(L, 0)
