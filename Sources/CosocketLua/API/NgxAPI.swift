@@ -14,6 +14,7 @@ extension LuaWorker {
         let worker = opaqueSelf
         boxSeal = LuaBox.installMetatable(L, worker: worker)
         SocketAPI.install(L, worker: worker)
+        RequestSocketAPI.install(L, worker: worker)
 
         lua_createtable(L, 0, 64)
 

@@ -14,6 +14,8 @@ final class LuaCoroutine {
         case nextTick
         /// `ngx.flush(true)`: until the response bytes are written out.
         case flush
+        /// `ngx.req.read_body()`: until the request body has arrived.
+        case requestBody
         /// `ngx.exit`: the context ends once the coroutine has yielded.
         case exit
         /// `sema:wait(timeout)`: until a post reaches it, or the timer fires.

@@ -410,7 +410,7 @@ public final class LuaWorker: @unchecked Sendable {
         case .socket(let socket): socket.coroutineKilled(coroutine)
         case .sleep(let timer): timer?.cancel()
         case .semaphore(let semaphore): semaphore.removeWaiter(coroutine)
-        case .threads, .nextTick, .exit, .flush, nil: break
+        case .threads, .nextTick, .exit, .flush, .requestBody, nil: break
         }
         coroutine.wait = nil
         for awaited in coroutine.awaited { awaited.waiter = nil }

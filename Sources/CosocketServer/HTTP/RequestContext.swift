@@ -1,3 +1,4 @@
+import CosocketCore
 import CosocketLua
 import NIOCore
 
@@ -78,7 +79,76 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     var httpVersion: Double { head.version == .http1_1 ? 1.1 : 1.0 }
     var requestHeaders: [(name: String, value: String)] { head.headers }
     var requestBody: [UInt8]? { body.map { Array($0.readableBytesView) } }
-    func discardBody() { body = nil }
+    func discardBody() {
+        body = nil
+        bodyDiscarded = true
+    }
+
+    // MARK: Request body and request sockets
+
+    /// The body is still arriving: the handlers started at the head.
+    var bodyPending = false
+    private var bodyWaiters: [() -> Void] = []
+    /// `ngx.req.read_body()` was called.
+    private var bodyRequested = false
+    private var bodyDiscarded = false
+    /// A request socket took the body or the connection.
+    private var socketTaken = false
+
+    func readBody(whenRead: @escaping () -> Void) -> Bool {
+        bodyRequested = true
+        guard bodyPending, !socketTaken else { return true }
+        bodyWaiters.append(whenRead)
+        return false
+    }
+
+    /// The connection collected the whole body.
+    func bodyArrived(_ body: ByteBuffer?) {
+        self.body = body
+        bodyFailed()
+    }
+
+    /// The body is over, whole or not (the connection is gone): `read_body` returns.
+    func bodyFailed() {
+        bodyPending = false
+        let waiters = bodyWaiters
+        bodyWaiters.removeAll()
+        for waiter in waiters { waiter() }
+    }
+
+    func requestBodyStream() -> Result<(stream: AcceptedStream, length: Int), RequestSocketRefusal> {
+        if socketTaken || bodyRequested { return .failure(.bodyExists) }
+        if bodyDiscarded { return .failure(.bodyDiscarded) }
+        let length: Int
+        if bodyPending {
+            // A chunked body is de-chunked as a whole before a socket can read it.
+            guard let declared = head.contentLength else { return .failure(.chunked) }
+            length = declared
+        } else {
+            length = body?.readableBytes ?? 0
+        }
+        guard length > 0 else { return .failure(.noBody) }
+        guard let stream = connection?.lendBody(prefix: body) else { return .failure(.unsupported) }
+        body = nil
+        bodyPending = false
+        socketTaken = true
+        return .success((stream, length))
+    }
+
+    func rawRequestStream() -> Result<AcceptedStream, RequestSocketRefusal> {
+        if bodyRequested && bodyPending { return .failure(.pendingBodyRead) }
+        if responseBody.readableBytes > 0 { return .failure(.pendingWrite) }
+        // An unread body is the raw socket's to read.
+        let unread = bodyRequested || socketTaken || head.isChunked ? nil : body
+        guard let stream = connection?.lendRaw(prefix: unread) else { return .failure(.unsupported) }
+        body = nil
+        bodyPending = false
+        socketTaken = true
+        // Nothing more goes out from here: the handler writes what it wants through the socket.
+        headersSent = true
+        outputEnded = true
+        return .success(stream)
+    }
     var rawHeader: String { String(buffer: head.bytes) }
     var status: Int {
         get { response.status }
