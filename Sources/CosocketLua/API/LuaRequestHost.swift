@@ -28,9 +28,14 @@ public protocol LuaRequestHost: AnyObject {
     /// socket took it); else `false`, and `whenRead` runs once it has arrived or the
     /// connection is gone.
     func readBody(whenRead: @escaping () -> Void) -> Bool
+    /// Like ``readBody(whenRead:)`` but without taking the body for `get_body_data` (a
+    /// chunked body is collected whole before `ngx.req.socket()` reads it).
+    func waitForBody(whenRead: @escaping () -> Void) -> Bool
     /// `ngx.req.socket()`: the client connection, lent to read the body's `length` bytes
     /// (de-chunked bytes already buffered come first).
-    func requestBodyStream() -> Result<(stream: AcceptedStream, length: Int), RequestSocketRefusal>
+    /// `probing` only checks (nothing is lent); it answers `.chunked` for a chunked body still
+    /// arriving.
+    func requestBodyStream(probing: Bool) -> Result<(stream: AcceptedStream, length: Int), RequestSocketRefusal>
     /// `ngx.req.socket(true)`: the client connection, for good (no keep-alive after it).
     func rawRequestStream() -> Result<AcceptedStream, RequestSocketRefusal>
     /// `ngx.req.discard_body`: the body is gone for `get_body_data` and `get_post_args`.

@@ -42,17 +42,35 @@ enum RequestSocketAPI {
         case "rewrite", "access", "content": break
         default: return L.fail("API disabled in the context of \(coroutine.context.disabledContextName)")
         }
+        if !raw, case .failure(.chunked) = host.requestBodyStream(probing: true) {
+            // A chunked body still arriving: the socket comes once it is here, de-chunked.
+            coroutine.wait = .requestBody
+            let waited = host.waitForBody(whenRead: {
+                worker.wake(coroutine, with: .push({ L in makeSocket(L, worker: worker, coroutine: coroutine, host: host, raw: false) }))
+            })
+            if !waited {
+                lua_settop(L, 0)
+                return .yield
+            }
+            coroutine.wait = nil
+        }
+        lua_settop(L, 0)
+        return .values(makeSocket(L, worker: worker, coroutine: coroutine, host: host, raw: raw))
+    }
+
+    /// Pushes the request socket, or `nil, err`.
+    private static func makeSocket(_ L: LuaState, worker: LuaWorker, coroutine: LuaCoroutine, host: any LuaRequestHost, raw: Bool) -> Int32 {
         let stream: AcceptedStream
         let limit: Int?
         if raw {
             switch host.rawRequestStream() {
             case .success(let found): (stream, limit) = (found, nil)
-            case .failure(let refusal): return L.softFailure(refusal.rawValue)
+            case .failure(let refusal): return pushRefusal(L, refusal)
             }
         } else {
-            switch host.requestBodyStream() {
+            switch host.requestBodyStream(probing: false) {
             case .success(let found): (stream, limit) = (found.stream, found.length)
-            case .failure(let refusal): return L.softFailure(refusal.rawValue)
+            case .failure(let refusal): return pushRefusal(L, refusal)
             }
         }
         let socket = worker.spareSockets.popLast() ?? LuaSocket(worker: worker)
@@ -62,13 +80,18 @@ enum RequestSocketAPI {
         socket.isListed = true
         coroutine.context.track(socket)
         socket.stream.adopt(stream, limit: limit)
-        lua_settop(L, 0)
         lua_createtable(L, 1, 0)
         LuaBox.push(L, socket, seal: worker.boxSeal)
         lua_rawseti(L, -2, 1)
         (raw ? rawMetatable : bodyMetatable).push(L)
         lua_setmetatable(L, -2)
-        return .values(1)
+        return 1
+    }
+
+    private static func pushRefusal(_ L: LuaState, _ refusal: RequestSocketRefusal) -> Int32 {
+        lua_pushnil(L)
+        luaPushString(L, refusal.rawValue)
+        return 2
     }
 
     /// `ngx.req.read_body()`: yields until the body has arrived.

@@ -31,6 +31,8 @@ final class LuaCoroutine {
         case threadResult(LuaCoroutine)
         /// `ngx.flush(true)` returns 1.
         case flushed
+        /// Values pushed when the coroutine resumes (the operation finishes then).
+        case push((LuaState) -> Int32)
         /// A parked `sema:wait` returns `true, nil` or `false, "timeout"`.
         case semaphore(acquired: Bool)
     }

@@ -317,6 +317,8 @@ public final class LuaWorker: @unchecked Sendable {
         case .flushed:
             lua_pushinteger(L, 1)
             return 1
+        case .push(let values):
+            return values(L)
         case .semaphore(let acquired):
             lua_pushboolean(L, acquired ? 1 : 0)
             if acquired { lua_pushnil(L) } else { luaPushString(L, "timeout") }

@@ -116,18 +116,26 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         for waiter in waiters { waiter() }
     }
 
-    func requestBodyStream() -> Result<(stream: AcceptedStream, length: Int), RequestSocketRefusal> {
+    func waitForBody(whenRead: @escaping () -> Void) -> Bool {
+        guard bodyPending, !socketTaken else { return true }
+        bodyWaiters.append(whenRead)
+        return false
+    }
+
+    func requestBodyStream(probing: Bool) -> Result<(stream: AcceptedStream, length: Int), RequestSocketRefusal> {
         if socketTaken || bodyRequested { return .failure(.bodyExists) }
         if bodyDiscarded { return .failure(.bodyDiscarded) }
         let length: Int
         if bodyPending {
-            // A chunked body is de-chunked as a whole before a socket can read it.
+            // A chunked body is de-chunked as a whole before a socket reads it (see
+            // `waitForBody`).
             guard let declared = head.contentLength else { return .failure(.chunked) }
             length = declared
         } else {
             length = body?.readableBytes ?? 0
         }
         guard length > 0 else { return .failure(.noBody) }
+        if probing { return .failure(.noBody) }
         guard let stream = connection?.lendBody(prefix: body) else { return .failure(.unsupported) }
         body = nil
         bodyPending = false
