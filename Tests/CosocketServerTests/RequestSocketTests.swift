@@ -172,7 +172,10 @@ import Glibc
             location /buffered {
                 content_by_lua_block {
                     ngx.print("pending")
-                    ngx.log(ngx.ERR, "buffered: ", select(2, ngx.req.socket(true)))
+                    local sock = assert(ngx.req.socket(true))
+                    ngx.log(ngx.ERR, "twice: ", select(2, ngx.req.socket(true)))
+                    ngx.log(ngx.ERR, "methods: ", tostring(sock.close), " ", tostring(sock.setkeepalive))
+                    sock:send("0\\r\\n\\r\\n")
                 }
             }
             """)
@@ -192,7 +195,9 @@ import Glibc
         #expect(client.readUntil("\n") == "bye\n")
         #expect(client.waitForClose())
         #expect(server.log.contains("second body socket: request body already exists"))
+        // Output written before is sent first (nginx would have sent it already).
         #expect(server.get("/buffered").body == "pending")
-        #expect(server.log.waitFor("buffered: pending data to write"))
+        #expect(server.log.waitFor("twice: duplicate call"))
+        #expect(server.log.contains("methods: nil nil"))
     }
 }

@@ -60,7 +60,7 @@ public enum RequestSocketRefusal: String, Error, Sendable {
     case bodyDiscarded = "request body discarded"
     case chunked = "chunked request bodies not supported yet"
     case pendingBodyRead = "pending request body reading in some other thread"
-    case pendingWrite = "pending data to write"
+    case duplicateCall = "duplicate call"
     case unsupported = "not supported on this connection"
 }
 

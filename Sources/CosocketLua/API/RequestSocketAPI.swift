@@ -17,10 +17,9 @@ enum RequestSocketAPI {
             ("settimeout", { L in luaFinish(L!, SocketAPI.setTimeout(L!)) }),
             ("settimeouts", { L in luaFinish(L!, SocketAPI.setTimeouts(L!)) }),
         ]
+        // The reference's raw socket has no `close`: the connection ends with the request.
         let writing: [(String, lua_CFunction)] = [
             ("send", { L in luaFinish(L!, SocketAPI.send(L!)) }),
-            ("close", { L in luaFinish(L!, SocketAPI.close(L!)) }),
-            ("shutdown", { L in luaFinish(L!, SocketAPI.shutdown(L!)) }),
         ]
         for (slot, methods) in [(bodyMetatable, reading), (rawMetatable, reading + writing)] {
             lua_createtable(L, 0, Int32(methods.count + 1))

@@ -94,6 +94,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     private var bodyDiscarded = false
     /// A request socket took the body or the connection.
     private var socketTaken = false
+    private var rawTaken = false
 
     func readBody(whenRead: @escaping () -> Void) -> Bool {
         bodyRequested = true
@@ -144,14 +145,17 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     }
 
     func rawRequestStream() -> Result<AcceptedStream, RequestSocketRefusal> {
+        if rawTaken { return .failure(.duplicateCall) }
         if bodyRequested && bodyPending { return .failure(.pendingBodyRead) }
-        if responseBody.readableBytes > 0 { return .failure(.pendingWrite) }
+        // nginx would have sent `ngx.say` output (and the head) already: it goes out first.
+        if responseBody.readableBytes > 0 { _ = flush(whenWritten: nil) }
         // An unread body is the raw socket's to read.
         let unread = bodyRequested || socketTaken || head.isChunked ? nil : body
         guard let stream = connection?.lendRaw(prefix: unread) else { return .failure(.unsupported) }
         body = nil
         bodyPending = false
         socketTaken = true
+        rawTaken = true
         // Nothing more goes out from here: the handler writes what it wants through the socket.
         headersSent = true
         outputEnded = true
