@@ -200,4 +200,34 @@ import Glibc
         #expect(server.log.waitFor("twice: duplicate call"))
         #expect(server.log.contains("methods: nil nil"))
     }
+
+    /// A malformed chunk size while the handler waits for the body: 400, and nothing past it
+    /// is read as a request.
+    @Test func malformedChunkAndMoreThanDeclared() throws {
+        let server = try TestServer(server: Self.echo)
+        var client = HTTPClient(port: server.port)
+        client.send("POST /echo?mode=all HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n")
+        usleep(100_000)
+        client.send("zz\r\nGET /echo HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(client.readResponse()?.status == 400)
+        #expect(client.waitForClose())
+        client.close()
+        // Bytes past Content-Length are the next request (here not one: 400 after the answer).
+        client = HTTPClient(port: server.port)
+        defer { client.close() }
+        client.send("POST /echo?mode=all HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabcdef\r\n\r\n")
+        #expect(client.readResponse()?.body == "abc|nil closed")
+        #expect(client.readResponse()?.status == 400)
+    }
+
+    /// `Expect: 100-continue`: the go-ahead goes out once the handler reads the body.
+    @Test func expectContinue() throws {
+        let server = try TestServer(server: Self.echo)
+        let client = HTTPClient(port: server.port)
+        defer { client.close() }
+        client.send("POST /echo?mode=size HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")
+        #expect(client.readUntil("\r\n\r\n") == "HTTP/1.1 100 Continue\r\n\r\n")
+        client.send("wxyz")
+        #expect(client.readResponse()?.body == "wxyz|nil closed")
+    }
 }

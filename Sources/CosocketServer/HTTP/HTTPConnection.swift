@@ -96,6 +96,8 @@ final class HTTPConnection: @unchecked Sendable {
     /// `keepaliveTick` between requests, or since before `readTick` while its request is
     /// arriving. Never one with a request in progress or bytes still being written.
     func closeIfIdle(keepaliveTick: Int, readTick: Int) {
+        // A body that stops arriving while the handlers wait for it gets the same timeout.
+        if current != nil, bodyInProgress != nil, lent == .none, !closed, lastActiveTick < readTick { return close() }
         guard current == nil, !closed, transport.isFlushed else { return }
         let betweenRequests = buffer.readableBytes == 0 && waitingHead == nil && requestsServed > 0
         if lastActiveTick < (betweenRequests ? keepaliveTick : readTick) { close() }
@@ -250,10 +252,15 @@ final class HTTPConnection: @unchecked Sendable {
         switch readBody(length: progress.length, chunked: progress.chunked, maximum: progress.maximum) {
         case .incomplete:
             transport.wantInput()
-        case .failed:
-            // Too large or malformed, with the handlers running: nothing to answer with.
+        case .failed(let status):
+            // Too large or malformed, with the handlers running: nginx answers with the status
+            // when nothing went out yet, and the connection ends either way.
             bodyInProgress = nil
-            close()
+            if request.headersSent {
+                close()
+            } else {
+                respondWithError(status)
+            }
         case .complete(let body):
             bodyInProgress = nil
             request.bodyArrived(body)

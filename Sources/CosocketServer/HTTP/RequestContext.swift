@@ -96,9 +96,23 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     private var socketTaken = false
     private var rawTaken = false
 
+    /// `Expect: 100-continue`: the client waits for a go-ahead before the body, which nginx
+    /// sends once something reads it.
+    private var continueSent = false
+
+    private func sendContinueIfExpected() {
+        guard bodyPending, !continueSent, !headersSent, head.version == .http1_1,
+            head.header(named: "expect")?.lowercased() == "100-continue"
+        else { return }
+        continueSent = true
+        var out = ByteBuffer(string: "HTTP/1.1 100 Continue\r\n\r\n")
+        connection?.send(&out, whenWritten: nil)
+    }
+
     func readBody(whenRead: @escaping () -> Void) -> Bool {
         bodyRequested = true
         guard bodyPending, !socketTaken else { return true }
+        sendContinueIfExpected()
         bodyWaiters.append(whenRead)
         return false
     }
@@ -119,6 +133,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
 
     func waitForBody(whenRead: @escaping () -> Void) -> Bool {
         guard bodyPending, !socketTaken else { return true }
+        sendContinueIfExpected()
         bodyWaiters.append(whenRead)
         return false
     }
@@ -137,6 +152,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         }
         guard length > 0 else { return .failure(.noBody) }
         if probing { return .failure(.noBody) }
+        sendContinueIfExpected()
         guard let stream = connection?.lendBody(prefix: body) else { return .failure(.unsupported) }
         body = nil
         bodyPending = false
