@@ -62,6 +62,9 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     private var lender: AcceptedStream?
     /// The bytes the stream still has (a request body's rest): it ends there for reads.
     private var readLimit: Int?
+    /// A request body was read to its end: `*a` still answers `""` there, as the reference
+    /// does, until another read has failed with `closed`.
+    private var bodyEnded = false
     /// A read met the end of the stream: further reads fail with `closed` at once.
     private var readFailed = false
     /// The write side is shut (`shutdown("send")` or a send timeout): sends fail with `closed`.
@@ -114,7 +117,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     }
 
     /// Whether reads can still be attempted: connected and not past the end of the stream.
-    public var isReadable: Bool { openConnection != nil && !readFailed }
+    public var isReadable: Bool { (openConnection != nil && !readFailed) || bodyEnded }
 
     /// Whether the socket holds a connection (possibly half-closed by the peer).
     public var hasConnection: Bool { openConnection != nil }
@@ -452,6 +455,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
         self.lender = nil
         readLimit = nil
         readFailed = true
+        bodyEnded = true
         state = .closed
         lender.unreadBodyBytes = 0
         connection.owner = lender
@@ -464,6 +468,8 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     public func receive(_ pattern: ReadPattern) -> ReadOutcome? {
         guard let connection = openConnection else {
             if case .connecting = state { return .failure(.busy(.connect)) }
+            if bodyEnded, case .all = pattern { return .data(ByteBuffer()) }
+            bodyEnded = false
             return .failure(.closedEmpty)
         }
         guard readMatcher == nil else { return .failure(.busy(.read)) }
@@ -514,6 +520,8 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
             guard let matcher = readMatcher else { return nil }
             let partial = takePartial(connection, matcher: matcher)
             endRead()
+            // A read that failed at a body's end leaves no `*a` answering "" after it.
+            bodyEnded = false
             let error = connection.failure(partial: partial)
             // As in the reference, reading is over but the socket object stays: a send reports
             // what the kernel says (a broken pipe after a reset) and `close` releases it.
@@ -680,6 +688,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
         peerAddress = nil
         sourceAddress = nil
         readFailed = false
+        bodyEnded = false
         writeClosed = false
         readDeadline = nil
         sendDeadline = nil

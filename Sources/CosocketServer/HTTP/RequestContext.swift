@@ -140,7 +140,8 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
 
     func requestBodyStream(probing: Bool) -> Result<(stream: AcceptedStream, length: Int), RequestSocketRefusal> {
         if socketTaken || bodyRequested { return .failure(.bodyExists) }
-        if bodyDiscarded { return .failure(.bodyDiscarded) }
+        // A discarded body that had arrived is gone (nginx then sees no body at all).
+        if bodyDiscarded { return .failure(bodyPending ? .bodyDiscarded : .noBody) }
         let length: Int
         if bodyPending {
             // A chunked body is de-chunked as a whole before a socket reads it (see
