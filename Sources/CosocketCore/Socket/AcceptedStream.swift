@@ -44,6 +44,14 @@ public final class AcceptedStream: @unchecked Sendable {
         }
     }
 
+    /// Puts `bytes` back in front of what is buffered (a request socket reads them first).
+    public func giveBack(_ bytes: inout ByteBuffer) {
+        guard bytes.readableBytes > 0 else { return }
+        bytes.writeBuffer(&connection.buffer)
+        swap(&bytes, &connection.buffer)
+        bytes.clear()
+    }
+
     /// The client ended its side, or the connection closed: no more bytes will arrive.
     public var inputClosed: Bool { connection.inputClosed }
     public var isClosed: Bool { connection.isClosed }
@@ -72,10 +80,18 @@ public final class AcceptedStream: @unchecked Sendable {
     /// Closes the connection (what was not written yet is dropped); the delegate hears of it
     /// as of any other end.
     public func close() {
-        guard !connection.isClosed else { return }
+        // A connection a request socket closed still tells the delegate, once.
+        guard !connection.isClosed else { return ended() }
         connection.close()
         ended()
     }
+
+    /// A request socket (``StreamSocket/adopt(_:limit:)``) has the connection: its events go
+    /// there, not to the delegate.
+    public var isLent: Bool { connection.owner !== self }
+    /// The body bytes a request socket left unread when it gave the connection back: the
+    /// HTTP connection discards them before the next request, as nginx does.
+    public internal(set) var unreadBodyBytes = 0
 
     /// The connection is gone: writes waited for are over (their callbacks run, as a NIO
     /// channel fails its pending writes' promises), then the delegate hears of it, once.

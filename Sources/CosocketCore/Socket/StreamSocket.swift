@@ -60,6 +60,14 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     private var lastPoolKey: (target: ConnectTarget, key: String)?
 
     private var readMatcher: ReadMatcher?
+    /// A client connection lent by its HTTP connection (see ``adopt(_:limit:)``): given back
+    /// once `readLimit` bytes are read, never pooled.
+    private var lender: AcceptedStream?
+    /// The bytes the stream still has (a request body's rest): it ends there for reads.
+    private var readLimit: Int?
+    /// A request body was read to its end: `*a` still answers `""` there, as the reference
+    /// does, until another read has failed with `closed`.
+    private var bodyEnded = false
     /// A read met the end of the stream: further reads fail with `closed` at once.
     private var readFailed = false
     /// The write side is shut (`shutdown("send")` or a send timeout): sends fail with `closed`.
@@ -113,7 +121,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     }
 
     /// Whether reads can still be attempted: connected and not past the end of the stream.
-    public var isReadable: Bool { openConnection != nil && !readFailed }
+    public var isReadable: Bool { (openConnection != nil && !readFailed) || bodyEnded }
 
     /// Whether the socket holds a connection (possibly half-closed by the peer).
     public var hasConnection: Bool { openConnection != nil }
@@ -421,12 +429,53 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
         delegate?.socketDidConnect(self, result: .failure(error))
     }
 
+    // MARK: Client connections
+
+    /// Reads from (and writes to) a client connection, as `ngx.req.socket()` does. With a
+    /// `limit` (the request body's rest) the stream ends after that many bytes and the
+    /// connection goes back to `accepted`, whose delegate is told of the bytes after them;
+    /// without one (`ngx.req.socket(true)`) the socket keeps it, and closing the socket
+    /// closes the client connection.
+    public func adopt(_ accepted: AcceptedStream, limit: Int?) {
+        let connection = accepted.connection
+        lender = accepted
+        readLimit = limit
+        readFailed = false
+        writeClosed = false
+        peerAddress = accepted.remoteAddress
+        attach(connection)
+        connection.ownerChanged()
+        if limit == 0 { giveBack(connection) }
+    }
+
+    /// Counts bytes a read took off a request body; at its end the connection goes back.
+    private func consumedLimited(_ count: Int, _ connection: StreamConnection) {
+        guard let limit = readLimit else { return }
+        readLimit = limit - count
+        if limit - count <= 0 { giveBack(connection) }
+    }
+
+    /// The body has been read: reads answer `closed`, the HTTP connection takes its bytes on.
+    private func giveBack(_ connection: StreamConnection) {
+        guard let lender else { return }
+        self.lender = nil
+        readLimit = nil
+        readFailed = true
+        bodyEnded = true
+        state = .closed
+        lender.unreadBodyBytes = 0
+        connection.owner = lender
+        connection.ownerChanged()
+    }
+
     // MARK: Receive
 
     /// Reads according to `pattern`; `nil` means the result will come through the delegate.
     public func receive(_ pattern: ReadPattern) -> ReadOutcome? {
         guard let connection = openConnection else {
             if case .connecting = state { return .failure(.busy(.connect)) }
+            if bodyEnded, case .all = pattern { return .data(ByteBuffer()) }
+            bodyEnded = false
             return .failure(.closedEmpty)
         }
         guard readMatcher == nil else { return .failure(.busy(.read)) }
@@ -442,10 +491,16 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
 
     /// Applies the pending read's pattern to the buffer; ends the read when it decides.
     private func completeRead(_ connection: StreamConnection) -> ReadOutcome? {
-        let eof = connection.inputClosed
+        let available = connection.buffer.readableBytes
+        let window = readLimit.map { min($0, available) } ?? available
+        let eof = connection.inputClosed || readLimit == window
         // Evaluated in place: copying the matcher out and back (its pattern is an enum with
         // array payloads) cost more than scanning a short line.
-        guard var decision = connection.buffer.withUnsafeReadableBytes({ readMatcher?.evaluate($0, eof: eof) }) else {
+        guard
+            var decision = connection.buffer.withUnsafeReadableBytes({
+                readMatcher?.evaluate(UnsafeRawBufferPointer(rebasing: $0.prefix(window)), eof: eof)
+            })
+        else {
             return nil
         }
         if eof, connection.errorCode != nil, case .all? = readMatcher?.pattern {
@@ -459,16 +514,20 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
             connection.consumingBuffered(consume)
             let data = connection.buffer.takeBytes(count, consuming: consume, strippingCR: stripCR)
             endRead()
+            consumedLimited(consume, connection)
             return .data(data)
         case .endOfIteration(let consume):
             connection.consumingBuffered(consume)
             connection.buffer.moveReaderIndex(forwardBy: consume)
             endRead()
+            consumedLimited(consume, connection)
             return .endOfIteration
         case .closedEarly:
             guard let matcher = readMatcher else { return nil }
             let partial = takePartial(connection, matcher: matcher)
             endRead()
+            // A read that failed at a body's end leaves no `*a` answering "" after it.
+            bodyEnded = false
             let error = connection.failure(partial: partial)
             // As in the reference, reading is over but the socket object stays: a send reports
             // what the kernel says (a broken pipe after a reset) and `close` releases it.
@@ -483,7 +542,8 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     }
 
     private func takePartial(_ connection: StreamConnection, matcher: ReadMatcher) -> ByteBuffer {
-        let count = connection.buffer.readableBytes
+        let count = readLimit.map { min($0, connection.buffer.readableBytes) } ?? connection.buffer.readableBytes
+        defer { consumedLimited(count, connection) }
         var stripCR = false
         var kept = count
         switch matcher.pattern {
@@ -634,6 +694,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
         peerAddress = nil
         sourceAddress = nil
         readFailed = false
+        bodyEnded = false
         writeClosed = false
         readDeadline = nil
         sendDeadline = nil
@@ -670,7 +731,16 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     private func release(_ connection: StreamConnection, closing: Bool, failingWith error: CosocketError = .closedEmpty) {
         state = .closed
         connection.owner = nil
-        if closing {
+        if let lender {
+            // A lent client connection goes back. A raw one closes when asked (the request
+            // ends with it); of a body, the HTTP connection discards what was not read.
+            self.lender = nil
+            connection.owner = lender
+            connection.ownerChanged()
+            lender.unreadBodyBytes = readLimit ?? 0
+            if closing && readLimit == nil { lender.close() }
+            readLimit = nil
+        } else if closing {
             connection.close()
             engine.pools.closed(connection)
         }
@@ -756,6 +826,8 @@ extension StreamSocket: StreamConnectionOwner {
     }
 
     func connectionDidDrain(_ connection: StreamConnection) {
+        // The HTTP connection's response writes wait for it too (`ngx.flush(true)`).
+        lender?.connectionDidDrain(connection)
         guard let count = pendingSendCount else { return }
         finishSend(.success(count))
     }

@@ -15,6 +15,7 @@ extension LuaWorker {
         boxSeal = LuaBox.installMetatable(L, worker: worker)
         SocketAPI.install(L, worker: worker)
         UDPSocketAPI.install(L, worker: worker)
+        RequestSocketAPI.install(L, worker: worker)
 
         lua_createtable(L, 0, 64)
 

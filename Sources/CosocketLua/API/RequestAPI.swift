@@ -23,8 +23,8 @@ enum RequestAPI {
             ("get_post_args", { L in luaFinish(L!, RequestAPI.getPostArgs(L!)) }),
             ("get_body_data", { L in luaFinish(L!, RequestAPI.getBodyData(L!)) }),
             ("raw_header", { L in luaFinish(L!, RequestAPI.withHost(L!) { L, host in luaPushString(L, host.rawHeader); return .values(1) }) }),
-            // The host reads the whole body before the handlers run (up to client_max_body_size).
-            ("read_body", { L in luaFinish(L!, RequestAPI.withHost(L!) { _, _ in .values(0) }) }),
+            ("read_body", { L in luaFinish(L!, RequestSocketAPI.readBody(L!)) }),
+            ("socket", { L in luaFinish(L!, RequestSocketAPI.socket(L!)) }),
             ("discard_body", { L in luaFinish(L!, RequestAPI.withHost(L!) { _, host in host.discardBody(); return .values(0) }) }),
         ]
         for (name, function) in functions { luaSetField(L, -1, name, function, upvalue: worker) }

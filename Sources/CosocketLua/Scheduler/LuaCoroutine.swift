@@ -15,6 +15,8 @@ final class LuaCoroutine {
         case nextTick
         /// `ngx.flush(true)`: until the response bytes are written out.
         case flush
+        /// `ngx.req.read_body()`: until the request body has arrived.
+        case requestBody
         /// `ngx.exit`: the context ends once the coroutine has yielded.
         case exit
         /// `sema:wait(timeout)`: until a post reaches it, or the timer fires.
@@ -32,6 +34,8 @@ final class LuaCoroutine {
         case threadResult(LuaCoroutine)
         /// `ngx.flush(true)` returns 1.
         case flushed
+        /// Values pushed when the coroutine resumes (the operation finishes then).
+        case push((LuaState) -> Int32)
         /// A parked `sema:wait` returns `true, nil` or `false, "timeout"`.
         case semaphore(acquired: Bool)
     }

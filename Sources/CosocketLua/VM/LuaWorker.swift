@@ -319,6 +319,8 @@ public final class LuaWorker: @unchecked Sendable {
         case .flushed:
             lua_pushinteger(L, 1)
             return 1
+        case .push(let values):
+            return values(L)
         case .semaphore(let acquired):
             lua_pushboolean(L, acquired ? 1 : 0)
             if acquired { lua_pushnil(L) } else { luaPushString(L, "timeout") }
@@ -413,7 +415,7 @@ public final class LuaWorker: @unchecked Sendable {
         case .datagram(let socket): socket.coroutineKilled(coroutine)
         case .sleep(let timer): timer?.cancel()
         case .semaphore(let semaphore): semaphore.removeWaiter(coroutine)
-        case .threads, .nextTick, .exit, .flush, nil: break
+        case .threads, .nextTick, .exit, .flush, .requestBody, nil: break
         }
         coroutine.wait = nil
         for awaited in coroutine.awaited { awaited.waiter = nil }

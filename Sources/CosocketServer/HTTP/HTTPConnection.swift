@@ -36,6 +36,13 @@ final class HTTPConnection: @unchecked Sendable {
     private var processing = false
     /// Reading paused: a request is in progress and its successors filled the buffer.
     private var readingPaused = false
+    /// The current request's body, still arriving (its handlers started at the head).
+    private var bodyInProgress: (length: Int?, chunked: Bool, maximum: Int)?
+    /// A request socket has the client connection (see ``lendBody(prefix:)``).
+    private var lent: Lending = .none
+    /// Body bytes of a request that ended without reading them, dropped as they arrive.
+    private var discardingBody = 0
+    private enum Lending { case none, body, raw }
     /// Pipelined bytes buffered behind a request in progress before reading pauses.
     private static let pipelineLimit = 1 << 20
 
@@ -64,8 +71,9 @@ final class HTTPConnection: @unchecked Sendable {
     func bytesArrived() {
         transport.takeReceived(into: &buffer)
         lastActiveTick = worker.tick
+        if bodyInProgress != nil { continueBody() }
         processBuffered()
-        if current != nil && buffer.readableBytes > Self.pipelineLimit && !readingPaused {
+        if current != nil && bodyInProgress == nil && buffer.readableBytes > Self.pipelineLimit && !readingPaused {
             readingPaused = true
             transport.pauseReading()
         }
@@ -77,7 +85,9 @@ final class HTTPConnection: @unchecked Sendable {
         detached = true
         closed = true
         worker.connectionClosed(self)
-        if let current, let luaContext = current.luaContext {
+        bodyInProgress = nil
+        current?.bodyFailed()
+        if lent == .none, let current, let luaContext = current.luaContext {
             worker.lua.clientAborted(luaContext)
         }
     }
@@ -86,6 +96,8 @@ final class HTTPConnection: @unchecked Sendable {
     /// `keepaliveTick` between requests, or since before `readTick` while its request is
     /// arriving. Never one with a request in progress or bytes still being written.
     func closeIfIdle(keepaliveTick: Int, readTick: Int) {
+        // A body that stops arriving while the handlers wait for it gets the same timeout.
+        if current != nil, bodyInProgress != nil, lent == .none, !closed, lastActiveTick < readTick { return close() }
         guard current == nil, !closed, transport.isFlushed else { return }
         let betweenRequests = buffer.readableBytes == 0 && waitingHead == nil && requestsServed > 0
         if lastActiveTick < (betweenRequests ? keepaliveTick : readTick) { close() }
@@ -138,6 +150,15 @@ final class HTTPConnection: @unchecked Sendable {
             readingPaused = false
             transport.wantInput()
         }
+        if discardingBody > 0 {
+            let count = min(discardingBody, buffer.readableBytes)
+            buffer.moveReaderIndex(forwardBy: count)
+            discardingBody -= count
+            if discardingBody > 0 {
+                transport.wantInput()
+                return
+            }
+        }
         while current == nil, !closed {
             let head: HTTPRequestHead
             if let waiting = waitingHead.take() {
@@ -158,7 +179,15 @@ final class HTTPConnection: @unchecked Sendable {
             let match = server.locations.match(uri: head.path)
             let maximumBody = match?.payload.settings.clientMaxBodySize ?? (1 << 20)
             let body: ByteBuffer?
-            switch readBody(of: head, maximum: maximumBody) {
+            var bodyPending = false
+            switch readBody(length: head.contentLength, chunked: head.isChunked, maximum: maximumBody) {
+            case .incomplete where match != nil:
+                // The handlers start now: `ngx.req.read_body()` waits for the body, and
+                // `ngx.req.socket()` reads it as it arrives.
+                bodyInProgress = (head.contentLength, head.isChunked, maximumBody)
+                bodyPending = true
+                body = nil
+                transport.wantInput()
             case .incomplete:
                 waitingHead = head
                 transport.wantInput()
@@ -174,8 +203,8 @@ final class HTTPConnection: @unchecked Sendable {
                 continue
             }
             dispatch(
-                consume head, location: match.payload, body: body, serverName: server.names.first ?? "",
-                captures: serverCaptures.followed(by: match.captures)
+                consume head, location: match.payload, body: body, bodyPending: bodyPending,
+                serverName: server.names.first ?? "", captures: serverCaptures.followed(by: match.captures)
             )
         }
     }
@@ -188,14 +217,14 @@ final class HTTPConnection: @unchecked Sendable {
 
     /// Takes the request body out of the buffer once it has all arrived. A maximum of 0
     /// means no limit, as in nginx.
-    private func readBody(of head: HTTPRequestHead, maximum: Int) -> BodyProgress {
+    private func readBody(length: Int?, chunked: Bool, maximum: Int) -> BodyProgress {
         func tooLarge(_ size: Int) -> Bool { maximum > 0 && size > maximum }
-        if let length = head.contentLength, length > 0 {
+        if let length, length > 0 {
             if tooLarge(length) { return .failed(status: 413) }
             guard let body = buffer.readSlice(length: length) else { return .incomplete }
             return .complete(body)
         }
-        guard head.isChunked else { return .complete(nil) }
+        guard chunked else { return .complete(nil) }
         var state = chunkedBody ?? (ChunkedBodyDecoder(), ByteBuffer())
         defer { chunkedBody = state }
         do {
@@ -217,8 +246,58 @@ final class HTTPConnection: @unchecked Sendable {
         return .incomplete
     }
 
+    /// More of the running request's body arrived.
+    private func continueBody() {
+        guard let progress = bodyInProgress, let request = current else { return }
+        switch readBody(length: progress.length, chunked: progress.chunked, maximum: progress.maximum) {
+        case .incomplete:
+            transport.wantInput()
+        case .failed(let status):
+            // Too large or malformed, with the handlers running: nginx answers with the status
+            // when nothing went out yet, and the connection ends either way.
+            bodyInProgress = nil
+            if request.headersSent {
+                close()
+            } else {
+                respondWithError(status)
+            }
+        case .complete(let body):
+            bodyInProgress = nil
+            request.bodyArrived(body)
+        }
+    }
+
+    /// `ngx.req.socket()`: the client connection goes to a request socket, which reads
+    /// `prefix` (what arrived of the body, de-chunked) and the buffered bytes first. `nil`
+    /// when this transport cannot be lent.
+    func lendBody(prefix: ByteBuffer?) -> AcceptedStream? {
+        lend(prefix: prefix, as: .body)
+    }
+
+    /// `ngx.req.socket(true)`: the client connection is the request socket's for good.
+    func lendRaw(prefix: ByteBuffer?) -> AcceptedStream? {
+        lend(prefix: prefix, as: .raw)
+    }
+
+    private func lend(prefix: ByteBuffer?, as kind: Lending) -> AcceptedStream? {
+        #if os(Linux)
+        guard lent == .none, !closed, let stream = transport as? AcceptedStream else { return nil }
+        bodyInProgress = nil
+        chunkedBody = nil
+        var bytes = prefix ?? ByteBuffer()
+        bytes.writeBuffer(&buffer)
+        buffer.clear()
+        stream.giveBack(&bytes)
+        lent = kind
+        return stream
+        #else
+        return nil
+        #endif
+    }
+
     private func dispatch(
-        _ head: consuming HTTPRequestHead, location: Location, body: ByteBuffer?, serverName: String, captures: LocationCaptures
+        _ head: consuming HTTPRequestHead, location: Location, body: ByteBuffer?, bodyPending: Bool, serverName: String,
+        captures: LocationCaptures
     ) {
         // The head is moved along (parser → request), not copied: a copy retains and later
         // releases each of its buffers and arrays.
@@ -226,6 +305,7 @@ final class HTTPConnection: @unchecked Sendable {
             head: head, body: body, location: location, peer: peer, serverPort: serverPort,
             connection: self, worker: worker
         )
+        request.bodyPending = bodyPending
         request.serverName = serverName
         request.captures = captures
         current = request
@@ -237,7 +317,30 @@ final class HTTPConnection: @unchecked Sendable {
         current = nil
         requestsServed += 1
         lastActiveTick = worker.tick
-        if !request.responseComplete {
+        if lent != .none {
+            #if os(Linux)
+            // A body socket that read the whole body gave the connection back; anything else
+            // leaves it where it cannot carry another request.
+            if lent == .body, let stream = transport as? AcceptedStream, !stream.isLent, !closed {
+                lent = .none
+                transport.takeReceived(into: &buffer)
+                discardingBody = stream.unreadBodyBytes
+            } else {
+                close()
+                return
+            }
+            #endif
+        }
+        if let progress = bodyInProgress {
+            // The handlers left the body unread: nginx discards it (a chunked one here ends
+            // the connection instead).
+            bodyInProgress = nil
+            chunkedBody = nil
+            if let length = progress.length { discardingBody = length } else { close() }
+        }
+        if closed {
+            return
+        } else if !request.responseComplete {
             // Cut short (an error after the headers, 444, a client gone): nothing to finish.
             close()
         } else if request.keepAlive && !closesWhenIdle {

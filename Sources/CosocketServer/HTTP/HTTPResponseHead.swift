@@ -86,7 +86,13 @@ struct HTTPResponseHead {
             case .untilClose, .none:
                 break
             }
-            out.put(keepAlive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n")
+            // nginx answers a protocol switch with `Connection: upgrade` (the client's
+            // connection is then a request socket's, see `ngx.req.socket(true)`).
+            if status == 101 {
+                out.put("Connection: upgrade\r\n\r\n")
+            } else {
+                out.put(keepAlive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n")
+            }
             return out.count
         }
     }
@@ -98,6 +104,7 @@ struct HTTPResponseHead {
 
     static func reason(_ status: Int) -> StaticString {
         switch status {
+        case 101: return "Switching Protocols"
         case 200: return "OK"
         case 201: return "Created"
         case 202: return "Accepted"

@@ -1,3 +1,4 @@
+import CosocketCore
 import CosocketLua
 import NIOCore
 
@@ -82,7 +83,105 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     var httpVersion: Double { head.version == .http1_1 ? 1.1 : 1.0 }
     var requestHeaders: [(name: String, value: String)] { head.headers }
     var requestBody: [UInt8]? { body.map { Array($0.readableBytesView) } }
-    func discardBody() { body = nil }
+    func discardBody() {
+        body = nil
+        bodyDiscarded = true
+    }
+
+    // MARK: Request body and request sockets
+
+    /// The body is still arriving: the handlers started at the head.
+    var bodyPending = false
+    private var bodyWaiters: [() -> Void] = []
+    /// `ngx.req.read_body()` was called.
+    private var bodyRequested = false
+    private var bodyDiscarded = false
+    /// A request socket took the body or the connection.
+    private var socketTaken = false
+    private var rawTaken = false
+
+    /// `Expect: 100-continue`: the client waits for a go-ahead before the body, which nginx
+    /// sends once something reads it.
+    private var continueSent = false
+
+    private func sendContinueIfExpected() {
+        guard bodyPending, !continueSent, !headersSent, head.version == .http1_1,
+            head.header(named: "expect")?.lowercased() == "100-continue"
+        else { return }
+        continueSent = true
+        var out = ByteBuffer(string: "HTTP/1.1 100 Continue\r\n\r\n")
+        connection?.send(&out, whenWritten: nil)
+    }
+
+    func readBody(whenRead: @escaping () -> Void) -> Bool {
+        bodyRequested = true
+        guard bodyPending, !socketTaken else { return true }
+        sendContinueIfExpected()
+        bodyWaiters.append(whenRead)
+        return false
+    }
+
+    /// The connection collected the whole body.
+    func bodyArrived(_ body: ByteBuffer?) {
+        self.body = body
+        bodyFailed()
+    }
+
+    /// The body is over, whole or not (the connection is gone): `read_body` returns.
+    func bodyFailed() {
+        bodyPending = false
+        let waiters = bodyWaiters
+        bodyWaiters.removeAll()
+        for waiter in waiters { waiter() }
+    }
+
+    func waitForBody(whenRead: @escaping () -> Void) -> Bool {
+        guard bodyPending, !socketTaken else { return true }
+        sendContinueIfExpected()
+        bodyWaiters.append(whenRead)
+        return false
+    }
+
+    func requestBodyStream(probing: Bool) -> Result<(stream: AcceptedStream, length: Int), RequestSocketRefusal> {
+        if socketTaken || bodyRequested { return .failure(.bodyExists) }
+        // A discarded body that had arrived is gone (nginx then sees no body at all).
+        if bodyDiscarded { return .failure(bodyPending ? .bodyDiscarded : .noBody) }
+        let length: Int
+        if bodyPending {
+            // A chunked body is de-chunked as a whole before a socket reads it (see
+            // `waitForBody`).
+            guard let declared = head.contentLength else { return .failure(.chunked) }
+            length = declared
+        } else {
+            length = body?.readableBytes ?? 0
+        }
+        guard length > 0 else { return .failure(.noBody) }
+        if probing { return .failure(.noBody) }
+        sendContinueIfExpected()
+        guard let stream = connection?.lendBody(prefix: body) else { return .failure(.unsupported) }
+        body = nil
+        bodyPending = false
+        socketTaken = true
+        return .success((stream, length))
+    }
+
+    func rawRequestStream() -> Result<AcceptedStream, RequestSocketRefusal> {
+        if rawTaken { return .failure(.duplicateCall) }
+        if bodyRequested && bodyPending { return .failure(.pendingBodyRead) }
+        // nginx would have sent `ngx.say` output (and the head) already: it goes out first.
+        if responseBody.readableBytes > 0 { _ = flush(whenWritten: nil) }
+        // An unread body is the raw socket's to read.
+        let unread = bodyRequested || socketTaken || head.isChunked ? nil : body
+        guard let stream = connection?.lendRaw(prefix: unread) else { return .failure(.unsupported) }
+        body = nil
+        bodyPending = false
+        socketTaken = true
+        rawTaken = true
+        // Nothing more goes out from here: the handler writes what it wants through the socket.
+        headersSent = true
+        outputEnded = true
+        return .success(stream)
+    }
     var rawHeader: String { String(buffer: head.bytes) }
     var status: Int {
         get { response.status }
