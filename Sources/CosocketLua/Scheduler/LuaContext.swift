@@ -83,6 +83,8 @@ public final class LuaContext {
     var ctxReference: Int32 = LUA_NOREF
     /// `lua_check_client_abort`: whether `ngx.on_abort` may register a handler.
     public var checksClientAbort = false
+    /// Runs to its end at once (`set_by_lua*`, the output filters): waiting is refused.
+    public internal(set) var runsToEnd = false
     /// Registry reference of the `ngx.on_abort` function.
     var abortHandlerReference: Int32 = LUA_NOREF
 
@@ -104,6 +106,7 @@ public final class LuaContext {
         isFinished = false
         serial = 0
         checksClientAbort = false
+        runsToEnd = false
     }
 
     /// Takes over `other`'s `ngx.ctx` table: the log phase runs in a context of its own after

@@ -38,7 +38,7 @@ public final class LuaWorker: @unchecked Sendable {
     var finishedThreads: [LuaState: LuaCoroutine] = [:]
     /// The scheduler-level coroutine whose code is running now.
     var current: LuaCoroutine?
-    private var resumeDepth = 0
+    var resumeDepth = 0
     private var ready = CircularBuffer<LuaCoroutine>()
     private var postedEvents: [() -> Void] = []
     private var isDraining = false
@@ -57,7 +57,14 @@ public final class LuaWorker: @unchecked Sendable {
     /// The last target `connect` named (see ``RecentConnectTarget``).
     var recentConnectTarget = RecentConnectTarget()
     /// The last ``LuaContext/serial`` given out.
-    private var lastContextSerial: UInt64 = 0
+    var lastContextSerial: UInt64 = 0
+    /// Threads for ``runToEnd(_:in:argument:results:read:)``, with their registry references.
+    var spareRunThreads: [(LuaState, Int32)] = []
+    /// The body filter's `ngx.arg` proxy table, made on first use.
+    var bodyFilterArgReference: Int32 = LUA_NOREF
+    /// The chunk (`ngx.arg[1]`) and eof flag (`ngx.arg[2]`) of the running body filter.
+    public var bodyFilterChunk = ByteBuffer()
+    public var bodyFilterEOF = false
     /// Set while the VM closes, when finalizers must not keep anything.
     private(set) var isClosing = false
     static let spareSocketLimit = 512

@@ -34,6 +34,13 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     private(set) var responseComplete = false
     /// `ngx.exit(status)` with a status of 300 or more asks for nginx's error page.
     var exitStatus: Int?
+    /// Where `set_by_lua*` and the output filters run (made on first use).
+    var runContext: LuaContext?
+    private var headerFilterDone = false
+    /// The body filter set `ngx.arg[2]`: the rest of the body is dropped.
+    private var bodyFilterEnded = false
+    /// The error page went through the body filter already.
+    private var errorPageFiltered = false
 
     init(
         head: consuming HTTPRequestHead,
@@ -52,7 +59,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         self.connection = connection
         self.worker = worker
         self.args = head.query
-        for (name, value) in location.settings.variables { userVariables[name] = value }
+        for assignment in location.settings.variables { userVariables[assignment.name] = assignment.lua == nil ? assignment.value : "" }
     }
 
     /// `$remote_addr`, formatted only when asked for.
@@ -149,28 +156,111 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
 
     func setResponseHeader(_ name: String, _ values: [String]?) { response.set(name, values) }
 
+    // MARK: set_by_lua
+
+    /// `set` values naming variables and `set_by_lua*` handlers, in their order; `false` when
+    /// a handler failed (the response is then a 500, as in the reference).
+    func evaluateVariables() -> Bool {
+        for assignment in location.settings.variables {
+            guard let source = assignment.lua else {
+                userVariables[assignment.name] = VariableTemplate.expand(assignment.value, variable)
+                continue
+            }
+            let arguments = assignment.arguments.map { VariableTemplate.expand($0, variable) }
+            switch worker.runToEnd(source, phase: "set", for: self, argument: .values(arguments), wantsResult: true) {
+            case .returned(let value): userVariables[assignment.name] = value ?? ""
+            case .exited: userVariables[assignment.name] = ""
+            case .failed: return false
+            }
+        }
+        return true
+    }
+
+    // MARK: Output filters
+
+    /// Runs `header_filter_by_lua*` once, before the head is written; `false` when it failed
+    /// (the response is then cut, as in the reference).
+    private func runHeaderFilter() -> Bool {
+        guard !headerFilterDone else { return true }
+        headerFilterDone = true
+        guard let source = location.settings.headerFilter else { return true }
+        switch worker.runToEnd(source, phase: "header_filter", for: self) {
+        case .returned: return true
+        case .exited(let status):
+            if status >= 300 { exitStatus = status }
+            return true
+        case .failed:
+            cutResponse()
+            return false
+        }
+    }
+
+    /// Passes one chunk through `body_filter_by_lua*` into the pending body; `false` when
+    /// the filter failed (the response is then cut).
+    private func filterBody(_ source: LuaSource, _ bytes: UnsafeRawBufferPointer, eof: Bool) -> Bool {
+        guard !bodyFilterEnded else { return true }
+        let lua = worker.lua
+        lua.bodyFilterChunk.clear()
+        lua.bodyFilterChunk.writeBytes(bytes)
+        lua.bodyFilterEOF = eof
+        if case .failed = worker.runToEnd(source, phase: "body_filter", for: self, argument: .chunk) {
+            cutResponse()
+            return false
+        }
+        lua.bodyFilterChunk.withUnsafeReadableBytes { append($0) }
+        lua.bodyFilterChunk.clear()
+        if lua.bodyFilterEOF { bodyFilterEnded = true }
+        return true
+    }
+
+    /// A filter failed: nothing more of the response goes out, and the connection closes.
+    private func cutResponse() {
+        outputEnded = true
+        responseBody.clear()
+    }
+
+    /// `return code text`: the text goes through the body filter like handler output.
+    func writeText(_ text: String) {
+        var text = text
+        _ = text.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+    }
+
     // MARK: LuaOutput
 
     func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard !outputEnded else { return false }
+        if let bodyFilter = location.settings.bodyFilter {
+            // The header filter runs first, at the first output, as in the reference.
+            guard runHeaderFilter() else { return false }
+            return filterBody(bodyFilter, bytes, eof: false)
+        }
+        append(bytes)
+        return true
+    }
+
+    private func append(_ bytes: UnsafeRawBufferPointer) {
         if responseBody.capacity == 0 {
             responseBody = worker.takeResponseBuffer(minimumCapacity: Self.headRoom + max(bytes.count, 512))
             responseBody.moveWriterIndex(to: Self.headRoom)
             responseBody.moveReaderIndex(to: Self.headRoom)
         }
         responseBody.writeBytes(bytes)
-        return true
     }
 
     func flush(whenWritten: (() -> Void)?) -> LuaFlushResult {
         guard !outputEnded else { return .ended }
+        guard runHeaderFilter() else { return .ended }
+        if let bodyFilter = location.settings.bodyFilter {
+            // nginx passes a flush through the body filter as an empty chunk.
+            guard filterBody(bodyFilter, UnsafeRawBufferPointer(start: nil, count: 0), eof: false) else { return .ended }
+        }
         var out = streamedPart(last: false)
         guard out.readableBytes > 0, let connection else { return .done }
         return connection.send(&out, whenWritten: whenWritten) ? .pending : .done
     }
 
     func sendHeaders() {
-        guard !headersSent, !outputEnded else { return }
+        guard !headersSent, !outputEnded, runHeaderFilter() else { return }
         var out = ByteBuffer()
         writeStreamedHead(into: &out)
         connection?.send(&out, whenWritten: nil)
@@ -223,11 +313,23 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     /// Sends the rest of the response: all of it in one write, or the last streamed chunk.
     func finishResponse() {
         guard !outputEnded else { return }
+        guard headersSent || runHeaderFilter() else { return }
+        let bodyFilter = location.settings.bodyFilter
+        if let bodyFilter, !headersSent, let exitStatus {
+            // The error page goes through the body filter, and keeps its Content-Length.
+            responseBody.clear()
+            var page = HTTPResponseHead.errorPage(exitStatus)
+            guard page.withUTF8({ filterBody(bodyFilter, UnsafeRawBufferPointer($0), eof: true) }) else { return }
+            errorPageFiltered = true
+        } else if let bodyFilter {
+            guard filterBody(bodyFilter, UnsafeRawBufferPointer(start: nil, count: 0), eof: true) else { return }
+        }
         outputEnded = true
         responseComplete = true
         guard let connection else { return }
         var out: ByteBuffer
-        if headersSent {
+        // A filtered body goes out streamed, its length unknown in advance, as nginx sends it.
+        if headersSent || (bodyFilter != nil && !errorPageFiltered) {
             out = streamedPart(last: true)
         } else {
             out = completeResponse()
@@ -248,6 +350,11 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         self.connection = nil
         luaContext = nil
         worker.runLogPhase(self, after: requestContext)
+        if let runContext {
+            worker.lua.endRunContext(runContext)
+            runContext.request = nil
+            self.runContext = nil
+        }
         connection?.requestEnded(self)
     }
 
@@ -262,7 +369,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     private func completeResponse() -> ByteBuffer {
         headersSent = true
         if let exitStatus {
-            responseBody = ByteBuffer(string: HTTPResponseHead.errorPage(exitStatus))
+            if !errorPageFiltered { responseBody = ByteBuffer(string: HTTPResponseHead.errorPage(exitStatus)) }
             response.set("Content-Type", ["text/html"])
         }
         let framing: HTTPResponseHead.BodyFraming = hasNoBody ? .none : .length(responseBody.readableBytes)

@@ -138,14 +138,21 @@ final class ServerWorker: @unchecked Sendable {
         // Fields are read through the shared `Location`: binding its settings to a local
         // would copy (and retain) every field.
         let location = request.location
+        if location.settings.evaluatesVariables && !request.evaluateVariables() {
+            request.response.status = 500
+            request.exitStatus = 500
+            request.end()
+            return
+        }
         if let returned = location.settings.returnStatus {
             request.response.status = returned.code
-            if let text = returned.text {
+            if let template = returned.text {
+                let text = VariableTemplate.expand(template, request.variable)
                 if (301...308).contains(returned.code) {
                     request.response.set("Location", [text])
                     request.exitStatus = returned.code
                 } else {
-                    request.responseBody.writeString(text)
+                    request.writeText(text)
                 }
             } else if returned.code >= 300 {
                 request.exitStatus = returned.code
@@ -164,6 +171,7 @@ final class ServerWorker: @unchecked Sendable {
         context.output = request
         context.delegate = request
         context.checksClientAbort = location.settings.checkClientAbort
+        if let runContext = request.runContext { context.adoptCtx(of: runContext) }
         request.luaContext = context
         if !startNextPhase(of: request, in: context) { request.end() }
     }
@@ -187,12 +195,40 @@ final class ServerWorker: @unchecked Sendable {
         return true
     }
 
+    /// Runs a `set_by_lua*` or filter handler of `request` to its end (see
+    /// ``LuaWorker/runToEnd(_:in:argument:wantsResult:)``), in the request's run context,
+    /// sharing `ngx.ctx` with its phases.
+    func runToEnd(
+        _ source: LuaSource, phase: String, for request: RequestContext, argument: LuaFilterArgument = .none, wantsResult: Bool = false
+    ) -> LuaWorker.RunOutcome {
+        let reference: Int32
+        do {
+            reference = try compile(source)
+        } catch {
+            lua.errorLog.log(.error, "failed to load \(source.chunkName): \(error)")
+            return .failed("\(error)")
+        }
+        let context: LuaContext
+        if let existing = request.runContext {
+            context = existing
+        } else {
+            context = LuaContext(kind: .request(phase: phase))
+            context.request = request
+            request.runContext = context
+        }
+        context.kind = .request(phase: phase)
+        return context.borrowingCtx(of: request.luaContext) {
+            lua.runToEnd(reference, in: context, argument: argument, wantsResult: wantsResult)
+        }
+    }
+
     /// `log_by_lua*` runs after the response has gone out and never delays it.
     /// It shares the request's `ngx.ctx` (taken over from `requestContext`).
     func runLogPhase(_ request: RequestContext, after requestContext: LuaContext?) {
         guard let source = request.location.settings.log, let reference = try? compile(source) else { return }
         let context = lua.makeContext(kind: .request(phase: "log"))
         if let requestContext { context.adoptCtx(of: requestContext) }
+        if let runContext = request.runContext { context.adoptCtx(of: runContext) }
         context.request = request
         lua.start(reference, in: context)
     }
