@@ -156,7 +156,7 @@ extension LuaContext {
     /// Runs `body` with `owner`'s `ngx.ctx` as this context's: a filter or `set_by_lua*` run
     /// shares the table of the request's phases, as in the reference.
     public func borrowingCtx<T>(of owner: LuaContext?, _ body: () -> T) -> T {
-        guard let owner, !owner.isFinished else { return body() }
+        guard let owner else { return body() }
         let own = ctxReference
         ctxReference = owner.ctxReference
         defer {
