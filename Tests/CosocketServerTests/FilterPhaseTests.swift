@@ -167,8 +167,9 @@ import Testing
         #expect(server.log.waitFor("sboom"))
     }
 
-    @Test func waitingIsRefusedInFiltersWithTheReferenceError() throws {
+    @Test func lua_filter_yieldOffRefusesWaitingWithTheReferenceError() throws {
         let server = try TestServer(server: """
+            lua_filter_yield off;
             location = /sleep { header_filter_by_lua_block { ngx.sleep(0.1) } content_by_lua_block { ngx.say("hi") } }
             location = /socket { header_filter_by_lua_block { ngx.socket.tcp() } content_by_lua_block { ngx.say("hi") } }
             location = /thread { body_filter_by_lua_block { ngx.thread.spawn(function() end) } content_by_lua_block { ngx.say("hi") } }
@@ -185,5 +186,82 @@ import Testing
         let caught = server.get("/pcall")
         #expect(caught.body == "hi\n")
         #expect(caught.header("X-Err")?.hasSuffix("API disabled in the context of header_filter_by_lua*") == true)
+    }
+
+    @Test func filtersMayWaitOnCosocketsSleepAndThreads() throws {
+        let redis = try ExternalServer(.redis)
+        defer { redis.stop() }
+        let inspector = redis.inspector()
+        _ = inspector.query("SET token secret42\r\n", until: "\r\n")
+        let server = try TestServer(server: """
+            location = /redis {
+                header_filter_by_lua_block {
+                    local sock = ngx.socket.tcp()
+                    assert(sock:connect("127.0.0.1", \(redis.port)))
+                    sock:send("GET token\\r\\n")
+                    sock:receive()
+                    ngx.header["X-Token"] = sock:receive()
+                    sock:setkeepalive()
+                }
+                content_by_lua_block { ngx.say("body") }
+            }
+            location = /sleepy {
+                header_filter_by_lua_block { ngx.sleep(0.01) ngx.header["X-Slept"] = "yes" }
+                body_filter_by_lua_block {
+                    local t = ngx.thread.spawn(function(chunk) ngx.sleep(0.001) return chunk:upper() end, ngx.arg[1])
+                    local _, upper = ngx.thread.wait(t)
+                    ngx.arg[1] = upper
+                }
+                content_by_lua_block { ngx.say("a") ngx.flush(true) ngx.say("b") }
+            }
+            location = /timer {
+                header_filter_by_lua_block { ngx.header["X-Timer"] = tostring(ngx.timer.at(0, function() end)) }
+                content_by_lua_block { ngx.say("t") }
+            }
+            location = /late-error {
+                body_filter_by_lua_block { ngx.sleep(0.001) if ngx.arg[2] then error("late bboom") end }
+                content_by_lua_block { ngx.say("partial") ngx.flush(true) }
+            }
+            """)
+        let response = server.get("/redis")
+        #expect(response.header("X-Token") == "secret42")
+        #expect(response.body == "body\n")
+        let sleepy = server.get("/sleepy")
+        #expect(sleepy.header("X-Slept") == "yes")
+        #expect(sleepy.body == "A\nB\n")
+        #expect(server.get("/timer").header("X-Timer") == "1")
+        // Cut after the first chunk went out: the chunked body never ends.
+        let late = server.get("/late-error")
+        #expect(late.status == -200)
+        #expect(late.body == "partial\n")
+        #expect(server.log.waitFor("failed to run body_filter_by_lua*: body_filter_by_lua(nginx.conf:"))
+        #expect(server.log.contains("late bboom"))
+        // Many at once on one worker: each waits in its own filter while the others go on.
+        let group = DispatchGroup()
+        let results = ResultBox()
+        for index in 0..<50 {
+            DispatchQueue.global().async(group: group) {
+                let answer = server.get("/redis?n=\(index)")
+                results.add(answer.header("X-Token") == "secret42" && answer.body == "body\n")
+            }
+        }
+        group.wait()
+        #expect(results.count == 50)
+    }
+}
+
+/// Counts successes from several threads.
+private final class ResultBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var successes = 0
+    func add(_ ok: Bool) {
+        lock.lock()
+        if ok { successes += 1 }
+        lock.unlock()
+    }
+    var count: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return successes
     }
 }

@@ -1,4 +1,5 @@
 import CLuaJIT
+import NIOCore
 
 /// Where `ngx.say` and `ngx.print` write; absent in contexts that have no response (timers).
 public protocol LuaOutput: AnyObject {
@@ -85,6 +86,14 @@ public final class LuaContext {
     public var checksClientAbort = false
     /// Runs to its end at once (`set_by_lua*`, the output filters): waiting is refused.
     public internal(set) var runsToEnd = false
+    /// `body_filter_by_lua*`'s chunk (`ngx.arg[1]`) and eof flag (`ngx.arg[2]`), and
+    /// `set_by_lua*`'s arguments (`ngx.arg[n]`).
+    public var filterChunk = ByteBuffer()
+    public var filterEOF = false
+    public var filterArguments: [String] = []
+    /// An entry thread's error is logged as the reference logs a filter's
+    /// (`failed to run header_filter_by_lua*: ...`).
+    public var reportsFailureAsRun = false
     /// Registry reference of the `ngx.on_abort` function.
     var abortHandlerReference: Int32 = LUA_NOREF
 
@@ -107,6 +116,10 @@ public final class LuaContext {
         serial = 0
         checksClientAbort = false
         runsToEnd = false
+        filterChunk = ByteBuffer()
+        filterEOF = false
+        filterArguments = []
+        reportsFailureAsRun = false
     }
 
     /// Takes over `other`'s `ngx.ctx` table: the log phase runs in a context of its own after

@@ -1,14 +1,6 @@
 import CLuaJIT
 import NIOCore
 
-/// What `ngx.arg` is while code runs to its end: `set_by_lua*`'s arguments, or
-/// `body_filter_by_lua*`'s chunk and eof flag.
-public enum LuaFilterArgument {
-    case none
-    case values([String])
-    case chunk
-}
-
 /// The light userdata a synchronous run's `ngx.exit` raises: not an error, the end of the run.
 nonisolated(unsafe) let luaRunExitSentinel = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
 
@@ -28,7 +20,7 @@ extension LuaWorker {
     /// refused (`API disabled in the context of header_filter_by_lua*`). With `wantsResult`,
     /// the outcome carries the first result (a string or number; nil otherwise).
     public func runToEnd(
-        _ reference: Int32, in context: LuaContext, argument: LuaFilterArgument = .none, wantsResult: Bool = false
+        _ reference: Int32, in context: LuaContext, wantsResult: Bool = false
     ) -> RunOutcome {
         context.runsToEnd = true
         if context.serial == 0 {
@@ -40,7 +32,7 @@ extension LuaWorker {
             return (thread, luaL_ref(state, luaRegistryIndex))
         }()
         let coroutine = LuaCoroutine(thread: thread, reference: threadReference, context: context, isEntry: true)
-        setNgxArg(argument, on: thread)
+        installNgxArg()
         lua_settop(thread, 0)
         lua_pushcclosure(thread, { L in
             if lua_type(L!, 1) == LUA_TLIGHTUSERDATA { return 1 }
@@ -66,7 +58,6 @@ extension LuaWorker {
             outcome = .failed(message)
         }
         lua_settop(thread, 0)
-        setNgxArg(.none, on: thread)
         coroutine.isDead = true
         if spareRunThreads.count < 4 {
             spareRunThreads.append((thread, threadReference))
@@ -76,44 +67,36 @@ extension LuaWorker {
         return outcome
     }
 
-    /// Sets `ngx.arg`: a table of strings, or the body filter's proxy of the chunk and eof flag.
-    private func setNgxArg(_ argument: LuaFilterArgument, on L: LuaState) {
+    /// Sets `ngx.arg` once: an empty table whose metamethods read the running context's
+    /// `set_by_lua*` arguments or body filter chunk and eof flag (and write the latter two), so
+    /// that a bad assignment fails where it is made, as in the reference.
+    public func installNgxArg() {
+        guard bodyFilterArgReference == LUA_NOREF else { return }
+        let L = state
         lua_getfield(L, luaGlobalsIndex, "ngx")
         lua_pushstring(L, "arg")
-        switch argument {
-        case .none:
-            lua_pushnil(L)
-        case .values(let values):
-            lua_createtable(L, Int32(truncatingIfNeeded: values.count), 0)
-            for (index, value) in values.enumerated() {
-                luaPushString(L, value)
-                lua_rawseti(L, -2, Int32(truncatingIfNeeded: index + 1))
-            }
-        case .chunk:
-            pushBodyFilterArgument(L)
-        }
-        lua_rawset(L, -3)
-        luaPop(L, 1)
-    }
-
-    /// The body filter's `ngx.arg`: an empty table whose metamethods read and write the
-    /// worker's chunk and eof flag, so that a bad assignment fails where it is made, as in the
-    /// reference.
-    private func pushBodyFilterArgument(_ L: LuaState) {
-        if bodyFilterArgReference != LUA_NOREF {
-            lua_rawgeti(L, luaRegistryIndex, bodyFilterArgReference)
-            return
-        }
         lua_createtable(L, 0, 0)
         lua_createtable(L, 0, 2)
         lua_pushlightuserdata(L, opaqueSelf)
         lua_pushcclosure(L, { L in
-            let worker = LuaWorker.from(L!)
-            switch lua_tointeger(L, 2) {
-            case 1: worker.bodyFilterChunk.withUnsafeReadableBytes { raw in
+            guard let context = LuaWorker.from(L!).current?.context, lua_type(L, 2) == LUA_TNUMBER else {
+                lua_pushnil(L)
+                return 1
+            }
+            let index = lua_tointeger(L, 2)
+            if case .request("set") = context.kind {
+                if index >= 1 && index <= context.filterArguments.count {
+                    luaPushString(L!, context.filterArguments[index - 1])
+                } else {
+                    lua_pushnil(L)
+                }
+                return 1
+            }
+            switch index {
+            case 1: context.filterChunk.withUnsafeReadableBytes { raw in
                 lua_pushlstring(L, raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count)
             }
-            case 2: lua_pushboolean(L, worker.bodyFilterEOF ? 1 : 0)
+            case 2: lua_pushboolean(L, context.filterEOF ? 1 : 0)
             default: lua_pushnil(L)
             }
             return 1
@@ -125,12 +108,14 @@ extension LuaWorker {
         lua_setmetatable(L, -2)
         lua_pushvalue(L, -1)
         bodyFilterArgReference = luaL_ref(L, luaRegistryIndex)
+        lua_rawset(L, -3)
+        luaPop(L, 1)
     }
 
     /// `ngx.arg[1] = chunk` (a string, a number, nil for none, or an array of them) and
     /// `ngx.arg[2] = eof`, with the reference's errors for anything else.
     private static func setBodyFilterArgument(_ L: LuaState) -> LuaReturn {
-        let worker = LuaWorker.from(L)
+        guard let context = LuaWorker.from(L).current?.context else { return L.fail("no request found") }
         guard lua_type(L, 2) == LUA_TNUMBER else { return L.fail("bad index: \(luaString(L, 2) ?? luaTypeName(L, 2))") }
         switch lua_tointeger(L, 2) {
         case 1:
@@ -142,9 +127,9 @@ extension LuaWorker {
             default:
                 return L.fail("bad chunk data type: \(luaTypeName(L, 3))")
             }
-            worker.bodyFilterChunk = chunk
+            context.filterChunk = chunk
         case 2:
-            worker.bodyFilterEOF = lua_toboolean(L, 3) != 0
+            context.filterEOF = lua_toboolean(L, 3) != 0
         default:
             return L.fail("bad index: \(LuaNumber.truncated(lua_tonumber(L, 2)))")
         }
@@ -180,5 +165,20 @@ extension LuaState {
     func refusalWhenRunningToEnd() -> LuaReturn? {
         guard let context = LuaWorker.from(self).current?.context, context.runsToEnd else { return nil }
         return fail("API disabled in the context of \(context.disabledContextName)")
+    }
+}
+
+extension LuaWorker {
+    /// Gives `context` a reference of its own to `owner`'s `ngx.ctx` table (made now if
+    /// `owner` has none): a filter that waits runs beside the request's phases and sees the
+    /// same table.
+    public func shareCtx(of owner: LuaContext, with context: LuaContext) {
+        guard context.ctxReference == LUA_NOREF else { return }
+        if owner.ctxReference == LUA_NOREF {
+            lua_createtable(state, 0, 0)
+            owner.ctxReference = luaL_ref(state, luaRegistryIndex)
+        }
+        lua_rawgeti(state, luaRegistryIndex, owner.ctxReference)
+        context.ctxReference = luaL_ref(state, luaRegistryIndex)
     }
 }

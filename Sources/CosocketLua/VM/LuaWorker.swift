@@ -62,9 +62,6 @@ public final class LuaWorker: @unchecked Sendable {
     var spareRunThreads: [(LuaState, Int32)] = []
     /// The body filter's `ngx.arg` proxy table, made on first use.
     var bodyFilterArgReference: Int32 = LUA_NOREF
-    /// The chunk (`ngx.arg[1]`) and eof flag (`ngx.arg[2]`) of the running body filter.
-    public var bodyFilterChunk = ByteBuffer()
-    public var bodyFilterEOF = false
     /// Set while the VM closes, when finalizers must not keep anything.
     private(set) var isClosing = false
     static let spareSocketLimit = 512
@@ -346,7 +343,11 @@ public final class LuaWorker: @unchecked Sendable {
         if let error {
             if coroutine.isEntry {
                 context.failure = error.message
-                log(.error, "lua entry thread aborted: runtime error: \(error.traceback)", in: context)
+                if context.reportsFailureAsRun {
+                    log(.error, "failed to run \(context.disabledContextName): \(error.traceback)", in: context)
+                } else {
+                    log(.error, "lua entry thread aborted: runtime error: \(error.traceback)", in: context)
+                }
             } else {
                 log(.error, "lua user thread aborted: runtime error: \(error.traceback)", in: context)
             }

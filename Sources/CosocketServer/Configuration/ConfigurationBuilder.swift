@@ -38,6 +38,7 @@ public struct ConfigurationBuilder {
         var log: LuaSource?
         var headerFilter: LuaSource?
         var bodyFilter: LuaSource?
+        var filterYield = true
         var defaultType = "text/plain"
         var clientMaxBodySize = 1 << 20
         var checkClientAbort = false
@@ -195,6 +196,7 @@ public struct ConfigurationBuilder {
         location.log = inherited.log
         location.headerFilter = inherited.headerFilter
         location.bodyFilter = inherited.bodyFilter
+        location.filterYield = inherited.filterYield
         location.defaultType = inherited.defaultType
         location.clientMaxBodySize = inherited.clientMaxBodySize
         location.checkClientAbort = inherited.checkClientAbort
@@ -222,6 +224,8 @@ public struct ConfigurationBuilder {
             inherited.bodyFilter = try luaSource(node, phase: "body_filter_by_lua")
         case "default_type":
             inherited.defaultType = try single(node)
+        case "lua_filter_yield":
+            inherited.filterYield = try flag(node)
         case "lua_check_client_abort":
             inherited.checkClientAbort = try flag(node)
         case "client_max_body_size":

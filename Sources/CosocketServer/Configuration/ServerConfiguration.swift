@@ -50,6 +50,8 @@ public struct LocationConfiguration: Sendable {
     /// `header_filter_by_lua*` and `body_filter_by_lua*`.
     public var headerFilter: LuaSource?
     public var bodyFilter: LuaSource?
+    /// `lua_filter_yield`: whether the filters may wait (cosockets, `ngx.sleep`, light threads).
+    public var filterYield = true
     public var defaultType = "text/plain"
     public var clientMaxBodySize = 1 << 20
     /// `lua_check_client_abort`: a client that goes away ends the request or runs `ngx.on_abort`.

@@ -156,6 +156,131 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
 
     func setResponseHeader(_ name: String, _ values: [String]?) { response.set(name, values) }
 
+    // MARK: Output filters
+
+    /// Output waiting for the filters, in order: chunks for `body_filter_by_lua*`, flushes,
+    /// `ngx.send_headers`, the end of the response. `header_filter_by_lua*` runs before the first.
+    /// With `lua_filter_yield on` a filter may wait (cosockets, `ngx.sleep`): the steps behind
+    /// it wait too, so nothing of the response passes it.
+    private enum FilterStep {
+        case chunk(ByteBuffer)
+        case flush(whenWritten: (() -> Void)?)
+        case headers
+        /// The eof chunk, or the error page when the response is one.
+        case endOfBody
+        /// `ngx.eof`: the response ends, the handlers go on.
+        case endOutput
+        case finish
+    }
+
+    private var filterSteps = CircularBuffer<FilterStep>()
+    /// A filter is running (and may be waiting).
+    private var filtering = false
+    private var pumping = false
+    private var endRequested = false
+    /// The eof chunk is queued (by `ngx.eof` or the end of the request).
+    private var eofQueued = false
+    private var hasFilters: Bool { location.settings.headerFilter != nil || location.settings.bodyFilter != nil }
+
+    /// Runs the filter steps in order until one waits or none is left.
+    private func pumpFilters() {
+        guard !pumping else { return }
+        pumping = true
+        defer { pumping = false }
+        while !filtering, let step = filterSteps.first {
+            if outputEnded {
+                // Cut by a failed filter: what waits is dropped; flushes and the end still report.
+                filterSteps.removeFirst()
+                if case .flush(let whenWritten) = step { whenWritten?() }
+                if case .finish = step { completeEnd() }
+                continue
+            }
+            if !headerFilterDone {
+                headerFilterDone = true
+                if let source = location.settings.headerFilter {
+                    runFilter(source, phase: "header_filter", chunk: nil) { [self] outcome, _ in
+                        switch outcome {
+                        case .failed: cutResponse()
+                        case .exited(let status) where status >= 300: exitStatus = status
+                        default: break
+                        }
+                    }
+                    continue
+                }
+            }
+            filterSteps.removeFirst()
+            switch step {
+            case .chunk(let bytes):
+                filterChunk(bytes, eof: false)
+            case .flush(let whenWritten):
+                var out = streamedPart(last: false)
+                if out.readableBytes == 0 || connection?.send(&out, whenWritten: whenWritten) != true { whenWritten?() }
+            case .headers:
+                guard !headersSent else { break }
+                var out = ByteBuffer()
+                writeStreamedHead(into: &out)
+                connection?.send(&out, whenWritten: nil)
+            case .endOfBody:
+                if let exitStatus, !headersSent, location.settings.bodyFilter != nil {
+                    // The error page goes through the body filter, and keeps its Content-Length.
+                    responseBody.clear()
+                    errorPageFiltered = true
+                    filterChunk(ByteBuffer(string: HTTPResponseHead.errorPage(exitStatus)), eof: true)
+                } else {
+                    filterChunk(ByteBuffer(), eof: true)
+                }
+            case .endOutput:
+                finishResponse()
+            case .finish:
+                completeEnd()
+            }
+        }
+    }
+
+    /// Passes one chunk through `body_filter_by_lua*` (if any) into the pending body.
+    private func filterChunk(_ bytes: ByteBuffer, eof: Bool) {
+        guard let source = location.settings.bodyFilter else {
+            bytes.withUnsafeReadableBytes { append($0) }
+            return
+        }
+        guard !bodyFilterEnded else { return }
+        runFilter(source, phase: "body_filter", chunk: bytes, eof: eof) { [self] outcome, context in
+            if case .failed = outcome { return cutResponse() }
+            context.filterChunk.withUnsafeReadableBytes { append($0) }
+            context.filterChunk = ByteBuffer()
+            if context.filterEOF { bodyFilterEnded = true }
+        }
+    }
+
+    /// Runs a filter: to its end at once (`lua_filter_yield off`, the reference's way), or in
+    /// a context of its own that may wait, the steps behind it held until it ends.
+    private func runFilter(
+        _ source: LuaSource, phase: String, chunk: ByteBuffer?, eof: Bool = false,
+        _ completion: @escaping (LuaWorker.RunOutcome, LuaContext) -> Void
+    ) {
+        filtering = true
+        guard location.settings.filterYield else {
+            let context = worker.runContext(of: self, phase: phase)
+            if let chunk { context.filterChunk = chunk }
+            context.filterEOF = eof
+            let outcome = worker.runToEnd(source, phase: phase, for: self)
+            filtering = false
+            completion(outcome, context)
+            return
+        }
+        worker.startFilter(source, phase: phase, for: self, chunk: chunk ?? ByteBuffer(), eof: eof) { [self] outcome, context in
+            filtering = false
+            completion(outcome, context)
+            pumpFilters()
+        }
+    }
+
+    /// A filter failed: nothing more of the response goes out, and the connection closes.
+    private func cutResponse() {
+        outputEnded = true
+        responseBody.clear()
+    }
+
     // MARK: set_by_lua
 
     /// `set` values naming variables and `set_by_lua*` handlers, in their order; `false` when
@@ -166,57 +291,14 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
                 userVariables[assignment.name] = VariableTemplate.expand(assignment.value, variable)
                 continue
             }
-            let arguments = assignment.arguments.map { VariableTemplate.expand($0, variable) }
-            switch worker.runToEnd(source, phase: "set", for: self, argument: .values(arguments), wantsResult: true) {
+            worker.runContext(of: self, phase: "set").filterArguments = assignment.arguments.map { VariableTemplate.expand($0, variable) }
+            switch worker.runToEnd(source, phase: "set", for: self, wantsResult: true) {
             case .returned(let value): userVariables[assignment.name] = value ?? ""
             case .exited: userVariables[assignment.name] = ""
             case .failed: return false
             }
         }
         return true
-    }
-
-    // MARK: Output filters
-
-    /// Runs `header_filter_by_lua*` once, before the head is written; `false` when it failed
-    /// (the response is then cut, as in the reference).
-    private func runHeaderFilter() -> Bool {
-        guard !headerFilterDone else { return true }
-        headerFilterDone = true
-        guard let source = location.settings.headerFilter else { return true }
-        switch worker.runToEnd(source, phase: "header_filter", for: self) {
-        case .returned: return true
-        case .exited(let status):
-            if status >= 300 { exitStatus = status }
-            return true
-        case .failed:
-            cutResponse()
-            return false
-        }
-    }
-
-    /// Passes one chunk through `body_filter_by_lua*` into the pending body; `false` when
-    /// the filter failed (the response is then cut).
-    private func filterBody(_ source: LuaSource, _ bytes: UnsafeRawBufferPointer, eof: Bool) -> Bool {
-        guard !bodyFilterEnded else { return true }
-        let lua = worker.lua
-        lua.bodyFilterChunk.clear()
-        lua.bodyFilterChunk.writeBytes(bytes)
-        lua.bodyFilterEOF = eof
-        if case .failed = worker.runToEnd(source, phase: "body_filter", for: self, argument: .chunk) {
-            cutResponse()
-            return false
-        }
-        lua.bodyFilterChunk.withUnsafeReadableBytes { append($0) }
-        lua.bodyFilterChunk.clear()
-        if lua.bodyFilterEOF { bodyFilterEnded = true }
-        return true
-    }
-
-    /// A filter failed: nothing more of the response goes out, and the connection closes.
-    private func cutResponse() {
-        outputEnded = true
-        responseBody.clear()
     }
 
     /// `return code text`: the text goes through the body filter like handler output.
@@ -228,11 +310,13 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     // MARK: LuaOutput
 
     func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard !outputEnded else { return false }
-        if let bodyFilter = location.settings.bodyFilter {
-            // The header filter runs first, at the first output, as in the reference.
-            guard runHeaderFilter() else { return false }
-            return filterBody(bodyFilter, bytes, eof: false)
+        guard !outputEnded, !eofQueued else { return false }
+        if location.settings.bodyFilter != nil {
+            var chunk = ByteBuffer()
+            chunk.writeBytes(bytes)
+            filterSteps.append(.chunk(chunk))
+            pumpFilters()
+            return true
         }
         append(bytes)
         return true
@@ -249,10 +333,12 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
 
     func flush(whenWritten: (() -> Void)?) -> LuaFlushResult {
         guard !outputEnded else { return .ended }
-        guard runHeaderFilter() else { return .ended }
-        if let bodyFilter = location.settings.bodyFilter {
+        if hasFilters {
             // nginx passes a flush through the body filter as an empty chunk.
-            guard filterBody(bodyFilter, UnsafeRawBufferPointer(start: nil, count: 0), eof: false) else { return .ended }
+            if location.settings.bodyFilter != nil { filterSteps.append(.chunk(ByteBuffer())) }
+            filterSteps.append(.flush(whenWritten: whenWritten))
+            pumpFilters()
+            return whenWritten == nil ? .done : .pending
         }
         var out = streamedPart(last: false)
         guard out.readableBytes > 0, let connection else { return .done }
@@ -260,14 +346,26 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     }
 
     func sendHeaders() {
-        guard !headersSent, !outputEnded, runHeaderFilter() else { return }
+        guard !headersSent, !outputEnded else { return }
+        if hasFilters {
+            filterSteps.append(.headers)
+            pumpFilters()
+            return
+        }
         var out = ByteBuffer()
         writeStreamedHead(into: &out)
         connection?.send(&out, whenWritten: nil)
     }
 
     func endOutput() -> Bool {
-        guard !outputEnded else { return false }
+        guard !outputEnded, !eofQueued else { return false }
+        if hasFilters {
+            eofQueued = true
+            filterSteps.append(.endOfBody)
+            filterSteps.append(.endOutput)
+            pumpFilters()
+            return true
+        }
         finishResponse()
         return true
     }
@@ -313,23 +411,12 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     /// Sends the rest of the response: all of it in one write, or the last streamed chunk.
     func finishResponse() {
         guard !outputEnded else { return }
-        guard headersSent || runHeaderFilter() else { return }
-        let bodyFilter = location.settings.bodyFilter
-        if let bodyFilter, !headersSent, let exitStatus {
-            // The error page goes through the body filter, and keeps its Content-Length.
-            responseBody.clear()
-            var page = HTTPResponseHead.errorPage(exitStatus)
-            guard page.withUTF8({ filterBody(bodyFilter, UnsafeRawBufferPointer($0), eof: true) }) else { return }
-            errorPageFiltered = true
-        } else if let bodyFilter {
-            guard filterBody(bodyFilter, UnsafeRawBufferPointer(start: nil, count: 0), eof: true) else { return }
-        }
         outputEnded = true
         responseComplete = true
         guard let connection else { return }
         var out: ByteBuffer
         // A filtered body goes out streamed, its length unknown in advance, as nginx sends it.
-        if headersSent || (bodyFilter != nil && !errorPageFiltered) {
+        if headersSent || (location.settings.bodyFilter != nil && !errorPageFiltered) {
             out = streamedPart(last: true)
         } else {
             out = completeResponse()
@@ -341,9 +428,22 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         worker.recycleResponseBuffer(out)
     }
 
-    /// The request is over (handlers and their threads ended): the response is completed,
-    /// `log_by_lua*` starts, and the connection moves on to its next request.
+    /// The request is over (handlers and their threads ended): the response is completed
+    /// (through the filters first), `log_by_lua*` starts, and the connection moves on to its
+    /// next request.
     func end() {
+        guard hasFilters, !outputEnded else { return completeEnd() }
+        guard !endRequested else { return }
+        endRequested = true
+        if !eofQueued {
+            eofQueued = true
+            filterSteps.append(.endOfBody)
+        }
+        filterSteps.append(.finish)
+        pumpFilters()
+    }
+
+    private func completeEnd() {
         finishResponse()
         let connection = self.connection
         let requestContext = luaContext

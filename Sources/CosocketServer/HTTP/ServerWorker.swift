@@ -198,9 +198,7 @@ final class ServerWorker: @unchecked Sendable {
     /// Runs a `set_by_lua*` or filter handler of `request` to its end (see
     /// ``LuaWorker/runToEnd(_:in:argument:wantsResult:)``), in the request's run context,
     /// sharing `ngx.ctx` with its phases.
-    func runToEnd(
-        _ source: LuaSource, phase: String, for request: RequestContext, argument: LuaFilterArgument = .none, wantsResult: Bool = false
-    ) -> LuaWorker.RunOutcome {
+    func runToEnd(_ source: LuaSource, phase: String, for request: RequestContext, wantsResult: Bool = false) -> LuaWorker.RunOutcome {
         let reference: Int32
         do {
             reference = try compile(source)
@@ -208,6 +206,14 @@ final class ServerWorker: @unchecked Sendable {
             lua.errorLog.log(.error, "failed to load \(source.chunkName): \(error)")
             return .failed("\(error)")
         }
+        let context = runContext(of: request, phase: phase)
+        return context.borrowingCtx(of: request.luaContext) {
+            lua.runToEnd(reference, in: context, wantsResult: wantsResult)
+        }
+    }
+
+    /// The context `request`'s `set_by_lua*` and filters run to their end in (made on first use).
+    func runContext(of request: RequestContext, phase: String) -> LuaContext {
         let context: LuaContext
         if let existing = request.runContext {
             context = existing
@@ -217,9 +223,31 @@ final class ServerWorker: @unchecked Sendable {
             request.runContext = context
         }
         context.kind = .request(phase: phase)
-        return context.borrowingCtx(of: request.luaContext) {
-            lua.runToEnd(reference, in: context, argument: argument, wantsResult: wantsResult)
+        return context
+    }
+
+    /// Starts a filter that may wait (`lua_filter_yield on`) in a context of its own, sharing
+    /// the request's `ngx.ctx`; `completion` runs when it has ended.
+    func startFilter(
+        _ source: LuaSource, phase: String, for request: RequestContext, chunk: ByteBuffer, eof: Bool,
+        completion: @escaping (LuaWorker.RunOutcome, LuaContext) -> Void
+    ) {
+        let reference: Int32
+        let context = lua.makeContext(kind: .request(phase: phase))
+        do {
+            reference = try compile(source)
+        } catch {
+            lua.errorLog.log(.error, "failed to load \(source.chunkName): \(error)")
+            return completion(.failed("\(error)"), context)
         }
+        lua.installNgxArg()
+        context.request = request
+        context.filterChunk = chunk
+        context.filterEOF = eof
+        context.reportsFailureAsRun = true
+        lua.shareCtx(of: request.luaContext ?? runContext(of: request, phase: phase), with: context)
+        context.delegate = FilterRun(completion)
+        lua.start(reference, in: context)
     }
 
     /// `log_by_lua*` runs after the response has gone out and never delays it.
@@ -231,5 +259,26 @@ final class ServerWorker: @unchecked Sendable {
         if let runContext = request.runContext { context.adoptCtx(of: runContext) }
         context.request = request
         lua.start(reference, in: context)
+    }
+}
+
+/// Hears the end of a filter run that may wait, and reports how it ended.
+private final class FilterRun: LuaContextDelegate {
+    private let completion: (LuaWorker.RunOutcome, LuaContext) -> Void
+
+    init(_ completion: @escaping (LuaWorker.RunOutcome, LuaContext) -> Void) {
+        self.completion = completion
+    }
+
+    func luaContextPhaseEnded(_ context: LuaContext) -> Bool { false }
+
+    func luaContextFinished(_ context: LuaContext) {
+        if let failure = context.failure {
+            completion(.failed(failure), context)
+        } else if let status = context.exitStatus {
+            completion(.exited(status), context)
+        } else {
+            completion(.returned(nil), context)
+        }
     }
 }
