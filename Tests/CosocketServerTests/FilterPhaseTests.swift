@@ -250,6 +250,36 @@ import Testing
     }
 }
 
+extension FilterPhaseTests {
+    @Test func aClientLeavingWhileAFilterWaitsEndsTheRequestAndTheWorkerGoesOn() throws {
+        let server = try TestServer(server: """
+            location = /slow {
+                header_filter_by_lua_block { ngx.sleep(0.3) ngx.log(ngx.ERR, "filter resumed for ", ngx.var.uri) }
+                content_by_lua_block { ngx.say("slow") }
+                log_by_lua_block { ngx.log(ngx.ERR, "logged ", ngx.var.uri) }
+            }
+            location = /fast { content_by_lua_block { ngx.say("fast") } }
+            location = /ctx {
+                content_by_lua_block { ngx.ctx.trail = "content" ngx.say("ctx") }
+                header_filter_by_lua_block { ngx.sleep(0.01) ngx.ctx.trail = ngx.ctx.trail .. ",header" }
+                body_filter_by_lua_block { ngx.sleep(0.001) if ngx.arg[2] then ngx.ctx.trail = ngx.ctx.trail .. ",body" end }
+                log_by_lua_block { ngx.log(ngx.ERR, "trail ", ngx.ctx.trail) }
+            }
+            """)
+        #expect(server.get("/ctx").body == "ctx\n")
+        #expect(server.log.waitFor("trail content,header,body"))
+        let client = HTTPClient(port: server.port)
+        client.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n")
+        client.close()
+        // The worker serves others while the filter waits.
+        #expect(server.get("/fast").body == "fast\n")
+        #expect(!server.log.contains("filter resumed"))
+        #expect(server.log.waitFor("filter resumed for /slow"))
+        #expect(server.log.waitFor("logged /slow"))
+        #expect(server.get("/slow").body == "slow\n")
+    }
+}
+
 /// Counts successes from several threads.
 private final class ResultBox: @unchecked Sendable {
     private let lock = NSLock()

@@ -176,6 +176,10 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     private var filterSteps = CircularBuffer<FilterStep>()
     /// A filter is running (and may be waiting).
     private var filtering = false
+    /// Where the filters run when they may wait: one context for the request's filter runs,
+    /// each run a phase of it (see ``luaContextPhaseEnded(_:)``).
+    private var filterContext: LuaContext?
+    private var filterCompletion: ((LuaWorker.RunOutcome, LuaContext) -> Void)?
     private var pumping = false
     private var endRequested = false
     /// The eof chunk is queued (by `ngx.eof` or the end of the request).
@@ -268,11 +272,21 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
             completion(outcome, context)
             return
         }
-        worker.startFilter(source, phase: phase, for: self, chunk: chunk ?? ByteBuffer(), eof: eof) { [self] outcome, context in
-            filtering = false
-            completion(outcome, context)
-            pumpFilters()
-        }
+        let context = filterContext ?? worker.makeFilterContext(for: self)
+        filterContext = context
+        filterCompletion = completion
+        context.filterChunk = chunk ?? ByteBuffer()
+        context.filterEOF = eof
+        if !worker.startFilter(source, phase: phase, in: context) { filterRunEnded(.failed("cannot load"), context) }
+    }
+
+    /// A filter run that may have waited ended: the steps behind it go on.
+    private func filterRunEnded(_ outcome: LuaWorker.RunOutcome, _ context: LuaContext) {
+        guard let completion = filterCompletion else { return }
+        filterCompletion = nil
+        filtering = false
+        completion(outcome, context)
+        pumpFilters()
     }
 
     /// A filter failed: nothing more of the response goes out, and the connection closes.
@@ -373,10 +387,20 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     // MARK: LuaContextDelegate
 
     func luaContextPhaseEnded(_ context: LuaContext) -> Bool {
-        worker.startNextPhase(of: self, in: context)
+        if context === filterContext {
+            filterRunEnded(.returned(nil), context)
+            return true
+        }
+        return worker.startNextPhase(of: self, in: context)
     }
 
     func luaContextFinished(_ context: LuaContext) {
+        if context === filterContext {
+            // A filter's error or ngx.exit ends its context; the next run gets a new one.
+            filterContext = nil
+            let outcome: LuaWorker.RunOutcome = context.failure.map { .failed($0) } ?? context.exitStatus.map { .exited($0) } ?? .returned(nil)
+            return filterRunEnded(outcome, context)
+        }
         if context.failure != nil {
             if headersSent {
                 abandonResponse()
@@ -449,7 +473,13 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         let requestContext = luaContext
         self.connection = nil
         luaContext = nil
-        worker.runLogPhase(self, after: requestContext)
+        worker.runLogPhase(self, after: requestContext, filterContext)
+        if let filterContext {
+            self.filterContext = nil
+            filterContext.delegate = nil
+            filterContext.request = nil
+            worker.lua.endRunContext(filterContext)
+        }
         if let runContext {
             worker.lua.endRunContext(runContext)
             runContext.request = nil

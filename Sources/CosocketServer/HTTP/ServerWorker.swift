@@ -226,59 +226,52 @@ final class ServerWorker: @unchecked Sendable {
         return context
     }
 
-    /// Starts a filter that may wait (`lua_filter_yield on`) in a context of its own, sharing
-    /// the request's `ngx.ctx`; `completion` runs when it has ended.
-    func startFilter(
-        _ source: LuaSource, phase: String, for request: RequestContext, chunk: ByteBuffer, eof: Bool,
-        completion: @escaping (LuaWorker.RunOutcome, LuaContext) -> Void
-    ) {
+    /// The context `request`'s filters run in when they may wait (`lua_filter_yield on`),
+    /// sharing the request's `ngx.ctx`; the request hears each run's end as a phase's.
+    func makeFilterContext(for request: RequestContext) -> LuaContext {
+        let context = lua.makeContext(kind: .request(phase: "header_filter"))
+        lua.installNgxArg()
+        context.request = request
+        context.delegate = request
+        context.reportsFailureAsRun = true
+        // The request's phases may have ended (their context lets go of `ngx.ctx` as it ends):
+        // the run context keeps the table for the filters and `log_by_lua*` then.
+        let owner: LuaContext
+        if let main = request.luaContext, !main.isFinished {
+            owner = main
+        } else {
+            owner = runContext(of: request, phase: "header_filter")
+            if let main = request.luaContext { owner.adoptCtx(of: main) }
+        }
+        lua.shareCtx(of: owner, with: context)
+        return context
+    }
+
+    /// Starts one filter run in `context`; `false` when its code failed to load.
+    func startFilter(_ source: LuaSource, phase: String, in context: LuaContext) -> Bool {
         let reference: Int32
-        let context = lua.makeContext(kind: .request(phase: phase))
         do {
             reference = try compile(source)
         } catch {
             lua.errorLog.log(.error, "failed to load \(source.chunkName): \(error)")
-            return completion(.failed("\(error)"), context)
+            return false
         }
-        lua.installNgxArg()
-        context.request = request
-        context.filterChunk = chunk
-        context.filterEOF = eof
-        context.reportsFailureAsRun = true
-        lua.shareCtx(of: request.luaContext ?? runContext(of: request, phase: phase), with: context)
-        context.delegate = FilterRun(completion)
+        context.kind = .request(phase: phase)
         lua.start(reference, in: context)
+        return true
     }
 
     /// `log_by_lua*` runs after the response has gone out and never delays it.
     /// It shares the request's `ngx.ctx` (taken over from `requestContext`).
-    func runLogPhase(_ request: RequestContext, after requestContext: LuaContext?) {
+    /// (Or, once that has let go of it, the filters' context's, then the run context's.)
+    func runLogPhase(_ request: RequestContext, after requestContext: LuaContext?, _ filterContext: LuaContext? = nil) {
         guard let source = request.location.settings.log, let reference = try? compile(source) else { return }
         let context = lua.makeContext(kind: .request(phase: "log"))
         if let requestContext { context.adoptCtx(of: requestContext) }
+        if let filterContext { context.adoptCtx(of: filterContext) }
         if let runContext = request.runContext { context.adoptCtx(of: runContext) }
         context.request = request
         lua.start(reference, in: context)
     }
 }
 
-/// Hears the end of a filter run that may wait, and reports how it ended.
-private final class FilterRun: LuaContextDelegate {
-    private let completion: (LuaWorker.RunOutcome, LuaContext) -> Void
-
-    init(_ completion: @escaping (LuaWorker.RunOutcome, LuaContext) -> Void) {
-        self.completion = completion
-    }
-
-    func luaContextPhaseEnded(_ context: LuaContext) -> Bool { false }
-
-    func luaContextFinished(_ context: LuaContext) {
-        if let failure = context.failure {
-            completion(.failed(failure), context)
-        } else if let status = context.exitStatus {
-            completion(.exited(status), context)
-        } else {
-            completion(.returned(nil), context)
-        }
-    }
-}
