@@ -94,6 +94,10 @@ public final class LuaContext {
     /// An entry thread's error is logged as the reference logs a filter's
     /// (`failed to run header_filter_by_lua*: ...`).
     public var reportsFailureAsRun = false
+    /// The context whose `ngx.ctx` this one reads and writes (a waiting filter's: the request's
+    /// phases'), so that sharing costs nothing until the table is used.
+    public var ctxOwner: LuaContext?
+    var ctxHolder: LuaContext { ctxOwner ?? self }
     /// Registry reference of the `ngx.on_abort` function.
     var abortHandlerReference: Int32 = LUA_NOREF
 
@@ -120,6 +124,7 @@ public final class LuaContext {
         filterEOF = false
         filterArguments = []
         reportsFailureAsRun = false
+        ctxOwner = nil
     }
 
     /// Takes over `other`'s `ngx.ctx` table: the log phase runs in a context of its own after

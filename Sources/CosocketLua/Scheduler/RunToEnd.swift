@@ -167,18 +167,3 @@ extension LuaState {
         return fail("API disabled in the context of \(context.disabledContextName)")
     }
 }
-
-extension LuaWorker {
-    /// Gives `context` a reference of its own to `owner`'s `ngx.ctx` table (made now if
-    /// `owner` has none): a filter that waits runs beside the request's phases and sees the
-    /// same table.
-    public func shareCtx(of owner: LuaContext, with context: LuaContext) {
-        guard context.ctxReference == LUA_NOREF else { return }
-        if owner.ctxReference == LUA_NOREF {
-            lua_createtable(state, 0, 0)
-            owner.ctxReference = luaL_ref(state, luaRegistryIndex)
-        }
-        lua_rawgeti(state, luaRegistryIndex, owner.ctxReference)
-        context.ctxReference = luaL_ref(state, luaRegistryIndex)
-    }
-}

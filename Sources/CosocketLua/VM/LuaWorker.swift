@@ -477,6 +477,7 @@ public final class LuaWorker: @unchecked Sendable {
             luaL_unref(state, luaRegistryIndex, context.ctxReference)
             context.ctxReference = LUA_NOREF
         }
+        context.ctxOwner = nil
     }
 
     /// The client closed its connection while `context` runs (`lua_check_client_abort on`):

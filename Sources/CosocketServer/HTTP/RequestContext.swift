@@ -456,6 +456,11 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     /// (through the filters first), `log_by_lua*` starts, and the connection moves on to its
     /// next request.
     func end() {
+        if let filterContext, let main = luaContext, filterContext.ctxOwner === main {
+            // The phases' context lets go of `ngx.ctx` once this returns: the filters keep it.
+            filterContext.ctxOwner = nil
+            filterContext.adoptCtx(of: main)
+        }
         guard hasFilters, !outputEnded else { return completeEnd() }
         guard !endRequested else { return }
         endRequested = true

@@ -234,16 +234,12 @@ final class ServerWorker: @unchecked Sendable {
         context.request = request
         context.delegate = request
         context.reportsFailureAsRun = true
-        // The request's phases may have ended (their context lets go of `ngx.ctx` as it ends):
-        // the run context keeps the table for the filters and `log_by_lua*` then.
-        let owner: LuaContext
-        if let main = request.luaContext, !main.isFinished {
-            owner = main
-        } else {
-            owner = runContext(of: request, phase: "header_filter")
-            if let main = request.luaContext { owner.adoptCtx(of: main) }
+        // While the request's phases run, their `ngx.ctx` is used in place; once they have
+        // ended (their context lets go of the table as it ends), this context keeps it, for
+        // the filters and `log_by_lua*` (see ``RequestContext/end()``).
+        if let main = request.luaContext {
+            if main.isFinished { context.adoptCtx(of: main) } else { context.ctxOwner = main }
         }
-        lua.shareCtx(of: owner, with: context)
         return context
     }
 
