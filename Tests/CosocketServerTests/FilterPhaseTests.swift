@@ -239,14 +239,14 @@ import Testing
         // Many at once on one worker: each waits in its own filter while the others go on.
         let group = DispatchGroup()
         let results = ResultBox()
-        for index in 0..<50 {
+        for index in 0..<200 {
             DispatchQueue.global().async(group: group) {
                 let answer = server.get("/redis?n=\(index)")
                 results.add(answer.header("X-Token") == "secret42" && answer.body == "body\n")
             }
         }
         group.wait()
-        #expect(results.count == 50)
+        #expect(results.count == 200)
     }
 }
 
@@ -277,6 +277,30 @@ extension FilterPhaseTests {
         #expect(server.log.waitFor("filter resumed for /slow"))
         #expect(server.log.waitFor("logged /slow"))
         #expect(server.get("/slow").body == "slow\n")
+    }
+}
+
+extension FilterPhaseTests {
+    @Test(arguments: [false, true]) func chunksFromOneByteToOneMiBPassThrough(yielding: Bool) throws {
+        let server = try TestServer(server: """
+            lua_filter_yield \(yielding ? "on" : "off");
+            location = /sizes {
+                body_filter_by_lua_block {
+                    ngx.ctx.calls = (ngx.ctx.calls or 0) + 1
+                    ngx.ctx.bytes = (ngx.ctx.bytes or 0) + #ngx.arg[1]
+                    if ngx.arg[2] then ngx.arg[1] = "|" .. ngx.ctx.calls .. ":" .. ngx.ctx.bytes end
+                }
+                content_by_lua_block {
+                    ngx.print("a")
+                    ngx.print(string.rep("b", 1024 * 1024))
+                    ngx.print("c")
+                }
+            }
+            """)
+        let response = server.get("/sizes")
+        let expected = "a" + String(repeating: "b", count: 1 << 20) + "c|4:\((1 << 20) + 2)"
+        #expect(response.body.count == expected.count)
+        #expect(response.body == expected)
     }
 }
 
