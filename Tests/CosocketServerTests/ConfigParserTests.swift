@@ -223,14 +223,19 @@ struct ConfigIncludeTests {
         #expect(server.children?.first?.file == "/etc/nginx/snippets/common.conf")
     }
 
-    @Test func absoluteIncludeAndExplicitPrefix() throws {
+    /// As `nginx -p /prefix -c /srv/main.conf` does (checked against the reference): relative
+    /// includes start at the main file's directory, whatever `-p` says; text without a file
+    /// (`-g`) resolves against the prefix.
+    @Test func absoluteIncludeAndTheMainFilesDirectory() throws {
         let fs = ConfigFileSystem.inMemory([
             "/srv/main.conf": "include /opt/abs.conf; include rel.conf;",
             "/opt/abs.conf": "a;",
-            "/prefix/rel.conf": "b;",
+            "/srv/rel.conf": "b;",
+            "/prefix/rel.conf": "c;",
         ])
-        let nodes = try ConfigParser(fileSystem: fs, prefix: "/prefix").parseFile("/srv/main.conf")
-        #expect(nodes.map(\.name) == ["a", "b"])
+        let parser = ConfigParser(fileSystem: fs, prefix: "/prefix")
+        #expect(try parser.parseFile("/srv/main.conf").map(\.name) == ["a", "b"])
+        #expect(try parser.parse("include rel.conf;", file: "command line").map(\.name) == ["c"])
     }
 
     @Test func globIncludeIsSortedAndSkipsHiddenFiles() throws {

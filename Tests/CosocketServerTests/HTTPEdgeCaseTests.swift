@@ -71,7 +71,8 @@ import Testing
 
     @Test func nonFiniteNumbersFromLuaDoNotCrash() throws {
         let server = try TestServer(server: Self.configuration)
-        #expect(server.get("/huge").body == "true 1\n")
+        // ngx.sleep(0/0) is refused ("invalid sleep duration"), as the reference refuses it.
+        #expect(server.get("/huge").body == "false 1\n")
         #expect(server.get("/ok").body == "ok")
     }
 

@@ -161,7 +161,7 @@ enum NgxCoreAPI {
                 lua_pushboolean(L, output.headersSent ? 1 : 0)
                 return 1
             }
-            guard luaString(L, 2) == "ctx", let context = LuaWorker.from(L).current?.context else { return 0 }
+            guard luaString(L, 2) == "ctx", let context = LuaWorker.from(L).current?.context.ctxHolder else { return 0 }
             if context.ctxReference == LUA_NOREF {
                 luaNewTable(L)
                 lua_pushvalue(L, -1)
@@ -187,7 +187,7 @@ enum NgxCoreAPI {
                 lua_rawset(L, 1)
                 return 0
             }
-            guard let context = LuaWorker.from(L).current?.context else { return 0 }
+            guard let context = LuaWorker.from(L).current?.context.ctxHolder else { return 0 }
             if context.ctxReference != LUA_NOREF { luaL_unref(L, luaRegistryIndex, context.ctxReference) }
             lua_pushvalue(L, 3)
             context.ctxReference = luaL_ref(L, luaRegistryIndex)

@@ -91,7 +91,10 @@ enum RequestAPI {
     /// nginx normalises `content_type` to `Content-Type` when setting headers from Lua.
     static func headerName(_ L: LuaState, _ index: Int32) -> String? {
         guard let name = luaString(L, index) else { return nil }
-        return name.replacing("_", with: "-")
+        // Byte by byte, and only when needed: `String.replacing` goes through the generic
+        // collection algorithms and cost a seventh of a header filter's request.
+        guard name.utf8.contains(UInt8(ascii: "_")) else { return name }
+        return String(decoding: name.utf8.map { $0 == UInt8(ascii: "_") ? UInt8(ascii: "-") : $0 }, as: UTF8.self)
     }
 
     static func getHeader(_ L: LuaState) -> LuaReturn {

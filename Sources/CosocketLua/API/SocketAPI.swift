@@ -39,6 +39,7 @@ enum SocketAPI {
 
     /// `ngx.socket.tcp()`: a new socket table.
     static func create(_ L: LuaState) -> LuaReturn {
+        if let refusal = L.refusalWhenRunningToEnd() { return refusal }
         let count = lua_gettop(L)
         if count != 0 { return L.fail("expecting zero arguments, but got \(count)") }
         lua_createtable(L, 1, 0)

@@ -14,6 +14,7 @@ enum ThreadAPI {
     static func spawn(_ L: LuaState) -> LuaReturn {
         let worker = LuaWorker.from(L)
         guard let parent = worker.current else { return L.fail("no request found") }
+        if let refusal = L.refusalWhenRunningToEnd() { return refusal }
         guard lua_type(L, 1) == LUA_TFUNCTION else { return L.argumentError(1, "Lua function expected") }
         let count = lua_gettop(L)
         let child = worker.newCoroutine(in: parent.context, isEntry: false, parent: parent)

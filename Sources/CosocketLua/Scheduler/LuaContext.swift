@@ -1,5 +1,6 @@
 import CLuaJIT
 import CosocketCore
+import NIOCore
 
 /// Where `ngx.say` and `ngx.print` write; absent in contexts that have no response (timers).
 public protocol LuaOutput: AnyObject {
@@ -89,6 +90,20 @@ public final class LuaContext {
     /// The `lua_socket_*` settings of the request's location (nginx merges them per
     /// location); `nil` takes the worker's (http-level) ones, as timers do.
     public var socketDefaults: EngineConfiguration?
+    /// Runs to its end at once (`set_by_lua*`, the output filters): waiting is refused.
+    public internal(set) var runsToEnd = false
+    /// `body_filter_by_lua*`'s chunk (`ngx.arg[1]`) and eof flag (`ngx.arg[2]`), and
+    /// `set_by_lua*`'s arguments (`ngx.arg[n]`).
+    public var filterChunk = ByteBuffer()
+    public var filterEOF = false
+    public var filterArguments: [String] = []
+    /// An entry thread's error is logged as the reference logs a filter's
+    /// (`failed to run header_filter_by_lua*: ...`).
+    public var reportsFailureAsRun = false
+    /// The context whose `ngx.ctx` this one reads and writes (a waiting filter's: the request's
+    /// phases'), so that sharing costs nothing until the table is used.
+    public var ctxOwner: LuaContext?
+    var ctxHolder: LuaContext { ctxOwner ?? self }
     /// Registry reference of the `ngx.on_abort` function.
     var abortHandlerReference: Int32 = LUA_NOREF
 
@@ -111,6 +126,12 @@ public final class LuaContext {
         serial = 0
         checksClientAbort = false
         socketDefaults = nil
+        runsToEnd = false
+        filterChunk = ByteBuffer()
+        filterEOF = false
+        filterArguments = []
+        reportsFailureAsRun = false
+        ctxOwner = nil
     }
 
     /// Takes over `other`'s `ngx.ctx` table: the log phase runs in a context of its own after

@@ -75,8 +75,20 @@ nonisolated(unsafe) let luaSchedulerYieldSentinel = UnsafeMutableRawPointer.allo
         return count
     case .yield:
         guard lua_isyieldable(L) != 0 else {
+            let worker = LuaWorker.from(L)
+            if let coroutine = worker.current, coroutine.context.runsToEnd {
+                // `ngx.exit` ends the run; any other wait is refused with the reference's words.
+                if case .exit = coroutine.wait {
+                    coroutine.wait = nil
+                    lua_pushlightuserdata(L, luaRunExitSentinel)
+                    return lua_error(L)
+                }
+                worker.abandonWait()
+                luaPushString(L, "API disabled in the context of \(coroutine.context.disabledContextName)")
+                return luaFinish(L, .error)
+            }
             // LuaJIT's own words for it, raised after the operation's wait is dropped.
-            LuaWorker.from(L).abandonWait()
+            worker.abandonWait()
             lua_pushstring(L, "attempt to yield across C-call boundary")
             return lua_error(L)
         }

@@ -38,7 +38,7 @@ public final class LuaWorker: @unchecked Sendable {
     var finishedThreads: [LuaState: LuaCoroutine] = [:]
     /// The scheduler-level coroutine whose code is running now.
     var current: LuaCoroutine?
-    private var resumeDepth = 0
+    var resumeDepth = 0
     private var ready = CircularBuffer<LuaCoroutine>()
     private var postedEvents: [() -> Void] = []
     private var isDraining = false
@@ -57,7 +57,11 @@ public final class LuaWorker: @unchecked Sendable {
     /// The last target `connect` named (see ``RecentConnectTarget``).
     var recentConnectTarget = RecentConnectTarget()
     /// The last ``LuaContext/serial`` given out.
-    private var lastContextSerial: UInt64 = 0
+    var lastContextSerial: UInt64 = 0
+    /// Threads for ``runToEnd(_:in:argument:results:read:)``, with their registry references.
+    var spareRunThreads: [(LuaState, Int32)] = []
+    /// The body filter's `ngx.arg` proxy table, made on first use.
+    var bodyFilterArgReference: Int32 = LUA_NOREF
     /// Set while the VM closes, when finalizers must not keep anything.
     private(set) var isClosing = false
     static let spareSocketLimit = 512
@@ -343,7 +347,11 @@ public final class LuaWorker: @unchecked Sendable {
         if let error {
             if coroutine.isEntry {
                 context.failure = error.message
-                log(.error, "lua entry thread aborted: runtime error: \(error.traceback)", in: context)
+                if context.reportsFailureAsRun {
+                    log(.error, "failed to run \(context.disabledContextName): \(error.traceback)", in: context)
+                } else {
+                    log(.error, "lua entry thread aborted: runtime error: \(error.traceback)", in: context)
+                }
             } else {
                 log(.error, "lua user thread aborted: runtime error: \(error.traceback)", in: context)
             }
@@ -476,6 +484,7 @@ public final class LuaWorker: @unchecked Sendable {
             luaL_unref(state, luaRegistryIndex, context.ctxReference)
             context.ctxReference = LUA_NOREF
         }
+        context.ctxOwner = nil
     }
 
     /// The client closed its connection while `context` runs (`lua_check_client_abort on`):

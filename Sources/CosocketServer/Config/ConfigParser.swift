@@ -47,12 +47,13 @@ public struct ConfigParser: Sendable {
     }
 
     /// nginx's conf_prefix: ends with "/" (or is empty: relative to the cwd).
+    /// That is the directory of the main file (`nginx -p /srv -c conf/nginx.conf` includes
+    /// `sites/*.conf` from `/srv/conf/sites/`); text with no file of its own (`-g`) resolves
+    /// against `prefix`.
     static func confPrefix(prefix: String?, mainFile: String) -> String {
-        if let prefix {
-            return prefix.isEmpty || prefix.hasSuffix("/") ? prefix : prefix + "/"
-        }
-        guard let slash = mainFile.lastIndex(of: "/") else { return "" }
-        return String(mainFile[...slash])
+        if let slash = mainFile.lastIndex(of: "/") { return String(mainFile[...slash]) }
+        guard let prefix else { return "" }
+        return prefix.isEmpty || prefix.hasSuffix("/") ? prefix : prefix + "/"
     }
 
     private struct Frame {

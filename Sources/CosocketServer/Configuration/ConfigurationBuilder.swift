@@ -26,6 +26,9 @@ public struct ConfigurationBuilder {
         var rewrite: LuaSource?
         var access: LuaSource?
         var log: LuaSource?
+        var headerFilter: LuaSource?
+        var bodyFilter: LuaSource?
+        var filterYield = true
         var defaultType = "text/plain"
         var clientMaxBodySize = 1 << 20
         var checkClientAbort = false
@@ -158,7 +161,7 @@ public struct ConfigurationBuilder {
                 }
             case "server_name": names.append(contentsOf: child.arguments)
             case "location": locationNodes.append(child)
-            case "set", "return": try applyLocationDirective(child, to: &serverLevel)
+            case "set", "return", "set_by_lua_block", "set_by_lua", "set_by_lua_file": try applyLocationDirective(child, to: &serverLevel)
             default: try ignoreOrReject(child, in: .server, &configuration)
             }
         }
@@ -186,13 +189,16 @@ public struct ConfigurationBuilder {
             case "location": nested.append(child)
             case "content_by_lua_block", "content_by_lua_file", "content_by_lua":
                 location.content = try luaSource(child, phase: "content_by_lua")
-            case "set", "return": try applyLocationDirective(child, to: &location)
+            case "set", "return", "set_by_lua_block", "set_by_lua", "set_by_lua_file": try applyLocationDirective(child, to: &location)
             default: try ignoreOrReject(child, in: .location, &configuration)
             }
         }
         location.rewrite = inherited.rewrite
         location.access = inherited.access
         location.log = inherited.log
+        location.headerFilter = inherited.headerFilter
+        location.bodyFilter = inherited.bodyFilter
+        location.filterYield = inherited.filterYield
         location.defaultType = inherited.defaultType
         location.clientMaxBodySize = inherited.clientMaxBodySize
         location.checkClientAbort = inherited.checkClientAbort
@@ -215,8 +221,14 @@ public struct ConfigurationBuilder {
             inherited.access = try luaSource(node, phase: "access_by_lua")
         case "log_by_lua_block", "log_by_lua_file", "log_by_lua":
             inherited.log = try luaSource(node, phase: "log_by_lua")
+        case "header_filter_by_lua_block", "header_filter_by_lua_file", "header_filter_by_lua":
+            inherited.headerFilter = try luaSource(node, phase: "header_filter_by_lua")
+        case "body_filter_by_lua_block", "body_filter_by_lua_file", "body_filter_by_lua":
+            inherited.bodyFilter = try luaSource(node, phase: "body_filter_by_lua")
         case "default_type":
             inherited.defaultType = try single(node)
+        case "lua_filter_yield":
+            inherited.filterYield = try flag(node)
         case "lua_check_client_abort":
             inherited.checkClientAbort = try flag(node)
         case _ where LuaDirectives.isSocketDirective(node.name):
@@ -238,13 +250,35 @@ public struct ConfigurationBuilder {
         switch node.name {
         case "set":
             guard node.arguments.count == 2, node.arguments[0].hasPrefix("$") else { throw node.error(.invalidArgumentCount(node.name)) }
-            location.variables.append((String(node.arguments[0].dropFirst()), node.arguments[1]))
+            let value = node.arguments[1]
+            location.variables.append(VariableAssignment(name: String(node.arguments[0].dropFirst()), value: value))
+            if value.contains("$") { location.evaluatesVariables = true }
+        case "set_by_lua_block", "set_by_lua", "set_by_lua_file":
+            try applySetByLua(node, to: &location)
         default:  // return
             guard (1...2).contains(node.arguments.count), let code = Int(node.arguments[0]), (0...999).contains(code) else {
                 throw node.error(.directive(name: node.name, message: "invalid return code \"\(node.arguments.first ?? "")\""))
             }
             location.returnStatus = (code, node.arguments.count == 2 ? node.arguments[1] : nil)
         }
+    }
+
+    /// `set_by_lua_block $var { code }`, `set_by_lua $var 'code' args...`,
+    /// `set_by_lua_file $var path args...`.
+    private func applySetByLua(_ node: ConfigNode, to location: inout LocationConfiguration) throws(ConfigError) {
+        let isBlock = node.luaBlock != nil
+        guard let target = node.arguments.first, node.arguments.count >= (isBlock ? 1 : 2), !isBlock || node.arguments.count == 1 else {
+            throw node.error(.invalidArgumentCount(node.name))
+        }
+        guard target.hasPrefix("$"), target.count > 1 else {
+            throw node.error(.directive(name: node.name, message: "invalid variable name \"\(target)\""))
+        }
+        var codeNode = node
+        codeNode.arguments = isBlock ? [] : [node.arguments[1]]
+        let source = try luaSource(codeNode, phase: "set_by_lua")
+        location.variables.append(VariableAssignment(
+            name: String(target.dropFirst()), value: "", lua: source, arguments: Array(node.arguments.dropFirst(isBlock ? 1 : 2))))
+        location.evaluatesVariables = true
     }
 
     private func luaSource(_ node: ConfigNode, phase: String) throws(ConfigError) -> LuaSource {
@@ -316,6 +350,7 @@ public struct ConfigurationBuilder {
     /// level does not allow them.
     private static let handledWhereAllowed: Set<String> = [
         "content_by_lua", "content_by_lua_block", "content_by_lua_file", "listen", "server_name", "location", "server",
+        "set_by_lua", "set_by_lua_block", "set_by_lua_file",
     ]
 
     private func single(_ node: ConfigNode) throws(ConfigError) -> String {

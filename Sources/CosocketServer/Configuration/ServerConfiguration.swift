@@ -24,6 +24,15 @@ public struct LuaPhase: Sendable {
     public var source: LuaSource
 }
 
+/// `set $name value` (the value may name variables), or `set_by_lua* $name` with its code and
+/// arguments (which may name variables too).
+public struct VariableAssignment: Sendable {
+    public var name: String
+    public var value: String
+    public var lua: LuaSource?
+    public var arguments: [String] = []
+}
+
 /// The Lua handlers of one location, after nginx-style inheritance from `http` and `server`.
 public struct LocationConfiguration: Sendable {
     public var rewrite: LuaSource?
@@ -34,8 +43,15 @@ public struct LocationConfiguration: Sendable {
     public var phases: [LuaPhase] = []
     /// `return code [text]`.
     public var returnStatus: (code: Int, text: String?)?
-    /// `set $var value` in order.
-    public var variables: [(name: String, value: String)] = []
+    /// `set $var value` and `set_by_lua* $var` in order.
+    public var variables: [VariableAssignment] = []
+    /// Whether a variable needs work per request: a `set_by_lua*` or a value naming variables.
+    public var evaluatesVariables = false
+    /// `header_filter_by_lua*` and `body_filter_by_lua*`.
+    public var headerFilter: LuaSource?
+    public var bodyFilter: LuaSource?
+    /// `lua_filter_yield`: whether the filters may wait (cosockets, `ngx.sleep`, light threads).
+    public var filterYield = true
     public var defaultType = "text/plain"
     public var clientMaxBodySize = 1 << 20
     /// `lua_check_client_abort`: a client that goes away ends the request or runs `ngx.on_abort`.

@@ -35,6 +35,13 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     private(set) var responseComplete = false
     /// `ngx.exit(status)` with a status of 300 or more asks for nginx's error page.
     var exitStatus: Int?
+    /// Where `set_by_lua*` and the output filters run (made on first use).
+    var runContext: LuaContext?
+    private var headerFilterDone = false
+    /// The body filter set `ngx.arg[2]`: the rest of the body is dropped.
+    private var bodyFilterEnded = false
+    /// The error page went through the body filter already.
+    private var errorPageFiltered = false
 
     init(
         head: consuming HTTPRequestHead,
@@ -53,7 +60,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         self.connection = connection
         self.worker = worker
         self.args = head.query
-        for (name, value) in location.settings.variables { userVariables[name] = value }
+        for assignment in location.settings.variables { userVariables[assignment.name] = assignment.lua == nil ? assignment.value : "" }
     }
 
     /// `$remote_addr`, formatted only when asked for.
@@ -252,21 +259,204 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
 
     func setResponseHeader(_ name: String, _ values: [String]?) { response.set(name, values) }
 
+    // MARK: Output filters
+
+    /// Output waiting for the filters, in order: chunks for `body_filter_by_lua*`, flushes,
+    /// `ngx.send_headers`, the end of the response. `header_filter_by_lua*` runs before the first.
+    /// With `lua_filter_yield on` a filter may wait (cosockets, `ngx.sleep`): the steps behind
+    /// it wait too, so nothing of the response passes it.
+    private enum FilterStep {
+        case chunk(ByteBuffer)
+        case flush(whenWritten: (() -> Void)?)
+        case headers
+        /// The eof chunk, or the error page when the response is one.
+        case endOfBody
+        /// `ngx.eof`: the response ends, the handlers go on.
+        case endOutput
+        case finish
+    }
+
+    private var filterSteps = CircularBuffer<FilterStep>()
+    /// A filter is running (and may be waiting).
+    private var filtering = false
+    /// Where the filters run when they may wait: one context for the request's filter runs,
+    /// each run a phase of it (see ``luaContextPhaseEnded(_:)``).
+    private var filterContext: LuaContext?
+    private var filterCompletion: ((LuaWorker.RunOutcome, LuaContext) -> Void)?
+    private var pumping = false
+    private var endRequested = false
+    /// The eof chunk is queued (by `ngx.eof` or the end of the request).
+    private var eofQueued = false
+    private var hasFilters: Bool { location.settings.headerFilter != nil || location.settings.bodyFilter != nil }
+
+    /// Runs the filter steps in order until one waits or none is left.
+    private func pumpFilters() {
+        guard !pumping else { return }
+        pumping = true
+        defer { pumping = false }
+        while !filtering, let step = filterSteps.first {
+            if outputEnded {
+                // Cut by a failed filter: what waits is dropped; flushes and the end still report.
+                filterSteps.removeFirst()
+                if case .flush(let whenWritten) = step { whenWritten?() }
+                if case .finish = step { completeEnd() }
+                continue
+            }
+            if !headerFilterDone {
+                headerFilterDone = true
+                if let source = location.settings.headerFilter {
+                    runFilter(source, phase: "header_filter", chunk: nil) { [self] outcome, _ in
+                        switch outcome {
+                        case .failed: cutResponse()
+                        case .exited(let status) where status >= 300: exitStatus = status
+                        default: break
+                        }
+                    }
+                    continue
+                }
+            }
+            filterSteps.removeFirst()
+            switch step {
+            case .chunk(let bytes):
+                filterChunk(bytes, eof: false)
+            case .flush(let whenWritten):
+                var out = streamedPart(last: false)
+                if out.readableBytes == 0 || connection?.send(&out, whenWritten: whenWritten) != true { whenWritten?() }
+            case .headers:
+                guard !headersSent else { break }
+                var out = ByteBuffer()
+                writeStreamedHead(into: &out)
+                connection?.send(&out, whenWritten: nil)
+            case .endOfBody:
+                if let exitStatus, !headersSent, location.settings.bodyFilter != nil {
+                    // The error page goes through the body filter, and keeps its Content-Length.
+                    responseBody.clear()
+                    errorPageFiltered = true
+                    filterChunk(ByteBuffer(string: HTTPResponseHead.errorPage(exitStatus)), eof: true)
+                } else {
+                    filterChunk(ByteBuffer(), eof: true)
+                }
+            case .endOutput:
+                finishResponse()
+            case .finish:
+                completeEnd()
+            }
+        }
+    }
+
+    /// Passes one chunk through `body_filter_by_lua*` (if any) into the pending body.
+    private func filterChunk(_ bytes: ByteBuffer, eof: Bool) {
+        guard let source = location.settings.bodyFilter else {
+            bytes.withUnsafeReadableBytes { append($0) }
+            return
+        }
+        guard !bodyFilterEnded else { return }
+        runFilter(source, phase: "body_filter", chunk: bytes, eof: eof) { [self] outcome, context in
+            if case .failed = outcome { return cutResponse() }
+            context.filterChunk.withUnsafeReadableBytes { append($0) }
+            context.filterChunk = ByteBuffer()
+            if context.filterEOF { bodyFilterEnded = true }
+        }
+    }
+
+    /// Runs a filter: to its end at once (`lua_filter_yield off`, the reference's way), or in
+    /// a context of its own that may wait, the steps behind it held until it ends.
+    private func runFilter(
+        _ source: LuaSource, phase: String, chunk: ByteBuffer?, eof: Bool = false,
+        _ completion: @escaping (LuaWorker.RunOutcome, LuaContext) -> Void
+    ) {
+        filtering = true
+        guard location.settings.filterYield else {
+            let context = worker.runContext(of: self, phase: phase)
+            if let chunk { context.filterChunk = chunk }
+            context.filterEOF = eof
+            let outcome = worker.runToEnd(source, phase: phase, for: self)
+            filtering = false
+            completion(outcome, context)
+            return
+        }
+        let context = filterContext ?? worker.makeFilterContext(for: self)
+        filterContext = context
+        filterCompletion = completion
+        context.filterChunk = chunk ?? ByteBuffer()
+        context.filterEOF = eof
+        if !worker.startFilter(source, phase: phase, in: context) { filterRunEnded(.failed("cannot load"), context) }
+    }
+
+    /// A filter run that may have waited ended: the steps behind it go on.
+    private func filterRunEnded(_ outcome: LuaWorker.RunOutcome, _ context: LuaContext) {
+        guard let completion = filterCompletion else { return }
+        filterCompletion = nil
+        filtering = false
+        completion(outcome, context)
+        pumpFilters()
+    }
+
+    /// A filter failed: nothing more of the response goes out, and the connection closes.
+    private func cutResponse() {
+        outputEnded = true
+        responseBody.clear()
+    }
+
+    // MARK: set_by_lua
+
+    /// `set` values naming variables and `set_by_lua*` handlers, in their order; `false` when
+    /// a handler failed (the response is then a 500, as in the reference).
+    func evaluateVariables() -> Bool {
+        for assignment in location.settings.variables {
+            guard let source = assignment.lua else {
+                userVariables[assignment.name] = VariableTemplate.expand(assignment.value, variable)
+                continue
+            }
+            worker.runContext(of: self, phase: "set").filterArguments = assignment.arguments.map { VariableTemplate.expand($0, variable) }
+            switch worker.runToEnd(source, phase: "set", for: self, wantsResult: true) {
+            case .returned(let value): userVariables[assignment.name] = value ?? ""
+            case .exited: userVariables[assignment.name] = ""
+            case .failed: return false
+            }
+        }
+        return true
+    }
+
+    /// `return code text`: the text goes through the body filter like handler output.
+    func writeText(_ text: String) {
+        var text = text
+        _ = text.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+    }
+
     // MARK: LuaOutput
 
     func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard !outputEnded else { return false }
+        guard !outputEnded, !eofQueued else { return false }
+        if location.settings.bodyFilter != nil {
+            var chunk = ByteBuffer()
+            chunk.writeBytes(bytes)
+            filterSteps.append(.chunk(chunk))
+            pumpFilters()
+            return true
+        }
+        append(bytes)
+        return true
+    }
+
+    private func append(_ bytes: UnsafeRawBufferPointer) {
         if responseBody.capacity == 0 {
             responseBody = worker.takeResponseBuffer(minimumCapacity: Self.headRoom + max(bytes.count, 512))
             responseBody.moveWriterIndex(to: Self.headRoom)
             responseBody.moveReaderIndex(to: Self.headRoom)
         }
         responseBody.writeBytes(bytes)
-        return true
     }
 
     func flush(whenWritten: (() -> Void)?) -> LuaFlushResult {
         guard !outputEnded else { return .ended }
+        if hasFilters {
+            // nginx passes a flush through the body filter as an empty chunk.
+            if location.settings.bodyFilter != nil { filterSteps.append(.chunk(ByteBuffer())) }
+            filterSteps.append(.flush(whenWritten: whenWritten))
+            pumpFilters()
+            return whenWritten == nil ? .done : .pending
+        }
         var out = streamedPart(last: false)
         guard out.readableBytes > 0, let connection else { return .done }
         return connection.send(&out, whenWritten: whenWritten) ? .pending : .done
@@ -274,13 +464,25 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
 
     func sendHeaders() {
         guard !headersSent, !outputEnded else { return }
+        if hasFilters {
+            filterSteps.append(.headers)
+            pumpFilters()
+            return
+        }
         var out = ByteBuffer()
         writeStreamedHead(into: &out)
         connection?.send(&out, whenWritten: nil)
     }
 
     func endOutput() -> Bool {
-        guard !outputEnded else { return false }
+        guard !outputEnded, !eofQueued else { return false }
+        if hasFilters {
+            eofQueued = true
+            filterSteps.append(.endOfBody)
+            filterSteps.append(.endOutput)
+            pumpFilters()
+            return true
+        }
         finishResponse()
         return true
     }
@@ -288,10 +490,20 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     // MARK: LuaContextDelegate
 
     func luaContextPhaseEnded(_ context: LuaContext) -> Bool {
-        worker.startNextPhase(of: self, in: context)
+        if context === filterContext {
+            filterRunEnded(.returned(nil), context)
+            return true
+        }
+        return worker.startNextPhase(of: self, in: context)
     }
 
     func luaContextFinished(_ context: LuaContext) {
+        if context === filterContext {
+            // A filter's error or ngx.exit ends its context; the next run gets a new one.
+            filterContext = nil
+            let outcome: LuaWorker.RunOutcome = context.failure.map { .failed($0) } ?? context.exitStatus.map { .exited($0) } ?? .returned(nil)
+            return filterRunEnded(outcome, context)
+        }
         if context.failure != nil {
             if headersSent {
                 abandonResponse()
@@ -330,7 +542,8 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         responseComplete = true
         guard let connection else { return }
         var out: ByteBuffer
-        if headersSent {
+        // A filtered body goes out streamed, its length unknown in advance, as nginx sends it.
+        if headersSent || (location.settings.bodyFilter != nil && !errorPageFiltered) {
             out = streamedPart(last: true)
         } else {
             out = completeResponse()
@@ -342,15 +555,44 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         worker.recycleResponseBuffer(out)
     }
 
-    /// The request is over (handlers and their threads ended): the response is completed,
-    /// `log_by_lua*` starts, and the connection moves on to its next request.
+    /// The request is over (handlers and their threads ended): the response is completed
+    /// (through the filters first), `log_by_lua*` starts, and the connection moves on to its
+    /// next request.
     func end() {
+        if let filterContext, let main = luaContext, filterContext.ctxOwner === main {
+            // The phases' context lets go of `ngx.ctx` once this returns: the filters keep it.
+            filterContext.ctxOwner = nil
+            filterContext.adoptCtx(of: main)
+        }
+        guard hasFilters, !outputEnded else { return completeEnd() }
+        guard !endRequested else { return }
+        endRequested = true
+        if !eofQueued {
+            eofQueued = true
+            filterSteps.append(.endOfBody)
+        }
+        filterSteps.append(.finish)
+        pumpFilters()
+    }
+
+    private func completeEnd() {
         finishResponse()
         let connection = self.connection
         let requestContext = luaContext
         self.connection = nil
         luaContext = nil
-        worker.runLogPhase(self, after: requestContext)
+        worker.runLogPhase(self, after: requestContext, filterContext)
+        if let filterContext {
+            self.filterContext = nil
+            filterContext.delegate = nil
+            filterContext.request = nil
+            worker.lua.endRunContext(filterContext)
+        }
+        if let runContext {
+            worker.lua.endRunContext(runContext)
+            runContext.request = nil
+            self.runContext = nil
+        }
         connection?.requestEnded(self)
     }
 
@@ -365,7 +607,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     private func completeResponse() -> ByteBuffer {
         headersSent = true
         if let exitStatus {
-            responseBody = ByteBuffer(string: HTTPResponseHead.errorPage(exitStatus))
+            if !errorPageFiltered { responseBody = ByteBuffer(string: HTTPResponseHead.errorPage(exitStatus)) }
             response.set("Content-Type", ["text/html"])
         }
         let framing: HTTPResponseHead.BodyFraming = hasNoBody ? .none : .length(responseBody.readableBytes)

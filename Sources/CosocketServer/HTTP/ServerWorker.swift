@@ -145,14 +145,21 @@ final class ServerWorker: @unchecked Sendable {
         // Fields are read through the shared `Location`: binding its settings to a local
         // would copy (and retain) every field.
         let location = request.location
+        if location.settings.evaluatesVariables && !request.evaluateVariables() {
+            request.response.status = 500
+            request.exitStatus = 500
+            request.end()
+            return
+        }
         if let returned = location.settings.returnStatus {
             request.response.status = returned.code
-            if let text = returned.text {
+            if let template = returned.text {
+                let text = VariableTemplate.expand(template, request.variable)
                 if (301...308).contains(returned.code) {
                     request.response.set("Location", [text])
                     request.exitStatus = returned.code
                 } else {
-                    request.responseBody.writeString(text)
+                    request.writeText(text)
                 }
             } else if returned.code >= 300 {
                 request.exitStatus = returned.code
@@ -172,6 +179,7 @@ final class ServerWorker: @unchecked Sendable {
         context.delegate = request
         context.checksClientAbort = location.settings.checkClientAbort
         context.socketDefaults = location.settings.socketDefaults
+        if let runContext = request.runContext { context.adoptCtx(of: runContext) }
         request.luaContext = context
         if !startNextPhase(of: request, in: context) { request.end() }
     }
@@ -195,12 +203,77 @@ final class ServerWorker: @unchecked Sendable {
         return true
     }
 
+    /// Runs a `set_by_lua*` or filter handler of `request` to its end (see
+    /// ``LuaWorker/runToEnd(_:in:argument:wantsResult:)``), in the request's run context,
+    /// sharing `ngx.ctx` with its phases.
+    func runToEnd(_ source: LuaSource, phase: String, for request: RequestContext, wantsResult: Bool = false) -> LuaWorker.RunOutcome {
+        let reference: Int32
+        do {
+            reference = try compile(source)
+        } catch {
+            lua.errorLog.log(.error, "failed to load \(source.chunkName): \(error)")
+            return .failed("\(error)")
+        }
+        let context = runContext(of: request, phase: phase)
+        return context.borrowingCtx(of: request.luaContext) {
+            lua.runToEnd(reference, in: context, wantsResult: wantsResult)
+        }
+    }
+
+    /// The context `request`'s `set_by_lua*` and filters run to their end in (made on first use).
+    func runContext(of request: RequestContext, phase: String) -> LuaContext {
+        let context: LuaContext
+        if let existing = request.runContext {
+            context = existing
+        } else {
+            context = LuaContext(kind: .request(phase: phase))
+            context.request = request
+            request.runContext = context
+        }
+        context.kind = .request(phase: phase)
+        return context
+    }
+
+    /// The context `request`'s filters run in when they may wait (`lua_filter_yield on`),
+    /// sharing the request's `ngx.ctx`; the request hears each run's end as a phase's.
+    func makeFilterContext(for request: RequestContext) -> LuaContext {
+        let context = lua.makeContext(kind: .request(phase: "header_filter"))
+        lua.installNgxArg()
+        context.request = request
+        context.delegate = request
+        context.reportsFailureAsRun = true
+        // While the request's phases run, their `ngx.ctx` is used in place; once they have
+        // ended (their context lets go of the table as it ends), this context keeps it, for
+        // the filters and `log_by_lua*` (see ``RequestContext/end()``).
+        if let main = request.luaContext {
+            if main.isFinished { context.adoptCtx(of: main) } else { context.ctxOwner = main }
+        }
+        return context
+    }
+
+    /// Starts one filter run in `context`; `false` when its code failed to load.
+    func startFilter(_ source: LuaSource, phase: String, in context: LuaContext) -> Bool {
+        let reference: Int32
+        do {
+            reference = try compile(source)
+        } catch {
+            lua.errorLog.log(.error, "failed to load \(source.chunkName): \(error)")
+            return false
+        }
+        context.kind = .request(phase: phase)
+        lua.start(reference, in: context)
+        return true
+    }
+
     /// `log_by_lua*` runs after the response has gone out and never delays it.
     /// It shares the request's `ngx.ctx` (taken over from `requestContext`).
-    func runLogPhase(_ request: RequestContext, after requestContext: LuaContext?) {
+    /// (Or, once that has let go of it, the filters' context's, then the run context's.)
+    func runLogPhase(_ request: RequestContext, after requestContext: LuaContext?, _ filterContext: LuaContext? = nil) {
         guard let source = request.location.settings.log, let reference = try? compile(source) else { return }
         let context = lua.makeContext(kind: .request(phase: "log"))
         if let requestContext { context.adoptCtx(of: requestContext) }
+        if let filterContext { context.adoptCtx(of: filterContext) }
+        if let runContext = request.runContext { context.adoptCtx(of: runContext) }
         context.request = request
         context.socketDefaults = request.location.settings.socketDefaults
         lua.start(reference, in: context)
