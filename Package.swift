@@ -11,7 +11,6 @@ let performanceSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "Cosocket",
-    platforms: [.macOS(.v13)],
     products: [
         .library(name: "Cosocket", targets: ["Cosocket"]),
         .library(name: "CosocketLua", targets: ["CosocketLua"]),
@@ -19,8 +18,9 @@ let package = Package(
         .executable(name: "cosocket-bench", targets: ["cosocket-bench"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // The descriptor transport relies on how NIO nests and drains its epoll set
+        // (DescriptorPollerTests pin it), so NIO stays on the minor version it was checked on.
+        .package(url: "https://github.com/apple/swift-nio", .upToNextMinor(from: "2.101.2")),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
@@ -32,7 +32,6 @@ let package = Package(
                 "CEventPoll",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
@@ -48,7 +47,7 @@ let package = Package(
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
         .target(
             name: "CosocketLua",
-            dependencies: ["CosocketCore", "CLuaJIT", "CPCRE2", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CosocketCore", "CLuaJIT", "CPCRE2"],
             swiftSettings: performanceSettings
         ),
         .target(

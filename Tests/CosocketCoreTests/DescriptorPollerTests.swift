@@ -32,6 +32,10 @@ import Testing
             #expect(group.hasReadinessSet(loop))
             #expect(CosocketEngine(eventLoop: loop).usesDescriptorTransport)
         }
+        #expect(!group.readinessSetsUnavailable)
+        let channelsOnly = CosocketEventLoopGroup(numberOfThreads: 1, readinessSets: false)
+        defer { try? channelsOnly.syncShutdownGracefully() }
+        #expect(!channelsOnly.readinessSetsUnavailable)  // not asked for: nothing to warn about
         let elsewhere = MultiThreadedEventLoopGroup.singleton.any()
         #expect(!group.hasReadinessSet(elsewhere))
         #expect(!CosocketEngine(eventLoop: elsewhere).usesDescriptorTransport)

@@ -426,10 +426,10 @@ import Testing
             worker_processes 1;
             events {}
             http {
-                include conf/included/*.conf;
+                include included/*.conf;
                 server {
                     listen 127.0.0.1:@PORT@;
-                    include conf/locations.conf;
+                    include locations.conf;
                 }
             }
             """,
@@ -446,7 +446,7 @@ import Testing
     @Test func unknownDirectiveIsAnErrorNamingFileAndLine() throws {
         let prefix = makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: prefix) }
-        writeFile(prefix + "/conf/nginx.conf", "events {}\nhttp {\n  include conf/more.conf;\n}\n")
+        writeFile(prefix + "/conf/nginx.conf", "events {}\nhttp {\n  include more.conf;\n}\n")
         writeFile(prefix + "/conf/more.conf", "server {\n  listen 127.0.0.1:1;\n\n  frobnicate on;\n}\n")
         do {
             _ = try TestServer.load(prefix + "/conf/nginx.conf", prefix: prefix)

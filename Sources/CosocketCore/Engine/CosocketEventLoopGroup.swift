@@ -22,6 +22,10 @@ public final class CosocketEventLoopGroup: @unchecked Sendable {
     /// The loops, for bootstraps and engines.
     public let group: MultiThreadedEventLoopGroup
     private let installed: [ObjectIdentifier]
+    /// Readiness sets were asked for but some loop could not get one (the discovery through
+    /// `/proc/self/fdinfo` failed, or this is not Linux): those loops use NIO channels. A host
+    /// says so once at start (``HTTPServer`` logs a warning).
+    public let readinessSetsUnavailable: Bool
 
     /// Starts `numberOfThreads` loops and gives each its readiness set (unless
     /// `readinessSets` is false: engines on them then use NIO channels).
@@ -34,6 +38,7 @@ public final class CosocketEventLoopGroup: @unchecked Sendable {
         }
         #endif
         self.installed = installed
+        readinessSetsUnavailable = readinessSets && installed.count < numberOfThreads
     }
 
     /// Whether engines on `eventLoop` use the descriptor transport.

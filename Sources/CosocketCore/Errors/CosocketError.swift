@@ -4,8 +4,6 @@ import NIOCore
 import Glibc
 #elseif canImport(Musl)
 import Musl
-#elseif canImport(Darwin)
-import Darwin
 #endif
 
 /// Why a cosocket operation failed.

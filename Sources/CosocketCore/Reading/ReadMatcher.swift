@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 /// What a read pattern decides about the bytes buffered so far.
 public enum ReadDecision: Equatable, Sendable {
     /// Wait for more bytes (or end of stream).

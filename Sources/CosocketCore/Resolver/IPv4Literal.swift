@@ -1,10 +1,6 @@
 import NIOCore
 
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Dotted-quad IPv4 literals ("127.0.0.1"), parsed without `inet_pton` and the strings around
 /// it: a connect that does not pool (`connect` then `close` per request) resolves its host

@@ -6,8 +6,6 @@ import NIOCore
 import Glibc
 #elseif canImport(Musl)
 import Musl
-#elseif canImport(Darwin)
-import Darwin
 #endif
 
 /// The Swift side of one Lua cosocket object (`ngx.socket.tcp()`): it owns the engine socket,

@@ -4,8 +4,6 @@ import NIOCore
 import Glibc
 #elseif canImport(Musl)
 import Musl
-#elseif canImport(Darwin)
-import Darwin
 #endif
 
 /// A request-head or chunked-body error, each carrying the status nginx answers with.

@@ -50,6 +50,9 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Creates the workers, runs their init phases, and starts listening.
     public func start() throws {
+        if group.readinessSetsUnavailable {
+            errorLog.log(.warn, "the engine's readiness set could not be nested in the event loop's epoll set (no /proc/self/fdinfo?): connections use NIO channels")
+        }
         configuration.lua.sharedDictZones = try sharedDictZones.attach(configuration.lua.sharedDicts)
         for (index, loop) in loops.enumerated() {
             let worker = try makeWorker(on: loop, id: index, configuration: configuration)
