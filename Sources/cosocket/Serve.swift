@@ -84,6 +84,9 @@ struct Serve: ParsableCommand {
     /// Serves until `quit` or `stop`: SIGQUIT finishes the requests in progress, SIGTERM and
     /// SIGINT stop at once, SIGHUP reloads the configuration file.
     private func serve(_ configuration: ServerConfiguration, reloadingFrom path: String) throws {
+        // Before any thread exists (the server's loops start below), as nginx daemonizes
+        // before it starts its workers.
+        if configuration.daemon == true, !Self.daemonize() { throw ExitCode(1) }
         let errorLog = ErrorLogFile(path: configuration.errorLogPath.map(resolve), level: configuration.errorLogLevel)
         let server = HTTPServer(configuration: configuration, errorLog: errorLog)
         let signals = SignalHandlers(label: "cosocket.signals")
@@ -117,6 +120,25 @@ struct Serve: ParsableCommand {
         server.wait()
         signals.cancel()
         if pidWritten { unlink(pidFile) }
+    }
+
+    /// nginx's `daemon on`: the command returns at once and the server goes on in a child
+    /// that has left the session and the terminal. `false` when fork fails (reported).
+    private static func daemonize() -> Bool {
+        let child = fork()
+        if child < 0 {
+            printError("cosocket: [emerg] fork() failed (\(errno): \(String(cString: strerror(errno))))")
+            return false
+        }
+        if child > 0 { Glibc.exit(0) }
+        _ = setsid()
+        let null = open("/dev/null", O_RDWR)
+        if null >= 0 {
+            _ = dup2(null, 0)
+            _ = dup2(null, 1)
+            if null > 2 { close(null) }
+        }
+        return true
     }
 
     private func send(_ signal: ServerSignal, pidPath: String) throws {

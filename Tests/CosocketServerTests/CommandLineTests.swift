@@ -125,6 +125,29 @@ import Glibc
 
     /// A supervisor may signal the server the moment its port answers: that signal stops it
     /// (an early one used to be lost while the handlers were being installed).
+    /// `daemon on` (as Test::Nginx writes it): the command returns at once, the server goes on
+    /// in the background with its pid in the pid file, and `-s quit` stops it.
+    @Test func daemonOnReturnsAndServesInTheBackground() throws {
+        let prefix = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: prefix) }
+        let port = freePort()
+        writeFile(prefix + "/conf/nginx.conf", "daemon on;\n" + Self.configuration(port: port, answer: "daemon"))
+        let started = try Self.run(["-p", prefix, "-c", "conf/nginx.conf"], prefix: prefix)
+        #expect(started.status == 0)
+        #expect(waitUntil(seconds: 15) { canConnect(port: port) })
+        let pid = (try? String(contentsOfFile: prefix + "/logs/nginx.pid", encoding: .utf8))
+            .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        #expect(pid != nil && pid != getpid())
+        let connection = HTTPClient(port: port, timeoutSeconds: 5)
+        connection.send("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        #expect(connection.readResponse()?.body == "daemon")
+        connection.close()
+        let quit = try Self.run(["-p", prefix, "-c", "conf/nginx.conf", "-s", "quit"], prefix: prefix)
+        #expect(quit.status == 0)
+        #expect(waitUntil(seconds: 15) { !canConnect(port: port) })
+        if !waitUntil(seconds: 5, { !canConnect(port: port) }), let pid { kill(pid, SIGKILL) }
+    }
+
     /// An error in `init_by_lua*` ends the start with status 1 (and fails `-t`), as nginx's
     /// does; one in `init_worker_by_lua*` is logged and the server serves.
     @Test func initByLuaErrorsStopTheStart() throws {

@@ -115,7 +115,10 @@ public struct ServerConfiguration: Sendable {
     public var errorLogPath: String?
     public var errorLogLevel: LuaLogLevel = .error
     public var pidPath: String?
-    public var daemon = true
+    /// `daemon on|off` as written; `nil` when the configuration does not say. Only an explicit
+    /// `daemon on` forks to the background (nginx's default is on; the server's is the
+    /// foreground, for process supervisors).
+    public var daemon: Bool?
     public var masterProcess = true
     public var workerConnections = 1024
     public var engine = EngineConfiguration()
