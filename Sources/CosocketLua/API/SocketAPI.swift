@@ -619,7 +619,7 @@ enum SocketAPI {
     }
 
     /// The reference's `1` (or `true`) or `nil, err`.
-    private static func pushOne(_ L: LuaState, _ result: Result<Void, CosocketError>, asBoolean: Bool = false) -> LuaReturn {
+    static func pushOne(_ L: LuaState, _ result: Result<Void, CosocketError>, asBoolean: Bool = false) -> LuaReturn {
         switch result {
         case .success:
             if asBoolean { lua_pushboolean(L, 1) } else { lua_pushinteger(L, 1) }

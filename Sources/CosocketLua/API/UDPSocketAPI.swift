@@ -156,13 +156,7 @@ enum UDPSocketAPI {
         }
         let result = socket.datagram.send(worker.sendScratch)
         socket.logIfFailed("send()", result)
-        switch result {
-        case .success:
-            lua_pushinteger(L, 1)
-            return .values(1)
-        case .failure(let error):
-            return L.softFailure(error.message)
-        }
+        return SocketAPI.pushOne(L, result)
     }
 
     static func receive(_ L: LuaState) -> LuaReturn {
@@ -215,13 +209,7 @@ enum UDPSocketAPI {
         case .socket(let found): socket = found
         case .fail(let result): return result
         }
-        switch socket.datagram.close() {
-        case .success:
-            lua_pushinteger(L, 1)
-            return .values(1)
-        case .failure(let error):
-            return L.softFailure(error.message)
-        }
+        return SocketAPI.pushOne(L, socket.datagram.close())
     }
 
     /// `bind(ip)`: the local address of the next `setpeername` (a later upstream method; the
