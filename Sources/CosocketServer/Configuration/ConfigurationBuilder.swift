@@ -30,6 +30,7 @@ public struct ConfigurationBuilder {
         var bodyFilter: LuaSource?
         var filterYield = true
         var defaultType = "text/plain"
+        var types = LocationConfiguration.builtInTypes
         var clientMaxBodySize = 1 << 20
         var checkClientAbort = false
         var socketDefaults = EngineConfiguration()
@@ -200,6 +201,7 @@ public struct ConfigurationBuilder {
         location.bodyFilter = inherited.bodyFilter
         location.filterYield = inherited.filterYield
         location.defaultType = inherited.defaultType
+        location.types = inherited.types
         location.clientMaxBodySize = inherited.clientMaxBodySize
         location.checkClientAbort = inherited.checkClientAbort
         location.socketDefaults = inherited.socketDefaults
@@ -227,6 +229,13 @@ public struct ConfigurationBuilder {
             inherited.bodyFilter = try luaSource(node, phase: "body_filter_by_lua")
         case "default_type":
             inherited.defaultType = try single(node)
+        case "types":
+            // A level's block replaces the one above it, as nginx merges `types`.
+            var types: [String: String] = [:]
+            for entry in try block(node) {
+                for pathExtension in entry.arguments { types[pathExtension.lowercased()] = entry.name }
+            }
+            inherited.types = types
         case "lua_filter_yield":
             inherited.filterYield = try flag(node)
         case "lua_check_client_abort":

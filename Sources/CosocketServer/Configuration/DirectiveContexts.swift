@@ -45,7 +45,7 @@ enum DirectiveContexts {
         "lua_need_request_body": all, "lua_transform_underscores_in_response_headers": all,
         "lua_http10_buffering": all, "lua_use_default_type": all, "lua_ssl_verify_depth": all,
         "lua_ssl_trusted_certificate": all, "lua_ssl_protocols": all, "lua_ssl_ciphers": all,
-        "lua_code_cache": [.server, .location], "types": all,
+        "lua_code_cache": [.server, .location],
         // http, server
         "client_header_buffer_size": httpServer, "large_client_header_buffers": httpServer,
         "client_header_timeout": httpServer, "ignore_invalid_headers": httpServer,

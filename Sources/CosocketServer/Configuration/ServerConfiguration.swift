@@ -53,6 +53,19 @@ public struct LocationConfiguration: Sendable {
     /// `lua_filter_yield`: whether the filters may wait (cosockets, `ngx.sleep`, light threads).
     public var filterYield = true
     public var defaultType = "text/plain"
+    /// `types {}`: file extension (lower case) to Content-Type, for responses that set none;
+    /// nginx's built-in map until a `types` block replaces it.
+    public var types: [String: String] = LocationConfiguration.builtInTypes
+
+    /// `ngx_http_core_default_types`.
+    public static let builtInTypes = ["html": "text/html", "gif": "image/gif", "jpg": "image/jpeg"]
+
+    /// The Content-Type of a response that set none: by the path's extension, else
+    /// `default_type`, as `ngx_http_set_content_type` chooses.
+    func contentType(forExtension pathExtension: String?) -> String {
+        guard let pathExtension, let type = types[pathExtension] ?? types[pathExtension.lowercased()] else { return defaultType }
+        return type
+    }
     public var clientMaxBodySize = 1 << 20
     /// `lua_check_client_abort`: a client that goes away ends the request or runs `ngx.on_abort`.
     public var checkClientAbort = false

@@ -86,6 +86,30 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     var method: String { head.methodName }
     var requestURI: String { head.uri }
     var path: String { head.path }
+
+    /// The extension of the path's last segment (nginx's `r->exten`), or `nil`: found without
+    /// building the path string, so a path without one costs no allocation.
+    func pathExtension() -> String? {
+        func find(_ bytes: UnsafeRawBufferPointer) -> String? {
+            var index = bytes.count
+            while index > 0 {
+                index -= 1
+                switch bytes[index] {
+                case UInt8(ascii: "."):
+                    return index + 1 < bytes.count ? String(decoding: UnsafeRawBufferPointer(rebasing: bytes[(index + 1)...]), as: UTF8.self) : nil
+                case UInt8(ascii: "/"): return nil
+                default: continue
+                }
+            }
+            return nil
+        }
+        if let normalized = head.normalizedPath {
+            var copy = normalized
+            return copy.withUTF8 { find(UnsafeRawBufferPointer($0)) }
+        }
+        let range = head.pathRange
+        return head.bytes.withUnsafeReadableBytes { find(UnsafeRawBufferPointer(rebasing: $0[range])) }
+    }
     var query: String { args ?? "" }
     var httpVersion: Double { head.version == .http1_1 ? 1.1 : 1.0 }
     var requestHeaders: [(name: String, value: String)] { head.headers }
@@ -615,7 +639,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         // The head goes into the room left in front of the body when it fits.
         // (Used in place: a local copy would share its storage and make `clear()` allocate.)
         worker.headScratch.clear()
-        response.write(into: &worker.headScratch, framing: framing, keepAlive: keepAlive, defaultType: location.settings.defaultType)
+        response.write(into: &worker.headScratch, framing: framing, keepAlive: keepAlive, defaultType: location.settings.contentType(forExtension: pathExtension()))
         let headLength = worker.headScratch.readableBytes
         let start = responseBody.readerIndex - headLength
         if start >= 0 {
@@ -642,7 +666,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
             framing = .untilClose
             streamedUntilClose = true
         }
-        response.write(into: &out, framing: framing, keepAlive: keepAlive, defaultType: location.settings.defaultType)
+        response.write(into: &out, framing: framing, keepAlive: keepAlive, defaultType: location.settings.contentType(forExtension: pathExtension()))
     }
 
     /// The head (once), then the pending body as one chunk, then the terminating chunk when
