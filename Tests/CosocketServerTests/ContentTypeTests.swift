@@ -26,3 +26,21 @@ import Testing
         }
     }
 }
+
+/// `keepalive_requests N`: the Nth request on a connection is answered with
+/// `Connection: close` and the connection ends, as nginx does.
+@Suite struct KeepaliveRequestsTests {
+    @Test func theNthRequestClosesTheConnection() throws {
+        let server = try TestServer(server: "location / { content_by_lua_block { ngx.print(\"ok\") } }", http: "keepalive_requests 2;")
+        let client = HTTPClient(port: server.port)
+        defer { client.close() }
+        client.send(String(repeating: "GET / HTTP/1.1\r\nHost: t\r\n\r\n", count: 3))
+        let first = client.readResponse()
+        let second = client.readResponse()
+        #expect(first?.body == "ok")
+        #expect(first?.headers.contains { $0.name.lowercased() == "connection" && $0.value == "close" } == false)
+        #expect(second?.body == "ok")
+        #expect(second?.headers.contains { $0.name.lowercased() == "connection" && $0.value.lowercased() == "close" } == true)
+        #expect(client.readResponse() == nil)
+    }
+}

@@ -59,7 +59,8 @@ import Testing
     }
 
     @Test func manyPipelinedRequestsAreAnsweredWithoutRecursion() throws {
-        let server = try TestServer(server: Self.configuration)
+        // Above nginx's default `keepalive_requests` (1000), which would close the connection.
+        let server = try TestServer(server: Self.configuration, http: "keepalive_requests 10000;")
         let client = HTTPClient(port: server.port)
         defer { client.close() }
         let count = 3000

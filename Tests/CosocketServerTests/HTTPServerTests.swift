@@ -189,7 +189,7 @@ import Testing
         try withServer(readinessSets: readinessSets, """
             location /slow { content_by_lua_block { ngx.sleep(0.2) ngx.say("slow") } }
             location /n { content_by_lua_block { ngx.say(ngx.var.arg_i) } }
-            """) { port in
+            """, httpLevel: "keepalive_requests 100000;") { port in
             let padding = String(repeating: "p", count: 400)
             var requests = "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"
             let count = 3000

@@ -94,6 +94,11 @@ public struct ConfigurationBuilder {
             if try applyInheritable(node, to: &inherited) { continue }
             switch node.name {
             case "server": servers.append(node)
+            case "keepalive_requests":
+                guard let count = Int(try single(node)), count >= 0 else {
+                    throw node.error(.directive(name: node.name, message: "invalid number \"\(node.arguments[0])\""))
+                }
+                configuration.keepaliveRequests = count
             case "keepalive_timeout":
                 do {
                     configuration.keepaliveTimeoutSeconds = try ConfigUnits.seconds(node.arguments.first ?? "")

@@ -35,7 +35,7 @@ enum DirectiveContexts {
         "client_body_timeout": all, "reset_timedout_connection": all, "open_file_cache": all,
         "open_file_cache_valid": all, "open_file_cache_min_uses": all, "open_file_cache_errors": all,
         "root": all, "index": all, "client_body_temp_path": all, "proxy_temp_path": all,
-        "fastcgi_temp_path": all, "uwsgi_temp_path": all, "scgi_temp_path": all, "keepalive_requests": all,
+        "fastcgi_temp_path": all, "uwsgi_temp_path": all, "scgi_temp_path": all,
         "chunked_transfer_encoding": all, "postpone_output": all, "lingering_close": all, "lingering_time": all,
         "lingering_timeout": all, "satisfy": all, "limit_rate": all, "etag": all, "error_log": anyLevel,
         "if_modified_since": all, "output_buffers": all, "sendfile_max_chunk": all, "aio": all,
@@ -62,7 +62,7 @@ enum DirectiveContexts {
     /// Directives this host implements at some levels, and every level nginx allows them at.
     /// Where one appears at a level that does not act on it, it is accepted as nginx accepts it.
     static let implemented: [String: Set<DirectiveContext>] = [
-        "keepalive_timeout": all, "worker_processes": main, "pid": main, "daemon": main, "master_process": main,
+        "keepalive_timeout": all, "keepalive_requests": all, "worker_processes": main, "pid": main, "daemon": main, "master_process": main,
         "worker_connections": events,
     ]
 

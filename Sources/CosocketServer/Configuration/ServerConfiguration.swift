@@ -139,6 +139,9 @@ public struct ServerConfiguration: Sendable {
     public var initByLua: LuaSource?
     public var initWorkerByLua: LuaSource?
     public var keepaliveTimeoutSeconds = 75
+    /// `keepalive_requests` (http level): the request that reaches it closes its connection
+    /// (nginx 1.22's default is 1000).
+    public var keepaliveRequests = 1000
     public var servers: [VirtualServer] = []
     /// Per listening address, how a request's `Host` picks among the servers there.
     public var routers: [ListenAddress: ServerNameRouter<VirtualServer>] = [:]

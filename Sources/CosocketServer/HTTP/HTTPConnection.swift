@@ -306,6 +306,8 @@ final class HTTPConnection: @unchecked Sendable {
             connection: self, worker: worker
         )
         request.bodyPending = bodyPending
+        // `keepalive_requests`: counting this one.
+        request.isLastOnConnection = requestsServed + 1 >= worker.configuration.keepaliveRequests
         request.serverName = serverName
         request.captures = captures
         current = request

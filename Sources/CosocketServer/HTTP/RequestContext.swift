@@ -72,8 +72,11 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
 
     /// Whether the connection can carry another request after this one.
     var keepAlive: Bool {
-        head.keepAlive && !streamedUntilClose && worker.configuration.keepaliveTimeoutSeconds > 0
+        head.keepAlive && !streamedUntilClose && !isLastOnConnection && worker.configuration.keepaliveTimeoutSeconds > 0
     }
+
+    /// The connection has carried `keepalive_requests` requests with this one.
+    var isLastOnConnection = false
 
     /// A streamed response to an HTTP/1.0 client: its body ends when the connection closes.
     private var streamedUntilClose = false
