@@ -64,7 +64,7 @@ enum CodecAPI {
     static func escapeURI(_ L: LuaState) -> LuaReturn {
         var type = NgxCodec.escapeURIComponent
         if lua_gettop(L) >= 2, !luaIsNoneOrNil(L, 2) {
-            type = luaClampedInteger(lua_tonumber(L, 2))
+            type = LuaNumber.clamped(lua_tonumber(L, 2))
             guard NgxCodec.escapeURITypeRange.contains(type) else { return L.argumentError(2, "\"typ\" \(type) out of range") }
         }
         return push(L, NgxCodec.escapeURI(argumentBytes(L, 1), type: type))
@@ -132,7 +132,7 @@ enum CodecAPI {
         var maximum = NgxCodec.defaultMaxArgs
         if lua_gettop(L) >= 2 {
             guard lua_type(L, 2) == LUA_TNUMBER else { return L.argumentError(2, "number expected, got \(luaTypeName(L, 2))") }
-            maximum = luaClampedInteger(lua_tonumber(L, 2))
+            maximum = LuaNumber.clamped(lua_tonumber(L, 2))
         }
         lua_createtable(L, 0, 4)
         let table = lua_gettop(L)

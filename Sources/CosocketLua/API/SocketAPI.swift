@@ -311,7 +311,7 @@ enum SocketAPI {
                 luaPop(L, 1)
                 return "non-array table found"
             }
-            highest = max(highest, luaClampedInteger(number))
+            highest = max(highest, LuaNumber.clamped(number))
         }
         guard highest > 0 else { return nil }
         for position in 1...highest {

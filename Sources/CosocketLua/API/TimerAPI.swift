@@ -41,7 +41,7 @@ enum TimerAPI {
         lua_pushinteger(L, lua_Integer(count - 1))
         lua_setfield(L, -2, "n")
         let reference = luaL_ref(L, luaRegistryIndex)
-        worker.armTimer(reference, delay: .nanoseconds(Int64(luaClampedInteger(delay * 1_000_000_000))), repeating: repeating)
+        worker.armTimer(reference, delay: .nanoseconds(Int64(LuaNumber.clamped(delay * 1_000_000_000))), repeating: repeating)
         lua_pushinteger(L, 1)
         return .values(1)
     }

@@ -58,9 +58,3 @@ public enum LuaNumber {
 func luaToInteger(_ L: LuaState, _ index: Int32) -> Int {
     LuaNumber.truncated(lua_tonumber(L, index))
 }
-
-/// The saturating reading of the number at `index` (see ``LuaNumber/clamped(_:)``).
-@inline(__always)
-func luaClampedInteger(_ value: Double) -> Int {
-    LuaNumber.clamped(value)
-}
