@@ -16,6 +16,12 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     /// The `lua_socket_*` defaults this socket's operations fall back to: the engine's, or
     /// those of the location whose request connects it (nginx merges them per location).
     public var defaults: EngineConfiguration
+
+    /// `defaults`' pool size where it differs from the engine's (which the pools apply by
+    /// themselves), for pools this socket creates.
+    private var locationPoolSize: Int? {
+        defaults.poolSize != engine.configuration.poolSize ? defaults.poolSize : nil
+    }
     /// Receives the results of operations that could not finish at once. Not retained: the
     /// delegate owns the socket, and lets go of it (``abort()`` clears this) before it goes
     /// away. (A weak reference would give the delegate a side table, which makes each of its
@@ -156,7 +162,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
         connectGeneration &+= 1
         let key = pool.name ?? defaultPoolKey(for: target)
         var pool = pool
-        if pool.size == nil, defaults.poolSize != engine.configuration.poolSize { pool.size = defaults.poolSize }
+        if pool.size == nil { pool.size = locationPoolSize }
         switch engine.pools.checkout(key: key, options: pool, for: self) {
         case .reuse(let connection):
             attach(connection)
@@ -652,7 +658,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
         engine.pools.release(
             connection,
             idleTimeout: idleTimeout ?? defaults.keepaliveTimeout,
-            poolSize: poolSize ?? (defaults.poolSize != engine.configuration.poolSize ? defaults.poolSize : nil)
+            poolSize: poolSize ?? locationPoolSize
         )
         return .success(())
     }

@@ -27,6 +27,8 @@ final class LuaSocket: StreamSocketDelegate {
     var isTracked = false
     /// In its context's list (once, however often it reconnects there).
     var isListed = false
+    /// `stream.defaults` hold a location's `lua_socket_*` rather than the engine's.
+    var hasLocationDefaults = false
     /// What the latest `connect` asked for, as given (before name resolution), for the error log.
     var target: ConnectTarget?
 

@@ -152,7 +152,14 @@ enum SocketAPI {
         guard let coroutine = currentCoroutine(L) else { return L.fail("no request found") }
         socket.context = coroutine.context
         socket.contextSerial = coroutine.context.serial
-        socket.stream.defaults = coroutine.context.socketDefaults ?? worker.engine.configuration
+        // Copied only when a location sets its own: the engine's are the socket's to begin with.
+        if let defaults = coroutine.context.socketDefaults {
+            socket.stream.defaults = defaults
+            socket.hasLocationDefaults = true
+        } else if socket.hasLocationDefaults {
+            socket.stream.defaults = worker.engine.configuration
+            socket.hasLocationDefaults = false
+        }
         socket.isTracked = true
         if !socket.isListed {
             socket.isListed = true

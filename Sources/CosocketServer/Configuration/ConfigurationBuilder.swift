@@ -34,6 +34,8 @@ public struct ConfigurationBuilder {
         var clientMaxBodySize = 1 << 20
         var checkClientAbort = false
         var socketDefaults = EngineConfiguration()
+        /// A server or location set a `lua_socket_*` of its own.
+        var setsSocketDefaults = false
     }
 
     public func build(_ nodes: [ConfigNode]) throws(ConfigError) -> ServerConfiguration {
@@ -209,7 +211,7 @@ public struct ConfigurationBuilder {
         location.types = inherited.types
         location.clientMaxBodySize = inherited.clientMaxBodySize
         location.checkClientAbort = inherited.checkClientAbort
-        location.socketDefaults = inherited.socketDefaults
+        location.socketDefaults = inherited.setsSocketDefaults ? inherited.socketDefaults : nil
         location.phases = [("rewrite", location.rewrite), ("access", location.access), ("content", location.content)]
             .compactMap { name, source in source.map { LuaPhase(name: name, source: $0) } }
         var children: [LocationDefinition<Location>] = []
@@ -248,6 +250,7 @@ public struct ConfigurationBuilder {
         case _ where LuaDirectives.isSocketDirective(node.name):
             // Allowed in http, server, location and location if (lua-nginx-module's README).
             try LuaDirectives.applySocket(node, to: &inherited.socketDefaults)
+            inherited.setsSocketDefaults = true
         case "client_max_body_size":
             do {
                 inherited.clientMaxBodySize = try ConfigUnits.size(try single(node))

@@ -69,8 +69,10 @@ public struct LocationConfiguration: Sendable {
     public var clientMaxBodySize = 1 << 20
     /// `lua_check_client_abort`: a client that goes away ends the request or runs `ngx.on_abort`.
     public var checkClientAbort = false
-    /// `lua_socket_*` as merged down to this location (http, server, location).
-    public var socketDefaults = EngineConfiguration()
+    /// `lua_socket_*` as merged down to this location, or `nil` when neither its server nor
+    /// it sets one (the worker's http-level values apply): a request then hands its
+    /// cosockets nothing to copy.
+    public var socketDefaults: EngineConfiguration?
 }
 
 /// A location's settings, held by reference: a request keeps this one pointer instead of a
