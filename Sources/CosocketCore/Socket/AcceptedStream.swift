@@ -57,6 +57,8 @@ public final class AcceptedStream: @unchecked Sendable {
     public var isClosed: Bool { connection.isClosed }
     /// Whether every byte written has reached the kernel.
     public var isFlushed: Bool { connection.pendingWrites.isEmpty }
+    /// The bytes written that the kernel has not taken yet.
+    public var unsentByteCount: Int { connection.pendingWrites.reduce(0) { $0 + $1.readableBytes } }
 
     /// Reports the next bytes as they arrive; resumes reading after ``pauseReading()``.
     public func requestInput() {

@@ -32,6 +32,9 @@ public struct ConfigurationBuilder {
         var defaultType = "text/plain"
         var types = LocationConfiguration.builtInTypes
         var clientMaxBodySize = 1 << 20
+        var keepaliveTimeout = 75
+        var keepaliveRequests = 1000
+        var sendTimeout = 60
         var checkClientAbort = false
         var socketDefaults = EngineConfiguration()
         /// A server or location set a `lua_socket_*` of its own.
@@ -96,17 +99,6 @@ public struct ConfigurationBuilder {
             if try applyInheritable(node, to: &inherited) { continue }
             switch node.name {
             case "server": servers.append(node)
-            case "keepalive_requests":
-                guard let count = Int(try single(node)), count >= 0 else {
-                    throw node.error(.directive(name: node.name, message: "invalid number \"\(node.arguments[0])\""))
-                }
-                configuration.keepaliveRequests = count
-            case "keepalive_timeout":
-                do {
-                    configuration.keepaliveTimeoutSeconds = try ConfigUnits.seconds(node.arguments.first ?? "")
-                } catch {
-                    throw node.error(.directive(name: node.name, message: "invalid value"))
-                }
             case "init_by_lua_block", "init_by_lua_file", "init_by_lua":
                 configuration.initByLua = try luaSource(node, phase: "init_by_lua")
             case "init_worker_by_lua_block", "init_worker_by_lua_file", "init_worker_by_lua":
@@ -118,6 +110,9 @@ public struct ConfigurationBuilder {
         // nginx merges by level, not by order: an http-level value written after a server
         // block still reaches it.
         inherited.socketDefaults = configuration.engine
+        configuration.keepaliveTimeoutSeconds = inherited.keepaliveTimeout
+        configuration.keepaliveRequests = inherited.keepaliveRequests
+        configuration.sendTimeoutSeconds = inherited.sendTimeout
         for server in servers {
             configuration.servers.append(try buildServer(server, inherited: inherited, configuration: &configuration))
         }
@@ -148,6 +143,10 @@ public struct ConfigurationBuilder {
         var locationNodes: [ConfigNode] = []
         var serverLevel = LocationConfiguration()
         for child in try block(node) {
+            if let step = try rewriteStep(child, in: .server) {
+                serverLevel.serverScript.append(try serverStep(step, &configuration))
+                continue
+            }
             if try applyInheritable(child, to: &inherited) { continue }
             switch child.name {
             case "listen":
@@ -169,7 +168,6 @@ public struct ConfigurationBuilder {
                 }
             case "server_name": names.append(contentsOf: child.arguments)
             case "location": locationNodes.append(child)
-            case "set", "return", "set_by_lua_block", "set_by_lua", "set_by_lua_file": try applyLocationDirective(child, to: &serverLevel)
             default: try ignoreOrReject(child, in: .server, &configuration)
             }
         }
@@ -191,16 +189,149 @@ public struct ConfigurationBuilder {
         var inherited = outer
         var location = serverLevel
         var nested: [ConfigNode] = []
+        var steps: [PendingStep] = []
         for child in try block(node) {
+            if let step = try rewriteStep(child, in: .location) {
+                steps.append(step)
+                continue
+            }
             if try applyInheritable(child, to: &inherited) { continue }
             switch child.name {
             case "location": nested.append(child)
             case "content_by_lua_block", "content_by_lua_file", "content_by_lua":
                 location.content = try luaSource(child, phase: "content_by_lua")
-            case "set", "return", "set_by_lua_block", "set_by_lua", "set_by_lua_file": try applyLocationDirective(child, to: &location)
             default: try ignoreOrReject(child, in: .location, &configuration)
             }
         }
+        finish(&location, inherited)
+        // An `if` block starts from the location's merged settings, whichever side of the
+        // block they are written on (nginx merges by level).
+        for step in steps {
+            switch step {
+            case .ready(let step): location.script.append(step)
+            case .block(let block, let condition):
+                location.script.append(try buildIfBlock(block, condition, enclosing: location, inherited: inherited, configuration: &configuration))
+            }
+        }
+        let script = location.serverScript + location.script
+        if let constants = RewriteScript.constantValues(of: script) {
+            location.declaredVariables = constants
+        } else {
+            location.declaredVariables = RewriteScript.variableNames(of: script).map { ($0, "") }
+            location.runsScript = true
+        }
+        var children: [LocationDefinition<Location>] = []
+        for child in nested {
+            children.append(try buildLocation(child, inherited: inherited, serverLevel: serverLevel, configuration: &configuration))
+        }
+        return LocationDefinition(pattern, payload: Location(location), nested: children, file: node.file, line: node.line)
+    }
+
+    /// `if (...) { ... }` in a location: the block's own settings over the enclosing
+    /// location's, and its rewrite directives.
+    private func buildIfBlock(
+        _ node: ConfigNode,
+        _ condition: RewriteCondition,
+        enclosing: LocationConfiguration,
+        inherited outer: Inherited,
+        configuration: inout ServerConfiguration
+    ) throws(ConfigError) -> RewriteStep {
+        var inherited = outer
+        var settings = enclosing
+        var steps: [RewriteStep] = []
+        for child in try block(node) {
+            if let step = try rewriteStep(child, in: .locationIf) {
+                // `if` is refused inside `if`, so every step is ready.
+                if case .ready(let step) = step { steps.append(step) }
+                continue
+            }
+            if Self.notInLocationIf.contains(child.name) { throw child.error(.directiveNotAllowedHere(child.name)) }
+            if try applyInheritable(child, to: &inherited) { continue }
+            switch child.name {
+            case "content_by_lua_block", "content_by_lua_file", "content_by_lua":
+                settings.content = try luaSource(child, phase: "content_by_lua")
+            default: try ignoreOrReject(child, in: .locationIf, &configuration)
+            }
+        }
+        finish(&settings, inherited)
+        // The request runs its location's scripts once; taking the block's settings does
+        // not start them again.
+        settings.serverScript = []
+        settings.script = []
+        settings.runsScript = false
+        return .condition(condition, steps: steps, location: Location(settings))
+    }
+
+    /// Directives `applyInheritable` takes that nginx refuses inside a location's `if`.
+    private static let notInLocationIf: Set<String> = [
+        "default_type", "types", "lua_filter_yield", "client_max_body_size", "keepalive_timeout", "keepalive_requests",
+        "send_timeout",
+    ]
+
+    /// A rewrite-module directive of a server or location (or of an `if` block in one),
+    /// or `nil` for any other directive.
+    private enum PendingStep {
+        case ready(RewriteStep)
+        /// An `if` block, built once its location's settings are known.
+        case block(ConfigNode, RewriteCondition)
+    }
+
+    private func rewriteStep(_ node: ConfigNode, in context: DirectiveContext) throws(ConfigError) -> PendingStep? {
+        switch node.name {
+        case "set":
+            guard node.arguments.count == 2 else { throw node.error(.invalidArgumentCount(node.name)) }
+            guard node.arguments[0].hasPrefix("$"), node.arguments[0].count > 1 else {
+                throw node.error(.other("invalid variable name \"\(node.arguments[0])\""))
+            }
+            return .ready(.set(VariableAssignment(name: String(node.arguments[0].dropFirst()), value: node.arguments[1])))
+        case "set_by_lua_block", "set_by_lua", "set_by_lua_file":
+            return .ready(.set(try setByLua(node)))
+        case "return":
+            return .ready(try returnStep(node))
+        case "break":
+            guard node.arguments.isEmpty else { throw node.error(.invalidArgumentCount(node.name)) }
+            return .ready(.stop)
+        case "if":
+            guard context == .location || context == .server else { throw node.error(.directiveNotAllowedHere(node.name)) }
+            guard node.children != nil else { throw node.error(.directiveHasNoOpeningBrace(node.name)) }
+            return .block(node, try RewriteCondition(arguments: node.arguments, file: node.file, line: node.line))
+        default:
+            return nil
+        }
+    }
+
+    /// A server-level step: an `if` block there holds rewrite directives only.
+    private func serverStep(_ step: PendingStep, _ configuration: inout ServerConfiguration) throws(ConfigError) -> RewriteStep {
+        switch step {
+        case .ready(let step): return step
+        case .block(let node, let condition):
+            var steps: [RewriteStep] = []
+            for child in try block(node) {
+                if let step = try rewriteStep(child, in: .serverIf) {
+                    if case .ready(let step) = step { steps.append(step) }
+                    continue
+                }
+                try ignoreOrReject(child, in: .serverIf, &configuration)
+            }
+            return .condition(condition, steps: steps, location: nil)
+        }
+    }
+
+    /// `return code [text]`, `return code URL`, `return URL` (a 302).
+    private func returnStep(_ node: ConfigNode) throws(ConfigError) -> RewriteStep {
+        guard (1...2).contains(node.arguments.count) else { throw node.error(.invalidArgumentCount(node.name)) }
+        let first = node.arguments[0]
+        if node.arguments.count == 1, ["http://", "https://", "$scheme"].contains(where: { first.hasPrefix($0) }) {
+            return .respond(code: 302, text: first)
+        }
+        guard let code = Int(first), (0...999).contains(code) else {
+            throw node.error(.directive(name: node.name, message: "invalid return code \"\(first)\""))
+        }
+        return .respond(code: code, text: node.arguments.count == 2 ? node.arguments[1] : nil)
+    }
+
+    /// The inherited handlers and settings a location (or an `if` block) ends with.
+    private func finish(_ location: inout LocationConfiguration, _ inherited: Inherited) {
         location.rewrite = inherited.rewrite
         location.access = inherited.access
         location.log = inherited.log
@@ -210,15 +341,13 @@ public struct ConfigurationBuilder {
         location.defaultType = inherited.defaultType
         location.types = inherited.types
         location.clientMaxBodySize = inherited.clientMaxBodySize
+        location.keepaliveTimeout = inherited.keepaliveTimeout
+        location.keepaliveRequests = inherited.keepaliveRequests
+        location.sendTimeout = inherited.sendTimeout
         location.checkClientAbort = inherited.checkClientAbort
         location.socketDefaults = inherited.setsSocketDefaults ? inherited.socketDefaults : nil
         location.phases = [("rewrite", location.rewrite), ("access", location.access), ("content", location.content)]
             .compactMap { name, source in source.map { LuaPhase(name: name, source: $0) } }
-        var children: [LocationDefinition<Location>] = []
-        for child in nested {
-            children.append(try buildLocation(child, inherited: inherited, serverLevel: serverLevel, configuration: &configuration))
-        }
-        return LocationDefinition(pattern, payload: Location(location), nested: children, file: node.file, line: node.line)
     }
 
     /// The directives that any of http, server and location may set, the inner one winning.
@@ -251,6 +380,20 @@ public struct ConfigurationBuilder {
             // Allowed in http, server, location and location if (lua-nginx-module's README).
             try LuaDirectives.applySocket(node, to: &inherited.socketDefaults)
             inherited.setsSocketDefaults = true
+        case "keepalive_requests":
+            guard let count = Int(try single(node)), count >= 0 else {
+                throw node.error(.directive(name: node.name, message: "invalid number \"\(node.arguments[0])\""))
+            }
+            inherited.keepaliveRequests = count
+        case "keepalive_timeout", "send_timeout":
+            // `keepalive_timeout 75s [header_timeout]`: the second (a Keep-Alive header) is not sent.
+            // Both are milliseconds to nginx; the idle sweep counts whole seconds (rounded up).
+            guard (1...(node.name == "send_timeout" ? 1 : 2)).contains(node.arguments.count),
+                  let milliseconds = try? ConfigUnits.milliseconds(node.arguments[0]) else {
+                throw node.error(.directive(name: node.name, message: "invalid value"))
+            }
+            let seconds = milliseconds / 1000 + (milliseconds % 1000 > 0 ? 1 : 0)
+            if node.name == "send_timeout" { inherited.sendTimeout = seconds } else { inherited.keepaliveTimeout = seconds }
         case "client_max_body_size":
             do {
                 inherited.clientMaxBodySize = try ConfigUnits.size(try single(node))
@@ -263,26 +406,9 @@ public struct ConfigurationBuilder {
         return true
     }
 
-    private func applyLocationDirective(_ node: ConfigNode, to location: inout LocationConfiguration) throws(ConfigError) {
-        switch node.name {
-        case "set":
-            guard node.arguments.count == 2, node.arguments[0].hasPrefix("$") else { throw node.error(.invalidArgumentCount(node.name)) }
-            let value = node.arguments[1]
-            location.variables.append(VariableAssignment(name: String(node.arguments[0].dropFirst()), value: value))
-            if value.contains("$") { location.evaluatesVariables = true }
-        case "set_by_lua_block", "set_by_lua", "set_by_lua_file":
-            try applySetByLua(node, to: &location)
-        default:  // return
-            guard (1...2).contains(node.arguments.count), let code = Int(node.arguments[0]), (0...999).contains(code) else {
-                throw node.error(.directive(name: node.name, message: "invalid return code \"\(node.arguments.first ?? "")\""))
-            }
-            location.returnStatus = (code, node.arguments.count == 2 ? node.arguments[1] : nil)
-        }
-    }
-
     /// `set_by_lua_block $var { code }`, `set_by_lua $var 'code' args...`,
     /// `set_by_lua_file $var path args...`.
-    private func applySetByLua(_ node: ConfigNode, to location: inout LocationConfiguration) throws(ConfigError) {
+    private func setByLua(_ node: ConfigNode) throws(ConfigError) -> VariableAssignment {
         let isBlock = node.luaBlock != nil
         guard let target = node.arguments.first, node.arguments.count >= (isBlock ? 1 : 2), !isBlock || node.arguments.count == 1 else {
             throw node.error(.invalidArgumentCount(node.name))
@@ -293,9 +419,7 @@ public struct ConfigurationBuilder {
         var codeNode = node
         codeNode.arguments = isBlock ? [] : [node.arguments[1]]
         let source = try luaSource(codeNode, phase: "set_by_lua")
-        location.variables.append(VariableAssignment(
-            name: String(target.dropFirst()), value: "", lua: source, arguments: Array(node.arguments.dropFirst(isBlock ? 1 : 2))))
-        location.evaluatesVariables = true
+        return VariableAssignment(name: String(target.dropFirst()), value: "", lua: source, arguments: Array(node.arguments.dropFirst(isBlock ? 1 : 2)))
     }
 
     private func luaSource(_ node: ConfigNode, phase: String) throws(ConfigError) -> LuaSource {
@@ -347,7 +471,12 @@ public struct ConfigurationBuilder {
             ?? (LuaDirectives.handles(node.name) || Self.luaHTTPOnly.contains(node.name) ? [.http] : nil)
             ?? (Self.handledWhereAllowed.contains(node.name) ? [] : nil)
         guard let known else { throw node.error(.unknownDirective(node.name)) }
-        guard known.contains(context) else { throw node.error(.directiveNotAllowedHere(node.name)) }
+        let allowed = switch context {
+        case .locationIf: DirectiveContexts.inLocationIf.contains(node.name)
+        case .serverIf: false
+        default: known.contains(context)
+        }
+        guard allowed else { throw node.error(.directiveNotAllowedHere(node.name)) }
         configuration.ignored.append((node.name, "\(node.file):\(node.line)"))
     }
 
@@ -367,7 +496,8 @@ public struct ConfigurationBuilder {
     /// level does not allow them.
     private static let handledWhereAllowed: Set<String> = [
         "content_by_lua", "content_by_lua_block", "content_by_lua_file", "listen", "server_name", "location", "server",
-        "set_by_lua", "set_by_lua_block", "set_by_lua_file",
+        "set", "return", "break", "if", "set_by_lua", "set_by_lua_block", "set_by_lua_file",
+        "keepalive_timeout", "keepalive_requests", "send_timeout",
     ]
 
     private func single(_ node: ConfigNode) throws(ConfigError) -> String {

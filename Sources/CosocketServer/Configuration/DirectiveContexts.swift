@@ -7,6 +7,9 @@
 /// (`DirectiveContextTests` holds the reference's verdicts).
 enum DirectiveContext: Hashable {
     case main, events, http, server, location
+    /// Inside `if (...) { }` in a location (nginx's `NGX_HTTP_LIF_CONF`) or in a server
+    /// (`NGX_HTTP_SIF_CONF`, which takes rewrite-module directives only).
+    case locationIf, serverIf
 }
 
 enum DirectiveContexts {
@@ -31,7 +34,7 @@ enum DirectiveContexts {
         "gzip_types": all, "gzip_comp_level": all, "gzip_min_length": all, "gzip_vary": all, "gzip_proxied": all,
         "gzip_disable": all, "gzip_http_version": all, "gzip_buffers": all,
         "server_tokens": all, "types_hash_max_size": all, "types_hash_bucket_size": all,
-        "client_body_buffer_size": all, "send_timeout": all, "resolver": all, "resolver_timeout": all,
+        "client_body_buffer_size": all, "resolver": all, "resolver_timeout": all,
         "client_body_timeout": all, "reset_timedout_connection": all, "open_file_cache": all,
         "open_file_cache_valid": all, "open_file_cache_min_uses": all, "open_file_cache_errors": all,
         "root": all, "index": all, "client_body_temp_path": all, "proxy_temp_path": all,
@@ -62,8 +65,16 @@ enum DirectiveContexts {
     /// Directives this host implements at some levels, and every level nginx allows them at.
     /// Where one appears at a level that does not act on it, it is accepted as nginx accepts it.
     static let implemented: [String: Set<DirectiveContext>] = [
-        "keepalive_timeout": all, "keepalive_requests": all, "worker_processes": main, "pid": main, "daemon": main, "master_process": main,
+        "worker_processes": main, "pid": main, "daemon": main, "master_process": main,
         "worker_connections": events,
+    ]
+
+    /// The directives of the tables above that nginx also allows inside a location's `if`
+    /// block (checked with `ref-nginx -t`, as the fixture's `location if` column).
+    static let inLocationIf: Set<String> = [
+        "access_log", "charset", "gzip", "limit_rate", "root", "sendfile", "lua_code_cache",
+        "lua_need_request_body", "lua_transform_underscores_in_response_headers", "lua_http10_buffering",
+        "lua_use_default_type",
     ]
 
     /// The contexts nginx allows `name` in, if this table knows it.

@@ -41,12 +41,15 @@ public struct LocationConfiguration: Sendable {
     public var log: LuaSource?
     /// The rewrite, access and content handlers that are set, in the order they run.
     public var phases: [LuaPhase] = []
-    /// `return code [text]`.
-    public var returnStatus: (code: Int, text: String?)?
-    /// `set $var value` and `set_by_lua* $var` in order.
-    public var variables: [VariableAssignment] = []
-    /// Whether a variable needs work per request: a `set_by_lua*` or a value naming variables.
-    public var evaluatesVariables = false
+    /// The server's rewrite-module directives (`set`, `if`, `return`, ...), which run first
+    /// (nginx's server rewrite phase), then the location's.
+    public var serverScript: [RewriteStep] = []
+    public var script: [RewriteStep] = []
+    /// Every variable the scripts `set`, with its value before they run: the value itself
+    /// where the scripts are constant `set`s only (they then need not run), else empty.
+    public var declaredVariables: [(name: String, value: String)] = []
+    /// Whether the scripts run per request (see ``declaredVariables``).
+    public var runsScript = false
     /// `header_filter_by_lua*` and `body_filter_by_lua*`.
     public var headerFilter: LuaSource?
     public var bodyFilter: LuaSource?
@@ -67,6 +70,13 @@ public struct LocationConfiguration: Sendable {
         return type
     }
     public var clientMaxBodySize = 1 << 20
+    /// `keepalive_timeout` in seconds (0: no keep-alive after a request here).
+    public var keepaliveTimeout = 75
+    /// `keepalive_requests`: the request that reaches it closes its connection.
+    public var keepaliveRequests = 1000
+    /// `send_timeout` in seconds: a client that takes nothing of the response for this long
+    /// is closed.
+    public var sendTimeout = 60
     /// `lua_check_client_abort`: a client that goes away ends the request or runs `ngx.on_abort`.
     public var checkClientAbort = false
     /// `lua_socket_*` as merged down to this location, or `nil` when neither its server nor
@@ -140,10 +150,12 @@ public struct ServerConfiguration: Sendable {
     public var lua = LuaConfiguration()
     public var initByLua: LuaSource?
     public var initWorkerByLua: LuaSource?
+    /// `keepalive_timeout`, `keepalive_requests` and `send_timeout` at the http level: what
+    /// a connection uses before its first request has found a location (its locations may
+    /// set their own; nginx 1.22's defaults).
     public var keepaliveTimeoutSeconds = 75
-    /// `keepalive_requests` (http level): the request that reaches it closes its connection
-    /// (nginx 1.22's default is 1000).
     public var keepaliveRequests = 1000
+    public var sendTimeoutSeconds = 60
     public var servers: [VirtualServer] = []
     /// Per listening address, how a request's `Host` picks among the servers there.
     public var routers: [ListenAddress: ServerNameRouter<VirtualServer>] = [:]

@@ -20,6 +20,9 @@ final class ChannelClientTransport: ChannelInboundHandler, ClientTransport, @unc
 
     var remoteAddress: SocketAddress? { context?.channel.remoteAddress }
     var isFlushed: Bool { context?.channel.isWritable ?? true }
+    /// NIO does not count what its channel holds: 1 while it is over its high-water mark,
+    /// so `send_timeout` runs from the moment the channel became unwritable.
+    var unsentByteCount: Int { isFlushed ? 0 : 1 }
 
     // MARK: Channel events
 

@@ -8,6 +8,9 @@ protocol ClientTransport: AnyObject {
     var remoteAddress: SocketAddress? { get }
     /// Whether every byte written has reached the kernel.
     var isFlushed: Bool { get }
+    /// How many written bytes wait for the kernel to take them: a count that stays put
+    /// while it is above 0 means the client takes nothing (`send_timeout`).
+    var unsentByteCount: Int { get }
     /// The connection waits for more bytes: reading resumes if it was paused.
     func wantInput()
     /// Too many bytes wait behind the request in progress.

@@ -29,6 +29,14 @@ final class HTTPConnection: @unchecked Sendable {
     private var peer: SocketAddress?
     /// The worker's tick when this connection last read or finished a request.
     private var lastActiveTick = 0
+    /// `keepalive_timeout` and `send_timeout` of the last request's location (the http
+    /// level's before the first).
+    private var keepaliveTimeout: Int
+    private var sendTimeout: Int
+    /// What ``ClientTransport/unsentByteCount`` was at the sweep that last saw it change, and
+    /// that sweep's tick.
+    private var unsentAtLastProgress = 0
+    private var lastSendProgressTick = 0
     /// The worker has been told the connection is gone.
     private var detached = false
     /// Set while `processBuffered` runs: a request that ends inside it leaves the next one to
@@ -51,6 +59,8 @@ final class HTTPConnection: @unchecked Sendable {
         self.worker = worker
         self.router = router
         self.serverPort = serverPort
+        keepaliveTimeout = worker.configuration.keepaliveTimeoutSeconds
+        sendTimeout = worker.configuration.sendTimeoutSeconds
     }
 
     // MARK: Transport events
@@ -92,10 +102,22 @@ final class HTTPConnection: @unchecked Sendable {
         }
     }
 
-    /// The worker's once-a-second sweep: closes a connection quiet since before
-    /// `keepaliveTick` between requests, or since before `readTick` while its request is
-    /// arriving. Never one with a request in progress or bytes still being written.
-    func closeIfIdle(keepaliveTick: Int, readTick: Int) {
+    /// The worker's once-a-second sweep at `tick`: closes a connection quiet for its
+    /// `keepalive_timeout` between requests (a second once `draining`), or since before
+    /// `readTick` while its request is arriving, or whose client took nothing of the
+    /// response for `send_timeout`. Never one with a request in progress otherwise.
+    func closeIfIdle(tick: Int, readTick: Int, draining: Bool) {
+        if !closed {
+            let unsent = transport.unsentByteCount
+            if unsent == 0 || unsent != unsentAtLastProgress {
+                unsentAtLastProgress = unsent
+                lastSendProgressTick = tick
+            } else if tick - lastSendProgressTick >= sendTimeout {
+                // nginx: "client timed out ... while sending response to client", and a close.
+                return close()
+            }
+        }
+        let keepaliveTick = tick - (draining ? min(keepaliveTimeout, 1) : keepaliveTimeout)
         // A body that stops arriving while the handlers wait for it gets the same timeout.
         if current != nil, bodyInProgress != nil, lent == .none, !closed, lastActiveTick < readTick { return close() }
         guard current == nil, !closed, transport.isFlushed else { return }
@@ -307,7 +329,8 @@ final class HTTPConnection: @unchecked Sendable {
         )
         request.bodyPending = bodyPending
         // `keepalive_requests`: counting this one.
-        request.isLastOnConnection = requestsServed + 1 >= worker.configuration.keepaliveRequests
+        request.isLastOnConnection = requestsServed + 1 >= location.settings.keepaliveRequests
+        sendTimeout = location.settings.sendTimeout
         request.serverName = serverName
         request.captures = captures
         current = request
@@ -318,6 +341,7 @@ final class HTTPConnection: @unchecked Sendable {
     func requestEnded(_ request: RequestContext) {
         current = nil
         requestsServed += 1
+        keepaliveTimeout = request.location.settings.keepaliveTimeout
         lastActiveTick = worker.tick
         if lent != .none {
             #if os(Linux)
@@ -358,7 +382,7 @@ final class HTTPConnection: @unchecked Sendable {
         let page = HTTPResponseHead.errorPage(status)
         var out = ByteBuffer()
         out.reserveCapacity(256 + page.utf8.count)
-        let keepAlive = keepAlive && !closesWhenIdle && worker.configuration.keepaliveTimeoutSeconds > 0
+        let keepAlive = keepAlive && !closesWhenIdle && keepaliveTimeout > 0
         head.write(into: &out, framing: .length(page.utf8.count), keepAlive: keepAlive, defaultType: "text/html")
         if !headOnly { out.writeString(page) }
         send(&out, whenWritten: nil)

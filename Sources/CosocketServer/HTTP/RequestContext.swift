@@ -11,7 +11,8 @@ import NIOCore
 final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     let head: HTTPRequestHead
     private(set) var body: ByteBuffer?
-    let location: Location
+    /// The request's location; an `if` block of it that matched puts its own settings here.
+    private(set) var location: Location
     private let peer: SocketAddress?
     let serverPort: Int
     private let worker: ServerWorker
@@ -60,7 +61,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         self.connection = connection
         self.worker = worker
         self.args = head.query
-        for assignment in location.settings.variables { userVariables[assignment.name] = assignment.lua == nil ? assignment.value : "" }
+        for (name, value) in location.settings.declaredVariables { userVariables[name] = value }
     }
 
     /// `$remote_addr`, formatted only when asked for.
@@ -72,7 +73,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
 
     /// Whether the connection can carry another request after this one.
     var keepAlive: Bool {
-        head.keepAlive && !streamedUntilClose && !isLastOnConnection && worker.configuration.keepaliveTimeoutSeconds > 0
+        head.keepAlive && !streamedUntilClose && !isLastOnConnection && location.settings.keepaliveTimeout > 0
     }
 
     /// The connection has carried `keepalive_requests` requests with this one.
@@ -425,24 +426,34 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         responseBody.clear()
     }
 
-    // MARK: set_by_lua
+    // MARK: The rewrite module's script
 
-    /// `set` values naming variables and `set_by_lua*` handlers, in their order; `false` when
-    /// a handler failed (the response is then a 500, as in the reference).
-    func evaluateVariables() -> Bool {
-        for assignment in location.settings.variables {
-            guard let source = assignment.lua else {
-                userVariables[assignment.name] = VariableTemplate.expand(assignment.value, variable)
-                continue
-            }
-            worker.runContext(of: self, phase: "set").filterArguments = assignment.arguments.map { VariableTemplate.expand($0, variable) }
-            switch worker.runToEnd(source, phase: "set", for: self, wantsResult: true) {
-            case .returned(let value): userVariables[assignment.name] = value ?? ""
-            case .exited: userVariables[assignment.name] = ""
-            case .failed: return false
-            }
+    /// The server's then the location's `set`, `set_by_lua*`, `if`, `return` and `break`.
+    func runScripts() -> RewriteOutcome {
+        let location = location
+        let outcome = RewriteScript.run(location.settings.serverScript, on: self)
+        guard case .proceed = outcome else { return outcome }
+        return RewriteScript.run(location.settings.script, on: self)
+    }
+
+    /// A `set` (its value's variables expanded) or a `set_by_lua*` handler; `false` when the
+    /// handler failed.
+    func assign(_ assignment: VariableAssignment) -> Bool {
+        guard let source = assignment.lua else {
+            userVariables[assignment.name] = VariableTemplate.expand(assignment.value, scriptVariable)
+            return true
+        }
+        worker.runContext(of: self, phase: "set").filterArguments = assignment.arguments.map { VariableTemplate.expand($0, scriptVariable) }
+        switch worker.runToEnd(source, phase: "set", for: self, wantsResult: true) {
+        case .returned(let value): userVariables[assignment.name] = value ?? ""
+        case .exited: userVariables[assignment.name] = ""
+        case .failed: return false
         }
         return true
+    }
+
+    func enter(_ location: Location) {
+        self.location = location
     }
 
     /// `return code text`: the text goes through the body filter like handler output.

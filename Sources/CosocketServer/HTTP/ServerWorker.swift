@@ -68,14 +68,12 @@ final class ServerWorker: @unchecked Sendable {
     /// Once a second, closes connections that stayed idle for `keepalive_timeout` (to the
     /// second, which is cheaper than a timer per connection or a clock read per request).
     func startIdleSweep() {
-        let timeout = configuration.keepaliveTimeoutSeconds
         idleSweep = lua.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [self] _ in
             tick += 1
             // nginx's client_header_timeout (60 s) while a request arrives; one second for
             // everything once draining.
-            let keepalive = tick - (draining ? min(timeout, 1) : timeout)
             let reading = tick - (draining ? 1 : Self.requestReadTimeout)
-            for connection in connections.values { connection.closeIfIdle(keepaliveTick: keepalive, readTick: reading) }
+            for connection in connections.values { connection.closeIfIdle(tick: tick, readTick: reading, draining: draining) }
         }
     }
 
@@ -144,29 +142,22 @@ final class ServerWorker: @unchecked Sendable {
     func handle(_ request: RequestContext) {
         // Fields are read through the shared `Location`: binding its settings to a local
         // would copy (and retain) every field.
-        let location = request.location
-        if location.settings.evaluatesVariables && !request.evaluateVariables() {
-            request.response.status = 500
-            request.exitStatus = 500
-            request.end()
-            return
-        }
-        if let returned = location.settings.returnStatus {
-            request.response.status = returned.code
-            if let template = returned.text {
-                let text = VariableTemplate.expand(template, request.variable)
-                if (301...308).contains(returned.code) {
-                    request.response.set("Location", [text])
-                    request.exitStatus = returned.code
-                } else {
-                    request.writeText(text)
-                }
-            } else if returned.code >= 300 {
-                request.exitStatus = returned.code
+        if request.location.settings.runsScript {
+            switch request.runScripts() {
+            case .proceed:
+                break
+            case .failed:
+                request.response.status = 500
+                request.exitStatus = 500
+                request.end()
+                return
+            case .respond(let code, let text):
+                respond(request, code: code, text: text)
+                return
             }
-            request.end()
-            return
         }
+        // Read after the scripts: an `if` block that matched gave the request its settings.
+        let location = request.location
         guard let first = location.settings.phases.first else {
             request.response.status = 404
             request.exitStatus = 404
@@ -182,6 +173,24 @@ final class ServerWorker: @unchecked Sendable {
         if let runContext = request.runContext { context.adoptCtx(of: runContext) }
         request.luaContext = context
         if !startNextPhase(of: request, in: context) { request.end() }
+    }
+
+    /// `return code [text]`: a redirect's text is its `Location`, another code's its body;
+    /// without text, a code of 300 or more gets nginx's error page.
+    private func respond(_ request: RequestContext, code: Int, text: String?) {
+        request.response.status = code
+        if let template = text {
+            let text = VariableTemplate.expand(template, request.scriptVariable)
+            if (301...308).contains(code) {
+                request.response.set("Location", [text])
+                request.exitStatus = code
+            } else {
+                request.writeText(text)
+            }
+        } else if code >= 300 {
+            request.exitStatus = code
+        }
+        request.end()
     }
 
     /// Starts the request's next phase handler; `false` when there is none left (or it

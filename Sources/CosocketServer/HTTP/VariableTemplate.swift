@@ -1,6 +1,6 @@
 /// nginx's variable interpolation in directive values (`return 200 "$uri!"`, `set $a "${b}c"`,
-/// `set_by_lua`'s arguments): `$name` (letters, digits, `_`) or `${name}`; an unset variable
-/// reads as empty.
+/// `set_by_lua`'s arguments): `$name` (letters, digits, `_`), `${name}` or a capture `$1`..`$9`;
+/// an unset variable reads as empty.
 enum VariableTemplate {
     static func expand(_ text: String, _ lookup: (String) -> String?) -> String {
         guard text.utf8.contains(UInt8(ascii: "$")) else { return text }
@@ -30,6 +30,9 @@ enum VariableTemplate {
                     out.append(contentsOf: bytes[index...])
                     break
                 }
+            } else if bytes[start] >= UInt8(ascii: "0"), bytes[start] <= UInt8(ascii: "9") {
+                // `$1abc` is capture 1 then `abc`, as nginx reads a capture: one digit.
+                end = start + 1
             } else {
                 while end < bytes.count, isNameByte(bytes[end]) { end += 1 }
             }

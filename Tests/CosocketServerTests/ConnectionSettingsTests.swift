@@ -1,0 +1,41 @@
+import CosocketTestSupport
+import Foundation
+import Testing
+
+/// `keepalive_timeout` and `keepalive_requests` at every level nginx allows them (http,
+/// server, location), the inner value winning.
+@Suite struct ConnectionSettingsTests {
+    static let locations = """
+        keepalive_requests 3;
+        location = /default { return 200 "d"; }
+        location = /no-keepalive { keepalive_timeout 0; return 200 "n"; }
+        location = /two { keepalive_requests 2; return 200 "t"; }
+        """
+
+    @Test func keepAliveSettingsOfTheLocation() throws {
+        let server = try TestServer(server: Self.locations, http: "keepalive_timeout 30s;")
+        let client = HTTPClient(port: server.port)
+        defer { client.close() }
+        // The server's keepalive_requests 3: the third request on a connection closes it.
+        for index in 1...3 {
+            client.send("GET /default HTTP/1.1\r\nHost: x\r\n\r\n")
+            let response = try #require(client.readResponse())
+            #expect(response.body == "d")
+            #expect((response.header("Connection") == "close") == (index == 3), "request \(index)")
+        }
+        #expect(client.waitForClose())
+
+        let two = HTTPClient(port: server.port)
+        defer { two.close() }
+        two.send("GET /two HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(two.readResponse()?.header("Connection") == "keep-alive")
+        two.send("GET /two HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(two.readResponse()?.header("Connection") == "close")
+
+        let none = HTTPClient(port: server.port)
+        defer { none.close() }
+        none.send("GET /no-keepalive HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(none.readResponse()?.header("Connection") == "close")
+        #expect(none.waitForClose())
+    }
+}
