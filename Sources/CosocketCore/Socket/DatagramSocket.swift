@@ -34,7 +34,7 @@ public final class DatagramSocket: DeadlineQueueMember, @unchecked Sendable {
     private var transport: (any DatagramTransport)?
     /// Counts associations: a resolve that finishes for an earlier one only cleans up.
     private var generation: UInt64 = 0
-    private var readDeadline: NIODeadline?
+    private var deadlines = SocketDeadlines()
     var deadlineQueueSlot = -1
 
     public init(engine: CosocketEngine) {
@@ -43,7 +43,7 @@ public final class DatagramSocket: DeadlineQueueMember, @unchecked Sendable {
 
     deinit {
         transport?.close()
-        engine.timers.disarm(self)
+        if deadlines.armed != nil { engine.timers.disarm(self) }
     }
 
     // MARK: Association
@@ -124,7 +124,7 @@ public final class DatagramSocket: DeadlineQueueMember, @unchecked Sendable {
                 outcome = .success(())
             case .failure(let error):
                 self.state.openFailed()
-                outcome = .failure(StreamSocket.connectError(error))
+                outcome = .failure(CosocketError(connectFailure: error))
             }
             if synchronous {
                 synchronousResult = outcome
@@ -160,9 +160,9 @@ public final class DatagramSocket: DeadlineQueueMember, @unchecked Sendable {
         guard let transport else { return .failure(.closedEmpty) }
         if let result = transport.receive(maximum: maximum) { return result }
         state.waitForDatagram(size: maximum)
-        let deadline = NIODeadline.now() + (readTimeout ?? engine.configuration.readTimeout)
-        readDeadline = deadline
-        engine.timers.arm(self, at: deadline)
+        if let armed = deadlines.set(.read, at: .now() + (readTimeout ?? engine.configuration.readTimeout)) {
+            engine.timers.arm(self, at: armed)
+        }
         return nil
     }
 
@@ -174,19 +174,17 @@ public final class DatagramSocket: DeadlineQueueMember, @unchecked Sendable {
 
     private func finishReceive(_ result: Result<ByteBuffer, CosocketError>) {
         state.receiveEnded()
-        readDeadline = nil
-        engine.timers.disarm(self)
+        deadlines.clear(.read)
         delegate?.datagramSocketDidReceive(self, result: result)
     }
 
     /// Called by the engine's ``EngineTimers`` once the armed deadline has passed.
     func timerFired() {
-        guard let deadline = readDeadline, state.waitingReceiveSize != nil else { return }
-        if deadline > NIODeadline.now() {
-            engine.timers.arm(self, at: deadline)
-            return
+        deadlines.entryFired()
+        while deadlines.takeExpired(at: .now()) != nil {
+            if state.waitingReceiveSize != nil { finishReceive(.failure(.timeoutEmpty)) }
         }
-        finishReceive(.failure(.timeoutEmpty))
+        if let armed = deadlines.rearm() { engine.timers.arm(self, at: armed) }
     }
 
     // MARK: Close
@@ -207,8 +205,7 @@ public final class DatagramSocket: DeadlineQueueMember, @unchecked Sendable {
         delegate = nil
         generation &+= 1
         state.abort()
-        readDeadline = nil
-        engine.timers.disarm(self)
+        if deadlines.clearAll() { engine.timers.disarm(self) }
         closeTransport()
     }
 

@@ -1,4 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
+import NIOPosix
 
 /// The channel transport: the connection as the handler of a NIO channel, for event loops
 /// without a ``DescriptorPoller``. Write completion is observed through writability with a
@@ -46,6 +50,64 @@ extension StreamConnection: ChannelInboundHandler {
         transportClosed()
     }
 
+    // MARK: Opening
+
+    /// Opens a NIO channel to `address` (from `source` if given) with this connection as its
+    /// handler; `completion` runs on the loop, told whether the kernel had said the connect
+    /// was in progress (see ``StreamConnection/OpenOutcome``).
+    func openChannel(
+        to address: SocketAddress, from source: SocketAddress?, on eventLoop: EventLoop,
+        connectTimeout: TimeAmount, bufferSize: Int,
+        completion: @escaping (Result<Void, CosocketError>, _ afterInProgress: Bool) -> Void
+    ) {
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    // Set synchronously here: as bootstrap options each one costs a future
+                    // chain and dynamic casts per connect.
+                    if let options = channel.syncOptions {
+                        try options.setOption(ChannelOptions.writeBufferWaterMark, value: .init(low: 1, high: 1))
+                        try options.setOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: bufferSize))
+                        try options.setOption(ChannelOptions.maxMessagesPerRead, value: 16)
+                        try options.setOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+                    }
+                    try channel.pipeline.syncOperations.addHandler(self)
+                }
+            }
+        let opened: EventLoopFuture<Channel>
+        let afterInProgress: Bool
+        if source == nil, NonBlockingConnect.isLocal(address) {
+            // A local peer usually answers inside the call.
+            switch NonBlockingConnect.start(address) {
+            case .connected(let descriptor, let inProgressFirst):
+                // `enableMPTCP` only drops the bootstrap's default TCP_NODELAY option here (the
+                // descriptor exists, with the option set): applied by the bootstrap, it would
+                // cost a future chain per connect.
+                opened = bootstrap.enableMPTCP(true).withConnectedSocket(descriptor)
+                afterInProgress = inProgressFirst
+            case .failed(let code, let inProgressFirst):
+                completion(.failure(.system(errno: code, partial: ByteBuffer())), inProgressFirst)
+                return
+            case .inProgress(let descriptor):
+                // NIO takes only connected descriptors: the bootstrap starts over.
+                Glibc.close(descriptor)
+                afterInProgress = false
+                opened = bootstrap.connectTimeout(connectTimeout).connect(to: address)
+            }
+        } else {
+            afterInProgress = false
+            var connecting = bootstrap.connectTimeout(connectTimeout)
+            if let source { connecting = connecting.bind(to: source) }
+            opened = connecting.connect(to: address)
+        }
+        opened.whenComplete { result in
+            switch result {
+            case .success: completion(.success(()), afterInProgress)
+            case .failure(let error): completion(.failure(CosocketError(connectFailure: error)), afterInProgress)
+            }
+        }
+    }
+
     // MARK: Operations
 
     func channelResumeReading() {
@@ -91,6 +153,23 @@ extension StreamConnection: ChannelInboundHandler {
             return .failure(.system(errno: error.errnoCode, partial: ByteBuffer()))
         } catch {
             return .failure(.closedEmpty)
+        }
+    }
+}
+
+extension CosocketError {
+    /// What a failed NIO connect (a stream bootstrap's or a datagram channel's) reports.
+    init(connectFailure error: any Error) {
+        if let ioError = error as? IOError {
+            self = .system(errno: ioError.errnoCode, partial: ByteBuffer())
+        } else if case ChannelError.connectTimeout = error {
+            self = .timeoutEmpty
+        } else if let connectionError = error as? NIOConnectionError,
+            let ioError = connectionError.connectionErrors.first?.error as? IOError
+        {
+            self = .system(errno: ioError.errnoCode, partial: ByteBuffer())
+        } else {
+            self = .closedEmpty
         }
     }
 }

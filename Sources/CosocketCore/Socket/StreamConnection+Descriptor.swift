@@ -27,6 +27,21 @@ extension StreamConnection: ReadinessHandler {
         }
     }
 
+    /// Opens a descriptor connected, or connecting, to `address` (bound to `source` if given);
+    /// a connect left in progress ends with the owner's ``StreamConnectionOwner/connectionDidConnect(_:errno:)``.
+    func openDescriptor(to address: SocketAddress, from source: SocketAddress?) -> OpenOutcome {
+        switch NonBlockingConnect.start(address, from: source) {
+        case .connected(let descriptor, let afterInProgress):
+            if let error = adopt(descriptor, connecting: false) { return .failed(error, afterInProgress: false) }
+            return .connected(afterInProgress: afterInProgress)
+        case .failed(let code, let afterInProgress):
+            return .failed(.system(errno: code, partial: ByteBuffer()), afterInProgress: afterInProgress)
+        case .inProgress(let descriptor):
+            if let error = adopt(descriptor, connecting: true) { return .failed(error, afterInProgress: false) }
+            return .inProgress
+        }
+    }
+
     func descriptorReady(_ events: UInt32) {
         if connecting {
             guard events & UInt32(COSOCKET_EPOLLOUT | COSOCKET_EPOLLERR | COSOCKET_EPOLLHUP) != 0 else { return }

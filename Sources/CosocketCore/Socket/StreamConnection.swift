@@ -265,6 +265,18 @@ final class StreamConnection: DeadlineQueueMember, @unchecked Sendable {
     }
 }
 
+extension StreamConnection {
+    /// How opening a connection went, on either transport.
+    enum OpenOutcome {
+        /// Connected. `afterInProgress`: the kernel said the connect was in progress first,
+        /// where nginx would have waited for the event loop (see ``NonBlockingConnect``).
+        case connected(afterInProgress: Bool)
+        case failed(CosocketError, afterInProgress: Bool)
+        /// The kernel goes on with it: the owner hears how it ended.
+        case inProgress
+    }
+}
+
 extension StreamConnection: Hashable {
     static func == (lhs: StreamConnection, rhs: StreamConnection) -> Bool { lhs === rhs }
     func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
