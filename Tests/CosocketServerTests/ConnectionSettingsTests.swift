@@ -10,6 +10,10 @@ import Testing
         location = /default { return 200 "d"; }
         location = /no-keepalive { keepalive_timeout 0; return 200 "n"; }
         location = /two { keepalive_requests 2; return 200 "t"; }
+        location = /big {
+            send_timeout 1s;
+            content_by_lua_block { ngx.print(string.rep("x", 16 * 1024 * 1024)) }
+        }
         """
 
     @Test func keepAliveSettingsOfTheLocation() throws {
@@ -37,5 +41,25 @@ import Testing
         none.send("GET /no-keepalive HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(none.readResponse()?.header("Connection") == "close")
         #expect(none.waitForClose())
+    }
+
+    /// A client that takes nothing of a 16 MiB response is closed after `send_timeout`, with
+    /// and without keep-alive; one that reads gets it all.
+    @Test(arguments: ["keep-alive", "close"])
+    func sendTimeoutClosesAClientThatTakesNothing(connection: String) throws {
+        let server = try TestServer(server: Self.locations)
+        let reader = HTTPClient(port: server.port)
+        defer { reader.close() }
+        reader.send("GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        #expect(reader.readAll().utf8.count > 16 * 1024 * 1024)
+
+        let stalled = HTTPClient(port: server.port)
+        defer { stalled.close() }
+        stalled.send("GET /big HTTP/1.1\r\nHost: x\r\nConnection: \(connection)\r\n\r\n")
+        // The sweep runs once a second: the timeout is seen two to three seconds in.
+        Thread.sleep(forTimeInterval: 3.5)
+        let received = stalled.readAll().utf8.count
+        #expect(received < 16 * 1024 * 1024)
+        #expect(received > 0)
     }
 }

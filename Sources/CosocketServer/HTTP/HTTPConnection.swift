@@ -107,14 +107,17 @@ final class HTTPConnection: @unchecked Sendable {
     /// `readTick` while its request is arriving, or whose client took nothing of the
     /// response for `send_timeout`. Never one with a request in progress otherwise.
     func closeIfIdle(tick: Int, readTick: Int, draining: Bool) {
-        if !closed {
+        // Also after `closeAfterWrites` (`closed` is set then), which waits for the same bytes.
+        if !detached {
             let unsent = transport.unsentByteCount
             if unsent == 0 || unsent != unsentAtLastProgress {
                 unsentAtLastProgress = unsent
                 lastSendProgressTick = tick
             } else if tick - lastSendProgressTick >= sendTimeout {
                 // nginx: "client timed out ... while sending response to client", and a close.
-                return close()
+                closed = true
+                transport.close()
+                return
             }
         }
         let keepaliveTick = tick - (draining ? min(keepaliveTimeout, 1) : keepaliveTimeout)
