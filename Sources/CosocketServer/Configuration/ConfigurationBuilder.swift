@@ -35,6 +35,7 @@ public struct ConfigurationBuilder {
         var keepaliveTimeout = 75
         var keepaliveRequests = 1000
         var sendTimeout = 60
+        var headLimits = RequestHeadLimits()
         var checkClientAbort = false
         var socketDefaults = EngineConfiguration()
         /// A server or location set a `lua_socket_*` of its own.
@@ -97,6 +98,7 @@ public struct ConfigurationBuilder {
                 continue
             }
             if try applyInheritable(node, to: &inherited) { continue }
+            if try applyHeadLimit(node, to: &inherited.headLimits) { continue }
             switch node.name {
             case "server": servers.append(node)
             case "init_by_lua_block", "init_by_lua_file", "init_by_lua":
@@ -148,6 +150,7 @@ public struct ConfigurationBuilder {
                 continue
             }
             if try applyInheritable(child, to: &inherited) { continue }
+            if try applyHeadLimit(child, to: &inherited.headLimits) { continue }
             switch child.name {
             case "listen":
                 let address = try listenAddress(child)
@@ -176,7 +179,30 @@ public struct ConfigurationBuilder {
         for location in locationNodes {
             definitions.append(try buildLocation(location, inherited: inherited, serverLevel: serverLevel, configuration: &configuration))
         }
-        return VirtualServer(listen: listen, names: names, locations: try LocationMatcher(definitions), defaultFor: defaultFor)
+        return VirtualServer(
+            listen: listen, names: names, locations: try LocationMatcher(definitions), defaultFor: defaultFor,
+            headLimits: inherited.headLimits)
+    }
+
+    /// `large_client_header_buffers`, `ignore_invalid_headers`, `underscores_in_headers` (http
+    /// and server).
+    private func applyHeadLimit(_ node: ConfigNode, to limits: inout RequestHeadLimits) throws(ConfigError) -> Bool {
+        switch node.name {
+        case "large_client_header_buffers":
+            guard node.arguments.count == 2 else { throw node.error(.invalidArgumentCount(node.name)) }
+            guard let count = Int(node.arguments[0]), count > 0 else {
+                throw node.error(.directive(name: node.name, message: "invalid value \"\(node.arguments[0])\""))
+            }
+            guard let size = try? ConfigUnits.size(node.arguments[1]), size > 0 else {
+                throw node.error(.directive(name: node.name, message: "invalid value \"\(node.arguments[1])\""))
+            }
+            limits.bufferCount = count
+            limits.bufferSize = size
+        case "ignore_invalid_headers": limits.ignoreInvalidHeaders = try flag(node)
+        case "underscores_in_headers": limits.underscoresInHeaders = try flag(node)
+        default: return false
+        }
+        return true
     }
 
     private func buildLocation(
@@ -498,6 +524,7 @@ public struct ConfigurationBuilder {
         "content_by_lua", "content_by_lua_block", "content_by_lua_file", "listen", "server_name", "location", "server",
         "set", "return", "break", "if", "set_by_lua", "set_by_lua_block", "set_by_lua_file",
         "keepalive_timeout", "keepalive_requests", "send_timeout",
+        "large_client_header_buffers", "ignore_invalid_headers", "underscores_in_headers",
     ]
 
     private func single(_ node: ConfigNode) throws(ConfigError) -> String {

@@ -50,9 +50,7 @@ enum DirectiveContexts {
         "lua_ssl_trusted_certificate": all, "lua_ssl_protocols": all, "lua_ssl_ciphers": all,
         "lua_code_cache": [.server, .location],
         // http, server
-        "client_header_buffer_size": httpServer, "large_client_header_buffers": httpServer,
-        "client_header_timeout": httpServer, "ignore_invalid_headers": httpServer,
-        "underscores_in_headers": httpServer, "merge_slashes": httpServer,
+        "client_header_buffer_size": httpServer, "client_header_timeout": httpServer, "merge_slashes": httpServer,
         // http
         "log_format": http, "server_names_hash_bucket_size": http, "server_names_hash_max_size": http,
         "variables_hash_max_size": http, "variables_hash_bucket_size": http, "map_hash_bucket_size": http,

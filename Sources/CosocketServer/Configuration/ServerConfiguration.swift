@@ -113,6 +113,27 @@ public struct ListenAddress: Sendable, Hashable {
     }
 }
 
+/// How a server reads request heads: `large_client_header_buffers NUMBER SIZE` (a request
+/// line longer than SIZE is a 414, a header line longer a 400, a head beyond the buffers a
+/// 400), `ignore_invalid_headers` and `underscores_in_headers`. nginx reads a connection's
+/// heads with its address's default server's values, before `Host` has chosen a server.
+public struct RequestHeadLimits: Sendable, Hashable {
+    public var bufferCount = 4
+    public var bufferSize = 8192
+    public var ignoreInvalidHeaders = true
+    public var underscoresInHeaders = false
+
+    public init() {}
+
+    func makeParser() -> HTTPRequestParser {
+        HTTPRequestParser(
+            // nginx keeps the lines already read where they are (the 1k first buffer, then each
+            // large one) and moves only a line in progress to the next buffer.
+            maxLineLength: bufferSize, maxHeadLength: 1024 + bufferCount * bufferSize,
+            ignoreInvalidHeaders: ignoreInvalidHeaders, underscoresInHeaders: underscoresInHeaders)
+    }
+}
+
 /// One `server {}` block.
 ///
 /// A class: each request finds its server through a ``ServerNameRouter``, and a reference
@@ -123,12 +144,17 @@ public final class VirtualServer: Sendable {
     public let locations: LocationMatcher<Location>
     /// The addresses this server is the `default_server` of.
     public let defaultFor: Set<ListenAddress>
+    public let headLimits: RequestHeadLimits
 
-    public init(listen: [ListenAddress], names: [String], locations: LocationMatcher<Location>, defaultFor: Set<ListenAddress> = []) {
+    public init(
+        listen: [ListenAddress], names: [String], locations: LocationMatcher<Location>, defaultFor: Set<ListenAddress> = [],
+        headLimits: RequestHeadLimits = RequestHeadLimits()
+    ) {
         self.listen = listen
         self.names = names
         self.locations = locations
         self.defaultFor = defaultFor
+        self.headLimits = headLimits
     }
 }
 

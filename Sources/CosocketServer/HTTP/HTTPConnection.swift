@@ -16,7 +16,7 @@ final class HTTPConnection: @unchecked Sendable {
     private let serverPort: Int
     /// Received bytes not parsed yet (taken from the transport as they arrive).
     private var buffer = ByteBuffer()
-    private var parser = HTTPRequestParser()
+    private var parser: HTTPRequestParser
     /// A head whose body has not fully arrived yet.
     private var waitingHead: HTTPRequestHead?
     private var chunkedBody: (decoder: ChunkedBodyDecoder, collected: ByteBuffer)?
@@ -59,6 +59,7 @@ final class HTTPConnection: @unchecked Sendable {
         self.worker = worker
         self.router = router
         self.serverPort = serverPort
+        parser = router.defaultServer.headLimits.makeParser()
         keepaliveTimeout = worker.configuration.keepaliveTimeoutSeconds
         sendTimeout = worker.configuration.sendTimeoutSeconds
     }

@@ -243,7 +243,11 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         }
         if let value = captures[name] { return value }
         if name.hasPrefix("http_") {
-            return head.header(named: String(name.dropFirst(5)).replacing("_", with: "-"))
+            // nginx matches `-` and `_` alike (a header named `X_A_B` is `$http_x_a_b` where
+            // `underscores_in_headers on` lets it in).
+            let field = name.dropFirst(5)
+            return head.header(named: String(field).replacing("_", with: "-"))
+                ?? (field.contains("_") ? head.header(named: String(field)) : nil)
         }
         if name.hasPrefix("arg_"), let args {
             let wanted = Array(name.dropFirst(4).utf8)
