@@ -104,17 +104,18 @@ public struct StreamSocketStateMachine: Sendable, Hashable {
     /// A connection is ready for attempt `generation` (a new one or one from the pool);
     /// `false` when that attempt is over (the caller closes the connection).
     public mutating func connectSucceeded(generation: UInt64? = nil) -> Bool {
-        guard isCurrentAttempt(generation) else { return false }
-        phase = .connected
-        deadlines.clear(.connect)
-        deadlines.clear(.poolWait)
-        return true
+        endAttempt(generation, in: .connected)
     }
 
     /// Attempt `generation` failed; `false` when it was over already (nothing to report).
     public mutating func connectFailed(generation: UInt64? = nil) -> Bool {
+        endAttempt(generation, in: .closed)
+    }
+
+    /// Ends attempt `generation` in `phase`, with its connect and pool-wait deadlines.
+    private mutating func endAttempt(_ generation: UInt64?, in phase: Phase) -> Bool {
         guard isCurrentAttempt(generation) else { return false }
-        phase = .closed
+        self.phase = phase
         deadlines.clear(.connect)
         deadlines.clear(.poolWait)
         return true
