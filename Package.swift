@@ -30,6 +30,7 @@ let package = Package(
             name: "CosocketCore",
             dependencies: [
                 "CEventPoll",
+                "COpenSSL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -45,9 +46,11 @@ let package = Package(
         .systemLibrary(name: "CLuaJIT", pkgConfig: "luajit", providers: [.apt(["libluajit2-5.1-dev"])]),
         /// Regular expressions for `ngx.re` and the host's `location ~`/`server_name ~`.
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
+        /// TLS (libssl) and digests (libcrypto), from Debian's OpenSSL 3.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .target(
             name: "CosocketLua",
-            dependencies: ["CosocketCore", "CLuaJIT", "CPCRE2"],
+            dependencies: ["CosocketCore", "CLuaJIT", "CPCRE2", "COpenSSL"],
             swiftSettings: performanceSettings
         ),
         .target(
