@@ -71,6 +71,9 @@ enum NgxCoreAPI {
             ("today", { L in luaPushString(L!, Clock.format("%Y-%m-%d", utc: false)); return 1 }),
             ("localtime", { L in luaPushString(L!, Clock.format("%Y-%m-%d %H:%M:%S", utc: false)); return 1 }),
             ("utctime", { L in luaPushString(L!, Clock.format("%Y-%m-%d %H:%M:%S", utc: true)); return 1 }),
+            ("http_time", { L in luaFinish(L!, NgxCoreAPI.httpTime(L!, HTTPDate.format)) }),
+            ("cookie_time", { L in luaFinish(L!, NgxCoreAPI.httpTime(L!, HTTPDate.cookie)) }),
+            ("parse_http_time", { L in luaFinish(L!, NgxCoreAPI.parseHTTPTime(L!)) }),
             ("get_phase", { L in
                 luaPushString(L!, LuaWorker.from(L!).current?.context.phaseName ?? "init")
                 return 1
@@ -93,7 +96,7 @@ enum NgxCoreAPI {
             ("HTTP_NOT_ALLOWED", 405), ("HTTP_NOT_ACCEPTABLE", 406), ("HTTP_REQUEST_TIMEOUT", 408),
             ("HTTP_CONFLICT", 409), ("HTTP_GONE", 410), ("HTTP_UPGRADE_REQUIRED", 426),
             ("HTTP_TOO_MANY_REQUESTS", 429), ("HTTP_CLOSE", 444), ("HTTP_ILLEGAL", 451),
-            ("HTTP_INTERNAL_SERVER_ERROR", 500), ("HTTP_METHOD_NOT_IMPLEMENTED", 501), ("HTTP_BAD_GATEWAY", 502),
+            ("HTTP_INTERNAL_SERVER_ERROR", 500), ("HTTP_METHOD_NOT_IMPLEMENTED", 501), ("HTTP_NOT_IMPLEMENTED", 501), ("HTTP_BAD_GATEWAY", 502),
             ("HTTP_SERVICE_UNAVAILABLE", 503), ("HTTP_GATEWAY_TIMEOUT", 504), ("HTTP_VERSION_NOT_SUPPORTED", 505),
             ("HTTP_INSUFFICIENT_STORAGE", 507),
             ("HTTP_GET", 2), ("HTTP_HEAD", 4), ("HTTP_POST", 8), ("HTTP_PUT", 16), ("HTTP_DELETE", 32),
@@ -394,6 +397,26 @@ enum NgxCoreAPI {
             coroutine.wait = .sleep(timer)
         }
         return .yield
+    }
+}
+
+extension NgxCoreAPI {
+    /// `ngx.http_time(sec)`, `ngx.cookie_time(sec)`: numbers only, as lua-resty-core takes them
+    /// (a numeric string is refused); fractions are cut, times before 1970 read as 1970.
+    static func httpTime(_ L: LuaState, _ format: (Int) -> String) -> LuaReturn {
+        guard lua_type(L, 1) == LUA_TNUMBER else { return L.fail("number argument only") }
+        luaPushString(L, format(LuaNumber.truncated(lua_tonumber(L, 1))))
+        return .values(1)
+    }
+
+    /// `ngx.parse_http_time(str)`: the seconds, or `nil` for a string nginx cannot read.
+    static func parseHTTPTime(_ L: LuaState) -> LuaReturn {
+        guard lua_type(L, 1) == LUA_TSTRING else { return L.fail("string argument only") }
+        var length = 0
+        guard let bytes = lua_tolstring(L, 1, &length) else { return L.fail("string argument only") }
+        let text = UnsafeRawBufferPointer(start: bytes, count: length)
+        if let seconds = HTTPDate.parse(text) { lua_pushnumber(L, Double(seconds)) } else { lua_pushnil(L) }
+        return .values(1)
     }
 }
 

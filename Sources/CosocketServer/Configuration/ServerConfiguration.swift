@@ -63,12 +63,6 @@ public struct LocationConfiguration: Sendable {
     /// `ngx_http_core_default_types`.
     public static let builtInTypes = ["html": "text/html", "gif": "image/gif", "jpg": "image/jpeg"]
 
-    /// The Content-Type of a response that set none: by the path's extension, else
-    /// `default_type`, as `ngx_http_set_content_type` chooses.
-    func contentType(forExtension pathExtension: String?) -> String {
-        guard let pathExtension, let type = types[pathExtension] ?? types[pathExtension.lowercased()] else { return defaultType }
-        return type
-    }
     public var clientMaxBodySize = 1 << 20
     /// `keepalive_timeout` in seconds (0: no keep-alive after a request here).
     public var keepaliveTimeout = 75
@@ -92,6 +86,14 @@ public final class Location: Sendable {
 
     public init(_ settings: LocationConfiguration) {
         self.settings = settings
+    }
+
+    /// The Content-Type of a response that set none: by the path's extension, else
+    /// `default_type`, as `ngx_http_set_content_type` chooses. A method of the class, not of
+    /// the settings: called on `settings` it copied the whole struct per response.
+    func contentType(forExtension pathExtension: String?) -> String {
+        guard let pathExtension, let type = settings.types[pathExtension] ?? settings.types[pathExtension.lowercased()] else { return settings.defaultType }
+        return type
     }
 }
 

@@ -387,7 +387,7 @@ final class HTTPConnection: @unchecked Sendable {
         var out = ByteBuffer()
         out.reserveCapacity(256 + page.utf8.count)
         let keepAlive = keepAlive && !closesWhenIdle && keepaliveTimeout > 0
-        head.write(into: &out, framing: .length(page.utf8.count), keepAlive: keepAlive, defaultType: "text/html")
+        head.write(into: &out, framing: .length(page.utf8.count), keepAlive: keepAlive, defaultType: "text/html", date: worker.date.current())
         if !headOnly { out.writeString(page) }
         send(&out, whenWritten: nil)
         if !keepAlive { closeAfterWrites() }

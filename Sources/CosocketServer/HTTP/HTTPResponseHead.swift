@@ -48,8 +48,9 @@ struct HTTPResponseHead {
     }
 
     /// Writes the head; nginx answers with HTTP/1.1 whatever the request's version.
-    func write(into buffer: inout ByteBuffer, framing: BodyFraming, keepAlive: Bool, defaultType: String) {
-        var bound = 192 + defaultType.utf8.count
+    /// `date` is the `Date` header's value (``HTTPDateCache``), as nginx sends it on every response.
+    func write(into buffer: inout ByteBuffer, framing: BodyFraming, keepAlive: Bool, defaultType: String, date: String) {
+        var bound = 192 + defaultType.utf8.count + date.utf8.count
         for (name, values) in headers {
             for value in values { bound += name.utf8.count + value.utf8.count + 4 }
         }
@@ -59,7 +60,9 @@ struct HTTPResponseHead {
             out.putDecimal(status)
             out.put(" ")
             out.put(Self.reason(status))
-            out.put("\r\nServer: cosocket\r\n")
+            out.put("\r\nServer: cosocket\r\nDate: ")
+            out.put(date)
+            out.put("\r\n")
             var hasType = false
             for (name, values) in headers {
                 if Self.sameName(name, "content-type") { hasType = true }

@@ -308,7 +308,9 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         case finish
     }
 
-    private var filterSteps = CircularBuffer<FilterStep>()
+    /// A plain array: a `CircularBuffer` allocated its storage in every request's
+    /// initialiser, filters or not; this one allocates only when a filter queues a step.
+    private var filterSteps: [FilterStep] = []
     /// A filter is running (and may be waiting).
     private var filtering = false
     /// Where the filters run when they may wait: one context for the request's filter runs,
@@ -657,7 +659,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         // The head goes into the room left in front of the body when it fits.
         // (Used in place: a local copy would share its storage and make `clear()` allocate.)
         worker.headScratch.clear()
-        response.write(into: &worker.headScratch, framing: framing, keepAlive: keepAlive, defaultType: location.settings.contentType(forExtension: pathExtension()))
+        response.write(into: &worker.headScratch, framing: framing, keepAlive: keepAlive, defaultType: location.contentType(forExtension: pathExtension()), date: worker.date.current())
         let headLength = worker.headScratch.readableBytes
         let start = responseBody.readerIndex - headLength
         if start >= 0 {
@@ -684,7 +686,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
             framing = .untilClose
             streamedUntilClose = true
         }
-        response.write(into: &out, framing: framing, keepAlive: keepAlive, defaultType: location.settings.contentType(forExtension: pathExtension()))
+        response.write(into: &out, framing: framing, keepAlive: keepAlive, defaultType: location.contentType(forExtension: pathExtension()), date: worker.date.current())
     }
 
     /// The head (once), then the pending body as one chunk, then the terminating chunk when

@@ -9,6 +9,8 @@ final class ServerWorker: @unchecked Sendable {
     let configuration: ServerConfiguration
     /// Where response heads are assembled before they are copied in front of their body.
     var headScratch = ByteBuffer()
+    /// The `Date` header's value, formatted once a second.
+    var date = HTTPDateCache()
     /// Response buffers handed back after their bytes went to the socket. NIO lets go of one
     /// once written (at once, in the usual case), and `clear()` then reuses its storage: no
     /// allocation per response. One still being written gets new storage on `clear()`.
