@@ -48,6 +48,25 @@ public protocol LuaRequestHost: AnyObject {
     /// `ngx.exit(status)`: returns `true` when the call should simply return (the host took
     /// over), `false` to end the context (or, for `ngx.OK` in a phase, that phase).
     func handleExit(status: Int, context: LuaContext) -> Bool
+    /// `ngx.req.set_header`/`clear_header`: every header of that name is replaced by `values`
+    /// (`nil` or none: removed), where the first of them stood. Name and values arrive escaped
+    /// (``HeaderEscaping``).
+    func setRequestHeader(_ name: String, _ values: [String]?)
+    /// `ngx.req.set_method`: the method later phases, `ngx.req.get_method` and
+    /// `$request_method` see.
+    func setMethod(_ name: String)
+    /// `ngx.req.set_uri(uri, jump)`: `$uri` becomes `path`; with `jump` (rewrite phase only)
+    /// the location is found again for it once the phase ends.
+    func setURI(_ path: String, jump: Bool)
+    /// `ngx.req.start_time()`: when the request's head arrived, in seconds since the epoch.
+    var startTime: Double { get }
+    /// `ngx.req.is_internal()`: whether an internal redirect led here.
+    var isInternal: Bool { get }
+    /// Response headers in order (`ngx.resp.get_headers`), without those nginx adds itself.
+    var responseHeaders: [(name: String, values: [String])] { get }
+    /// Whether the connection stays open after this response (`connection` in
+    /// `ngx.resp.get_headers`).
+    var keepsConnection: Bool { get }
     /// What nginx appends to error-log lines about this request:
     /// `client: 127.0.0.1, server: name, request: "GET / HTTP/1.1", host: "example.com"`.
     var errorLogContext: String { get }

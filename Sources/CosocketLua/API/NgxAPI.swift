@@ -44,6 +44,7 @@ extension LuaWorker {
         lua_pushvalue(L, -3)
         lua_setfield(L, -2, "ngx")
         luaPop(L, 3)
+        installNgxArg()
         if !configuration.sharedDictZones.isEmpty { SharedDictAPI.loadRestyCore(L) }
     }
 }

@@ -27,8 +27,12 @@ enum RequestAPI {
             ("socket", { L in luaFinish(L!, RequestSocketAPI.socket(L!)) }),
             ("discard_body", { L in luaFinish(L!, RequestAPI.withHost(L!) { _, host in host.discardBody(); return .values(0) }) }),
         ]
-        for (name, function) in functions { luaSetField(L, -1, name, function, upvalue: worker) }
+        for (name, function) in functions + RequestRewriteAPI.requestFunctions { luaSetField(L, -1, name, function, upvalue: worker) }
         lua_setfield(L, -2, "req")
+        // ngx.resp
+        lua_createtable(L, 0, 1)
+        luaSetField(L, -1, "get_headers", { L in luaFinish(L!, RequestRewriteAPI.getResponseHeaders(L!)) }, upvalue: worker)
+        lua_setfield(L, -2, "resp")
         installHeadersMetatable(L)
     }
 
@@ -149,6 +153,8 @@ enum RequestAPI {
     /// What `ngx.req.get_headers()` tables share: `h.user_agent` and `h["User-Agent"]` find
     /// `user-agent`, as in the reference.
     private static let headersMetatable = LuaRegistrySlot()
+
+    static func pushHeadersMetatable(_ L: LuaState) { headersMetatable.push(L) }
 
     private static func installHeadersMetatable(_ L: LuaState) {
         let index = """

@@ -79,7 +79,16 @@ extension LuaWorker {
         lua_createtable(L, 0, 2)
         lua_pushlightuserdata(L, opaqueSelf)
         lua_pushcclosure(L, { L in
-            guard let context = LuaWorker.from(L!).current?.context, lua_type(L, 2) == LUA_TNUMBER else {
+            guard let context = LuaWorker.from(L!).current?.context else {
+                lua_pushnil(L)
+                return 1
+            }
+            // Outside `set_by_lua*` and the body filter, as lua-resty-core's `ngx.arg` says.
+            switch context.kind {
+            case .request("set"), .request("body_filter"): break
+            default: return luaFinish(L!, L!.fail("API disabled in the current context"))
+            }
+            guard lua_type(L, 2) == LUA_TNUMBER else {
                 lua_pushnil(L)
                 return 1
             }

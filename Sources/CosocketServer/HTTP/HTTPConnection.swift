@@ -230,7 +230,7 @@ final class HTTPConnection: @unchecked Sendable {
             }
             dispatch(
                 consume head, location: match.payload, body: body, bodyPending: bodyPending,
-                serverName: server.names.first ?? "", captures: serverCaptures.followed(by: match.captures)
+                server: server, captures: serverCaptures.followed(by: match.captures)
             )
         }
     }
@@ -322,7 +322,7 @@ final class HTTPConnection: @unchecked Sendable {
     }
 
     private func dispatch(
-        _ head: consuming HTTPRequestHead, location: Location, body: ByteBuffer?, bodyPending: Bool, serverName: String,
+        _ head: consuming HTTPRequestHead, location: Location, body: ByteBuffer?, bodyPending: Bool, server: VirtualServer,
         captures: LocationCaptures
     ) {
         // The head is moved along (parser → request), not copied: a copy retains and later
@@ -335,7 +335,8 @@ final class HTTPConnection: @unchecked Sendable {
         // `keepalive_requests`: counting this one.
         request.isLastOnConnection = requestsServed + 1 >= location.settings.keepaliveRequests
         sendTimeout = location.settings.sendTimeout
-        request.serverName = serverName
+        request.serverName = server.names.first ?? ""
+        request.server = server
         request.captures = captures
         current = request
         worker.handle(request)

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CosocketCore
 import CosocketLua
 import NIOCore
@@ -15,7 +18,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     private(set) var location: Location
     private let peer: SocketAddress?
     let serverPort: Int
-    private let worker: ServerWorker
+    let worker: ServerWorker
     /// The next entry of `location.phases` to run.
     var nextPhase = 0
     /// Strong until the request ends, so that a closed connection still swallows output.
@@ -43,6 +46,21 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     private var bodyFilterEnded = false
     /// The error page went through the body filter already.
     private var errorPageFiltered = false
+    /// The request's headers once Lua code changed them (`ngx.req.set_header`); until then
+    /// they are read from the head's bytes.
+    var editedHeaders: [(name: String, value: String)]?
+    /// `ngx.req.set_method`.
+    var methodOverride: String?
+    /// `ngx.req.set_uri`.
+    var pathOverride: String?
+    /// `ngx.req.set_uri(uri, true)` in the rewrite phase: the location is found again when
+    /// the phase ends.
+    var uriJumpPending = false
+    /// Jumps so far; nginx stops at 10 (`rewrite or internal redirection cycle`).
+    var uriJumps = 0
+    let startTime: Double
+    /// The virtual server that took the request, where a URI jump looks for its location.
+    var server: VirtualServer?
 
     init(
         head: consuming HTTPRequestHead,
@@ -61,6 +79,10 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         self.connection = connection
         self.worker = worker
         self.args = head.query
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        // Milliseconds, as nginx keeps `r->start_msec`.
+        self.startTime = Double(now.tv_sec) + Double(now.tv_nsec / 1_000_000) / 1000
         for (name, value) in location.settings.declaredVariables { userVariables[name] = value }
     }
 
@@ -87,9 +109,9 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
 
     // MARK: LuaRequestHost
 
-    var method: String { head.methodName }
+    var method: String { methodOverride ?? head.methodName }
     var requestURI: String { head.uri }
-    var path: String { head.path }
+    var path: String { pathOverride ?? head.path }
 
     /// The extension of the path's last segment (nginx's `r->exten`), or `nil`: found without
     /// building the path string, so a path without one costs no allocation.
@@ -107,7 +129,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
             }
             return nil
         }
-        if let normalized = head.normalizedPath {
+        if let normalized = pathOverride ?? head.normalizedPath {
             var copy = normalized
             return copy.withUTF8 { find(UnsafeRawBufferPointer($0)) }
         }
@@ -116,7 +138,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     }
     var query: String { args ?? "" }
     var httpVersion: Double { head.version == .http1_1 ? 1.1 : 1.0 }
-    var requestHeaders: [(name: String, value: String)] { head.headers }
+    var requestHeaders: [(name: String, value: String)] { editedHeaders ?? head.headers }
     var requestBody: [UInt8]? { body.map { Array($0.readableBytesView) } }
     func discardBody() {
         body = nil
@@ -228,15 +250,15 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         switch name {
         case "uri", "document_uri": return path
         case "args", "query_string": return args
-        case "is_args": return args == nil ? "" : "?"
+        case "is_args": return args?.isEmpty == false ? "?" : ""
         case "request_uri": return head.uri
-        case "request_method": return head.methodName
-        case "host": return head.host ?? "localhost"
+        case "request_method": return method
+        case "host": return hostName
         case "remote_addr": return remoteAddress
         case "server_port": return String(serverPort)
         case "scheme": return "http"
         case "server_protocol": return head.version == .http1_1 ? "HTTP/1.1" : "HTTP/1.0"
-        case "content_length": return head.contentLength.map(String.init)
+        case "content_length": return editedHeaders == nil ? head.contentLength.map(String.init) : requestHeader(named: "content-length")
         case "request_length": return String(head.bytes.readableBytes + (body?.readableBytes ?? 0))
         case "status": return String(response.status)
         default: break
@@ -246,9 +268,10 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
             // nginx matches `-` and `_` alike (a header named `X_A_B` is `$http_x_a_b` where
             // `underscores_in_headers on` lets it in).
             let field = name.dropFirst(5)
-            return head.header(named: String(field).replacing("_", with: "-"))
-                ?? (field.contains("_") ? head.header(named: String(field)) : nil)
+            return requestHeader(named: String(field).replacing("_", with: "-"))
+                ?? (field.contains("_") ? requestHeader(named: String(field)) : nil)
         }
+        if name.hasPrefix("cookie_") { return cookie(named: name.dropFirst(7)) }
         if name.hasPrefix("arg_"), let args {
             let wanted = Array(name.dropFirst(4).utf8)
             for pair in NgxCodec.decodeArgs(Array(args.utf8)) where pair.key == wanted {
@@ -460,6 +483,12 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
 
     func enter(_ location: Location) {
         self.location = location
+    }
+
+    /// A URI jump took the request to `location`: its constant `set`s apply too.
+    func moveTo(_ location: Location) {
+        self.location = location
+        for (name, value) in location.settings.declaredVariables { userVariables[name] = value }
     }
 
     /// `return code text`: the text goes through the body filter like handler output.

@@ -180,6 +180,11 @@ final class ServerWorker: @unchecked Sendable {
     /// `return code [text]`: a redirect's text is its `Location`, another code's its body;
     /// without text, a code of 300 or more gets nginx's error page.
     private func respond(_ request: RequestContext, code: Int, text: String?) {
+        applyReturn(request, code: code, text: text)
+        request.end()
+    }
+
+    private func applyReturn(_ request: RequestContext, code: Int, text: String?) {
         request.response.status = code
         if let template = text {
             let text = VariableTemplate.expand(template, request.scriptVariable)
@@ -192,12 +197,12 @@ final class ServerWorker: @unchecked Sendable {
         } else if code >= 300 {
             request.exitStatus = code
         }
-        request.end()
     }
 
     /// Starts the request's next phase handler; `false` when there is none left (or it
     /// failed to load, which makes the response a 500).
     func startNextPhase(of request: RequestContext, in context: LuaContext) -> Bool {
+        if request.uriJumpPending && !jump(request) { return false }
         let phases = request.location.settings.phases
         guard request.nextPhase < phases.count else { return false }
         let phase = phases[request.nextPhase]
@@ -212,6 +217,29 @@ final class ServerWorker: @unchecked Sendable {
             return false
         }
         return true
+    }
+
+    /// `ngx.req.set_uri(uri, true)` ended a rewrite handler: the request moves to its new
+    /// URI's location, whose rewrite-module script runs before its phases (as after nginx's
+    /// `rewrite ... last`). `false` when it ends there instead (no location, a cycle, a
+    /// `return`, a failed script).
+    private func jump(_ request: RequestContext) -> Bool {
+        if let status = request.takeJump() {
+            request.response.status = status
+            request.exitStatus = status
+            return false
+        }
+        guard request.location.settings.runsScript else { return true }
+        switch RewriteScript.run(request.location.settings.script, on: request) {
+        case .proceed:
+            return true
+        case .failed:
+            request.response.status = 500
+            request.exitStatus = 500
+        case .respond(let code, let text):
+            applyReturn(request, code: code, text: text)
+        }
+        return false
     }
 
     /// Runs a `set_by_lua*` or filter handler of `request` to its end (see

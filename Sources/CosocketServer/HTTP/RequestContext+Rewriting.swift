@@ -1,0 +1,81 @@
+import CosocketLua
+
+/// What Lua code changes of the request before later phases see it: headers
+/// (`ngx.req.set_header`), method, URI (and a jump to the URI's location), and what the
+/// variables built on them then read.
+extension RequestContext {
+    /// The request header `name` (case-insensitive), edited or as received.
+    func requestHeader(named name: String) -> String? {
+        guard let editedHeaders else { return head.header(named: name) }
+        return editedHeaders.first { HTTPResponseHead.sameName($0.name, name) }?.value
+    }
+
+    /// `$host`: the host of the request line or `Host` header, lower case and without its
+    /// port, else the server's name (nginx's `r->headers_in.server`).
+    var hostName: String {
+        let raw = editedHeaders == nil ? head.host : requestHeader(named: "host")
+        guard var host = raw, !host.isEmpty else { return serverName.isEmpty ? "localhost" : serverName }
+        if !host.hasPrefix("["), let colon = host.lastIndex(of: ":") { host = String(host[..<colon]) }
+        return host.lowercased()
+    }
+
+    /// `$cookie_NAME`: the first `NAME=value` pair of the `Cookie` headers.
+    func cookie(named name: Substring) -> String? {
+        let headers = editedHeaders.map { $0.filter { HTTPResponseHead.sameName($0.name, "cookie") }.map(\.value) } ?? head.headers(named: "cookie")
+        for header in headers {
+            for pair in header.split(separator: ";") {
+                let trimmed = pair.drop { $0 == " " }
+                guard let equals = trimmed.firstIndex(of: "=") else { continue }
+                if trimmed[..<equals].lowercased() == name.lowercased() {
+                    return String(trimmed[trimmed.index(after: equals)...])
+                }
+            }
+        }
+        return nil
+    }
+
+    func setRequestHeader(_ name: String, _ values: [String]?) {
+        guard !name.isEmpty else { return }
+        var headers = editedHeaders ?? head.headers
+        let first = headers.firstIndex { HTTPResponseHead.sameName($0.name, name) }
+        let kept = first.map { headers[$0].name } ?? name
+        headers.removeAll { HTTPResponseHead.sameName($0.name, name) }
+        // A replaced header keeps the name it arrived with, as nginx overwrites its value in place.
+        let added = (values ?? []).map { (name: kept, value: $0) }
+        headers.insert(contentsOf: added, at: min(first ?? headers.count, headers.count))
+        editedHeaders = headers
+    }
+
+    func setMethod(_ name: String) {
+        methodOverride = name
+    }
+
+    func setURI(_ path: String, jump: Bool) {
+        pathOverride = path
+        if jump { uriJumpPending = true }
+    }
+
+    var isInternal: Bool { uriJumps > 0 }
+
+    var responseHeaders: [(name: String, values: [String])] { response.headers }
+
+    var keepsConnection: Bool { keepAlive }
+
+    /// After a phase that asked for a URI jump: the request takes the location its new URI
+    /// matches (and its captures), and its phases start again from the first. Else the
+    /// status to end with: 404 when no location matches, 500 after ten jumps (nginx's
+    /// `rewrite or internal redirection cycle`).
+    func takeJump() -> Int? {
+        uriJumpPending = false
+        uriJumps += 1
+        guard uriJumps <= 10, let server else {
+            worker.lua.errorLog.log(.error, "rewrite or internal redirection cycle while processing \"\(path)\", \(errorLogContext)")
+            return 500
+        }
+        guard let match = server.locations.match(uri: path) else { return 404 }
+        moveTo(match.payload)
+        captures = match.captures
+        nextPhase = 0
+        return nil
+    }
+}
