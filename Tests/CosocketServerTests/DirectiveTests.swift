@@ -87,7 +87,7 @@ import Testing
         let server = try TestServer(
             server: """
                 location = /small { content_by_lua_block { ngx.req.read_body() ngx.print(#(ngx.req.get_body_data() or "")) } }
-                location = /big { client_max_body_size 0; content_by_lua_block { ngx.req.read_body() ngx.print(#(ngx.req.get_body_data() or "")) } }
+                location = /big { client_max_body_size 0; client_body_buffer_size 4m; content_by_lua_block { ngx.req.read_body() ngx.print(#(ngx.req.get_body_data() or "")) } }
                 location = /chunked { content_by_lua_block { ngx.req.read_body() ngx.print(#(ngx.req.get_body_data() or "")) } }
                 """,
             http: "client_max_body_size 10;"

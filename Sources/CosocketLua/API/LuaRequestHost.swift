@@ -67,9 +67,25 @@ public protocol LuaRequestHost: AnyObject {
     /// Whether the connection stays open after this response (`connection` in
     /// `ngx.resp.get_headers`).
     var keepsConnection: Bool { get }
+    /// `ngx.req.get_body_file`: the file a body larger than `client_body_buffer_size` went
+    /// to (then `requestBody` is `nil`), or one `set_body_file` named.
+    var requestBodyFile: String? { get }
+    /// `ngx.req.set_body_data`, `init_body`, `append_body`, `finish_body`, `set_body_file`:
+    /// the reference's error text, or `nil`.
+    func editBody(_ edit: RequestBodyEdit) -> String?
     /// What nginx appends to error-log lines about this request:
     /// `client: 127.0.0.1, server: name, request: "GET / HTTP/1.1", host: "example.com"`.
     var errorLogContext: String { get }
+}
+
+/// A change of the request body from Lua.
+public enum RequestBodyEdit {
+    case replace(UnsafeRawBufferPointer)
+    /// A blank body of that buffer size (`nil`: `client_body_buffer_size`).
+    case begin(bufferSize: Int?)
+    case append(UnsafeRawBufferPointer)
+    case finish
+    case file(path: String, autoClean: Bool)
 }
 
 /// Why `ngx.req.socket` answers `nil, err` (the reference's words).

@@ -27,7 +27,7 @@ enum RequestAPI {
             ("socket", { L in luaFinish(L!, RequestSocketAPI.socket(L!)) }),
             ("discard_body", { L in luaFinish(L!, RequestAPI.withHost(L!) { _, host in host.discardBody(); return .values(0) }) }),
         ]
-        for (name, function) in functions + RequestRewriteAPI.requestFunctions { luaSetField(L, -1, name, function, upvalue: worker) }
+        for (name, function) in functions + RequestRewriteAPI.requestFunctions + RequestBodyAPI.functions { luaSetField(L, -1, name, function, upvalue: worker) }
         lua_setfield(L, -2, "req")
         // ngx.resp
         lua_createtable(L, 0, 1)
@@ -206,6 +206,7 @@ enum RequestAPI {
 
     static func getPostArgs(_ L: LuaState) -> LuaReturn {
         guard let host = host(L) else { return L.fail("no request found") }
+        if host.requestBodyFile != nil { return L.softFailure("request body in temp file not supported") }
         let maximum = lua_gettop(L) >= 1 ? lua_tonumber(L, 1) : Double(NgxCodec.defaultMaxArgs)
         lua_settop(L, 0)
         let body = host.requestBody ?? []

@@ -32,6 +32,8 @@ public struct ConfigurationBuilder {
         var defaultType = "text/plain"
         var types = LocationConfiguration.builtInTypes
         var clientMaxBodySize = 1 << 20
+        var clientBodyBufferSize = 16 * 1024
+        var clientBodyTempPath: String?
         var keepaliveTimeout = 75
         var keepaliveRequests = 1000
         var sendTimeout = 60
@@ -291,7 +293,7 @@ public struct ConfigurationBuilder {
     /// Directives `applyInheritable` takes that nginx refuses inside a location's `if`.
     private static let notInLocationIf: Set<String> = [
         "default_type", "types", "lua_filter_yield", "client_max_body_size", "keepalive_timeout", "keepalive_requests",
-        "send_timeout",
+        "send_timeout", "client_body_buffer_size", "client_body_temp_path",
     ]
 
     /// A rewrite-module directive of a server or location (or of an `if` block in one),
@@ -367,6 +369,8 @@ public struct ConfigurationBuilder {
         location.defaultType = inherited.defaultType
         location.types = inherited.types
         location.clientMaxBodySize = inherited.clientMaxBodySize
+        location.clientBodyBufferSize = inherited.clientBodyBufferSize
+        location.clientBodyTempPath = inherited.clientBodyTempPath ?? prefix + "/client_body_temp"
         location.keepaliveTimeout = inherited.keepaliveTimeout
         location.keepaliveRequests = inherited.keepaliveRequests
         location.sendTimeout = inherited.sendTimeout
@@ -420,12 +424,20 @@ public struct ConfigurationBuilder {
             }
             let seconds = milliseconds / 1000 + (milliseconds % 1000 > 0 ? 1 : 0)
             if node.name == "send_timeout" { inherited.sendTimeout = seconds } else { inherited.keepaliveTimeout = seconds }
-        case "client_max_body_size":
+        case "client_max_body_size", "client_body_buffer_size":
             do {
-                inherited.clientMaxBodySize = try ConfigUnits.size(try single(node))
+                let size = try ConfigUnits.size(try single(node))
+                if node.name == "client_max_body_size" { inherited.clientMaxBodySize = size } else { inherited.clientBodyBufferSize = size }
             } catch {
                 throw node.error(.directive(name: node.name, message: "invalid value"))
             }
+        case "client_body_temp_path":
+            // `path [level1 [level2 [level3]]]`: the levels (hashed subfolders) are not used here.
+            guard (1...4).contains(node.arguments.count) else {
+                throw node.error(.directive(name: node.name, message: "invalid number of arguments"))
+            }
+            let path = node.arguments[0]
+            inherited.clientBodyTempPath = path.hasPrefix("/") ? path : prefix + "/" + path
         default:
             return false
         }

@@ -64,6 +64,11 @@ public struct LocationConfiguration: Sendable {
     public static let builtInTypes = ["html": "text/html", "gif": "image/gif", "jpg": "image/jpeg"]
 
     public var clientMaxBodySize = 1 << 20
+    /// `client_body_buffer_size`: a body beyond it is kept in a file (`ngx.req.get_body_file`);
+    /// nginx's default is two pages.
+    public var clientBodyBufferSize = 16 * 1024
+    /// `client_body_temp_path`: where those files go (nginx's default is under the prefix).
+    public var clientBodyTempPath = "client_body_temp"
     /// `keepalive_timeout` in seconds (0: no keep-alive after a request here).
     public var keepaliveTimeout = 75
     /// `keepalive_requests`: the request that reaches it closes its connection.

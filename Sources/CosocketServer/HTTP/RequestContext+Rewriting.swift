@@ -35,6 +35,12 @@ extension RequestContext {
     }
 
     func setRequestHeader(_ name: String, _ values: [String]?) {
+        if HTTPResponseHead.sameName(name, "content-length") { contentLengthVariable = values?.first }
+        setHeaderField(name, values)
+    }
+
+    /// Replaces the header fields named `name` (see ``setRequestHeader(_:_:)``).
+    func setHeaderField(_ name: String, _ values: [String]?) {
         guard !name.isEmpty else { return }
         var headers = editedHeaders ?? head.headers
         let first = headers.firstIndex { HTTPResponseHead.sameName($0.name, name) }

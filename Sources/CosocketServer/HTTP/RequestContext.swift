@@ -139,10 +139,29 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     var query: String { args ?? "" }
     var httpVersion: Double { head.version == .http1_1 ? 1.1 : 1.0 }
     var requestHeaders: [(name: String, value: String)] { editedHeaders ?? head.headers }
-    var requestBody: [UInt8]? { body.map { Array($0.readableBytesView) } }
+    /// The body as read, or the one `ngx.req.init_body` is building (until it is in a file).
+    var requestBody: [UInt8]? {
+        if let bodyBuilder { return bodyBuilder.file == nil ? Array(bodyBuilder.memory.readableBytesView) : nil }
+        return body.map { Array($0.readableBytesView) }
+    }
     func discardBody() {
         body = nil
+        bodyFile = nil
         bodyDiscarded = true
+    }
+    /// The body in a file: larger than `client_body_buffer_size`, or `ngx.req.set_body_file`'s.
+    var bodyFile: RequestBodyFile?
+    /// A body `ngx.req.init_body` began.
+    var bodyBuilder: RequestBodyBuilder?
+    /// `ngx.req.finish_body` ended one.
+    var bodyFinished = false
+    var bodyInFileOnly = false
+    /// `ngx.req.set_header("Content-Length", ...)`'s value, which `$content_length` reads.
+    var contentLengthVariable: String?
+
+    func replaceBodyStorage(_ memory: ByteBuffer?, _ file: RequestBodyFile?) {
+        body = memory
+        bodyFile = file
     }
 
     // MARK: Request body and request sockets
@@ -151,7 +170,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     var bodyPending = false
     private var bodyWaiters: [() -> Void] = []
     /// `ngx.req.read_body()` was called.
-    private var bodyRequested = false
+    var bodyRequested = false
     private var bodyDiscarded = false
     /// A request socket took the body or the connection.
     private var socketTaken = false
@@ -171,8 +190,12 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     }
 
     func readBody(whenRead: @escaping () -> Void) -> Bool {
+        let first = !bodyRequested
         bodyRequested = true
-        guard bodyPending, !socketTaken else { return true }
+        guard bodyPending, !socketTaken else {
+            if first { spillBodyIfLarge() }
+            return true
+        }
         sendContinueIfExpected()
         bodyWaiters.append(whenRead)
         return false
@@ -181,6 +204,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     /// The connection collected the whole body.
     func bodyArrived(_ body: ByteBuffer?) {
         self.body = body
+        if bodyRequested { spillBodyIfLarge() }
         bodyFailed()
     }
 
@@ -258,7 +282,10 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         case "server_port": return String(serverPort)
         case "scheme": return "http"
         case "server_protocol": return head.version == .http1_1 ? "HTTP/1.1" : "HTTP/1.0"
-        case "content_length": return editedHeaders == nil ? head.contentLength.map(String.init) : requestHeader(named: "content-length")
+        // nginx's `$content_length` reads the header Lua set with `ngx.req.set_header`, not the
+        // one the body writers update.
+        case "content_length": return contentLengthVariable ?? head.contentLength.map(String.init)
+        case "request_body": return bodyFile == nil ? requestBody.map { String(decoding: $0, as: UTF8.self) } : nil
         case "request_length": return String(head.bytes.readableBytes + (body?.readableBytes ?? 0))
         case "status": return String(response.status)
         default: break

@@ -1,0 +1,67 @@
+import CosocketLua
+import NIOCore
+
+/// The request body as Lua code reads and rewrites it once `ngx.req.read_body` took it: in
+/// memory up to `client_body_buffer_size`, else in a file, as nginx keeps it.
+extension RequestContext {
+    var requestBodyFile: String? { bodyFile?.path }
+
+    /// A body that was read and is larger than the buffer goes to a temporary file, where
+    /// `ngx.req.get_body_file` finds it (and `get_body_data` does not).
+    func spillBodyIfLarge() {
+        guard let body, body.readableBytes > location.settings.clientBodyBufferSize else { return }
+        guard case .success(let file) = RequestBodyFile.create(in: location.settings.clientBodyTempPath) else {
+            // nginx would fail the request; keeping the body in memory serves it instead.
+            worker.lua.errorLog.log(.error, "cannot create a temporary file in \"\(location.settings.clientBodyTempPath)\" for the request body")
+            return
+        }
+        let problem = body.withUnsafeReadableBytes { file.append($0) }
+        file.finishWriting()
+        guard problem == nil else { return }
+        replaceBodyStorage(nil, file)
+    }
+
+    func editBody(_ edit: RequestBodyEdit) -> String? {
+        switch edit {
+        case .replace(let bytes):
+            guard bodyRequested else { return "request body not read yet" }
+            var replacement = ByteBuffer()
+            replacement.writeBytes(bytes)
+            replaceBody(memory: replacement, file: nil)
+        case .begin(let bufferSize):
+            guard bodyRequested else { return "request body not read yet" }
+            // A size of 0 puts this request's bodies in files from now on, as nginx's
+            // `request_body_in_file_only` flag, which init_body(0) sets, does.
+            if bufferSize == 0 { bodyInFileOnly = true }
+            bodyBuilder = RequestBodyBuilder(
+                bufferSize: bodyInFileOnly ? 0 : bufferSize ?? location.settings.clientBodyBufferSize,
+                directory: location.settings.clientBodyTempPath
+            )
+        case .append(let bytes):
+            guard bodyBuilder != nil else { return "request_body not initialized" }
+            return bodyBuilder?.append(bytes)
+        case .finish:
+            guard let builder = bodyBuilder else {
+                // Finishing twice is harmless, as in the reference; before any init it is not.
+                return bodyFinished ? nil : "request_body not initialized"
+            }
+            bodyBuilder = nil
+            bodyFinished = true
+            builder.file?.finishWriting()
+            replaceBody(memory: builder.file == nil ? builder.memory : nil, file: builder.file)
+        case .file(let path, let autoClean):
+            guard bodyRequested else { return "request body not read yet" }
+            let file = RequestBodyFile(path: path, removesFile: autoClean)
+            if let problem = file.measure() { return problem }
+            replaceBody(memory: nil, file: file)
+        }
+        return nil
+    }
+
+    /// The new body, and the `Content-Length` header that says its size.
+    private func replaceBody(memory: ByteBuffer?, file: RequestBodyFile?) {
+        replaceBodyStorage(memory, file)
+        let size = memory?.readableBytes ?? file?.size ?? 0
+        setHeaderField("Content-Length", [String(size)])
+    }
+}
