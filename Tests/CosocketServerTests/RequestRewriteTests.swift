@@ -148,7 +148,6 @@ import Testing
         "_phase_ctx",  // the reference's internal slot
         "get_raw_phase",  // lua-resty-core's internal helper (resty.core loads with the ecosystem issue)
         "exec", "location", "location.capture", "location.capture_multi",  // subrequests: a later issue
-        "run_worker_thread",  // the worker-thread pool: still open in the ngx API issue
     ]
 
     @Test func everyReferenceNameIsThere() throws {

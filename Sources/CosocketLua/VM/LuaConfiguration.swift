@@ -21,6 +21,11 @@ public struct LuaConfiguration: Sendable {
     public var maxPendingTimers = 1024
     /// `lua_max_running_timers`: timer callbacks running at once, per worker (default 256).
     public var maxRunningTimers = 256
+    /// `thread_pool NAME threads=N max_queue=M`, by name; nginx's `default` pool (32 threads)
+    /// is there unless redefined.
+    public var threadPools: [String: (threads: Int, maximumQueue: Int)] = ["default": (32, 65536)]
+    /// The pools a `thread_pool` directive declared (a second one of a name is refused).
+    public var threadPoolsDeclared: Set<String> = []
     /// `lua_shared_dict` directives, in order.
     public var sharedDicts: [SharedDictDeclaration] = []
     /// The zones behind `ngx.shared`, shared by all workers: the host attaches them

@@ -98,7 +98,26 @@ public final class LuaWorker: @unchecked Sendable {
         FFIWorker.adopt(self)
     }
 
+    /// `thread_pool`s this worker has used (`ngx.run_worker_thread`), made on first use.
+    private var workerThreadPools: [String: WorkerThreadPool] = [:]
+
+    func workerThreadPool(named name: String) -> WorkerThreadPool? {
+        if let pool = workerThreadPools[name] { return pool }
+        guard let declared = configuration.threadPools[name] else { return nil }
+        lua_getfield(state, luaGlobalsIndex, "package")
+        lua_getfield(state, -1, "path")
+        lua_getfield(state, -2, "cpath")
+        let pool = WorkerThreadPool(
+            name: name, size: declared.threads, maximumQueue: declared.maximumQueue,
+            packagePath: luaString(state, -2) ?? "", packageCPath: luaString(state, -1) ?? ""
+        )
+        luaPop(state, 3)
+        workerThreadPools[name] = pool
+        return pool
+    }
+
     deinit {
+        for pool in workerThreadPools.values { pool.shutdown() }
         // Collected sockets are freed, not kept, from here on (see ``LuaBox``).
         isClosing = true
         lua_close(state)

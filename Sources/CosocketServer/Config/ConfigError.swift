@@ -30,6 +30,9 @@ public struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
         /// `"foo" directive <message>` — how nginx reports a handler's
         /// complaint, e.g. `"keepalive_timeout" directive invalid value`.
         case directive(name: String, message: String)
+        /// A handler's complaint that nginx words without the directive's name, e.g.
+        /// `duplicate thread pool "p"`.
+        case invalid(String)
         /// `<operation> "<path>" failed (<reason>)`, e.g.
         /// `open() "/etc/nginx/x.conf" failed (2: No such file or directory)`.
         case fileOperationFailed(operation: String, path: String, reason: String)
@@ -89,6 +92,7 @@ public struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
         case .directiveHasNoOpeningBrace(let n): return "directive \"\(n)\" has no opening \"{\""
         case .invalidArgumentCount(let n): return "invalid number of arguments in \"\(n)\" directive"
         case .directive(let n, let m): return "\"\(n)\" directive \(m)"
+        case .invalid(let m): return m
         case .fileOperationFailed(let op, let path, let reason): return "\(op) \"\(path)\" failed (\(reason))"
         case .includeTooDeep(let path, let limit):
             return "include nesting too deep (more than \(limit) levels) at \"\(path)\""

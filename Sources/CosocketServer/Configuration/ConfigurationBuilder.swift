@@ -44,6 +44,30 @@ public struct ConfigurationBuilder {
         var setsSocketDefaults = false
     }
 
+    /// `thread_pool NAME threads=N [max_queue=M]` (main), with nginx's refusals; a pool named
+    /// `default` replaces nginx's built-in one.
+    private func threadPool(_ node: ConfigNode, into lua: inout LuaConfiguration) throws(ConfigError) {
+        guard node.arguments.count >= 2 else { throw node.error(.invalidArgumentCount(node.name)) }
+        let name = node.arguments[0]
+        if lua.threadPools[name] != nil, name != "default" || lua.threadPoolsDeclared.contains(name) {
+            throw node.error(.invalid("duplicate thread pool \"\(name)\""))
+        }
+        var threads = 0
+        var maximumQueue = 65536
+        for argument in node.arguments.dropFirst() {
+            if argument.hasPrefix("threads=") {
+                guard let value = Int(argument.dropFirst(8)), value > 0 else { throw node.error(.invalid("invalid threads value \"\(argument)\"")) }
+                threads = value
+            } else if argument.hasPrefix("max_queue=") {
+                guard let value = Int(argument.dropFirst(10)), value >= 0 else { throw node.error(.invalid("invalid max_queue value \"\(argument)\"")) }
+                maximumQueue = value
+            }
+        }
+        guard threads > 0 else { throw node.error(.invalid("\"\(node.name)\" must have \"threads\" parameter")) }
+        lua.threadPools[name] = (threads, maximumQueue)
+        lua.threadPoolsDeclared.insert(name)
+    }
+
     public func build(_ nodes: [ConfigNode]) throws(ConfigError) -> ServerConfiguration {
         var configuration = ServerConfiguration()
         for node in nodes {
@@ -66,6 +90,8 @@ public struct ConfigurationBuilder {
                     }
                     configuration.errorLogLevel = level
                 }
+            case "thread_pool":
+                try threadPool(node, into: &configuration.lua)
             case "pid": configuration.pidPath = try single(node)
             case "daemon": configuration.daemon = try flag(node)
             case "master_process": configuration.masterProcess = try flag(node)

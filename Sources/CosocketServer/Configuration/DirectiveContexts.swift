@@ -25,7 +25,7 @@ enum DirectiveContexts {
     static let ignored: [String: Set<DirectiveContext>] = [
         // main
         "user": main, "load_module": main, "env": main, "worker_rlimit_nofile": main, "worker_cpu_affinity": main,
-        "pcre_jit": main, "thread_pool": main, "worker_priority": main, "worker_rlimit_core": main,
+        "pcre_jit": main, "worker_priority": main, "worker_rlimit_core": main,
         "working_directory": main, "timer_resolution": main, "lock_file": main, "worker_shutdown_timeout": main,
         // events
         "use": events, "multi_accept": events, "accept_mutex": events, "accept_mutex_delay": events,
@@ -63,7 +63,7 @@ enum DirectiveContexts {
     /// Directives this host implements at some levels, and every level nginx allows them at.
     /// Where one appears at a level that does not act on it, it is accepted as nginx accepts it.
     static let implemented: [String: Set<DirectiveContext>] = [
-        "worker_processes": main, "pid": main, "daemon": main, "master_process": main,
+        "worker_processes": main, "thread_pool": main, "pid": main, "daemon": main, "master_process": main,
         "worker_connections": events,
     ]
 
