@@ -111,20 +111,7 @@ enum NgxCoreAPI {
             lua_setfield(L, -2, name)
         }
 
-        // ngx.config
-        lua_createtable(L, 0, 8)
-        lua_pushinteger(L, 10023)
-        lua_setfield(L, -2, "ngx_lua_version")
-        lua_pushinteger(L, 1_022_001)
-        lua_setfield(L, -2, "nginx_version")
-        luaPushString(L, "http")
-        lua_setfield(L, -2, "subsystem")
-        // Debian's nginx is built --with-debug.
-        lua_pushboolean(L, 1)
-        lua_setfield(L, -2, "debug")
-        luaSetField(L, -1, "prefix", { L in luaPushString(L!, "./"); return 1 }, upvalue: worker)
-        luaSetField(L, -1, "nginx_configure", { L in luaPushString(L!, ""); return 1 }, upvalue: worker)
-        lua_setfield(L, -2, "config")
+        installConfig(L, worker: worker)
 
         // ngx.worker
         lua_createtable(L, 0, 4)
@@ -403,6 +390,23 @@ enum NgxCoreAPI {
 }
 
 extension NgxCoreAPI {
+    /// `ngx.config`, on the `ngx` table on top of the stack (also in worker-thread VMs).
+    static func installConfig(_ L: LuaState, worker: UnsafeMutableRawPointer) {
+        lua_createtable(L, 0, 8)
+        lua_pushinteger(L, 10023)
+        lua_setfield(L, -2, "ngx_lua_version")
+        lua_pushinteger(L, 1_022_001)
+        lua_setfield(L, -2, "nginx_version")
+        luaPushString(L, "http")
+        lua_setfield(L, -2, "subsystem")
+        // Debian's nginx is built --with-debug.
+        lua_pushboolean(L, 1)
+        lua_setfield(L, -2, "debug")
+        luaSetField(L, -1, "prefix", { L in luaPushString(L!, "./"); return 1 }, upvalue: worker)
+        luaSetField(L, -1, "nginx_configure", { L in luaPushString(L!, ""); return 1 }, upvalue: worker)
+        lua_setfield(L, -2, "config")
+    }
+
     /// `ngx.http_time(sec)`, `ngx.cookie_time(sec)`: numbers only, as lua-resty-core takes them
     /// (a numeric string is refused); fractions are cut, times before 1970 read as 1970.
     static func httpTime(_ L: LuaState, _ format: (Int) -> String) -> LuaReturn {

@@ -103,7 +103,8 @@ final class WorkerThreadPool: @unchecked Sendable {
 }
 
 /// The Lua VM of one pool thread: the standard libraries and the part of `ngx` the reference
-/// offers there (the string codecs and hashes; as in the reference, not `ngx.null`), no I/O.
+/// offers there (the string codecs and hashes, `ngx.config`; as in the reference, not
+/// `ngx.null`), no I/O. Not yet `ngx.re` and `ngx.shared` (see the README).
 final class WorkerThreadVM {
     private let state: LuaState
 
@@ -120,6 +121,7 @@ final class WorkerThreadVM {
         lua_createtable(state, 0, 16)
         // The codec functions do not read their upvalue; any pointer will do.
         CodecAPI.install(state, worker: UnsafeMutableRawPointer(bitPattern: 1)!)
+        NgxCoreAPI.installConfig(state, worker: UnsafeMutableRawPointer(bitPattern: 1)!)
         lua_pushvalue(state, -1)
         lua_setfield(state, luaGlobalsIndex, "ngx")
         lua_getfield(state, luaGlobalsIndex, "package")
