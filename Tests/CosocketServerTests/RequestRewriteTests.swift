@@ -160,3 +160,32 @@ import Testing
         #expect(missing == [])
     }
 }
+
+/// The request APIs in each phase they may (or may not) run in, against the reference's answers.
+@Suite struct RequestPhaseTests {
+    @Test func eachPhaseAnswersAsTheReference() throws {
+        let probe = RequestRewriteTests.fixtures.appendingPathComponent("phase-probe.lua").path
+        let expected = try String(contentsOfFile: RequestRewriteTests.fixtures.appendingPathComponent("phase-probe.expected").path, encoding: .utf8)
+            .split(separator: "\n").map(String.init)
+        let server = try TestServer(server: """
+            location / {
+              set_by_lua_block $x { dofile("\(probe)") return 1 }
+              header_filter_by_lua_block { dofile("\(probe)") }
+              body_filter_by_lua_block { if ngx.arg[2] then dofile("\(probe)") end }
+              log_by_lua_block { dofile("\(probe)") }
+              content_by_lua_block { ngx.req.set_header("X-Z", "z") ngx.print(ngx.req.raw_header()) }
+            }
+            """, http: "init_worker_by_lua_block { ngx.timer.at(0, function() loadfile(\"\(probe)\")() end) }")
+        let response = server.get("/")
+        #expect(response.body.hasPrefix("GET / HTTP/1.1\r\n"))
+        #expect(!response.body.contains("X-Z"))
+        #expect(waitUntil { server.log.count(of: "PHASE ") >= 5 })
+        let lines = server.log.lines.compactMap { line -> String? in
+            guard let start = line.range(of: "PHASE ") else { return nil }
+            var text = String(line[start.lowerBound...])
+            if let suffix = text.range(of: ", client:") { text = String(text[..<suffix.lowerBound]) }
+            return text
+        }.sorted()
+        #expect(lines == expected)
+    }
+}

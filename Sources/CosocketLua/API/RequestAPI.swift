@@ -56,15 +56,22 @@ enum RequestAPI {
         LuaWorker.from(L).current?.context.request
     }
 
+    /// A request API called where there is no request: a timer has the reference's fake
+    /// request, whose API says it is disabled; elsewhere (init) there is none at all.
+    static func noRequest(_ L: LuaState) -> LuaReturn {
+        if case .timer? = LuaWorker.from(L).current?.context.kind { return L.fail("API disabled in the current context") }
+        return L.fail("no request found")
+    }
+
     static func withHost(_ L: LuaState, _ body: (LuaState, LuaRequestHost) -> LuaReturn) -> LuaReturn {
-        guard let host = host(L) else { return L.fail("no request found") }
+        guard let host = host(L) else { return RequestAPI.noRequest(L) }
         return body(L, host)
     }
 
     // MARK: ngx.var
 
     static func getVariable(_ L: LuaState) -> LuaReturn {
-        guard let host = host(L) else { return L.fail("no request found") }
+        guard let host = host(L) else { return RequestAPI.noRequest(L) }
         if lua_type(L, 2) == LUA_TNUMBER {
             // A number names a regex capture (`ngx.var[1]`), as in the reference.
             guard let value = host.capture(luaToInteger(L, 2)) else {
@@ -83,7 +90,7 @@ enum RequestAPI {
     }
 
     static func setVariable(_ L: LuaState) -> LuaReturn {
-        guard let host = host(L) else { return L.fail("no request found") }
+        guard let host = host(L) else { return RequestAPI.noRequest(L) }
         guard let name = luaString(L, 2) else { return L.fail("bad variable name") }
         let value = luaIsNoneOrNil(L, 3) ? nil : luaString(L, 3)
         if !host.setVariable(name, value) { return L.fail("variable \"\(name)\" not found for writing; maybe it is a built-in variable that is not changeable or you forgot to use \"set $\(name) '';\" in the config file to define it first") }
@@ -102,7 +109,7 @@ enum RequestAPI {
     }
 
     static func getHeader(_ L: LuaState) -> LuaReturn {
-        guard let host = host(L) else { return L.fail("no request found") }
+        guard let host = host(L) else { return RequestAPI.noRequest(L) }
         guard let name = headerName(L, 2), let values = host.responseHeader(name), !values.isEmpty else {
             lua_pushnil(L)
             return .values(1)
@@ -120,7 +127,7 @@ enum RequestAPI {
     }
 
     static func setHeader(_ L: LuaState) -> LuaReturn {
-        guard let host = host(L) else { return L.fail("no request found") }
+        guard let host = host(L) else { return RequestAPI.noRequest(L) }
         guard let name = headerName(L, 2) else { return L.fail("bad header name") }
         if LuaWorker.from(L).current?.context.output?.headersSent == true {
             // The reference logs this and carries on.
@@ -176,7 +183,7 @@ enum RequestAPI {
     /// `ngx.req.get_headers(max?, raw?)`: with `raw`, names keep their case and there is no
     /// normalizing metatable.
     static func getHeaders(_ L: LuaState) -> LuaReturn {
-        guard let host = host(L) else { return L.fail("no request found") }
+        guard let host = host(L) else { return RequestAPI.noRequest(L) }
         let raw = lua_gettop(L) >= 2 && lua_toboolean(L, 2) != 0
         let headers = host.requestHeaders
         lua_createtable(L, 0, Int32(headers.count))
@@ -195,7 +202,7 @@ enum RequestAPI {
     }
 
     static func getBodyData(_ L: LuaState) -> LuaReturn {
-        guard let host = host(L) else { return L.fail("no request found") }
+        guard let host = host(L) else { return RequestAPI.noRequest(L) }
         guard let body = host.requestBody, !body.isEmpty else {
             lua_pushnil(L)
             return .values(1)
@@ -205,7 +212,7 @@ enum RequestAPI {
     }
 
     static func getPostArgs(_ L: LuaState) -> LuaReturn {
-        guard let host = host(L) else { return L.fail("no request found") }
+        guard let host = host(L) else { return RequestAPI.noRequest(L) }
         if host.requestBodyFile != nil { return L.softFailure("request body in temp file not supported") }
         let maximum = lua_gettop(L) >= 1 ? lua_tonumber(L, 1) : Double(NgxCodec.defaultMaxArgs)
         lua_settop(L, 0)
@@ -216,7 +223,7 @@ enum RequestAPI {
     }
 
     static func getURIArgs(_ L: LuaState) -> LuaReturn {
-        guard let host = host(L) else { return L.fail("no request found") }
+        guard let host = host(L) else { return RequestAPI.noRequest(L) }
         lua_settop(L, 0)
         luaPushString(L, host.query)
         return CodecAPI.decodeArgs(L)

@@ -18,7 +18,7 @@ enum RequestBodyAPI {
     ]
 
     private static func edit(_ L: LuaState, _ edit: RequestBodyEdit) -> LuaReturn {
-        guard let host = RequestAPI.host(L) else { return L.fail("no request found") }
+        guard let host = RequestAPI.host(L) else { return RequestAPI.noRequest(L) }
         if let problem = host.editBody(edit) { return L.fail(problem) }
         return .values(0)
     }

@@ -11,8 +11,19 @@ enum RequestRewriteAPI {
         ("set_uri", { L in luaFinish(L!, RequestRewriteAPI.setURI(L!)) }),
         ("set_uri_args", { L in luaFinish(L!, RequestRewriteAPI.setURIArgs(L!)) }),
         ("is_internal", { L in luaFinish(L!, RequestAPI.withHost(L!) { L, host in lua_pushboolean(L, host.isInternal ? 1 : 0); return .values(1) }) }),
-        ("start_time", { L in luaFinish(L!, RequestAPI.withHost(L!) { L, host in lua_pushnumber(L, host.startTime); return .values(1) }) }),
+        ("start_time", { L in luaFinish(L!, RequestRewriteAPI.startTime(L!)) }),
     ]
+
+    /// A timer's fake request in the reference started when the timer ran: now, near enough.
+    static func startTime(_ L: LuaState) -> LuaReturn {
+        if let host = RequestAPI.host(L) {
+            lua_pushnumber(L, host.startTime)
+            return .values(1)
+        }
+        guard case .timer? = LuaWorker.from(L).current?.context.kind else { return RequestAPI.noRequest(L) }
+        lua_pushnumber(L, Clock.now())
+        return .values(1)
+    }
 
     /// `tostring(value)`, protected; `nil` when a `__tostring` raised (its error on the stack).
     private static func text(_ L: LuaState, _ index: Int32) -> String? {
@@ -21,7 +32,7 @@ enum RequestRewriteAPI {
     }
 
     static func setHeader(_ L: LuaState) -> LuaReturn {
-        guard let host = RequestAPI.host(L) else { return L.fail("no request found") }
+        guard let host = RequestAPI.host(L) else { return RequestAPI.noRequest(L) }
         guard !luaIsNoneOrNil(L, 1) else { return L.fail("bad 'name' argument: string expected, got nil") }
         guard let name = text(L, 1) else { return .rawError }
         var values: [String]?
@@ -49,7 +60,7 @@ enum RequestRewriteAPI {
     }
 
     static func clearHeader(_ L: LuaState) -> LuaReturn {
-        guard let host = RequestAPI.host(L) else { return L.fail("no request found") }
+        guard let host = RequestAPI.host(L) else { return RequestAPI.noRequest(L) }
         guard let name = text(L, 1) else { return .rawError }
         host.setRequestHeader(HeaderEscaping.name(name), nil)
         return .values(0)
@@ -63,7 +74,7 @@ enum RequestRewriteAPI {
     ]
 
     static func setMethod(_ L: LuaState) -> LuaReturn {
-        guard let host = RequestAPI.host(L) else { return L.fail("no request found") }
+        guard let host = RequestAPI.host(L) else { return RequestAPI.noRequest(L) }
         guard lua_type(L, 1) == LUA_TNUMBER else { return L.fail("bad method number") }
         let number = lua_tonumber(L, 1)
         guard let name = methods[LuaNumber.truncated(number)], Double(LuaNumber.truncated(number)) == number else {
@@ -80,7 +91,7 @@ enum RequestRewriteAPI {
         let count = lua_gettop(L)
         guard (1...3).contains(count) else { return L.fail("expecting 1, 2 or 3 arguments but seen \(count)") }
         let worker = LuaWorker.from(L)
-        guard let coroutine = worker.current, let host = coroutine.context.request else { return L.fail("no request found") }
+        guard let coroutine = worker.current, let host = coroutine.context.request else { return RequestAPI.noRequest(L) }
         guard lua_type(L, 1) == LUA_TSTRING || lua_type(L, 1) == LUA_TNUMBER else {
             return L.argumentError(1, "string expected, got \(luaTypeName(L, 1))")
         }
@@ -115,7 +126,7 @@ enum RequestRewriteAPI {
     static func setURIArgs(_ L: LuaState) -> LuaReturn {
         let count = lua_gettop(L)
         guard count == 1 else { return L.fail("expecting 1 argument but seen \(count)") }
-        guard let host = RequestAPI.host(L) else { return L.fail("no request found") }
+        guard let host = RequestAPI.host(L) else { return RequestAPI.noRequest(L) }
         switch lua_type(L, 1) {
         case LUA_TNUMBER, LUA_TSTRING:
             _ = host.setVariable("args", luaString(L, 1) ?? "")
@@ -133,7 +144,7 @@ enum RequestRewriteAPI {
     /// by default, 0 for all), then `content-type`, `content-length` and `connection` as
     /// lua-nginx-module adds them from nginx's own fields.
     static func getResponseHeaders(_ L: LuaState) -> LuaReturn {
-        guard let host = RequestAPI.host(L) else { return L.fail("no request found") }
+        guard let host = RequestAPI.host(L) else { return RequestAPI.noRequest(L) }
         var maximum = 100
         if !luaIsNoneOrNil(L, 1) {
             guard lua_type(L, 1) == LUA_TNUMBER else { return L.argumentError(1, "number expected, got \(luaTypeName(L, 1))") }

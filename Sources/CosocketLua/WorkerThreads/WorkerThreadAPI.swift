@@ -18,6 +18,10 @@ enum WorkerThreadAPI {
     static func run(_ L: LuaState) -> LuaReturn {
         let worker = LuaWorker.from(L)
         guard let coroutine = worker.current else { return L.fail("no request found") }
+        // The reference's contexts: rewrite, access, content, and timers.
+        if case .request(let phase) = coroutine.context.kind, !["rewrite", "access", "content"].contains(phase) {
+            return L.fail("API disabled in the context of \(coroutine.context.disabledContextName)")
+        }
         let count = lua_gettop(L)
         guard count >= 3 else { return failure(L, "expecting at least 3 arguments") }
         let poolName = luaString(L, 1) ?? ""
