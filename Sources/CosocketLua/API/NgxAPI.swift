@@ -36,6 +36,7 @@ extension LuaWorker {
         SharedDictAPI.install(L, worker: worker, zones: configuration.sharedDictZones)
         SemaphoreAPI.install(L, worker: worker)
         NgxModulesAPI.install(L, worker: worker)
+        SSLModuleAPI.install(L, worker: worker)
 
         lua_pushvalue(L, -1)
         lua_setfield(L, luaGlobalsIndex, "ngx")
