@@ -85,6 +85,6 @@ let package = Package(
             name: "CosocketLuaTests",
             dependencies: ["CosocketLua", "CosocketTestSupport", .product(name: "NIOPosix", package: "swift-nio")]
         ),
-        .testTarget(name: "CosocketServerTests", dependencies: ["CosocketServer", "CosocketTestSupport"]),
+        .testTarget(name: "CosocketServerTests", dependencies: ["CosocketServer", "CosocketCore", "CosocketTestSupport"]),
     ]
 )

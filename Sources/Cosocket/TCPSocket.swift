@@ -25,6 +25,7 @@ public final class TCPSocket: @unchecked Sendable {
     private var connectContinuation: UnsafeContinuation<Result<Void, CosocketError>, Never>?
     private var readContinuation: UnsafeContinuation<ReadOutcome, Never>?
     private var sendContinuation: UnsafeContinuation<Result<Int, CosocketError>, Never>?
+    var handshakeContinuation: UnsafeContinuation<Result<TLSSession, CosocketError>, Never>?
 
     /// Creates a socket on `eventLoop` (default: one of NIO's shared singleton loops).
     public init(eventLoop: EventLoop = MultiThreadedEventLoopGroup.singleton.any()) {
@@ -190,7 +191,7 @@ public final class TCPSocket: @unchecked Sendable {
     }
 
     /// Starts an operation on the loop; suspends only when the engine parks it.
-    private func onLoop<T: Sendable>(
+    func onLoop<T: Sendable>(
         immediate: @escaping @Sendable (StreamSocket) -> T?,
         park: @escaping @Sendable (UnsafeContinuation<T, Never>) -> Void
     ) async -> T {
@@ -214,6 +215,12 @@ extension TCPSocket: StreamSocketDelegate {
     public func socketDidSend(_ socket: StreamSocket, result: Result<Int, CosocketError>) {
         let continuation = sendContinuation
         sendContinuation = nil
+        continuation?.resume(returning: result)
+    }
+
+    public func socketDidHandshake(_ socket: StreamSocket, result: Result<TLSSession, CosocketError>) {
+        let continuation = handshakeContinuation
+        handshakeContinuation = nil
         continuation?.resume(returning: result)
     }
 }

@@ -42,6 +42,70 @@ import Testing
         }
     }
 
+    // MARK: TLS handshake
+
+    @Test func aHandshakeMakesEveryOtherOperationBusyConnecting() {
+        var machine = Self.connected()
+        #expect(machine.handshakeDecision() == .proceed)
+        #expect(machine.handshakeWaits(until: Self.at(30)) == Self.at(30))
+        #expect(machine.isHandshaking)
+        #expect(machine.handshakeDecision() == .refuse(.busy(.connect)))
+        #expect(machine.readDecision(readsAll: false) == .refuse(.busy(.connect)))
+        #expect(!machine.isReading)
+        #expect(machine.sendDecision() == .refuse(.busy(.connect)))
+        #expect(machine.closeDecision() == .refuse(.busy(.connect)))
+        #expect(machine.keepaliveDecision(.init(isOver: false, bufferedBytes: 0, bytesReadAhead: 0)) == .refuse(.busy(.connect)))
+        #expect(machine.connectDecision() == .refuse(.busy(.connect)))
+        #expect(machine.shutdownDecision(connectionOpen: true) == .refuse(.busy(.connect)))
+        #expect(machine.resetForReuse() == false)
+        #expect(machine.deadlines.deadline(.handshake) == Self.at(30))
+        #expect(machine.handshakeEnded() == true)
+        #expect(machine.handshakeEnded() == false)
+        #expect(machine.deadlines.deadline(.handshake) == nil)
+        #expect(machine.readDecision(readsAll: false) == .proceed)
+    }
+
+    @Test func aHandshakeWaitsForNoReadOrSendAndNeedsAnOpenConnection() {
+        #expect(Machine().handshakeDecision() == .refuse(.closedEmpty))
+        var connecting = Machine()
+        connecting.connectStarted()
+        #expect(connecting.handshakeDecision() == .refuse(.busy(.connect)))
+        var reading = Self.connected()
+        #expect(reading.readDecision(readsAll: false) == .proceed)
+        #expect(reading.handshakeDecision() == .refuse(.busy(.read)))
+        var sending = Self.connected()
+        _ = sending.sendWaits(count: 3, until: Self.at(10))
+        #expect(sending.handshakeDecision() == .refuse(.busy(.write)))
+        var ended = Self.connected()
+        #expect(ended.readDecision(readsAll: false) == .proceed)
+        ended.readEnded(atEndOfStream: true)
+        #expect(ended.handshakeDecision() == .refuse(.closedEmpty))
+        var shut = Self.connected()
+        #expect(shut.shutdownDecision(connectionOpen: true) == .proceed)
+        #expect(shut.handshakeDecision() == .refuse(.closedEmpty))
+        var lent = Machine()
+        _ = lent.adopted(limit: nil)
+        #expect(lent.handshakeDecision() == .refuseDownstream)
+    }
+
+    @Test func releasingDuringAHandshakeFailsIt() {
+        var machine = Self.connected()
+        _ = machine.handshakeWaits(until: Self.at(30))
+        let release = machine.released()
+        #expect(release.failsHandshake && !release.failsRead && !release.failsSend && release.disarms)
+        #expect(!machine.isHandshaking && machine.phase == .closed)
+        #expect(machine.resetForReuse() == true)
+    }
+
+    @Test func aHandshakeTimesOutAtItsDeadline() {
+        var machine = Self.connected()
+        _ = machine.handshakeWaits(until: Self.at(30))
+        Self.fire(&machine, at: Self.at(29))
+        #expect(machine.isHandshaking)
+        Self.fire(&machine, at: Self.at(30))
+        #expect(!machine.isHandshaking && machine.phase == .closed)
+    }
+
     @Test func aReadAndASendRunTogetherAndBlockCloseKeepaliveAndReconnect() {
         var machine = Self.connected()
         #expect(machine.readDecision(readsAll: false) == .proceed)
@@ -170,9 +234,9 @@ import Testing
         _ = machine.readDecision(readsAll: false)
         _ = machine.readWaits(until: Self.at(10))
         _ = machine.sendWaits(count: 1, until: Self.at(20))
-        #expect(machine.released() == .init(lent: false, unreadBodyBytes: nil, failsRead: true, failsSend: true, disarms: true))
+        #expect(machine.released() == .init(lent: false, unreadBodyBytes: nil, failsRead: true, failsSend: true, failsHandshake: false, disarms: true))
         #expect(machine.phase == .closed && !machine.isReading && machine.pendingSendCount == nil)
-        #expect(machine.released() == .init(lent: false, unreadBodyBytes: nil, failsRead: false, failsSend: false, disarms: false))
+        #expect(machine.released() == .init(lent: false, unreadBodyBytes: nil, failsRead: false, failsSend: false, failsHandshake: false, disarms: false))
         #expect(machine.resetForReuse() == true)
         #expect(machine.phase == .fresh)
     }
@@ -270,6 +334,12 @@ import Testing
                 if $0.readLimit == nil, $0.sendDecision() == .proceed { _ = $0.sendWaits(count: 1, until: Self.at(20)) }
             }),
             ("sendEnded", { _ = $0.sendEnded() }),
+            ("handshake", {
+                if $0.handshakeDecision() == .proceed { _ = $0.handshakeWaits(until: Self.at(20)) }
+            }),
+            // A handshake ends either way: completed, or failed (which closes the connection).
+            ("handshakeCompleted", { _ = $0.handshakeEnded() }),
+            ("handshakeFailed", { if $0.handshakeEnded() { _ = $0.released() } }),
             ("sendTimedOut", { _ = $0.sendTimedOut() }),
             ("close", { if $0.closeDecision() == .release { _ = $0.released() } }),
             ("shutdown", { _ = $0.shutdownDecision(connectionOpen: true) }),
@@ -309,6 +379,7 @@ import Testing
             case .read: if machine.isReading { machine.readEnded() }
             case .send: _ = machine.sendTimedOut()
             case .poolWait, .connect: _ = machine.connectFailed()
+            case .handshake: if machine.handshakeEnded() { _ = machine.released() }
             }
         }
         _ = machine.rearm()
@@ -321,6 +392,12 @@ import Testing
         if deadlines.deadline(.send) != nil { #expect(machine.pendingSendCount != nil) }
         if deadlines.deadline(.poolWait) != nil { #expect(machine.phase == .waitingForPool) }
         if deadlines.deadline(.connect) != nil { #expect(machine.phase == .opening) }
+        if deadlines.deadline(.handshake) != nil { #expect(machine.isHandshaking) }
+        if machine.isHandshaking {
+            // Nothing else runs beside a handshake, and nothing else may start.
+            #expect(machine.phase == .connected && !machine.isReading && machine.pendingSendCount == nil)
+            #expect(machine.busyError == .busy(.connect))
+        }
         if machine.isLent || machine.readLimit != nil { #expect(machine.phase == .connected, "\(machine)") }
         // Every deadline is covered by the armed entry: none can be missed.
         for operation in SocketDeadlines.Operation.allCases {

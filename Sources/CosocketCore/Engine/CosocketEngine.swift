@@ -18,6 +18,24 @@ public final class CosocketEngine: @unchecked Sendable {
     /// The loop's readiness set, on a ``CosocketEventLoopGroup`` loop: upstream connections
     /// then use descriptors of their own instead of NIO channels.
     let poller: DescriptorPoller?
+    /// The TLS client contexts built so far, by the settings they were built from; touched on
+    /// the engine's loop only.
+    private var tlsContexts: [TLSConfiguration: Result<TLSContext, TLSContext.BuildError>] = [:]
+
+    /// The client context for `configuration` (built once, then shared by every handshake that
+    /// uses the same settings).
+    public func tlsContext(for configuration: TLSConfiguration) -> Result<TLSContext, TLSContext.BuildError> {
+        let key = configuration.contextKey
+        if let context = tlsContexts[key] { return context }
+        let context: Result<TLSContext, TLSContext.BuildError>
+        do {
+            context = .success(try TLSContext(key))
+        } catch {
+            context = .failure(error)
+        }
+        tlsContexts[key] = context
+        return context
+    }
     #endif
 
     public init(eventLoop: EventLoop, configuration: EngineConfiguration = EngineConfiguration(), resolver: (any Resolver)? = nil) {

@@ -21,6 +21,8 @@ public struct EngineConfiguration: Sendable {
     public var resolver: DNSResolverConfiguration?
     /// `resolver_timeout` (default 30 s), applied to ``resolver``.
     public var resolverTimeout: TimeAmount = .seconds(30)
+    /// The `lua_ssl_*` settings of `sslhandshake`.
+    public var tls = TLSConfiguration()
 
     public init() {}
 }

@@ -37,6 +37,16 @@ public enum CosocketError: Error, Sendable, Equatable {
     case badArgument(String)
     /// The worker is shutting down.
     case shuttingDown
+    /// The TLS handshake failed (`handshake failed`); `log` is the line nginx logs for why.
+    case tlsHandshakeFailed(log: String)
+    /// The peer's certificate did not verify: OpenSSL's verify code and text (`20: unable to
+    /// get local issuer certificate`).
+    case tlsVerifyFailed(code: Int, reason: String)
+    /// A TLS record failed to decrypt or the TLS layer failed otherwise after the handshake
+    /// (nginx's `SSL_read() failed`): `error`, with the bytes read before.
+    case tlsFailure(partial: ByteBuffer)
+    /// The peer's certificate does not name the server name asked for.
+    case tlsHostMismatch(host: String)
 
     /// The reference implementation's error string for this failure.
     public var message: String {
@@ -54,13 +64,17 @@ public enum CosocketError: Error, Sendable, Equatable {
         case .dubiousState: return "connection in dubious state"
         case .badArgument(let text): return text
         case .shuttingDown: return "worker shutting down"
+        case .tlsFailure: return "error"
+        case .tlsHandshakeFailed: return "handshake failed"
+        case .tlsVerifyFailed(let code, let reason): return "\(code): \(reason)"
+        case .tlsHostMismatch: return "certificate host mismatch"
         }
     }
 
     /// Bytes received before a read failed; empty for every other failure.
     public var partial: ByteBuffer {
         switch self {
-        case .timeout(let partial), .closed(let partial), .system(_, let partial): return partial
+        case .timeout(let partial), .closed(let partial), .system(_, let partial), .tlsFailure(let partial): return partial
         default: return ByteBuffer()
         }
     }
@@ -86,6 +100,7 @@ public enum CosocketError: Error, Sendable, Equatable {
         case .timeout: return .timeout(partial: partial)
         case .closed: return .closed(partial: partial)
         case .system(let code, _): return .system(errno: code, partial: partial)
+        case .tlsFailure: return .tlsFailure(partial: partial)
         default: return self
         }
     }

@@ -12,13 +12,14 @@ public struct SocketDeadlines: Sendable, Hashable {
     /// What a deadline bounds. `allCases` is the order in which deadlines that passed together
     /// are handled.
     public enum Operation: Int, Sendable, CaseIterable {
-        case read, send, poolWait, connect
+        case read, send, poolWait, connect, handshake
     }
 
     private var read: NIODeadline?
     private var send: NIODeadline?
     private var poolWait: NIODeadline?
     private var connect: NIODeadline?
+    private var handshake: NIODeadline?
     /// The deadline the queue entry is armed for; nil when the socket is not queued.
     public private(set) var armed: NIODeadline?
 
@@ -30,6 +31,7 @@ public struct SocketDeadlines: Sendable, Hashable {
         case .send: return send
         case .poolWait: return poolWait
         case .connect: return connect
+        case .handshake: return handshake
         }
     }
 
@@ -39,6 +41,7 @@ public struct SocketDeadlines: Sendable, Hashable {
         case .send: send = deadline
         case .poolWait: poolWait = deadline
         case .connect: connect = deadline
+        case .handshake: handshake = deadline
         }
     }
 
@@ -67,6 +70,7 @@ public struct SocketDeadlines: Sendable, Hashable {
         send = nil
         poolWait = nil
         connect = nil
+        handshake = nil
         defer { armed = nil }
         return armed != nil
     }

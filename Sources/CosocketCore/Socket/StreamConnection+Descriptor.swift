@@ -57,6 +57,10 @@ extension StreamConnection: ReadinessHandler {
             guard code == 0, !isClosed else { return }
         }
         if events & UInt32(COSOCKET_EPOLLRDHUP | COSOCKET_EPOLLHUP | COSOCKET_EPOLLERR) != 0 { peerHungUp = true }
+        if tlsHandshaking {
+            tlsContinueHandshake()
+            return
+        }
         if inputClosed, !isClosed, events & UInt32(COSOCKET_EPOLLERR) != 0 {
             // A reset after the peer's FIN: reads are over, so nothing else would notice it.
             let code = NonBlockingConnect.pendingError(descriptor)
@@ -66,14 +70,25 @@ extension StreamConnection: ReadinessHandler {
         if events & UInt32(COSOCKET_EPOLLIN | COSOCKET_EPOLLRDHUP | COSOCKET_EPOLLHUP | COSOCKET_EPOLLERR) != 0 {
             readable = true
             readAvailable()
+            if let tls, tls.writeWaitsForReadable, !isClosed {
+                tls.writeWaitsForReadable = false
+                flushPendingWrites()
+            }
         }
-        if events & UInt32(COSOCKET_EPOLLOUT) != 0, !isClosed, !pendingWrites.isEmpty { flushPendingWrites() }
+        if events & UInt32(COSOCKET_EPOLLOUT) != 0, !isClosed {
+            if !pendingWrites.isEmpty { flushPendingWrites() }
+            if let tls, tls.readWaitsForWritable {
+                tls.readWaitsForWritable = false
+                readable = true
+                readAvailable()
+            }
+        }
     }
 
     // MARK: Reading
 
     /// Reads what the kernel holds, until it has no more or reading pauses.
-    private func readAvailable() {
+    func readAvailable() {
         while readable, !readingPaused, !isClosed, !inputClosed {
             if buffer.readableBytes == 0 {
                 buffer.clear()
@@ -82,12 +97,15 @@ extension StreamConnection: ReadinessHandler {
             }
             buffer.reserveCapacity(minimumWritableBytes: readSize)
             let count = buffer.withUnsafeMutableWritableBytes { space in
-                Glibc.read(descriptor, space.baseAddress, Swift.min(space.count, readSize))
+                let space = UnsafeMutableRawBufferPointer(rebasing: space.prefix(readSize))
+                if let tls { return tlsRead(tls, into: space) }
+                return Glibc.read(descriptor, space.baseAddress, space.count)
             }
             if count > 0 {
                 buffer.moveWriterIndex(forwardBy: count)
-                // A short read emptied the kernel's buffer: the next bytes bring a new edge.
-                if count < readSize, !peerHungUp { readable = false }
+                // A short read emptied the kernel's buffer: the next bytes bring a new edge. (Not
+                // so over TLS, which returns a record at a time: it reads on until WANT_READ.)
+                if count < readSize, !peerHungUp, tls == nil { readable = false }
                 if received(count) { break }
             } else if count == 0 {
                 readable = false
@@ -113,6 +131,11 @@ extension StreamConnection: ReadinessHandler {
         // Bytes may wait in the kernel with no new edge to come: ask epoll to look again
         // (a modification re-checks readiness), so they are read by the next drain rather than
         // inside this call, whose caller is not ready for input yet.
+        if let tls, tls.hasPendingBytes {
+            // Decrypted bytes wait inside OpenSSL, where epoll cannot see them.
+            poller?.eventLoop.execute { if !self.isClosed { self.readAvailable() } }
+            return
+        }
         guard let poller, readable else { return }
         _ = cosocket_epoll_ctl(poller.epollDescriptor, Int32(COSOCKET_EPOLL_CTL_MOD), descriptor, DescriptorPoller.connectionEvents, registration)
     }
@@ -122,6 +145,7 @@ extension StreamConnection: ReadinessHandler {
     /// Sends `buffers` with one gathering write, keeping what the kernel does not take yet;
     /// returns whether all of it went.
     func descriptorWrite<Buffers: Collection<ByteBuffer>>(_ buffers: Buffers) -> Bool {
+        if tls != nil { return tlsWrite(buffers) }
         if !pendingWrites.isEmpty {
             pendingWrites.append(contentsOf: buffers)
             return false
@@ -147,7 +171,11 @@ extension StreamConnection: ReadinessHandler {
     }
 
     /// The socket became writable: sends what waits, and tells the owner once all of it went.
-    private func flushPendingWrites() {
+    func flushPendingWrites() {
+        if tls != nil {
+            if tlsSendPending() == true { owner?.connectionDidDrain(self) }
+            return
+        }
         let written = Self.sendAll(pendingWrites, to: descriptor)
         if written < 0 {
             if written != -Int(EAGAIN) { failWrite() }
@@ -229,7 +257,7 @@ extension StreamConnection: ReadinessHandler {
     // MARK: Closing and options
 
     /// A system error ends the connection, as a channel's error does.
-    private func fail(_ code: CInt) {
+    func fail(_ code: CInt) {
         recordError(code)
         closeTransport()
     }
@@ -237,7 +265,7 @@ extension StreamConnection: ReadinessHandler {
     /// A failed write ends the connection as it ends a NIO channel: what the peer sent before
     /// is read first (a response followed by a close must still reach its reader), and the
     /// write's error is not recorded for readers, who see the connection closed.
-    private func failWrite() {
+    func failWrite() {
         readable = true
         peerHungUp = true
         readAvailable()
@@ -253,18 +281,23 @@ extension StreamConnection: ReadinessHandler {
     /// `shutdown` drops it); with the read side already ended, the connection closes.
     func descriptorShutdownOutput() {
         pendingWrites.removeAll()
+        tls?.shutdown()
         outputShut = true
         _ = Glibc.shutdown(descriptor, CInt(SHUT_WR))
         if inputClosed { closeTransport() }
     }
 
     func descriptorClose() {
+        // close_notify, as nginx sends it when it closes (a failed connection sends none).
+        if errorCode == nil { tls?.shutdown() }
         releaseDescriptor()
     }
 
     private func releaseDescriptor() {
         guard descriptor >= 0 else { return }
         poller?.deregister(registration)
+        tls = nil
+        tlsHandshaking = false
         Glibc.close(descriptor)
         descriptor = -1
         connecting = false

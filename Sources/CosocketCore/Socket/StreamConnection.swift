@@ -14,10 +14,13 @@ protocol StreamConnectionOwner: AnyObject {
     func connectionDidClose(_ connection: StreamConnection)
     /// A connect left in progress ended: `errno` 0 when it connected, else why it failed.
     func connectionDidConnect(_ connection: StreamConnection, errno: CInt)
+    /// A TLS handshake left in progress ended: `failure` nil when it completed.
+    func connectionDidFinishHandshake(_ connection: StreamConnection, failure: TLSStreamTransport.Failure?)
 }
 
 extension StreamConnectionOwner {
     func connectionDidConnect(_ connection: StreamConnection, errno: CInt) {}
+    func connectionDidFinishHandshake(_ connection: StreamConnection, failure: TLSStreamTransport.Failure?) {}
 }
 
 /// One TCP or unix-domain connection and its receive buffer; the unit a pool keeps.
@@ -56,6 +59,11 @@ final class StreamConnection: DeadlineQueueMember, @unchecked Sendable {
     var isDownstream = false
     /// How many bytes one `read` asks for.
     let readSize: Int
+    /// The connection's TLS, once a handshake began on it (see `StreamConnection+TLS.swift`):
+    /// reads and writes go through it from then on, and it stays with the connection in a pool.
+    var tls: TLSStreamTransport?
+    /// The handshake is in flight: readiness events drive it rather than reads.
+    var tlsHandshaking = false
     #endif
     /// Not retained, and not weak either (a weak reference gives its target a side table,
     /// which makes every retain and release of it several times dearer): each owner lets go
@@ -258,8 +266,12 @@ final class StreamConnection: DeadlineQueueMember, @unchecked Sendable {
         return channelGetOption(option)
     }
 
+    /// The ``errorCode`` of a TLS failure that is no system error (no errno is negative).
+    static let tlsFailureCode: Int32 = -1
+
     /// The error a failed operation reports: the recorded system error, else `closed`.
     func failure(partial: ByteBuffer) -> CosocketError {
+        if errorCode == Self.tlsFailureCode { return .tlsFailure(partial: partial) }
         if let errorCode { return .system(errno: errorCode, partial: partial) }
         return .closed(partial: partial)
     }

@@ -238,6 +238,10 @@ extension StreamSocket {
         if release.failsSend {
             delegate?.socketDidSend(self, result: .failure(error.withPartial(ByteBuffer())))
         }
+        if release.failsHandshake {
+            handshake = nil
+            delegate?.socketDidHandshake(self, result: .failure(error.withPartial(ByteBuffer())))
+        }
     }
 
     // MARK: Client connections
@@ -289,6 +293,7 @@ extension StreamSocket {
             case .send: sendTimedOut()
             case .poolWait: poolWaitTimedOut()
             case .connect: connectTimedOut()
+            case .handshake: handshakeTimedOut()
             }
         }
         arm(machine.rearm())

@@ -11,7 +11,7 @@ import NIOCore
 /// next is decided by a ``StreamSocketStateMachine``; this shell executes its decisions on a
 /// ``StreamConnection`` (over the engine's descriptors or a NIO channel), the pools and the
 /// engine's timers. This file opens connections; `StreamSocket+Operations.swift` reads,
-/// sends, closes and times out.
+/// sends, closes and times out; `StreamSocket+TLS.swift` runs TLS handshakes.
 public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     public let engine: CosocketEngine
     /// The `lua_socket_*` defaults this socket's operations fall back to: the engine's, or
@@ -52,6 +52,8 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     var lender: AcceptedStream?
     /// Where this socket sits in the engine's timeout queue (see ``EngineTimers``).
     var deadlineQueueSlot = -1
+    /// The TLS handshake in flight: what to check once it completes.
+    var handshake: TLSHandshakeOptions?
 
     public init(engine: CosocketEngine) {
         self.engine = engine

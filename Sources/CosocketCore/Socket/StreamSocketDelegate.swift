@@ -8,4 +8,10 @@ public protocol StreamSocketDelegate: AnyObject {
     func socketDidConnect(_ socket: StreamSocket, result: Result<Void, CosocketError>)
     func socketDidRead(_ socket: StreamSocket, outcome: ReadOutcome)
     func socketDidSend(_ socket: StreamSocket, result: Result<Int, CosocketError>)
+    /// A TLS handshake (``StreamSocket/tlsHandshake(_:)``) that could not finish at once ended.
+    func socketDidHandshake(_ socket: StreamSocket, result: Result<TLSSession, CosocketError>)
+}
+
+extension StreamSocketDelegate {
+    public func socketDidHandshake(_ socket: StreamSocket, result: Result<TLSSession, CosocketError>) {}
 }

@@ -9,7 +9,9 @@ import NIOCore
 /// may run together); a second of a kind answers `socket busy ...`; a read timeout leaves the
 /// socket usable, every other failure ends the connection; after a read met the end of the
 /// stream, reads answer `closed` while sends still reach the kernel; a send timeout shuts the
-/// write side only.
+/// write side only. A TLS handshake on the connection is an operation of its own, refused
+/// while a read or send is in flight and making every other operation `socket busy
+/// connecting` until it ends (lua-nginx-module's `conn_waiting`).
 public struct StreamSocketStateMachine: Sendable, Hashable {
     public enum Phase: Sendable, Equatable {
         /// Never connected (or reset for reuse).
@@ -28,6 +30,8 @@ public struct StreamSocketStateMachine: Sendable, Hashable {
     /// cleans up.
     public internal(set) var generation: UInt64 = 0
     public private(set) var isReading = false
+    /// A TLS handshake is in flight.
+    public private(set) var isHandshaking = false
     /// The byte count of the send in flight.
     public private(set) var pendingSendCount: Int?
     /// A read met the end of the stream (or failed): reads answer `closed` at once.
@@ -52,6 +56,7 @@ public struct StreamSocketStateMachine: Sendable, Hashable {
 
     /// The operation in flight that makes `close`, `setkeepalive` and a reconnect busy.
     public var busyError: CosocketError? {
+        if isHandshaking { return .busy(.connect) }
         if isReading { return .busy(.read) }
         if pendingSendCount != nil { return .busy(.write) }
         return nil
@@ -186,6 +191,7 @@ public struct StreamSocketStateMachine: Sendable, Hashable {
             bodyEnded = false
             return .refuse(.closedEmpty)
         }
+        if isHandshaking { return .refuse(.busy(.connect)) }
         if isReading { return .refuse(.busy(.read)) }
         if readFailed { return .refuse(.closedEmpty) }
         isReading = true
@@ -222,6 +228,7 @@ public struct StreamSocketStateMachine: Sendable, Hashable {
 
     public func sendDecision() -> SendDecision {
         guard phase == .connected else { return .refuse(isConnecting ? .busy(.connect) : .closedEmpty) }
+        if isHandshaking { return .refuse(.busy(.connect)) }
         if pendingSendCount != nil { return .refuse(.busy(.write)) }
         if writeClosed { return .refuse(.closedEmpty) }
         return .proceed
@@ -248,6 +255,40 @@ public struct StreamSocketStateMachine: Sendable, Hashable {
     public mutating func sendTimedOut() -> Bool {
         guard sendEnded() != nil else { return false }
         writeClosed = true
+        return true
+    }
+
+    // MARK: TLS handshake
+
+    public enum HandshakeDecision: Sendable, Equatable {
+        case refuse(CosocketError)
+        /// Lent client connections take no upstream handshake.
+        case refuseDownstream
+        case proceed
+    }
+
+    /// `sslhandshake`: on a connection whose reads and writes are still open, with nothing
+    /// else in flight.
+    public func handshakeDecision() -> HandshakeDecision {
+        guard phase == .connected else { return .refuse(isConnecting ? .busy(.connect) : .closedEmpty) }
+        if readFailed || writeClosed { return .refuse(.closedEmpty) }
+        if let busyError { return .refuse(busyError) }
+        if isLent { return .refuseDownstream }
+        return .proceed
+    }
+
+    /// The handshake could not finish at once: it fails at `deadline` (the connect timeout, as
+    /// the reference times it); returns where to arm.
+    public mutating func handshakeWaits(until deadline: NIODeadline) -> NIODeadline? {
+        isHandshaking = true
+        return deadlines.set(.handshake, at: deadline)
+    }
+
+    /// The handshake ended (either way); `false` when none was in flight.
+    public mutating func handshakeEnded() -> Bool {
+        guard isHandshaking else { return false }
+        isHandshaking = false
+        deadlines.clear(.handshake)
         return true
     }
 
@@ -309,6 +350,7 @@ public struct StreamSocketStateMachine: Sendable, Hashable {
     /// `shutdown("send")`; `connectionOpen`: the connection has not closed under the socket.
     public mutating func shutdownDecision(connectionOpen: Bool) -> SendDecision {
         guard phase == .connected, connectionOpen else { return .refuse(.closedEmpty) }
+        if isHandshaking { return .refuse(.busy(.connect)) }
         if pendingSendCount != nil { return .refuse(.busy(.write)) }
         writeClosed = true
         return .proceed
@@ -323,6 +365,8 @@ public struct StreamSocketStateMachine: Sendable, Hashable {
         /// A read and a send were in flight: each fails.
         public var failsRead: Bool
         public var failsSend: Bool
+        /// A TLS handshake was in flight: it fails.
+        public var failsHandshake: Bool
         /// The timeout queue entry is armed: disarm it.
         public var disarms: Bool
     }
@@ -331,13 +375,14 @@ public struct StreamSocketStateMachine: Sendable, Hashable {
     public mutating func released() -> Release {
         let release = Release(
             lent: isLent, unreadBodyBytes: readLimit,
-            failsRead: isReading, failsSend: pendingSendCount != nil,
+            failsRead: isReading, failsSend: pendingSendCount != nil, failsHandshake: isHandshaking,
             disarms: deadlines.clearAll()
         )
         phase = .closed
         isLent = false
         readLimit = nil
         isReading = false
+        isHandshaking = false
         pendingSendCount = nil
         return release
     }
@@ -365,7 +410,7 @@ public struct StreamSocketStateMachine: Sendable, Hashable {
     /// Back to a fresh socket's state for a new owner; `false` (nothing changed) while the
     /// socket holds a connection, waits for something, or has its timeout entry armed.
     public mutating func resetForReuse() -> Bool {
-        guard phase == .fresh || phase == .closed, !isReading, pendingSendCount == nil, deadlines.armed == nil else {
+        guard phase == .fresh || phase == .closed, !isReading, !isHandshaking, pendingSendCount == nil, deadlines.armed == nil else {
             return false
         }
         let generation = self.generation &+ 1

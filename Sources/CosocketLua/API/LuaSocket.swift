@@ -36,6 +36,10 @@ final class LuaSocket: StreamSocketDelegate {
     private var readWaiter: LuaCoroutine?
     private var readIsUntilIteration = false
     private var sendWaiter: LuaCoroutine?
+    /// The coroutine waiting in `sslhandshake`, and whether it asked for no session back
+    /// (`reused_session == false`: it gets `true`).
+    var handshakeWaiter: LuaCoroutine?
+    var handshakeReturnsTrue = false
 
     init(worker: LuaWorker) {
         self.worker = worker
@@ -69,7 +73,8 @@ final class LuaSocket: StreamSocketDelegate {
     /// A waiting coroutine was killed: the reference cleans its pending operation up by
     /// closing the socket.
     func coroutineKilled(_ coroutine: LuaCoroutine) {
-        if connectWaiter === coroutine || readWaiter === coroutine || sendWaiter === coroutine {
+        if connectWaiter === coroutine || readWaiter === coroutine || sendWaiter === coroutine || handshakeWaiter === coroutine {
+            handshakeWaiter = nil
             connectWaiter = nil
             readWaiter = nil
             sendWaiter = nil
@@ -81,7 +86,9 @@ final class LuaSocket: StreamSocketDelegate {
     /// Back to a new socket's state, for reuse by the next `ngx.socket.tcp()` once Lua has
     /// collected this one; `false` when something still uses it.
     func resetForReuse() -> Bool {
-        guard connectWaiter == nil, readWaiter == nil, sendWaiter == nil, stream.resetForReuse() else { return false }
+        guard connectWaiter == nil, readWaiter == nil, sendWaiter == nil, handshakeWaiter == nil, stream.resetForReuse() else {
+            return false
+        }
         // `abort` (at the end of its last context) let go of the delegate.
         stream.delegate = self
         context = nil
@@ -105,6 +112,7 @@ final class LuaSocket: StreamSocketDelegate {
         connectWaiter = nil
         readWaiter = nil
         sendWaiter = nil
+        handshakeWaiter = nil
         stream.abort()
         // The Lua object lives on (until collected, or in a module table): its next operations
         // must still report here.

@@ -37,6 +37,7 @@ extension LuaWorker {
         SemaphoreAPI.install(L, worker: worker)
         NgxModulesAPI.install(L, worker: worker)
         WorkerThreadAPI.install(L, worker: worker)
+        SSLModuleAPI.install(L, worker: worker)
 
         lua_pushvalue(L, -1)
         lua_setfield(L, luaGlobalsIndex, "ngx")

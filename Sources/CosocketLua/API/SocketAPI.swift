@@ -29,7 +29,8 @@ enum SocketAPI {
             ("close", { L in luaFinish(L!, SocketAPI.close(L!)) }),
             ("shutdown", { L in luaFinish(L!, SocketAPI.shutdown(L!)) }),
             ("bind", { L in luaFinish(L!, SocketAPI.bind(L!)) }),
-            ("sslhandshake", { L in luaFinish(L!, L!.softFailure("ssl is not supported yet")) }),
+            ("sslhandshake", { L in luaFinish(L!, SocketAPI.sslHandshake(L!)) }),
+            ("setclientcert", { L in luaFinish(L!, SocketAPI.setClientCert(L!)) }),
         ]
         for (name, function) in methods { luaSetField(L, -1, name, function, upvalue: worker) }
         lua_pushvalue(L, -1)
@@ -50,14 +51,14 @@ enum SocketAPI {
 
     // MARK: Self
 
-    private enum SelfCheck {
+    enum SelfCheck {
         case socket(LuaSocket)
         case fail(LuaReturn)
     }
 
     /// The socket behind argument 1; `create` makes one for a table that has none (connect
     /// accepts any table as self, as the reference does).
-    private static func socketOf(_ L: LuaState, create: Bool = false, connecting: Bool = false) -> SelfCheck {
+    static func socketOf(_ L: LuaState, create: Bool = false, connecting: Bool = false) -> SelfCheck {
         guard lua_type(L, 1) == LUA_TTABLE else {
             return .fail(L.argumentError(1, "table expected, got \(luaTypeName(L, 1))"))
         }
@@ -83,7 +84,7 @@ enum SocketAPI {
     }
 
     /// The running scheduler coroutine, which an operation that must wait will yield.
-    private static func currentCoroutine(_ L: LuaState) -> LuaCoroutine? {
+    static func currentCoroutine(_ L: LuaState) -> LuaCoroutine? {
         LuaWorker.from(L).current
     }
 

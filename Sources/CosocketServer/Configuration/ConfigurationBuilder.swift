@@ -122,7 +122,7 @@ public struct ConfigurationBuilder {
         var servers: [ConfigNode] = []
         for node in nodes {
             if LuaDirectives.handles(node.name) {
-                try LuaDirectives.apply(node, engine: &configuration.engine, lua: &configuration.lua)
+                try LuaDirectives.apply(node, engine: &configuration.engine, lua: &configuration.lua, prefix: prefix)
                 continue
             }
             if try applyInheritable(node, to: &inherited) { continue }
@@ -139,6 +139,7 @@ public struct ConfigurationBuilder {
         }
         // nginx merges by level, not by order: an http-level value written after a server
         // block still reaches it.
+        try LuaSSLDirectives.check(configuration.engine.tls, at: nil)
         inherited.socketDefaults = configuration.engine
         configuration.keepaliveTimeoutSeconds = inherited.keepaliveTimeout
         configuration.keepaliveRequests = inherited.keepaliveRequests
@@ -257,7 +258,7 @@ public struct ConfigurationBuilder {
             default: try ignoreOrReject(child, in: .location, &configuration)
             }
         }
-        finish(&location, inherited)
+        try finish(&location, inherited)
         // An `if` block starts from the location's merged settings, whichever side of the
         // block they are written on (nginx merges by level).
         for step in steps {
@@ -307,7 +308,7 @@ public struct ConfigurationBuilder {
             default: try ignoreOrReject(child, in: .locationIf, &configuration)
             }
         }
-        finish(&settings, inherited)
+        try finish(&settings, inherited)
         // The request runs its location's scripts once; taking the block's settings does
         // not start them again.
         settings.serverScript = []
@@ -317,10 +318,10 @@ public struct ConfigurationBuilder {
     }
 
     /// Directives `applyInheritable` takes that nginx refuses inside a location's `if`.
-    private static let notInLocationIf: Set<String> = [
+    private static let notInLocationIf: Set<String> = ([
         "default_type", "types", "lua_filter_yield", "client_max_body_size", "keepalive_timeout", "keepalive_requests",
         "send_timeout", "client_body_buffer_size", "client_body_temp_path",
-    ]
+    ] as Set<String>).union(LuaSSLDirectives.names)
 
     /// A rewrite-module directive of a server or location (or of an `if` block in one),
     /// or `nil` for any other directive.
@@ -385,7 +386,8 @@ public struct ConfigurationBuilder {
     }
 
     /// The inherited handlers and settings a location (or an `if` block) ends with.
-    private func finish(_ location: inout LocationConfiguration, _ inherited: Inherited) {
+    private func finish(_ location: inout LocationConfiguration, _ inherited: Inherited) throws(ConfigError) {
+        if inherited.setsSocketDefaults { try LuaSSLDirectives.check(inherited.socketDefaults.tls, at: nil) }
         location.rewrite = inherited.rewrite
         location.access = inherited.access
         location.log = inherited.log
@@ -435,6 +437,9 @@ public struct ConfigurationBuilder {
         case _ where LuaDirectives.isSocketDirective(node.name):
             // Allowed in http, server, location and location if (lua-nginx-module's README).
             try LuaDirectives.applySocket(node, to: &inherited.socketDefaults)
+            inherited.setsSocketDefaults = true
+        case _ where LuaSSLDirectives.handles(node.name):
+            try LuaSSLDirectives.apply(node, to: &inherited.socketDefaults.tls, prefix: prefix)
             inherited.setsSocketDefaults = true
         case "keepalive_requests":
             guard let count = Int(try single(node)), count >= 0 else {

@@ -46,8 +46,7 @@ enum DirectiveContexts {
         "server_name_in_redirect": all, "absolute_redirect": all, "recursive_error_pages": all,
         "ssl_protocols": all, "ssl_ciphers": all, "ssl_prefer_server_ciphers": all,
         "lua_need_request_body": all, "lua_transform_underscores_in_response_headers": all,
-        "lua_http10_buffering": all, "lua_use_default_type": all, "lua_ssl_verify_depth": all,
-        "lua_ssl_trusted_certificate": all, "lua_ssl_protocols": all, "lua_ssl_ciphers": all,
+        "lua_http10_buffering": all, "lua_use_default_type": all,
         "lua_code_cache": [.server, .location],
         // http, server
         "client_header_buffer_size": httpServer, "client_header_timeout": httpServer, "merge_slashes": httpServer,
@@ -65,6 +64,11 @@ enum DirectiveContexts {
     static let implemented: [String: Set<DirectiveContext>] = [
         "worker_processes": main, "thread_pool": main, "pid": main, "daemon": main, "master_process": main,
         "worker_connections": events,
+        // lua_ssl_certificate and _key are lua-nginx-module's since 0.10.24 (Debian's 0.10.23
+        // lacks them); lua_ssl_verify_default is ours.
+        "lua_ssl_trusted_certificate": all, "lua_ssl_verify_depth": all, "lua_ssl_protocols": all,
+        "lua_ssl_ciphers": all, "lua_ssl_conf_command": all, "lua_ssl_crl": all, "lua_ssl_certificate": all,
+        "lua_ssl_certificate_key": all, "lua_ssl_verify_default": all,
     ]
 
     /// The directives of the tables above that nginx also allows inside a location's `if`

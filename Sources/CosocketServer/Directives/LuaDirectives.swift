@@ -10,13 +10,16 @@ public enum LuaDirectives {
         name.hasPrefix("lua_socket_") || name == "lua_package_path" || name == "lua_package_cpath"
             || name == "lua_code_cache" || name == "lua_shared_dict" || name == "lua_regex_cache_max_entries" || name == "lua_regex_match_limit"
             || name == "lua_max_pending_timers" || name == "lua_max_running_timers" || name == "resolver" || name == "resolver_timeout"
+            || LuaSSLDirectives.handles(name)
     }
 
     public static func apply(
         _ node: ConfigNode,
         engine: inout EngineConfiguration,
-        lua: inout LuaConfiguration
+        lua: inout LuaConfiguration,
+        prefix: String = ""
     ) throws(ConfigError) {
+        if LuaSSLDirectives.handles(node.name) { return try LuaSSLDirectives.apply(node, to: &engine.tls, prefix: prefix) }
         if node.name == "resolver" {
             engine.resolver = try ResolverDirective.parse(node)
             return

@@ -1,0 +1,35 @@
+-- sslhandshake's argument checks, setclientcert and ngx.ssl's PEM parsers, and handshakes with peers that do not speak TLS
+local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
+local sock = ngx.socket.tcp()
+show("never connected", pcall(sock.sslhandshake, sock))
+show("no self", pcall(sock.sslhandshake))
+show("too many", pcall(sock.sslhandshake, sock, nil, nil, nil, nil, nil))
+show("number name", pcall(sock.sslhandshake, sock, nil, 12))
+assert(sock:connect("127.0.0.1", T.fault.echo))
+sock:close()
+show("closed", sock:sslhandshake())
+for _, name in ipairs({ "http", "echo", "close_now", "reset" }) do
+    local s = ngx.socket.tcp()
+    s:settimeout(1000)
+    assert(s:connect("127.0.0.1", T.fault[name]))
+    if name == "http" then s:send("GET / HTTP/1.0\r\n\r\n") s:receive() end
+    show(name, s:sslhandshake(nil, "localhost", true))
+    show(name .. " then send", s:send("x"))
+end
+local s = ngx.socket.tcp()
+s:settimeouts(150, 5000, 5000)
+assert(s:connect("127.0.0.1", T.fault.mute))
+local t = ngx.thread.spawn(function() return s:sslhandshake(false, "localhost") end)
+show("busy receive", s:receive(1))
+show("busy send", s:send("x"))
+show("busy close", s:close())
+show("mute", ngx.thread.wait(t))
+local ssl = require "ngx.ssl"
+show("bad cert", ssl.parse_pem_cert("garbage"))
+show("bad key", ssl.parse_pem_priv_key("garbage"))
+show("no pem", pcall(ssl.parse_pem_cert))
+local c = ngx.socket.tcp()
+show("only cert", c:setclientcert("x"))
+show("only key", c:setclientcert(nil, "y"))
+show("string cert", c:setclientcert("x", "y"))
+show("clear", c:setclientcert())
