@@ -1,7 +1,10 @@
 /* Upstream for bench/compare's streaming workloads: on each connection, writes the contents of
  * FILE REPEAT times, then closes. Listens on 127.0.0.1:PORT only.
  *
- *     payload-server PORT FILE REPEAT
+ *     payload-server PORT FILE REPEAT [CERT KEY]
+ *
+ * With CERT and KEY (PEM) it speaks TLS (OpenSSL, link with -lssl -lcrypto): the handshake,
+ * then the same bytes as records, then close_notify.
  *
  * The file is read into memory once and each connection gets its own thread with plain blocking
  * send() calls, so wrk's concurrent requests never queue behind one another here, and a 256 MiB
@@ -17,10 +20,12 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <openssl/ssl.h>
 
 static char *payload;
 static size_t payload_size;
 static long repeat;
+static SSL_CTX *tls;
 
 static int send_all(int fd, const char *data, size_t size) {
     while (size > 0) {
@@ -32,10 +37,32 @@ static int send_all(int fd, const char *data, size_t size) {
     return 0;
 }
 
+static int tls_send_all(SSL *ssl, const char *data, size_t size) {
+    while (size > 0) {
+        int chunk = size > (1 << 30) ? (1 << 30) : (int)size;
+        int sent = SSL_write(ssl, data, chunk);
+        if (sent <= 0) return -1;
+        data += sent;
+        size -= (size_t)sent;
+    }
+    return 0;
+}
+
 static void *serve_connection(void *arg) {
     int fd = (int)(intptr_t)arg;
-    for (long i = 0; i < repeat; i++)
-        if (send_all(fd, payload, payload_size) != 0) break; /* the client gave up: nothing to report */
+    if (tls) {
+        SSL *ssl = SSL_new(tls);
+        SSL_set_fd(ssl, fd);
+        if (SSL_accept(ssl) == 1) {
+            for (long i = 0; i < repeat; i++)
+                if (tls_send_all(ssl, payload, payload_size) != 0) break;
+            SSL_shutdown(ssl);
+        }
+        SSL_free(ssl);
+    } else {
+        for (long i = 0; i < repeat; i++)
+            if (send_all(fd, payload, payload_size) != 0) break; /* the client gave up: nothing to report */
+    }
     close(fd);
     return NULL;
 }
@@ -52,7 +79,14 @@ static void load_payload(const char *path) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) { fprintf(stderr, "usage: %s PORT FILE REPEAT\n", argv[0]); return 2; }
+    if (argc != 4 && argc != 6) { fprintf(stderr, "usage: %s PORT FILE REPEAT [CERT KEY]\n", argv[0]); return 2; }
+    if (argc == 6) {
+        tls = SSL_CTX_new(TLS_server_method());
+        if (!tls || SSL_CTX_use_certificate_chain_file(tls, argv[4]) != 1 || SSL_CTX_use_PrivateKey_file(tls, argv[5], SSL_FILETYPE_PEM) != 1) {
+            fprintf(stderr, "cannot load %s / %s\n", argv[4], argv[5]);
+            return 1;
+        }
+    }
     load_payload(argv[2]);
     repeat = atol(argv[3]);
     signal(SIGPIPE, SIG_IGN);
