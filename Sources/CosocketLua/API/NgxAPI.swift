@@ -44,7 +44,6 @@ extension LuaWorker {
         lua_pushvalue(L, -3)
         lua_setfield(L, -2, "ngx")
         luaPop(L, 3)
-        if !configuration.sharedDictZones.isEmpty { SharedDictAPI.loadRestyCore(L) }
     }
 }
 
