@@ -24,7 +24,8 @@ public func ngx_http_lua_ffi_monotonic_msec() -> Int {
 @discardableResult
 private func formatTime(_ buffer: UnsafeMutablePointer<UInt8>?, _ pattern: String, utc: Bool, seconds: Int? = nil, width: Int) -> Int {
     guard let buffer else { return 0 }
-    var moment = time_t(seconds ?? Int(time(nil)))
+    // nginx's `ngx_gmtime` reads a negative time as 0.
+    var moment = time_t(max(0, seconds ?? Int(time(nil))))
     var parts = tm()
     if utc { gmtime_r(&moment, &parts) } else { localtime_r(&moment, &parts) }
     var scratch = [CChar](repeating: 0, count: 64)
@@ -63,7 +64,7 @@ public func ngx_http_lua_ffi_http_time(_ buffer: UnsafeMutablePointer<UInt8>?, _
 /// past 2037 as nginx writes it; returns the length.
 @_cdecl("ngx_http_lua_ffi_cookie_time")
 public func ngx_http_lua_ffi_cookie_time(_ buffer: UnsafeMutablePointer<UInt8>?, _ seconds: Int) -> Int32 {
-    var moment = time_t(seconds)
+    var moment = time_t(max(0, seconds))
     var parts = tm()
     gmtime_r(&moment, &parts)
     let pattern = parts.tm_year + 1900 > 2037 ? "%a, %d-%b-%Y %H:%M:%S GMT" : "%a, %d-%b-%y %H:%M:%S GMT"

@@ -1,5 +1,9 @@
 import CLuaJIT
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Loads Debian's lua-resty-core into every VM at start, as lua-nginx-module 0.10.16+ does
 /// (`package.loaded["resty.core"]` is set before any user code), over the C functions of
 /// Sources/CosocketLua/FFI. Where it is not on the package path, or the executable does not
@@ -50,9 +54,7 @@ enum RestyCore {
     /// The loader, run once per VM with the unserved modules' table. Returns nothing when
     /// resty.core is not on the path, else `true` or `false, reason`.
     private static let source = """
-        local unserved = ...
-        local ffi = require "ffi"
-        local C = ffi.C
+        local unserved, exported = ...
         local registry = debug.getregistry()
         local loaded, preload = package.loaded, package.preload
 
@@ -60,7 +62,7 @@ enum RestyCore {
           preload[module] = function(name)
             local missing = {}
             for _, fn in ipairs(functions) do
-              if not pcall(function() return C[fn] end) then missing[#missing + 1] = fn end
+              if not exported(fn) then missing[#missing + 1] = fn end
             end
             if #missing > 0 then
               error("module '" .. name .. "' is not supported by cosocket: it needs C functions this binary does not export: "
@@ -75,7 +77,7 @@ enum RestyCore {
         if not package.searchpath("resty.core", package.path) then return end
         -- An executable that embeds us without exporting its symbols (`--export-dynamic`)
         -- hides our C functions from ffi.C: the native API then stays alone.
-        if not pcall(function() return C.ngx_http_lua_ffi_var_get end) then return end
+        if not exported("ngx_http_lua_ffi_var_get") then return end
 
         -- What stays native (see RestyCore's documentation).
         local req, re = ngx.req, ngx.re
@@ -133,8 +135,16 @@ enum RestyCore {
             }
             lua_setfield(L, -2, module)
         }
-        let base = lua_gettop(L) - 2
-        guard lua_pcall(L, 1, LUA_MULTRET, 0) == 0 else {
+        // `exported(name)`: whether ffi.C would find the C function (its lookup is dlsym's in
+        // the global scope; ffi.C itself cannot be asked before a cdef declares the name).
+        lua_pushcclosure(L, { L in
+            let L = L!
+            guard let name = luaString(L, 1) else { return 0 }
+            lua_pushboolean(L, dlsym(nil, name) != nil ? 1 : 0)
+            return 1
+        }, 0)
+        let base = lua_gettop(L) - 3
+        guard lua_pcall(L, 2, LUA_MULTRET, 0) == 0 else {
             let message = luaString(L, -1) ?? "unknown error"
             lua_settop(L, base)
             throw LuaLoadError(message: "failed to load the 'resty.core' module: \(message)")
