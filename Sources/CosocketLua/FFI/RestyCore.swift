@@ -12,11 +12,11 @@ import Glibc
 /// resty.core replaces much of `ngx.*` with Lua over the FFI. What it replaces with a faster
 /// or equal version stays its own: shared dicts (LuaJIT compiles FFI calls into its traces,
 /// where a call of a C function ends them), time, hashes, URI and base64 codecs, the worker
-/// facts. What our scheduler or request objects serve more directly is put back right after
+/// facts, `ngx.req.get_headers`/`get_uri_args`/`get_method` and the request functions we have
+/// no native version of (`set_header`, `start_time`, ...). What our scheduler or request objects serve more directly is put back right after
 /// loading (``nativeKept``), the hot calls among them: `ngx.var` (one lookup instead of a
 /// name copy, a lower-casing pass and a scratch copy of the value), `ngx.header`, `ngx.status`,
-/// `ngx.ctx`, `ngx.exit`, `ngx.get_phase`, `ngx.req.get_headers`/`get_uri_args`/`get_method`,
-/// `ngx.re.*` and the coroutine functions (which our cosockets need for yielding across user
+/// `ngx.ctx`, `ngx.exit`, `ngx.get_phase`, `ngx.re.*` and the coroutine functions (which our cosockets need for yielding across user
 /// coroutines). resty.core's socket module patches `registry.__tcp_cosocket_mt`, which our
 /// sockets do not use: it patches a scratch table, and our `getoption`/`setoption` stay.
 ///
@@ -84,7 +84,6 @@ enum RestyCore {
         local kept = {
           ngx_mt = getmetatable(ngx), var_mt = getmetatable(ngx.var), header = rawget(ngx, "header"),
           exit = ngx.exit, get_phase = ngx.get_phase,
-          get_headers = req.get_headers, get_uri_args = req.get_uri_args, get_method = req.get_method,
           re = {}, coroutine = {}, getenv = os.getenv,
         }
         for k, v in pairs(re) do kept.re[k] = v end
@@ -109,7 +108,6 @@ enum RestyCore {
         setmetatable(ngx.var, kept.var_mt)
         rawset(ngx, "header", kept.header)
         ngx.exit, ngx.get_phase = kept.exit, kept.get_phase
-        req.get_headers, req.get_uri_args, req.get_method = kept.get_headers, kept.get_uri_args, kept.get_method
         rawset(ngx, "re", re)
         for k, v in pairs(kept.re) do re[k] = v end
         for k, v in pairs(kept.coroutine) do coroutine[k] = v end
