@@ -173,7 +173,7 @@ import Glibc
 // MARK: Harness
 
 /// An error log that keeps its lines as "[level] message".
-private final class RecordingErrorLog: LuaErrorLog, @unchecked Sendable {
+final class RecordingErrorLog: LuaErrorLog, @unchecked Sendable {
     private let lock = NSLock()
     private var entries: [String] = []
 
@@ -185,7 +185,7 @@ private final class RecordingErrorLog: LuaErrorLog, @unchecked Sendable {
 }
 
 /// `ngx.say` output, kept in memory.
-private final class CollectedOutput: LuaOutput, @unchecked Sendable {
+final class CollectedOutput: LuaOutput, @unchecked Sendable {
     private(set) var bytes: [UInt8] = []
     private(set) var headersSent = false
 
@@ -200,7 +200,7 @@ private final class CollectedOutput: LuaOutput, @unchecked Sendable {
 }
 
 /// Runs a Lua chunk as `resty` would (ScriptRunner), but with its output and error log kept.
-private enum LuaRun {
+enum LuaRun {
     struct Failed: Error { let message: String }
 
     static func run(_ source: String, configuration: EngineConfiguration) throws -> (output: String, log: [String]) {
