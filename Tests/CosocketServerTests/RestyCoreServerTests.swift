@@ -91,7 +91,7 @@ import Testing
                 put("codec", ngx.md5("abc"), ngx.encode_base64(ngx.md5_bin("abc")), ngx.encode_base64(ngx.sha1_bin("abc")),
                     ngx.crc32_short("abc"), ngx.crc32_long("abc"), ngx.escape_uri("a b&c/é"), ngx.unescape_uri("a%20b+%2"),
                     ngx.encode_base64("xy", true), ngx.decode_base64("eHk="), ngx.decode_base64("@"),
-                    ngx.encode_args({ b = "2 3", a = true }), sorted(ngx.decode_args("p=1&q&p=2")))
+                    ngx.encode_args({ a = true }), ngx.encode_args({ b = { "2 3", "x" } }), sorted(ngx.decode_args("p=1&q&p=2")))
                 put("time", type(ngx.now()), math.abs(ngx.now() - os.time()) < 2, math.abs(ngx.time() - os.time()) < 2,
                     ngx.today() == os.date("%Y-%m-%d"), #ngx.localtime(), #ngx.utctime(), ngx.update_time())
                 local m = ngx.re.match("hello 123 world", [[(\\d+) (?<w>\\w+)]], "jo")
