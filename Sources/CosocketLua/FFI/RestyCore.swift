@@ -114,6 +114,16 @@ enum RestyCore {
         package.loaded.coroutine = coroutine
         os.getenv = kept.getenv
         if not ok then return false, tostring(err) end
+        -- `ngx.get_raw_phase(r)` is the one resty.core function that takes the request pointer
+        -- from its caller: anything but this thread's request (compared as a pointer, which
+        -- never raises) goes to C as NULL, so that no forged pointer reaches our doors.
+        local raw_phase, get_request = ngx.get_raw_phase, require("resty.core.base").get_request
+        if raw_phase then
+          ngx.get_raw_phase = function(r, ...)
+            if r ~= nil and r ~= get_request() then r = nil end
+            return raw_phase(r, ...)
+          end
+        end
         return true
         """
 
