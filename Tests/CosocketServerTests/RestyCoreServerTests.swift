@@ -142,6 +142,11 @@ import Testing
                         ngx.header["X-Multi"] = "first"
                         resp.add_header("X-Multi", "second")
                         resp.add_header("X-New", { "n1", "n2" })
+                        local started = ngx.req.start_time()
+                        ngx.sleep(0.05)
+                        ngx.update_time()
+                        local elapsed = ngx.now() - started
+                        assert(started == ngx.req.start_time() and elapsed >= 0.04 and elapsed < 2, elapsed)
                         ngx.print(table.concat(ngx.header["X-Multi"], ","), " ", pcall(ngx.req.set_header, "X-A", "1"))
                     }
                 }

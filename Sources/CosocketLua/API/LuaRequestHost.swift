@@ -48,6 +48,9 @@ public protocol LuaRequestHost: AnyObject {
     /// `ngx.exit(status)`: returns `true` when the call should simply return (the host took
     /// over), `false` to end the context (or, for `ngx.OK` in a phase, that phase).
     func handleExit(status: Int, context: LuaContext) -> Bool
+    /// When the request started, in seconds since the epoch (`ngx.req.start_time()`); `nil`
+    /// when the host does not keep it.
+    var startTime: Double? { get }
     /// What nginx appends to error-log lines about this request:
     /// `client: 127.0.0.1, server: name, request: "GET / HTTP/1.1", host: "example.com"`.
     var errorLogContext: String { get }
@@ -67,4 +70,6 @@ public enum RequestSocketRefusal: String, Error, Sendable {
 extension LuaRequestHost {
     /// Hosts without regex routing have no captures.
     public func capture(_ index: Int) -> String? { nil }
+    /// Hosts that do not keep their start time: now.
+    public var startTime: Double? { nil }
 }

@@ -61,11 +61,11 @@ public func ngx_http_lua_ffi_var_set(
     return FFIStatus.ok
 }
 
-/// When the request started: now less `$request_time`, which hosts keep.
+/// When the request started (its host's ``LuaRequestHost/startTime``, else now).
 @_cdecl("ngx_http_lua_ffi_req_start_time")
 public func ngx_http_lua_ffi_req_start_time(_ r: UnsafeMutableRawPointer?) -> Double {
-    guard case .success(let host) = FFIRequest.host(r), let elapsed = host.variable("request_time").flatMap(Double.init) else { return Clock.now() }
-    return Clock.now() - elapsed
+    guard case .success(let host) = FFIRequest.host(r), let start = host.startTime else { return Clock.now() }
+    return start
 }
 
 @_cdecl("ngx_http_lua_ffi_req_get_headers_count")

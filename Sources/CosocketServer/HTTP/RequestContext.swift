@@ -2,6 +2,10 @@ import CosocketCore
 import CosocketLua
 import NIOCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// One HTTP request on its way through the phases: the Lua request host (`ngx.var`,
 /// `ngx.req`, `ngx.header`, `ngx.status`), the sink of `ngx.say`, and the response it builds.
 ///
@@ -43,6 +47,13 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     private var bodyFilterEnded = false
     /// The error page went through the body filter already.
     private var errorPageFiltered = false
+    /// When the request's head was read (`ngx.req.start_time()`), to the millisecond as nginx
+    /// keeps it; the coarse clock costs a few nanoseconds per request.
+    let startTime: Double? = {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME_COARSE, &spec)
+        return Double(spec.tv_sec) + Double(spec.tv_nsec / 1_000_000) / 1000
+    }()
 
     init(
         head: consuming HTTPRequestHead,
