@@ -16,6 +16,8 @@ import Testing
                 location = /t {
                     content_by_lua_block {
                         local function source(f) return debug.getinfo(f, "S").source end
+                        local get_request = require("resty.core.base").get_request
+                        ngx.print(INIT_REQUEST, " ", get_request() ~= nil, " ", coroutine.wrap(function() return get_request() ~= nil end)(), " ")
                         ngx.print(type(INIT_SAW), " ", INIT_SAW, " ", package.loaded["resty.core"].version, " ",
                                   source(getmetatable(ngx.var).__index), " ", source(ngx.exit), " ", source(ngx.re.match), " ",
                                   source(ngx.now), " ", source(ngx.md5), " ", source(ngx.shared.d.get), " ",
@@ -25,9 +27,14 @@ import Testing
                 """,
             http: """
                 lua_shared_dict d 1m;
-                init_by_lua_block { INIT_SAW = type(package.loaded["resty.core"]) }
+                init_by_lua_block {
+                    INIT_SAW = type(package.loaded["resty.core"])
+                    -- No request in init, as in the reference; a request has one, inherited by
+                    -- the coroutines it creates.
+                    INIT_REQUEST = tostring(require("resty.core.base").get_request())
+                }
                 """)
-        #expect(server.get("/t").body == "string table 0.1.25 =[C] =[C] =[C] @/usr/share/lua/5.1/resty/core/time.lua "
+        #expect(server.get("/t").body == "nil true true string table 0.1.25 =[C] =[C] =[C] @/usr/share/lua/5.1/resty/core/time.lua "
             + "@/usr/share/lua/5.1/resty/core/hash.lua @/usr/share/lua/5.1/resty/core/shdict.lua "
             + "@/usr/share/lua/5.1/resty/core/request.lua")
         let plain = try TestServer(server: "location = /t { content_by_lua_block { ngx.print(tostring(package.loaded[\"resty.core\"])) } }",
