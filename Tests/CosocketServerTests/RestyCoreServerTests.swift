@@ -31,7 +31,7 @@ import Testing
                     INIT_SAW = type(package.loaded["resty.core"])
                     -- No request in init, as in the reference; a request has one, inherited by
                     -- the coroutines it creates.
-                    INIT_REQUEST = tostring(require("resty.core.base").get_request())
+                    INIT_REQUEST = tostring((require("resty.core.base").get_request()))
                 }
                 """)
         #expect(server.get("/t").body == "nil true true string table 0.1.25 =[C] =[C] =[C] @/usr/share/lua/5.1/resty/core/time.lua "
