@@ -81,10 +81,15 @@ let package = Package(
         /// Real peers for the tests: redis-server/memcached processes and scripted loopback listeners.
         .target(name: "CosocketTestSupport", path: "Tests/CosocketTestSupport"),
         .testTarget(name: "CosocketTests", dependencies: ["Cosocket", "CosocketTestSupport", .product(name: "NIOPosix", package: "swift-nio")]),
+        /// Both Lua suites load lua-resty-core over our FFI exports, as the `cosocket` executable does.
         .testTarget(
             name: "CosocketLuaTests",
-            dependencies: ["CosocketLua", "CosocketTestSupport", .product(name: "NIOPosix", package: "swift-nio")]
+            dependencies: ["CosocketLua", "CosocketTestSupport", .product(name: "NIOPosix", package: "swift-nio")],
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic"])]
         ),
-        .testTarget(name: "CosocketServerTests", dependencies: ["CosocketServer", "CosocketCore", "CosocketTestSupport"]),
+        .testTarget(
+            name: "CosocketServerTests", dependencies: ["CosocketServer", "CosocketCore", "CosocketTestSupport"],
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic"])]
+        ),
     ]
 )

@@ -102,4 +102,6 @@ public enum RequestSocketRefusal: String, Error, Sendable {
 extension LuaRequestHost {
     /// Hosts without regex routing have no captures.
     public func capture(_ index: Int) -> String? { nil }
+    /// Hosts that do not keep their start time: now.
+    public var startTime: Double? { nil }
 }

@@ -47,7 +47,6 @@ extension LuaWorker {
         lua_setfield(L, -2, "ngx")
         luaPop(L, 3)
         installNgxArg()
-        if !configuration.sharedDictZones.isEmpty { SharedDictAPI.loadRestyCore(L) }
     }
 }
 

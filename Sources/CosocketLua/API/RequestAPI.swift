@@ -81,12 +81,28 @@ enum RequestAPI {
             luaPushString(L, value)
             return .values(1)
         }
-        guard let name = luaString(L, 2), let value = host.variable(name) else {
+        guard let name = luaString(L, 2), let value = host.variable(lowercased(name)) else {
             lua_pushnil(L)
             return .values(1)
         }
         luaPushString(L, value)
         return .values(1)
+    }
+
+    /// nginx looks variables up by their lower-cased name (`ngx.var.ARG_A` is `$arg_a`); only
+    /// names with an upper-case letter pay for the copy.
+    @inline(__always)
+    private static func lowercased(_ name: String) -> String {
+        guard name.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5a }) else { return name }
+        return String(decoding: name.utf8.map { $0 >= 0x41 && $0 <= 0x5a ? $0 | 0x20 : $0 }, as: UTF8.self)
+    }
+
+    /// `max` of `get_headers` / `get_uri_args`: absent or negative is 100, 0 is no limit, as in
+    /// the reference.
+    private static func limit(_ L: LuaState, _ index: Int32) -> Int {
+        guard lua_type(L, index) == LUA_TNUMBER else { return NgxCodec.defaultMaxArgs }
+        let value = LuaNumber.clamped(lua_tonumber(L, index))
+        return value < 0 ? NgxCodec.defaultMaxArgs : value == 0 ? Int.max : value
     }
 
     static func setVariable(_ L: LuaState) -> LuaReturn {
@@ -185,8 +201,10 @@ enum RequestAPI {
     static func getHeaders(_ L: LuaState) -> LuaReturn {
         guard let host = host(L) else { return RequestAPI.noRequest(L) }
         let raw = lua_gettop(L) >= 2 && lua_toboolean(L, 2) != 0
-        let headers = host.requestHeaders
-        lua_createtable(L, 0, Int32(headers.count))
+        let maximum = limit(L, 1)
+        let all = host.requestHeaders
+        let headers = all.prefix(maximum)
+        lua_createtable(L, 0, Int32(clamping: headers.count))
         let table = lua_gettop(L)
         if !raw {
             headersMetatable.push(L)
@@ -197,6 +215,10 @@ enum RequestAPI {
             luaPushString(L, raw ? name : name.lowercased())
             luaPushString(L, value)
             CodecAPI.addRepeatableField(L, table: table)
+        }
+        if all.count > maximum {
+            luaPushString(L, "truncated")
+            return .values(2)
         }
         return .values(1)
     }
@@ -222,10 +244,19 @@ enum RequestAPI {
         return CodecAPI.decodeArgs(L)
     }
 
+    /// `ngx.req.get_uri_args(max?)`: with more than `max` arguments, the first `max` and
+    /// `"truncated"`.
     static func getURIArgs(_ L: LuaState) -> LuaReturn {
         guard let host = host(L) else { return RequestAPI.noRequest(L) }
+        let maximum = limit(L, 1)
+        let query = Array(host.query.utf8)
+        let truncated = maximum != Int.max && NgxCodec.decodeArgs(query, maxArgs: maximum + 1).count > maximum
         lua_settop(L, 0)
-        luaPushString(L, host.query)
-        return CodecAPI.decodeArgs(L)
+        query.withUnsafeBytes { luaPushBytes(L, $0) }
+        lua_pushinteger(L, lua_Integer(maximum == Int.max ? 0 : maximum))
+        let result = CodecAPI.decodeArgs(L)
+        guard truncated else { return result }
+        luaPushString(L, "truncated")
+        return .values(2)
     }
 }

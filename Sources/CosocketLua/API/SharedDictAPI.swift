@@ -59,17 +59,6 @@ enum SharedDictAPI {
         lua_setfield(L, -2, "shared")
     }
 
-    /// Loads Debian's `resty.core.shdict` when it is installed, as the reference loads
-    /// lua-resty-core into every VM: its methods then replace ours and call our C ABI
-    /// (Sources/CosocketLua/FFI/FFIShdict.swift) through the FFI, which LuaJIT compiles into
-    /// its traces where a call of a C function ends them (a get+incr loop ran 1.5x faster).
-    /// Where it is missing, or `ffi.C` cannot see our symbols, the native methods stay.
-    static func loadRestyCore(_ L: LuaState) {
-        lua_getfield(L, luaGlobalsIndex, "require")
-        luaPushString(L, "resty.core.shdict")
-        if lua_pcall(L, 1, 0, 0) != 0 { luaPop(L, 1) }
-    }
-
     // MARK: Arguments
 
     /// The dict behind the table at index 1: its userdata must be a zone's (``SharedDictZone``;

@@ -81,6 +81,8 @@ public final class LuaWorker: @unchecked Sendable {
     var runningTimers = 0
     /// Set by `shutdown`: timers fire as premature and new ones are refused.
     var isShuttingDown = false
+    /// What this worker's FFI calls see of it (``FFIWorker``).
+    private(set) var ffiWorker: FFIWorker?
 
     public var eventLoop: EventLoop { engine.eventLoop }
 
@@ -95,7 +97,8 @@ public final class LuaWorker: @unchecked Sendable {
         setPackagePaths()
         installNgxAPI()
         try installCoroutineWrappers()
-        FFIWorker.adopt(self)
+        ffiWorker = FFIWorker.adopt(self)
+        try RestyCore.load(self)
     }
 
     /// `thread_pool`s this worker has used (`ngx.run_worker_thread`), made on first use.
@@ -206,6 +209,8 @@ public final class LuaWorker: @unchecked Sendable {
             lastContextSerial &+= 1
             context.serial = lastContextSerial
         }
+        // What resty.core's `get_request()` finds (``FFIRequest``).
+        lua_setexdata(coroutine.thread, FFIRequest.pointer(of: self, in: context))
         if isEntry {
             if let slot = freeEntrySlots.popLast() {
                 liveEntries[slot] = coroutine
@@ -586,6 +591,7 @@ public final class LuaWorker: @unchecked Sendable {
     /// Ends every context and closes the pools (worker exit).
     public func shutdown() {
         isShuttingDown = true
+        ffiWorker?.isExiting = true
         // `endContext` is idempotent, so visiting a context once per coroutine is harmless.
         for coroutine in liveEntries.compactMap({ $0 }) + Array(coroutines.values) { endContext(coroutine.context) }
         engine.pools.shutdown()

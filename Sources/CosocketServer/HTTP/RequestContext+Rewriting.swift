@@ -35,6 +35,8 @@ extension RequestContext {
     }
 
     func setRequestHeader(_ name: String, _ values: [String]?) {
+        // One empty value removes the header, as nginx's input-header setter does.
+        let values = values == [""] ? nil : values
         if HTTPResponseHead.sameName(name, "content-length") { contentLengthVariable = values?.first }
         setHeaderField(name, values)
     }
