@@ -64,6 +64,36 @@ import Testing
     }
 }
 
+/// `client_header_timeout` (http, server: the default server's) and `client_body_timeout`
+/// (per location): a head or body that stops arriving closes its connection after it, and
+/// not before.
+@Suite struct ReadTimeoutTests {
+    @Test func headAndBodyTimeoutsClose() throws {
+        let server = try TestServer(
+            server: #"""
+                client_header_timeout 1s;
+                location /slow { client_body_timeout 1s; content_by_lua_block { ngx.req.read_body() ngx.say("read") } }
+                location /patient { content_by_lua_block { ngx.req.read_body() ngx.say("read") } }
+                """#)
+        let head = HTTPClient(port: server.port)
+        defer { head.close() }
+        head.send("GET / HTTP/1.1\r\nHost: x\r\n")
+        let body = HTTPClient(port: server.port)
+        defer { body.close() }
+        body.send("POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+        let patient = HTTPClient(port: server.port)
+        defer { patient.close() }
+        patient.send("POST /patient HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nConnection: close\r\n\r\nabc")
+        // The sweep runs once a second: a 1 s timeout is seen two to three seconds in.
+        Thread.sleep(forTimeInterval: 3.5)
+        #expect(head.waitForClose())
+        #expect(body.waitForClose())
+        // The default 60 s still holds the other body: it completes.
+        patient.send("defghij")
+        #expect(patient.readAll().hasSuffix("read\n"))
+    }
+}
+
 /// `large_client_header_buffers` and `underscores_in_headers`, answered as Debian's nginx
 /// answers the same requests with the same settings.
 @Suite struct RequestHeadLimitTests {

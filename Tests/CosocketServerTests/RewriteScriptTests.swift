@@ -133,3 +133,22 @@ import Testing
         #expect(error("if ($a) { set $b 1; break; return 200; }") == nil)
     }
 }
+
+/// `return 3xx /path` is made absolute as nginx's header filter makes it; `ngx.redirect` and a
+/// Location set from Lua are left as given (each answer as Debian's nginx gave it).
+@Suite struct AbsoluteRedirectTests {
+    @Test func returnedPathsBecomeAbsolute() throws {
+        let server = try TestServer(server: #"""
+            location /a { return 302 /x; }
+            location /b { content_by_lua_block { ngx.redirect("/y") } }
+            location /c { content_by_lua_block { ngx.header["Location"] = "/z" ngx.exit(301) } }
+            location /d { return 301 http://other/q; }
+            location /off { absolute_redirect off; return 302 /x; }
+            """#)
+        #expect(server.get("/a", headers: ["Host: Foo.Bar:99"]).header("Location") == "http://foo.bar:\(server.port)/x")
+        #expect(server.get("/b").header("Location") == "/y")
+        #expect(server.get("/c").header("Location") == "/z")
+        #expect(server.get("/d").header("Location") == "http://other/q")
+        #expect(server.get("/off").header("Location") == "/x")
+    }
+}

@@ -34,11 +34,13 @@ public struct ConfigurationBuilder {
         var clientMaxBodySize = 1 << 20
         var clientBodyBufferSize = 16 * 1024
         var clientBodyTempPath: String?
+        var clientBodyTimeout = 60
         var keepaliveTimeout = 75
         var keepaliveRequests = 1000
         var sendTimeout = 60
         var headLimits = RequestHeadLimits()
         var checkClientAbort = false
+        var absoluteRedirect = true
         var socketDefaults = EngineConfiguration()
         /// A server or location set a `lua_socket_*` of its own.
         var setsSocketDefaults = false
@@ -227,6 +229,11 @@ public struct ConfigurationBuilder {
             }
             limits.bufferCount = count
             limits.bufferSize = size
+        case "client_header_timeout":
+            guard let milliseconds = try? ConfigUnits.milliseconds(try single(node)) else {
+                throw node.error(.directive(name: node.name, message: "invalid value"))
+            }
+            limits.headerTimeout = max(1, milliseconds / 1000 + (milliseconds % 1000 > 0 ? 1 : 0))
         case "ignore_invalid_headers": limits.ignoreInvalidHeaders = try flag(node)
         case "underscores_in_headers": limits.underscoresInHeaders = try flag(node)
         default: return false
@@ -320,7 +327,7 @@ public struct ConfigurationBuilder {
     /// Directives `applyInheritable` takes that nginx refuses inside a location's `if`.
     private static let notInLocationIf: Set<String> = ([
         "default_type", "types", "lua_filter_yield", "client_max_body_size", "keepalive_timeout", "keepalive_requests",
-        "send_timeout", "client_body_buffer_size", "client_body_temp_path",
+        "send_timeout", "client_body_buffer_size", "client_body_temp_path", "absolute_redirect", "client_body_timeout",
     ] as Set<String>).union(LuaSSLDirectives.names)
 
     /// A rewrite-module directive of a server or location (or of an `if` block in one),
@@ -398,11 +405,13 @@ public struct ConfigurationBuilder {
         location.types = inherited.types
         location.clientMaxBodySize = inherited.clientMaxBodySize
         location.clientBodyBufferSize = inherited.clientBodyBufferSize
+        location.clientBodyTimeout = inherited.clientBodyTimeout
         location.clientBodyTempPath = inherited.clientBodyTempPath ?? prefix + "/client_body_temp"
         location.keepaliveTimeout = inherited.keepaliveTimeout
         location.keepaliveRequests = inherited.keepaliveRequests
         location.sendTimeout = inherited.sendTimeout
         location.checkClientAbort = inherited.checkClientAbort
+        location.absoluteRedirect = inherited.absoluteRedirect
         location.socketDefaults = inherited.setsSocketDefaults ? inherited.socketDefaults : nil
         location.phases = [("rewrite", location.rewrite), ("access", location.access), ("content", location.content)]
             .compactMap { name, source in source.map { LuaPhase(name: name, source: $0) } }
@@ -446,15 +455,19 @@ public struct ConfigurationBuilder {
                 throw node.error(.directive(name: node.name, message: "invalid number \"\(node.arguments[0])\""))
             }
             inherited.keepaliveRequests = count
-        case "keepalive_timeout", "send_timeout":
+        case "keepalive_timeout", "send_timeout", "client_body_timeout":
             // `keepalive_timeout 75s [header_timeout]`: the second (a Keep-Alive header) is not sent.
             // Both are milliseconds to nginx; the idle sweep counts whole seconds (rounded up).
-            guard (1...(node.name == "send_timeout" ? 1 : 2)).contains(node.arguments.count),
+            guard (1...(node.name == "keepalive_timeout" ? 2 : 1)).contains(node.arguments.count),
                   let milliseconds = try? ConfigUnits.milliseconds(node.arguments[0]) else {
                 throw node.error(.directive(name: node.name, message: "invalid value"))
             }
             let seconds = milliseconds / 1000 + (milliseconds % 1000 > 0 ? 1 : 0)
-            if node.name == "send_timeout" { inherited.sendTimeout = seconds } else { inherited.keepaliveTimeout = seconds }
+            switch node.name {
+            case "send_timeout": inherited.sendTimeout = seconds
+            case "client_body_timeout": inherited.clientBodyTimeout = max(1, seconds)
+            default: inherited.keepaliveTimeout = seconds
+            }
         case "client_max_body_size", "client_body_buffer_size":
             do {
                 let size = try ConfigUnits.size(try single(node))
@@ -462,6 +475,8 @@ public struct ConfigurationBuilder {
             } catch {
                 throw node.error(.directive(name: node.name, message: "invalid value"))
             }
+        case "absolute_redirect":
+            inherited.absoluteRedirect = try flag(node)
         case "client_body_temp_path":
             // `path [level1 [level2 [level3]]]`: the levels (hashed subfolders) are not used here.
             guard (1...4).contains(node.arguments.count) else {
@@ -567,7 +582,7 @@ public struct ConfigurationBuilder {
         "content_by_lua", "content_by_lua_block", "content_by_lua_file", "listen", "server_name", "location", "server",
         "set", "return", "break", "if", "set_by_lua", "set_by_lua_block", "set_by_lua_file",
         "keepalive_timeout", "keepalive_requests", "send_timeout",
-        "large_client_header_buffers", "ignore_invalid_headers", "underscores_in_headers",
+        "large_client_header_buffers", "ignore_invalid_headers", "underscores_in_headers", "client_header_timeout",
     ]
 
     private func single(_ node: ConfigNode) throws(ConfigError) -> String {

@@ -78,6 +78,12 @@ public struct LocationConfiguration: Sendable {
     public var sendTimeout = 60
     /// `lua_check_client_abort`: a client that goes away ends the request or runs `ngx.on_abort`.
     public var checkClientAbort = false
+    /// `client_body_timeout` in whole seconds: a body that stops arriving for this long ends
+    /// its request.
+    public var clientBodyTimeout = 60
+    /// `absolute_redirect`: a `return 3xx /path` gets `scheme://host[:port]` in front, as nginx
+    /// writes its own redirects.
+    public var absoluteRedirect = true
     /// `lua_socket_*` as merged down to this location, or `nil` when neither its server nor
     /// it sets one (the worker's http-level values apply): a request then hands its
     /// cosockets nothing to copy.
@@ -129,6 +135,9 @@ public struct RequestHeadLimits: Sendable, Hashable {
     public var bufferSize = 8192
     public var ignoreInvalidHeaders = true
     public var underscoresInHeaders = false
+    /// `client_header_timeout` in whole seconds (rounded up): a head that has not arrived by
+    /// then closes its connection.
+    public var headerTimeout = 60
 
     public init() {}
 

@@ -53,6 +53,11 @@ final class HTTPConnection: @unchecked Sendable {
     private enum Lending { case none, body, raw }
     /// Pipelined bytes buffered behind a request in progress before reading pauses.
     private static let pipelineLimit = 1 << 20
+    /// `client_header_timeout` of the address's default server (nginx reads heads before it
+    /// knows the server), in seconds.
+    private let headerTimeout: Int
+    /// `client_body_timeout` of the current request's location, in seconds.
+    private var bodyTimeout = 60
 
     init(transport: any ClientTransport, worker: ServerWorker, router: ServerNameRouter<VirtualServer>, serverPort: Int) {
         self.transport = transport
@@ -60,6 +65,7 @@ final class HTTPConnection: @unchecked Sendable {
         self.router = router
         self.serverPort = serverPort
         parser = router.defaultServer.headLimits.makeParser()
+        headerTimeout = router.defaultServer.headLimits.headerTimeout
         keepaliveTimeout = worker.configuration.keepaliveTimeoutSeconds
         sendTimeout = worker.configuration.sendTimeoutSeconds
     }
@@ -107,7 +113,11 @@ final class HTTPConnection: @unchecked Sendable {
     /// `keepalive_timeout` between requests (a second once `draining`), or since before
     /// `readTick` while its request is arriving, or whose client took nothing of the
     /// response for `send_timeout`. Never one with a request in progress otherwise.
-    func closeIfIdle(tick: Int, readTick: Int, draining: Bool) {
+    func closeIfIdle(tick: Int, draining: Bool) {
+        // `client_header_timeout` while a head arrives, `client_body_timeout` while a body
+        // does; one second for everything once draining.
+        let readTick = tick - (draining ? 1 : headerTimeout)
+        let bodyTick = tick - (draining ? 1 : bodyTimeout)
         // Also after `closeAfterWrites` (`closed` is set then), which waits for the same bytes.
         if !detached {
             let unsent = transport.unsentByteCount
@@ -123,7 +133,7 @@ final class HTTPConnection: @unchecked Sendable {
         }
         let keepaliveTick = tick - (draining ? min(keepaliveTimeout, 1) : keepaliveTimeout)
         // A body that stops arriving while the handlers wait for it gets the same timeout.
-        if current != nil, bodyInProgress != nil, lent == .none, !closed, lastActiveTick < readTick { return close() }
+        if current != nil, bodyInProgress != nil, lent == .none, !closed, lastActiveTick < bodyTick { return close() }
         guard current == nil, !closed, transport.isFlushed else { return }
         let betweenRequests = buffer.readableBytes == 0 && waitingHead == nil && requestsServed > 0
         if lastActiveTick < (betweenRequests ? keepaliveTick : readTick) { close() }
@@ -335,6 +345,7 @@ final class HTTPConnection: @unchecked Sendable {
         // `keepalive_requests`: counting this one.
         request.isLastOnConnection = requestsServed + 1 >= location.settings.keepaliveRequests
         sendTimeout = location.settings.sendTimeout
+        bodyTimeout = location.settings.clientBodyTimeout
         request.serverName = server.names.first ?? ""
         request.server = server
         request.captures = captures

@@ -19,6 +19,17 @@ extension RequestContext {
         return host.lowercased()
     }
 
+    /// A `return 3xx` target as nginx's header filter writes it: a path gets the scheme, the
+    /// request's host (or the server's name) and the port unless it is the scheme's default,
+    /// where `absolute_redirect` is on (`ngx.redirect` keeps its target as given, as there).
+    func redirectLocation(_ target: String) -> String {
+        guard target.hasPrefix("/"), location.settings.absoluteRedirect else { return target }
+        let scheme = variable("scheme") ?? "http"
+        let defaultPort = scheme == "https" ? 443 : 80
+        let port = serverPort == defaultPort ? "" : ":\(serverPort)"
+        return "\(scheme)://\(hostName)\(port)\(target)"
+    }
+
     /// `$cookie_NAME`: the first `NAME=value` pair of the `Cookie` headers.
     func cookie(named name: Substring) -> String? {
         let headers = editedHeaders.map { $0.filter { HTTPResponseHead.sameName($0.name, "cookie") }.map(\.value) } ?? head.headers(named: "cookie")

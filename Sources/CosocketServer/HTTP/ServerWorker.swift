@@ -72,14 +72,9 @@ final class ServerWorker: @unchecked Sendable {
     func startIdleSweep() {
         idleSweep = lua.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [self] _ in
             tick += 1
-            // nginx's client_header_timeout (60 s) while a request arrives; one second for
-            // everything once draining.
-            let reading = tick - (draining ? 1 : Self.requestReadTimeout)
-            for connection in connections.values { connection.closeIfIdle(tick: tick, readTick: reading, draining: draining) }
+            for connection in connections.values { connection.closeIfIdle(tick: tick, draining: draining) }
         }
     }
-
-    private static let requestReadTimeout = 60
 
     private func finishDrain(_ drained: () -> Void) {
         idleSweep?.cancel()
@@ -189,7 +184,7 @@ final class ServerWorker: @unchecked Sendable {
         if let template = text {
             let text = VariableTemplate.expand(template, request.scriptVariable)
             if (301...308).contains(code) {
-                request.response.set("Location", [text])
+                request.response.set("Location", [request.redirectLocation(text)])
                 request.exitStatus = code
             } else {
                 request.writeText(text)
