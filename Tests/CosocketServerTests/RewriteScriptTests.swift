@@ -152,3 +152,61 @@ import Testing
         #expect(server.get("/off").header("Location") == "/x")
     }
 }
+
+/// The `rewrite` directive, in a server, locations and an `if`: every answer is what Debian's
+/// nginx gave for the same configuration (`Fixtures/rewrite-locations.conf`, ref-nginx,
+/// December 2026).
+@Suite struct RewriteDirectiveTests {
+    @Test func rewritesAsTheReference() throws {
+        let locations = try String(
+            contentsOfFile: RequestRewriteTests.fixtures.appendingPathComponent("rewrite-locations.conf").path, encoding: .utf8)
+        let server = try TestServer(server: "server_name test;\n" + locations)
+        let host = ["Host: 127.0.0.1:\(server.port)"]
+        let bodies: [(String, String)] = [
+            ("/srv/abc?q=1", "target /target/abc args=q=1 internal=true\n"),
+            ("/last/x?q=2", "target /target/x args=q=2 internal=true\n"),
+            ("/brk/y?q=3", "brk /moved/y q=3\n"),
+            ("/plain/z", "target /target/p-z args=nil internal=true\n"),
+            ("/args/w?q=4", "target /target/w args=x=w&q=4 internal=true\n"),
+            ("/noargs/v?q=5", "target /target/v args= internal=true\n"),
+            ("/nomatch", "nomatch /nomatch\n"),
+            ("/twice/t", "target /target/t2-t args=nil internal=true\n"),
+            ("/ifrw?go=1", "target /target/from-if args=go=1 internal=true\n"),
+            ("/ifrw", "ifrw\n"),
+            ("/cap/bob/42", "target /target/42-bob args=nil internal=true\n"),
+        ]
+        for (uri, body) in bodies {
+            #expect(server.get(uri, headers: host).body == body, "\(uri)")
+        }
+        let redirects: [(String, Int, String)] = [
+            ("/red/r?q=6", 302, "http://127.0.0.1:\(server.port)/elsewhere/r?q=6"),
+            ("/perm/p", 301, "http://127.0.0.1:\(server.port)/elsewhere/p"),
+            ("/ext/e?q=7", 302, "http://other.example/e?q=7"),
+            ("/extq/e?q=8", 302, "http://other.example/e"),
+        ]
+        for (uri, status, location) in redirects {
+            let response = server.get(uri, headers: host)
+            #expect(response.status == status, "\(uri)")
+            #expect(response.header("Location") == location, "\(uri)")
+        }
+        #expect(server.get("/loop", headers: host).status == 500)
+        #expect(server.log.contains("rewrite or internal redirection cycle while processing \"/loop\""))
+    }
+
+    @Test func refusedAsTheReferenceRefuses() {
+        func error(_ body: String) -> String? {
+            let text = "events {} http { server { listen 127.0.0.1:1; \(body) } }"
+            do {
+                let nodes = try ConfigParser(fileSystem: .inMemory(["/c/nginx.conf": text])).parseFile("/c/nginx.conf")
+                _ = try ConfigurationBuilder(prefix: "/c").build(nodes)
+                return nil
+            } catch {
+                return error.message
+            }
+        }
+        #expect(error("rewrite ^/a /b lastx;") == "invalid parameter \"lastx\"")
+        #expect(error("rewrite ^/a;") == "invalid number of arguments in \"rewrite\" directive")
+        #expect(error("rewrite ^/a /b last extra;") == "invalid number of arguments in \"rewrite\" directive")
+        #expect(error("location / { rewrite ( /b; }")?.hasPrefix("pcre2_compile() failed") == true || error("location / { rewrite ( /b; }")?.contains("compile") == true)
+    }
+}

@@ -210,9 +210,17 @@ public struct ConfigurationBuilder {
         for location in locationNodes {
             definitions.append(try buildLocation(location, inherited: inherited, serverLevel: serverLevel, configuration: &configuration))
         }
+        var serverOnly: Location?
+        if !serverLevel.serverScript.isEmpty {
+            var settings = serverLevel
+            try finish(&settings, inherited)
+            settings.runsScript = true
+            settings.declaredVariables = RewriteScript.variableNames(of: settings.serverScript).map { ($0, "") }
+            serverOnly = Location(settings)
+        }
         return VirtualServer(
             listen: listen, names: names, locations: try LocationMatcher(definitions), defaultFor: defaultFor,
-            headLimits: inherited.headLimits)
+            headLimits: inherited.headLimits, serverOnly: serverOnly)
     }
 
     /// `large_client_header_buffers`, `ignore_invalid_headers`, `underscores_in_headers` (http
@@ -353,6 +361,17 @@ public struct ConfigurationBuilder {
         case "break":
             guard node.arguments.isEmpty else { throw node.error(.invalidArgumentCount(node.name)) }
             return .ready(.stop)
+        case "rewrite":
+            guard (2...3).contains(node.arguments.count) else { throw node.error(.invalidArgumentCount(node.name)) }
+            var flag = URIRewrite.Flag.none
+            if node.arguments.count == 3 {
+                guard let given = URIRewrite.Flag(rawValue: node.arguments[2]), given != .none else {
+                    throw node.error(.invalid("invalid parameter \"\(node.arguments[2])\""))
+                }
+                flag = given
+            }
+            let regex = try HostRegex(node.arguments[0], caseless: false, file: node.file, line: node.line)
+            return .ready(.rewrite(URIRewrite(regex: regex, replacement: node.arguments[1], flag: flag)))
         case "if":
             guard context == .location || context == .server else { throw node.error(.directiveNotAllowedHere(node.name)) }
             guard node.children != nil else { throw node.error(.directiveHasNoOpeningBrace(node.name)) }

@@ -161,11 +161,15 @@ public final class VirtualServer: Sendable {
     /// The addresses this server is the `default_server` of.
     public let defaultFor: Set<ListenAddress>
     public let headLimits: RequestHeadLimits
+    /// Where a request no location matches goes when the server has rewrite-module
+    /// directives of its own: they run (a `rewrite` may find it a location), then a 404.
+    public let serverOnly: Location?
 
     public init(
         listen: [ListenAddress], names: [String], locations: LocationMatcher<Location>, defaultFor: Set<ListenAddress> = [],
-        headLimits: RequestHeadLimits = RequestHeadLimits()
+        headLimits: RequestHeadLimits = RequestHeadLimits(), serverOnly: Location? = nil
     ) {
+        self.serverOnly = serverOnly
         self.listen = listen
         self.names = names
         self.locations = locations

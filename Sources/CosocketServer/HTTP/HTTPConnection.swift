@@ -213,11 +213,13 @@ final class HTTPConnection: @unchecked Sendable {
             }
             let (server, serverCaptures) = router.dependsOnHost ? router.route(forHost: head.host) : (router.defaultServer, .none)
             let match = server.locations.match(uri: head.path)
-            let maximumBody = match?.payload.settings.clientMaxBodySize ?? (1 << 20)
+            // No location matches: a server-level `rewrite` may still send the request to one.
+            let target = match?.payload ?? server.serverOnly
+            let maximumBody = target?.settings.clientMaxBodySize ?? (1 << 20)
             let body: ByteBuffer?
             var bodyPending = false
             switch readBody(length: head.contentLength, chunked: head.isChunked, maximum: maximumBody) {
-            case .incomplete where match != nil:
+            case .incomplete where target != nil:
                 // The handlers start now: `ngx.req.read_body()` waits for the body, and
                 // `ngx.req.socket()` reads it as it arrives.
                 bodyInProgress = (head.contentLength, head.isChunked, maximumBody)
@@ -234,13 +236,13 @@ final class HTTPConnection: @unchecked Sendable {
             case .complete(let complete):
                 body = complete
             }
-            guard let match else {
+            guard let target else {
                 respondWithError(404, keepAlive: head.keepAlive, headOnly: head.method == .head)
                 continue
             }
             dispatch(
-                consume head, location: match.payload, body: body, bodyPending: bodyPending,
-                server: server, captures: serverCaptures.followed(by: match.captures)
+                consume head, location: target, body: body, bodyPending: bodyPending,
+                server: server, captures: match.map { serverCaptures.followed(by: $0.captures) } ?? serverCaptures
             )
         }
     }

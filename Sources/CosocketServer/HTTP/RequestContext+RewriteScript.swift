@@ -22,4 +22,12 @@ extension RequestContext: RewriteScriptHost {
         case .executable: return access(path, X_OK) == 0
         }
     }
+
+    var scriptPath: String { path }
+    var scriptArgs: String? { variable("args") }
+
+    func rewriteURI(path: String, args: String?) {
+        setURI(path, jump: false)
+        if let args { _ = setVariable("args", args) }
+    }
 }

@@ -493,6 +493,8 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     func runScripts() -> RewriteOutcome {
         let location = location
         let outcome = RewriteScript.run(location.settings.serverScript, on: self)
+        // A server-level rewrite runs before nginx finds the location (the location's script
+        // then runs after the jump finds it).
         guard case .proceed = outcome else { return outcome }
         return RewriteScript.run(location.settings.script, on: self)
     }

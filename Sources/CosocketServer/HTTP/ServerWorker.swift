@@ -151,6 +151,16 @@ final class ServerWorker: @unchecked Sendable {
             case .respond(let code, let text):
                 respond(request, code: code, text: text)
                 return
+            case .redirect(let code, let location):
+                redirect(request, code: code, location: location)
+                request.end()
+                return
+            case .jump:
+                request.uriJumpPending = true
+                guard jump(request) else {
+                    request.end()
+                    return
+                }
             }
         }
         // Read after the scripts: an `if` block that matched gave the request its settings.
@@ -219,22 +229,37 @@ final class ServerWorker: @unchecked Sendable {
     /// `rewrite ... last`). `false` when it ends there instead (no location, a cycle, a
     /// `return`, a failed script).
     private func jump(_ request: RequestContext) -> Bool {
-        if let status = request.takeJump() {
-            request.response.status = status
-            request.exitStatus = status
+        while true {
+            if let status = request.takeJump() {
+                request.response.status = status
+                request.exitStatus = status
+                return false
+            }
+            guard request.location.settings.runsScript else { return true }
+            switch RewriteScript.run(request.location.settings.script, on: request) {
+            case .proceed:
+                return true
+            case .jump:
+                // The new location rewrote again: look once more (takeJump counts the cycles).
+                continue
+            case .failed:
+                request.response.status = 500
+                request.exitStatus = 500
+            case .respond(let code, let text):
+                applyReturn(request, code: code, text: text)
+            case .redirect(let code, let location):
+                redirect(request, code: code, location: location)
+            }
             return false
         }
-        guard request.location.settings.runsScript else { return true }
-        switch RewriteScript.run(request.location.settings.script, on: request) {
-        case .proceed:
-            return true
-        case .failed:
-            request.response.status = 500
-            request.exitStatus = 500
-        case .respond(let code, let text):
-            applyReturn(request, code: code, text: text)
-        }
-        return false
+    }
+
+    /// A `rewrite` redirect: nginx's page for `code`, with the Location made absolute as a
+    /// `return`'s is.
+    private func redirect(_ request: RequestContext, code: Int, location: String) {
+        request.response.status = code
+        request.response.set("Location", [request.redirectLocation(location)])
+        request.exitStatus = code
     }
 
     /// Runs a `set_by_lua*` or filter handler of `request` to its end (see
