@@ -64,6 +64,29 @@ import Testing
     }
 }
 
+/// `client_header_buffer_size`: a line that fits the first buffer passes even when it is
+/// longer than a large buffer, and the head may hold the first buffer and the large ones;
+/// each status is Debian's nginx's for the same request.
+@Suite struct ClientHeaderBufferTests {
+    @Test func firstBufferAndLargeBuffersAsNginx() throws {
+        let server = try TestServer(
+            server: #"location / { return 200 "ok"; }"#,
+            http: "client_header_buffer_size 2k; large_client_header_buffers 2 1k;")
+        func status(_ request: String) -> Int? {
+            let client = HTTPClient(port: server.port)
+            defer { client.close() }
+            client.send(request)
+            return client.readResponse()?.status
+        }
+        let b900 = String(repeating: "b", count: 900)
+        #expect(status("GET /\(String(repeating: "a", count: 1500)) HTTP/1.1\r\nHost: x\r\n\r\n") == 200)
+        #expect(status("GET /\(String(repeating: "a", count: 2100)) HTTP/1.1\r\nHost: x\r\n\r\n") == 414)
+        #expect(status("GET / HTTP/1.1\r\nHost: x\r\nX-A: \(String(repeating: "b", count: 1500))\r\n\r\n") == 200)
+        #expect(status("GET / HTTP/1.1\r\nHost: x\r\nX-A: \(b900)\r\nX-B: \(b900)\r\nX-C: \(b900)\r\n\r\n") == 200)
+        #expect(status("GET / HTTP/1.1\r\nHost: x\r\n" + (0..<5).map { "X-\($0): \(b900)\r\n" }.joined() + "\r\n") == 400)
+    }
+}
+
 /// `client_header_timeout` (http, server: the default server's) and `client_body_timeout`
 /// (per location): a head or body that stops arriving closes its connection after it, and
 /// not before.

@@ -237,6 +237,11 @@ public struct ConfigurationBuilder {
             }
             limits.bufferCount = count
             limits.bufferSize = size
+        case "client_header_buffer_size":
+            guard let size = try? ConfigUnits.size(try single(node)), size > 0 else {
+                throw node.error(.directive(name: node.name, message: "invalid value"))
+            }
+            limits.firstBufferSize = size
         case "client_header_timeout":
             guard let milliseconds = try? ConfigUnits.milliseconds(try single(node)) else {
                 throw node.error(.directive(name: node.name, message: "invalid value"))
@@ -602,6 +607,7 @@ public struct ConfigurationBuilder {
         "set", "return", "break", "if", "set_by_lua", "set_by_lua_block", "set_by_lua_file",
         "keepalive_timeout", "keepalive_requests", "send_timeout",
         "large_client_header_buffers", "ignore_invalid_headers", "underscores_in_headers", "client_header_timeout",
+        "client_header_buffer_size",
     ]
 
     private func single(_ node: ConfigNode) throws(ConfigError) -> String {

@@ -49,7 +49,7 @@ enum DirectiveContexts {
         "lua_http10_buffering": all, "lua_use_default_type": all,
         "lua_code_cache": [.server, .location],
         // http, server
-        "client_header_buffer_size": httpServer, "merge_slashes": httpServer,
+        "merge_slashes": httpServer,
         // http
         "log_format": http, "server_names_hash_bucket_size": http, "server_names_hash_max_size": http,
         "variables_hash_max_size": http, "variables_hash_bucket_size": http, "map_hash_bucket_size": http,

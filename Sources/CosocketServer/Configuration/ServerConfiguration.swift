@@ -131,6 +131,8 @@ public struct ListenAddress: Sendable, Hashable {
 /// 400), `ignore_invalid_headers` and `underscores_in_headers`. nginx reads a connection's
 /// heads with its address's default server's values, before `Host` has chosen a server.
 public struct RequestHeadLimits: Sendable, Hashable {
+    /// `client_header_buffer_size`: the first buffer a head is read into (1k).
+    public var firstBufferSize = 1024
     public var bufferCount = 4
     public var bufferSize = 8192
     public var ignoreInvalidHeaders = true
@@ -145,7 +147,7 @@ public struct RequestHeadLimits: Sendable, Hashable {
         HTTPRequestParser(
             // nginx keeps the lines already read where they are (the 1k first buffer, then each
             // large one) and moves only a line in progress to the next buffer.
-            maxLineLength: bufferSize, maxHeadLength: 1024 + bufferCount * bufferSize,
+            maxLineLength: max(bufferSize, firstBufferSize), maxHeadLength: firstBufferSize + bufferCount * bufferSize,
             ignoreInvalidHeaders: ignoreInvalidHeaders, underscoresInHeaders: underscoresInHeaders)
     }
 }
