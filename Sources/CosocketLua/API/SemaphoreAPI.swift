@@ -73,10 +73,10 @@ final class LuaSemaphore {
         resources &+= amount
         guard !waiters.isEmpty, !handlerScheduled else { return }
         handlerScheduled = true
-        worker.postEvent { self.wakeWaiters(worker) }
+        worker.postWakeups(of: self)
     }
 
-    private func wakeWaiters(_ worker: LuaWorker) {
+    func wakeWaiters(_ worker: LuaWorker) {
         handlerScheduled = false
         while resources > 0, let waiter = waiters.popFirst() {
             resources -= 1
@@ -90,6 +90,8 @@ final class LuaSemaphore {
 /// table `{ sem = <box> }` with the module as `__index`, as there.
 enum SemaphoreAPI {
     private static let instanceMetatable = LuaRegistrySlot()
+    /// The interned string `"sem"`: `lua_getfield` would intern it again on every call.
+    private static let semKey = LuaRegistrySlot()
     private static let moduleFile = "/usr/share/lua/5.1/ngx/semaphore.lua"
 
     static func install(_ L: LuaState, worker: UnsafeMutableRawPointer) {
@@ -98,6 +100,8 @@ enum SemaphoreAPI {
         lua_createtable(L, 0, 5)
         luaPushString(L, "0.1.25")
         lua_setfield(L, -2, "version")
+        luaPushString(L, "sem")
+        semKey.store(L)
         luaSetField(L, -1, "new", { L in luaFinish(L!, SemaphoreAPI.new(L!)) }, upvalue: worker)
         luaSetField(L, -1, "wait", { L in luaFinish(L!, SemaphoreAPI.wait(L!)) }, upvalue: worker)
         luaSetField(L, -1, "post", { L in luaFinish(L!, SemaphoreAPI.post(L!)) }, upvalue: worker)
@@ -130,7 +134,8 @@ enum SemaphoreAPI {
     /// `self.sem`, when `self` is a semaphore instance.
     private static func instance(_ L: LuaState) -> LuaSemaphore? {
         guard lua_type(L, 1) == LUA_TTABLE else { return nil }
-        lua_getfield(L, 1, "sem")
+        semKey.push(L)
+        lua_rawget(L, 1)
         defer { luaPop(L, 1) }
         return LuaBox.unbox(L, -1, as: LuaSemaphore.self, seal: LuaWorker.from(L).boxSeal)
     }

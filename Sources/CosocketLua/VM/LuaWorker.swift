@@ -40,7 +40,10 @@ public final class LuaWorker: @unchecked Sendable {
     var current: LuaCoroutine?
     var resumeDepth = 0
     private var ready = CircularBuffer<LuaCoroutine>()
-    private var postedEvents: [() -> Void] = []
+    /// Semaphores whose `post` left waiters to wake (nginx's posted events; semaphores are
+    /// the only ones that post here). An array of them, not of closures: a hand-off costs no
+    /// allocation.
+    private var postedSemaphores: [LuaSemaphore] = []
     private var isDraining = false
     /// Reused by `ngx.say`/`ngx.print` to assemble their arguments without allocating.
     var outputScratch = ByteBuffer()
@@ -315,18 +318,20 @@ public final class LuaWorker: @unchecked Sendable {
                 coroutine.resumption = .nothing
                 resume(coroutine, arguments: count)
             }
-            guard !postedEvents.isEmpty else { return }
-            let events = postedEvents
-            postedEvents.removeAll(keepingCapacity: true)
-            for event in events { event() }
+            guard !postedSemaphores.isEmpty else { return }
+            // Swapped with a spare so the array's storage is reused rather than reallocated.
+            swap(&postedSemaphores, &runningSemaphores)
+            for semaphore in runningSemaphores { semaphore.wakeWaiters(self) }
+            runningSemaphores.removeAll(keepingCapacity: true)
         }
     }
 
-    /// nginx's posted events: work Lua code asks for (a semaphore's wake-ups) that runs once
-    /// the running code has yielded and the coroutines woken before it have run, without a
-    /// turn of the event loop.
-    func postEvent(_ event: @escaping () -> Void) {
-        postedEvents.append(event)
+    private var runningSemaphores: [LuaSemaphore] = []
+
+    /// nginx's posted events: a semaphore's wake-ups run once the running code has yielded
+    /// and the coroutines woken before them have run, without a turn of the event loop.
+    func postWakeups(of semaphore: LuaSemaphore) {
+        postedSemaphores.append(semaphore)
         if resumeDepth == 0 { drainReady() }
     }
 
