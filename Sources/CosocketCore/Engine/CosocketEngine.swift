@@ -38,6 +38,25 @@ public final class CosocketEngine: @unchecked Sendable {
     }
     #endif
 
+    /// Resolvers of `resolver` directives in servers and locations that differ from the
+    /// worker's, one per configuration (each with its cache), made on first use.
+    private var scopedResolvers: [(configuration: DNSResolverConfiguration, resolver: DNSResolver)] = []
+
+    /// The resolver for sockets with `defaults`: the worker's unless a server or location set
+    /// its own `resolver`/`resolver_timeout`.
+    public func resolver(for defaults: EngineConfiguration) -> any Resolver {
+        guard var dns = defaults.resolver else { return resolver }
+        dns.timeout = defaults.resolverTimeout
+        if var own = configuration.resolver {
+            own.timeout = configuration.resolverTimeout
+            if own == dns { return resolver }
+        }
+        if let found = scopedResolvers.first(where: { $0.configuration == dns }) { return found.resolver }
+        let made = DNSResolver(configuration: dns)
+        scopedResolvers.append((dns, made))
+        return made
+    }
+
     public init(eventLoop: EventLoop, configuration: EngineConfiguration = EngineConfiguration(), resolver: (any Resolver)? = nil) {
         self.eventLoop = eventLoop
         self.configuration = configuration

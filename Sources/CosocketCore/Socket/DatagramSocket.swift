@@ -37,8 +37,12 @@ public final class DatagramSocket: DeadlineQueueMember, @unchecked Sendable {
     private var deadlines = SocketDeadlines()
     var deadlineQueueSlot = -1
 
+    /// The settings of the location the socket is used from (its `resolver`, for now).
+    public var defaults: EngineConfiguration
+
     public init(engine: CosocketEngine) {
         self.engine = engine
+        self.defaults = engine.configuration
     }
 
     deinit {
@@ -67,7 +71,7 @@ public final class DatagramSocket: DeadlineQueueMember, @unchecked Sendable {
             }
             return open(address)
         case .host(let host, let port):
-            switch engine.resolver.resolve(host: host, port: port, on: engine.eventLoop) {
+            switch engine.resolver(for: defaults).resolve(host: host, port: port, on: engine.eventLoop) {
             case .resolved(let address):
                 return open(address)
             case .failed(let error):

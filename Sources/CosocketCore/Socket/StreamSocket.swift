@@ -160,7 +160,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
                 return failConnect(key: key, .system(errno: ENAMETOOLONG, partial: ByteBuffer()))
             }
         case .host(let host, let port):
-            switch engine.resolver.resolve(host: host, port: port, on: engine.eventLoop) {
+            switch engine.resolver(for: defaults).resolve(host: host, port: port, on: engine.eventLoop) {
             case .resolved(let resolved):
                 address = resolved
             case .failed(let error):

@@ -31,6 +31,7 @@ final class LuaUDPSocket: DatagramSocketDelegate {
 
     /// Lists the socket in `context` (once per context) and makes it that context's.
     func attach(to context: LuaContext) {
+        datagram.defaults = context.socketDefaults ?? worker.engine.configuration
         if self.context !== context {
             self.context = context
             context.datagramSockets.append(self)

@@ -341,6 +341,7 @@ public struct ConfigurationBuilder {
     private static let notInLocationIf: Set<String> = ([
         "default_type", "types", "lua_filter_yield", "client_max_body_size", "keepalive_timeout", "keepalive_requests",
         "send_timeout", "client_body_buffer_size", "client_body_temp_path", "absolute_redirect", "client_body_timeout",
+        "resolver", "resolver_timeout",
     ] as Set<String>).union(LuaSSLDirectives.names)
 
     /// A rewrite-module directive of a server or location (or of an `if` block in one),
@@ -473,6 +474,12 @@ public struct ConfigurationBuilder {
             inherited.setsSocketDefaults = true
         case _ where LuaSSLDirectives.handles(node.name):
             try LuaSSLDirectives.apply(node, to: &inherited.socketDefaults.tls, prefix: prefix)
+            inherited.setsSocketDefaults = true
+        case "resolver", "resolver_timeout":
+            // http, server and location (nginx's core module): the cosockets of requests here
+            // resolve through this one.
+            var lua = LuaConfiguration()
+            try LuaDirectives.apply(node, engine: &inherited.socketDefaults, lua: &lua)
             inherited.setsSocketDefaults = true
         case "keepalive_requests":
             guard let count = Int(try single(node)), count >= 0 else {

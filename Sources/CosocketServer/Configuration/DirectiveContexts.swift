@@ -34,7 +34,7 @@ enum DirectiveContexts {
         "gzip_types": all, "gzip_comp_level": all, "gzip_min_length": all, "gzip_vary": all, "gzip_proxied": all,
         "gzip_disable": all, "gzip_http_version": all, "gzip_buffers": all,
         "server_tokens": all, "types_hash_max_size": all, "types_hash_bucket_size": all,
-        "resolver": all, "resolver_timeout": all,
+        
         "reset_timedout_connection": all, "open_file_cache": all,
         "open_file_cache_valid": all, "open_file_cache_min_uses": all, "open_file_cache_errors": all,
         "root": all, "index": all, "proxy_temp_path": all,
