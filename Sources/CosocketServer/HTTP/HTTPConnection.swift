@@ -53,6 +53,8 @@ final class HTTPConnection: @unchecked Sendable {
     private enum Lending { case none, body, raw }
     /// Pipelined bytes buffered behind a request in progress before reading pauses.
     private static let pipelineLimit = 1 << 20
+    /// The connection's TLS, once its handshake completed (HTTPS).
+    var tls: TLSConnectionDetails?
 
     init(transport: any ClientTransport, worker: ServerWorker, router: ServerNameRouter<VirtualServer>, serverPort: Int) {
         self.transport = transport
@@ -224,6 +226,12 @@ final class HTTPConnection: @unchecked Sendable {
             case .complete(let complete):
                 body = complete
             }
+            if let tls, let status = tls.clientCertificateRefusal {
+                // nginx's 495 and 496: logged, answered as a 400 with its own page, closed.
+                worker.lua.errorLog.log(.info, "client SSL certificate verify error: (\(tls.clientVerifyCode):\(tls.clientVerify.dropFirst(7))) while reading client request headers")
+                respondWithError(status)
+                return
+            }
             guard let match else {
                 respondWithError(404, keepAlive: head.keepAlive, headOnly: head.method == .head)
                 continue
@@ -331,6 +339,7 @@ final class HTTPConnection: @unchecked Sendable {
             head: head, body: body, location: location, peer: peer, serverPort: serverPort,
             connection: self, worker: worker
         )
+        request.tls = tls
         request.bodyPending = bodyPending
         // `keepalive_requests`: counting this one.
         request.isLastOnConnection = requestsServed + 1 >= location.settings.keepaliveRequests
