@@ -15,16 +15,12 @@ extension AcceptedStream {
             close()
             return false
         }
-        switch connection.startTLS(transport) {
-        case .wantRead, .wantWrite:
-            return true
-        case .done:
-            handshakeFinished(failure: nil)
-            return !isClosed
-        case .endOfStream, .failed:
-            close()
-            return false
-        }
+        // The first step runs as a readiness event's would: a handshake that completes in it
+        // tells the delegate before any request bytes are read.
+        connection.tls = transport
+        connection.tlsHandshaking = true
+        connection.tlsContinueHandshake()
+        return !isClosed
     }
 
     /// The client connection's TLS, once its handshake completed.

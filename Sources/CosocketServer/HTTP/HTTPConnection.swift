@@ -228,7 +228,9 @@ final class HTTPConnection: @unchecked Sendable {
             }
             if let tls, let status = tls.clientCertificateRefusal {
                 // nginx's 495 and 496: logged, answered as a 400 with its own page, closed.
-                worker.lua.errorLog.log(.info, "client SSL certificate verify error: (\(tls.clientVerifyCode):\(tls.clientVerify.dropFirst(7))) while reading client request headers")
+                worker.lua.errorLog.log(.info, status == 496
+                    ? "client sent no required SSL certificate while reading client request headers"
+                    : "client SSL certificate verify error: (\(tls.clientVerifyCode):\(tls.clientVerify.dropFirst(7))) while reading client request headers")
                 respondWithError(status)
                 return
             }
@@ -392,7 +394,8 @@ final class HTTPConnection: @unchecked Sendable {
 
     private func respondWithError(_ status: Int, keepAlive: Bool = false, headOnly: Bool = false) {
         var head = HTTPResponseHead()
-        head.status = status
+        // nginx's 495 and 496 go out as 400s with their own pages.
+        head.status = status == 495 || status == 496 ? 400 : status
         let page = HTTPResponseHead.errorPage(status)
         var out = ByteBuffer()
         out.reserveCapacity(256 + page.utf8.count)
