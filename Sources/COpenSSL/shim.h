@@ -118,3 +118,97 @@ static inline int cosocket_ssl_attach_descriptor(SSL *ssl, int descriptor) {
 /// (SSL_get_verify_result) is checked afterwards when the caller asked for verification.
 static int cosocket_ssl_verify_accept(int ok, X509_STORE_CTX *store) { (void)ok; (void)store; return 1; }
 static inline void cosocket_ssl_ctx_set_verify_accepting(SSL_CTX *ctx) { SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, cosocket_ssl_verify_accept); }
+
+// ---- TLS for the host's clients (server side): the macros the server context needs.
+static inline uint64_t cosocket_ssl_op_server_preference(void) { return SSL_OP_CIPHER_SERVER_PREFERENCE; }
+static inline uint64_t cosocket_ssl_op_no_ticket(void) { return SSL_OP_NO_TICKET; }
+static inline long cosocket_ssl_ctx_set_cache_size(SSL_CTX *ctx, long size) { return SSL_CTX_sess_set_cache_size(ctx, size); }
+static inline long cosocket_ssl_ctx_set_curves(SSL_CTX *ctx, const char *list) { return SSL_CTX_set1_curves_list(ctx, list); }
+static inline long cosocket_ssl_ctx_add0_chain_cert(SSL_CTX *ctx, X509 *certificate) { return SSL_CTX_add0_chain_cert(ctx, certificate); }
+static inline long cosocket_ssl_ctx_set_ticket_keys(SSL_CTX *ctx, void *keys, long length) { return SSL_CTX_set_tlsext_ticket_keys(ctx, keys, length); }
+static inline long cosocket_ssl_ctx_set_servername_callback(SSL_CTX *ctx, int (*callback)(SSL *, int *, void *)) {
+    return SSL_CTX_set_tlsext_servername_callback(ctx, callback);
+}
+static inline long cosocket_ssl_clear_chain_certs(SSL *ssl) { return SSL_clear_chain_certs(ssl); }
+static inline int cosocket_ssl_tlsext_err_ok(void) { return SSL_TLSEXT_ERR_OK; }
+static inline int cosocket_ssl_tlsext_err_alert_fatal(void) { return SSL_TLSEXT_ERR_ALERT_FATAL; }
+/// A server-side verify callback for `ssl_verify_client`: as nginx's, every certificate passes
+/// the handshake and the request checks SSL_get_verify_result.
+static inline void cosocket_ssl_ctx_set_verify_peer(SSL_CTX *ctx, int fail_without_certificate) {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (fail_without_certificate ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0), cosocket_ssl_verify_accept);
+}
+
+// ---- ssl_session_ticket_key: nginx's ticket callback, keys of 48 bytes (AES-128-CBC, a
+// 16-byte HMAC-SHA256 key) or 80 (AES-256-CBC, 32 bytes) in nginx's layout: name, then for 48
+// AES then HMAC key, for 80 HMAC then AES key. The first key encrypts, any decrypts (a ticket
+// under another than the first is renewed). The keys live in the SSL_CTX's ex_data, freed with it.
+#include <openssl/core_names.h>
+typedef struct { unsigned char name[16]; unsigned char hmac[32]; unsigned char aes[32]; int size; } cosocket_ticket_key;
+typedef struct { int count; cosocket_ticket_key keys[]; } cosocket_ticket_keys;
+
+static void cosocket_ticket_keys_free(void *parent, void *pointer, CRYPTO_EX_DATA *data, int index, long argl, void *argp) {
+    (void)parent; (void)data; (void)index; (void)argl; (void)argp;
+    if (pointer != NULL) { OPENSSL_cleanse(pointer, sizeof(cosocket_ticket_keys) + sizeof(cosocket_ticket_key) * (size_t)((cosocket_ticket_keys *)pointer)->count); free(pointer); }
+}
+
+static inline int cosocket_ticket_keys_index(void) {
+    static _Atomic int shared = -1;
+    int index = atomic_load(&shared);
+    if (index >= 0) return index;
+    int made = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, cosocket_ticket_keys_free);
+    int expected = -1;
+    if (!atomic_compare_exchange_strong(&shared, &expected, made)) return expected;
+    return made;
+}
+
+static int cosocket_ticket_callback(SSL *ssl, unsigned char *name, unsigned char *iv, EVP_CIPHER_CTX *cipher_context, EVP_MAC_CTX *mac_context, int encrypt) {
+    SSL_CTX *ctx = SSL_get_SSL_CTX(ssl);
+    cosocket_ticket_keys *keys = ctx == NULL ? NULL : SSL_CTX_get_ex_data(ctx, cosocket_ticket_keys_index());
+    if (keys == NULL || keys->count == 0) return -1;
+    int found = 0;
+    if (!encrypt) {
+        for (found = 0; found < keys->count; found++) {
+            if (memcmp(name, keys->keys[found].name, 16) == 0) break;
+        }
+        if (found == keys->count) return 0;
+    }
+    cosocket_ticket_key *key = &keys->keys[found];
+    const EVP_CIPHER *cipher = key->size == 48 ? EVP_aes_128_cbc() : EVP_aes_256_cbc();
+    OSSL_PARAM params[] = { OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0), OSSL_PARAM_construct_end() };
+    if (EVP_MAC_CTX_set_params(mac_context, params) != 1) return -1;
+    if (encrypt) {
+        if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(cipher)) != 1) return -1;
+        if (EVP_EncryptInit_ex(cipher_context, cipher, NULL, key->aes, iv) != 1) return -1;
+        if (EVP_MAC_init(mac_context, key->hmac, key->size == 48 ? 16 : 32, NULL) != 1) return -1;
+        memcpy(name, key->name, 16);
+        return 1;
+    }
+    if (EVP_MAC_init(mac_context, key->hmac, key->size == 48 ? 16 : 32, NULL) != 1) return -1;
+    if (EVP_DecryptInit_ex(cipher_context, cipher, NULL, key->aes, iv) != 1) return -1;
+    return found == 0 ? 1 : 2;
+}
+
+/// Installs `count` keys read from files (`bytes` holds them one after another, `sizes` each
+/// one's length, 48 or 80); 1 on success.
+static inline int cosocket_ssl_ctx_set_ticket_key_files(SSL_CTX *ctx, const unsigned char *bytes, const int *sizes, int count) {
+    cosocket_ticket_keys *keys = calloc(1, sizeof(cosocket_ticket_keys) + sizeof(cosocket_ticket_key) * (size_t)count);
+    if (keys == NULL) return 0;
+    keys->count = count;
+    for (int i = 0; i < count; i++) {
+        cosocket_ticket_key *key = &keys->keys[i];
+        key->size = sizes[i];
+        memcpy(key->name, bytes, 16);
+        if (sizes[i] == 48) {
+            memcpy(key->aes, bytes + 16, 16);
+            memcpy(key->hmac, bytes + 32, 16);
+        } else {
+            memcpy(key->hmac, bytes + 16, 32);
+            memcpy(key->aes, bytes + 48, 32);
+        }
+        bytes += sizes[i];
+    }
+    if (SSL_CTX_set_ex_data(ctx, cosocket_ticket_keys_index(), keys) != 1) { free(keys); return 0; }
+    return SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, cosocket_ticket_callback) == 1 ? 1 : 0;
+}
+static inline long cosocket_bio_get_mem_data(BIO *bio, char **data) { return BIO_get_mem_data(bio, data); }
+static inline unsigned long cosocket_xn_flag_rfc2253(void) { return XN_FLAG_RFC2253; }

@@ -7,6 +7,12 @@ public protocol AcceptedStreamDelegate: AnyObject {
     func streamHasInput(_ stream: AcceptedStream)
     /// The connection is gone (closed by the peer or an error).
     func streamDidClose(_ stream: AcceptedStream)
+    /// The TLS handshake begun by ``AcceptedStream/startTLS(_:)`` completed.
+    func streamDidFinishHandshake(_ stream: AcceptedStream)
+}
+
+extension AcceptedStreamDelegate {
+    public func streamDidFinishHandshake(_ stream: AcceptedStream) {}
 }
 
 /// A client connection accepted by a ``DescriptorListener``: a descriptor of the engine's own,
@@ -132,6 +138,10 @@ extension AcceptedStream: StreamConnectionOwner {
 
     func connectionDidClose(_ connection: StreamConnection) {
         ended()
+    }
+
+    func connectionDidFinishHandshake(_ connection: StreamConnection, failure: TLSStreamTransport.Failure?) {
+        handshakeFinished(failure: failure)
     }
 }
 #endif

@@ -44,6 +44,16 @@ public struct ConfigurationBuilder {
         var socketDefaults = EngineConfiguration()
         /// A server or location set a `lua_socket_*` of its own.
         var setsSocketDefaults = false
+        /// `ssl_*` (http and server).
+        var ssl = SSLServerDirectives.Settings()
+    }
+
+    /// A server's TLS side while the configuration is built: its `ssl_*` settings and the
+    /// `listen ... ssl` directives it has, by address.
+    private struct PendingTLS {
+        var server: VirtualServer
+        var settings: SSLServerDirectives.Settings
+        var sslListens: [ListenAddress: ConfigNode]
     }
 
     /// `thread_pool NAME threads=N [max_queue=M]` (main), with nginx's refusals; a pool named
@@ -129,6 +139,10 @@ public struct ConfigurationBuilder {
             }
             if try applyInheritable(node, to: &inherited) { continue }
             if try applyHeadLimit(node, to: &inherited.headLimits) { continue }
+            if SSLServerDirectives.handles(node.name) {
+                try SSLServerDirectives.apply(node, to: &inherited.ssl, prefix: prefix)
+                continue
+            }
             switch node.name {
             case "server": servers.append(node)
             case "init_by_lua_block", "init_by_lua_file", "init_by_lua":
@@ -146,10 +160,52 @@ public struct ConfigurationBuilder {
         configuration.keepaliveTimeoutSeconds = inherited.keepaliveTimeout
         configuration.keepaliveRequests = inherited.keepaliveRequests
         configuration.sendTimeoutSeconds = inherited.sendTimeout
+        var pending: [PendingTLS] = []
         for server in servers {
-            configuration.servers.append(try buildServer(server, inherited: inherited, configuration: &configuration))
+            configuration.servers.append(try buildServer(server, inherited: inherited, configuration: &configuration, tls: &pending))
         }
         configuration.routers = try routers(for: configuration.servers)
+        configuration.tls = try tlsListeners(pending, routers: configuration.routers)
+    }
+
+    /// For each `listen ... ssl` address, the contexts of its servers: every server there
+    /// needs a certificate (nginx's `ngx_http_ssl_init` check), and its files load now.
+    private func tlsListeners(
+        _ pending: [PendingTLS], routers: [ListenAddress: ServerNameRouter<VirtualServer>]
+    ) throws(ConfigError) -> [ListenAddress: TLSListener] {
+        var sslListen: [ListenAddress: ConfigNode] = [:]
+        for entry in pending {
+            for (address, node) in entry.sslListens where sslListen[address] == nil { sslListen[address] = node }
+        }
+        guard !sslListen.isEmpty else { return [:] }
+        var contexts: [ObjectIdentifier: TLSServerContext] = [:]
+        var listeners: [ListenAddress: TLSListener] = [:]
+        for (address, listenNode) in sslListen.sorted(by: { $0.value.line < $1.value.line }) {
+            var onAddress: [ObjectIdentifier: TLSServerContext] = [:]
+            for entry in pending where entry.server.listen.contains(address) {
+                let key = ObjectIdentifier(entry.server)
+                if let built = contexts[key] {
+                    onAddress[key] = built
+                    continue
+                }
+                let tls = try SSLServerDirectives.finish(entry.settings)
+                guard !tls.certificates.isEmpty else {
+                    throw listenNode.error(.other("no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive"))
+                }
+                let sessionContext = entry.server.names.joined(separator: " ") + "\n"
+                    + tls.certificates.map { $0.certificate }.joined(separator: "\n")
+                do {
+                    let context = try TLSServerContext(tls, sessionContext: sessionContext)
+                    contexts[key] = context
+                    onAddress[key] = context
+                } catch {
+                    throw ConfigError(.other(error.description))
+                }
+            }
+            guard let router = routers[address], let defaultContext = onAddress[ObjectIdentifier(router.defaultServer)] else { continue }
+            listeners[address] = TLSListener(defaultContext: defaultContext, contexts: onAddress, router: router)
+        }
+        return listeners
     }
 
     /// For each address, the servers listening there, chosen among by `Host`.
@@ -168,8 +224,13 @@ public struct ConfigurationBuilder {
         return routers
     }
 
-    private func buildServer(_ node: ConfigNode, inherited outer: Inherited, configuration: inout ServerConfiguration) throws(ConfigError) -> VirtualServer {
+    private func buildServer(
+        _ node: ConfigNode, inherited outer: Inherited, configuration: inout ServerConfiguration, tls: inout [PendingTLS]
+    ) throws(ConfigError) -> VirtualServer {
         var inherited = outer
+        inherited.ssl = outer.ssl.inherited()
+        var sslListens: [ListenAddress: ConfigNode] = [:]
+        var listenNodes: [ListenAddress: ConfigNode] = [:]
         var listen: [ListenAddress] = []
         var defaultFor: Set<ListenAddress> = []
         var names: [String] = []
@@ -182,12 +243,19 @@ public struct ConfigurationBuilder {
             }
             if try applyInheritable(child, to: &inherited) { continue }
             if try applyHeadLimit(child, to: &inherited.headLimits) { continue }
+            if SSLServerDirectives.handles(child.name) {
+                try SSLServerDirectives.apply(child, to: &inherited.ssl, prefix: prefix)
+                continue
+            }
             switch child.name {
             case "listen":
                 let address = try listenAddress(child)
                 listen.append(address)
+                listenNodes[address] = child
                 for parameter in child.arguments.dropFirst() {
-                    if parameter == "default_server" || parameter == "default" {
+                    if parameter == "ssl" {
+                        sslListens[address] = child
+                    } else if parameter == "default_server" || parameter == "default" {
                         defaultFor.insert(address)
                     } else if parameter.hasPrefix("backlog=") {
                         guard let backlog = Int32(parameter.dropFirst(8)), backlog != 0 else {
@@ -218,9 +286,14 @@ public struct ConfigurationBuilder {
             settings.declaredVariables = RewriteScript.variableNames(of: settings.serverScript).map { ($0, "") }
             serverOnly = Location(settings)
         }
-        return VirtualServer(
+        if inherited.ssl.sslOn {
+            for address in listen where sslListens[address] == nil { sslListens[address] = listenNodes[address] ?? node }
+        }
+        let server = VirtualServer(
             listen: listen, names: names, locations: try LocationMatcher(definitions), defaultFor: defaultFor,
             headLimits: inherited.headLimits, serverOnly: serverOnly)
+        tls.append(PendingTLS(server: server, settings: inherited.ssl, sslListens: sslListens))
+        return server
     }
 
     /// `large_client_header_buffers`, `ignore_invalid_headers`, `underscores_in_headers` (http
@@ -609,13 +682,13 @@ public struct ConfigurationBuilder {
 
     /// Directives each level that allows them handles itself: reaching this check means the
     /// level does not allow them.
-    private static let handledWhereAllowed: Set<String> = [
+    private static let handledWhereAllowed: Set<String> = ([
         "content_by_lua", "content_by_lua_block", "content_by_lua_file", "listen", "server_name", "location", "server",
         "set", "return", "break", "if", "set_by_lua", "set_by_lua_block", "set_by_lua_file",
         "keepalive_timeout", "keepalive_requests", "send_timeout",
         "large_client_header_buffers", "ignore_invalid_headers", "underscores_in_headers", "client_header_timeout",
         "client_header_buffer_size",
-    ]
+    ] as Set<String>).union(SSLServerDirectives.names)
 
     private func single(_ node: ConfigNode) throws(ConfigError) -> String {
         guard node.arguments.count == 1 else { throw node.error(.invalidArgumentCount(node.name)) }

@@ -44,7 +44,6 @@ enum DirectiveContexts {
         "if_modified_since": all, "output_buffers": all, "sendfile_max_chunk": all, "aio": all,
         "directio": all, "log_not_found": all, "log_subrequest": all, "msie_padding": all, "port_in_redirect": all,
         "server_name_in_redirect": all, "recursive_error_pages": all,
-        "ssl_protocols": all, "ssl_ciphers": all, "ssl_prefer_server_ciphers": all,
         "lua_need_request_body": all, "lua_transform_underscores_in_response_headers": all,
         "lua_http10_buffering": all, "lua_use_default_type": all,
         "lua_code_cache": [.server, .location],

@@ -207,8 +207,29 @@ public struct ServerConfiguration: Sendable {
     public var servers: [VirtualServer] = []
     /// Per listening address, how a request's `Host` picks among the servers there.
     public var routers: [ListenAddress: ServerNameRouter<VirtualServer>] = [:]
+    /// The `listen ... ssl` addresses, with their servers' TLS contexts.
+    public var tls: [ListenAddress: TLSListener] = [:]
     /// How many ``LuaSource``s the configuration holds (their `id`s are below this).
     public var luaSourceCount = 0
     /// Directives accepted but ignored, as `(name, file:line)`, for the start-up warnings.
     public var ignored: [(name: String, position: String)] = []
+}
+
+/// One `listen ... ssl` address: the context of each server there, the default server's first
+/// (a handshake starts with it; SNI may then choose another server, as nginx chooses).
+public final class TLSListener: Sendable {
+    public let defaultContext: TLSServerContext
+    private let contexts: [ObjectIdentifier: TLSServerContext]
+    private let router: ServerNameRouter<VirtualServer>
+
+    init(defaultContext: TLSServerContext, contexts: [ObjectIdentifier: TLSServerContext], router: ServerNameRouter<VirtualServer>) {
+        self.defaultContext = defaultContext
+        self.contexts = contexts
+        self.router = router
+    }
+
+    /// The context of the server `name` (SNI) picks.
+    public func context(forServerName name: String) -> TLSServerContext? {
+        contexts[ObjectIdentifier(router.server(forHost: name))]
+    }
 }

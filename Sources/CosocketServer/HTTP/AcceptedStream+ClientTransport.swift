@@ -24,5 +24,9 @@ extension HTTPConnection: AcceptedStreamDelegate {
     func streamDidClose(_ stream: AcceptedStream) {
         transportClosed()
     }
+
+    func streamDidFinishHandshake(_ stream: AcceptedStream) {
+        tls = stream.tlsDetails
+    }
 }
 #endif

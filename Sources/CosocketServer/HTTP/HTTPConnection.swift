@@ -58,6 +58,8 @@ final class HTTPConnection: @unchecked Sendable {
     private let headerTimeout: Int
     /// `client_body_timeout` of the current request's location, in seconds.
     private var bodyTimeout = 60
+    /// The connection's TLS, once its handshake completed (HTTPS).
+    var tls: TLSConnectionDetails?
 
     init(transport: any ClientTransport, worker: ServerWorker, router: ServerNameRouter<VirtualServer>, serverPort: Int) {
         self.transport = transport
@@ -236,6 +238,14 @@ final class HTTPConnection: @unchecked Sendable {
             case .complete(let complete):
                 body = complete
             }
+            if let tls, let status = tls.clientCertificateRefusal {
+                // nginx's 495 and 496: logged, answered as a 400 with its own page, closed.
+                worker.lua.errorLog.log(.info, status == 496
+                    ? "client sent no required SSL certificate while reading client request headers"
+                    : "client SSL certificate verify error: (\(tls.clientVerifyCode):\(tls.clientVerify.dropFirst(7))) while reading client request headers")
+                respondWithError(status)
+                return
+            }
             guard let target else {
                 respondWithError(404, keepAlive: head.keepAlive, headOnly: head.method == .head)
                 continue
@@ -343,6 +353,7 @@ final class HTTPConnection: @unchecked Sendable {
             head: head, body: body, location: location, peer: peer, serverPort: serverPort,
             connection: self, worker: worker
         )
+        request.tls = tls
         request.bodyPending = bodyPending
         // `keepalive_requests`: counting this one.
         request.isLastOnConnection = requestsServed + 1 >= location.settings.keepaliveRequests
@@ -396,7 +407,8 @@ final class HTTPConnection: @unchecked Sendable {
 
     private func respondWithError(_ status: Int, keepAlive: Bool = false, headOnly: Bool = false) {
         var head = HTTPResponseHead()
-        head.status = status
+        // nginx's 495 and 496 go out as 400s with their own pages.
+        head.status = status == 495 || status == 496 ? 400 : status
         let page = HTTPResponseHead.errorPage(status)
         var out = ByteBuffer()
         out.reserveCapacity(256 + page.utf8.count)

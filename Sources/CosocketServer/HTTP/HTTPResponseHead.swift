@@ -142,6 +142,11 @@ struct HTTPResponseHead {
 
     /// nginx's default error page body.
     static func errorPage(_ status: Int) -> String {
+        if status == 495 || status == 496 {
+            // nginx's pages for a refused client certificate (sent with a 400 status line).
+            let text = status == 495 ? "The SSL certificate error" : "No required SSL certificate was sent"
+            return "<html>\r\n<head><title>400 \(text)</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<center>\(text)</center>\r\n<hr><center>cosocket</center>\r\n</body>\r\n</html>\r\n"
+        }
         // nginx's 302 page says "Found" although its status line says "Moved Temporarily".
         let title = status == 302 ? "302 Found" : "\(status) \(reason(status))"
         return "<html>\r\n<head><title>\(title)</title></head>\r\n<body>\r\n<center><h1>\(title)</h1></center>\r\n<hr><center>cosocket</center>\r\n</body>\r\n</html>\r\n"

@@ -1,3 +1,4 @@
+import CosocketCore
 import CosocketLua
 
 /// What Lua code changes of the request before later phases see it: headers
@@ -96,5 +97,20 @@ extension RequestContext {
         captures = match.captures
         nextPhase = 0
         return nil
+    }
+}
+
+extension TLSConnectionDetails {
+    /// The `$ssl_*` variables (nil where nginx's is not found, empty where it is empty).
+    func variable(_ name: String) -> String? {
+        switch name {
+        case "ssl_protocol": return protocolName
+        case "ssl_cipher": return cipher
+        case "ssl_server_name": return serverName
+        case "ssl_session_reused": return sessionReused ? "r" : "."
+        case "ssl_client_verify": return clientVerify
+        case "ssl_client_s_dn": return clientSubject ?? ""
+        default: return nil
+        }
     }
 }

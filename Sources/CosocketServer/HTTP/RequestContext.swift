@@ -65,6 +65,8 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     let startTime: Double
     /// The virtual server that took the request, where a URI jump looks for its location.
     var server: VirtualServer?
+    /// The connection's TLS (HTTPS), for `$https`, `$scheme` and the `$ssl_*` variables.
+    var tls: TLSConnectionDetails?
 
     init(
         head: consuming HTTPRequestHead,
@@ -285,7 +287,9 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         case "host": return hostName
         case "remote_addr": return remoteAddress
         case "server_port": return String(serverPort)
-        case "scheme": return "http"
+        case "scheme": return tls == nil ? "http" : "https"
+        case "https": return tls == nil ? "" : "on"
+        case _ where name.hasPrefix("ssl_"): return tls?.variable(name)
         case "server_protocol": return head.version == .http1_1 ? "HTTP/1.1" : "HTTP/1.0"
         // nginx's `$content_length` reads the header Lua set with `ngx.req.set_header`, not the
         // one the body writers update.

@@ -39,7 +39,9 @@ func makeListener(
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    guard let worker = slot(), let router = worker.routers[address] else {
+                    // HTTPS runs on the readiness set's descriptors only: without one, a
+                    // `listen ... ssl` address refuses its clients rather than speak plain HTTP.
+                    guard let worker = slot(), let router = worker.routers[address], worker.configuration.tls[address] == nil else {
                         throw ChannelError.ioOnClosedChannel
                     }
                     let transport = ChannelClientTransport(engine: worker.lua.engine)
@@ -103,6 +105,12 @@ private struct DescriptorServerListener: ServerListener {
                 let connection = HTTPConnection(transport: stream, worker: worker, router: router, serverPort: address.port)
                 stream.delegate = connection
                 connection.opened()
+                if let tls = worker.configuration.tls[address], !stream.isClosed {
+                    // HTTPS: the handshake first; the connection's bytes arrive once it is done.
+                    // A client that never finishes it is closed by the idle sweep, as one that
+                    // never sends a request.
+                    _ = stream.startTLS(TLSServerHandshake(context: tls.defaultContext) { tls.context(forServerName: $0) })
+                }
             }
         }.wait()
         guard started else {

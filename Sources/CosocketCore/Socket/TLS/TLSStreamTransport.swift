@@ -11,8 +11,12 @@ import Glibc
 /// Owned by its ``StreamConnection``, so a pooled connection keeps its TLS state.
 final class TLSStreamTransport {
     let ssl: OpaquePointer
-    /// Keeps the `SSL_CTX` alive as long as the `SSL`.
-    let context: TLSContext
+    /// Keeps the `SSL_CTX` alive as long as the `SSL` (a ``TLSContext``, or the
+    /// ``TLSServerContext`` a client connection was accepted with).
+    private let contextOwner: AnyObject
+    /// A client connection's server side (SNI, the session store, the handshake's Lua
+    /// handlers); nil on a cosocket's.
+    var server: TLSServerHandshake?
     /// The session of this connection, handed to whoever asks; later tickets replace its
     /// content (see ``TLSSession``).
     let session = TLSSession()
@@ -47,11 +51,28 @@ final class TLSStreamTransport {
             throw Failure(errno: nil, logMessage: "SSL_new() failed\(TLSErrorQueue.nginxSuffix())")
         }
         self.ssl = ssl
-        self.context = context
+        self.contextOwner = context
         guard cosocket_ssl_attach_descriptor(ssl, descriptor) == 1 else {
             throw Failure(errno: nil, logMessage: "BIO_new() failed\(TLSErrorQueue.nginxSuffix())")
         }
         SSL_set_connect_state(ssl)
+        SSL_set_ex_data(ssl, 0, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    /// The server side of an accepted client connection, starting with `server`'s context
+    /// (the default server's of the address; SNI may switch it).
+    init(server: TLSServerHandshake, descriptor: CInt) throws(Failure) {
+        ERR_clear_error()
+        guard let ssl = SSL_new(server.current.raw) else {
+            throw Failure(errno: nil, logMessage: "SSL_new() failed\(TLSErrorQueue.nginxSuffix())")
+        }
+        self.ssl = ssl
+        self.contextOwner = server.current
+        self.server = server
+        guard cosocket_ssl_attach_descriptor(ssl, descriptor) == 1 else {
+            throw Failure(errno: nil, logMessage: "BIO_new() failed\(TLSErrorQueue.nginxSuffix())")
+        }
+        SSL_set_accept_state(ssl)
         SSL_set_ex_data(ssl, 0, Unmanaged.passUnretained(self).toOpaque())
     }
 

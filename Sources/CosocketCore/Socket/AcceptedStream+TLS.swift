@@ -1,0 +1,43 @@
+#if os(Linux)
+
+/// HTTPS: the server side of TLS on an accepted client connection, driven on the worker's
+/// readiness set exactly as a cosocket's client handshake is (``StreamConnection/startTLS(_:)``).
+/// Until the handshake completes no bytes reach the delegate; then they arrive decrypted.
+extension AcceptedStream {
+    /// Starts the handshake; false (the stream closed) when it could not start or failed at
+    /// once. The delegate hears of completion through
+    /// ``AcceptedStreamDelegate/streamDidFinishHandshake(_:)``.
+    public func startTLS(_ handshake: TLSServerHandshake) -> Bool {
+        let transport: TLSStreamTransport
+        do {
+            transport = try TLSStreamTransport(server: handshake, descriptor: connection.descriptor)
+        } catch {
+            close()
+            return false
+        }
+        // The first step runs as a readiness event's would: a handshake that completes in it
+        // tells the delegate before any request bytes are read.
+        connection.tls = transport
+        connection.tlsHandshaking = true
+        connection.tlsContinueHandshake()
+        return !isClosed
+    }
+
+    /// The client connection's TLS, once its handshake completed.
+    public var tlsDetails: TLSConnectionDetails? {
+        guard let tls = connection.tls, tls.isEstablished, tls.server != nil else { return nil }
+        return tls.serverDetails()
+    }
+
+    /// Whether the connection runs TLS (its handshake begun).
+    public var isTLS: Bool { connection.tls != nil }
+
+    func handshakeFinished(failure: TLSStreamTransport.Failure?) {
+        if failure != nil {
+            close()
+            return
+        }
+        delegate?.streamDidFinishHandshake(self)
+    }
+}
+#endif
