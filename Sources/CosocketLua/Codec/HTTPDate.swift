@@ -7,13 +7,15 @@ public enum HTTPDate {
     private enum Format { case unknown, rfc822, rfc850, asctime }
     private static let daysInMonth = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 
-    /// The calendar fields of a time; nginx's `ngx_gmtime` takes times before 1970 as 1970.
+    /// The calendar fields of a time; nginx's `ngx_gmtime` takes times before 1970 as 1970,
+    /// and the reference writes times past the last second of 9999 as that second (its dates
+    /// stay within their 29 bytes).
     struct Fields: Equatable {
         var year: Int, month: Int, day: Int, weekday: Int, hour: Int, minute: Int, second: Int
     }
 
     static func fields(_ seconds: Int) -> Fields {
-        let t = max(seconds, 0)
+        let t = min(max(seconds, 0), 253_402_300_799)
         let days = t / 86400
         let rest = t % 86400
         // Days to a civil date, counting from 1 March of year 0 (Gregorian).

@@ -83,7 +83,7 @@ public func ngx_http_lua_ffi_req_get_headers_count(_ r: UnsafeMutableRawPointer?
 public func ngx_http_lua_ffi_req_get_headers(_ r: UnsafeMutableRawPointer?, _ outPointer: UnsafeMutableRawPointer?, _ count: Int32, _ raw: Int32) -> Int32 {
     guard case .success(let host) = FFIRequest.host(r) else { return FFIStatus.badContext }
     guard let out = outPointer?.assumingMemoryBound(to: NgxLuaFFITableElt.self), count > 0 else { return FFIStatus.ok }
-    let headers = host.requestHeaders.prefix(Int(count))
+    let headers = host.requestHeaders.prefix(max(0, Int(count)))
     var strings: [[UInt8]] = []
     strings.reserveCapacity(headers.count * 2)
     for (name, value) in headers {
@@ -131,7 +131,7 @@ public func ngx_http_lua_ffi_req_get_uri_args(_ r: UnsafeMutableRawPointer?, _ b
         defer { cursor += bytes.count }
         return NgxLuaFFIStr(len: Int32(clamping: bytes.count), data: UnsafePointer(cursor))
     }
-    for (key, value) in arguments.prefix(Int(count)) {
+    for (key, value) in arguments.prefix(max(0, Int(count))) {
         guard let keyString = place(key) else { break }
         let valueString: NgxLuaFFIStr
         if let value {

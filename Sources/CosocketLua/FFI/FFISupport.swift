@@ -216,7 +216,7 @@ final class FFIWorker {
 func ffiWriteMessage(_ message: String, to buffer: UnsafeMutablePointer<UInt8>?, size: Int) -> Int {
     guard let buffer, size > 0 else { return 0 }
     let bytes = Array(message.utf8.prefix(size - 1))
-    bytes.withUnsafeBufferPointer { buffer.update(from: $0.baseAddress!, count: bytes.count) }
+    bytes.withUnsafeBufferPointer { if let base = $0.baseAddress { buffer.update(from: base, count: bytes.count) } }
     buffer[bytes.count] = 0
     return bytes.count
 }
