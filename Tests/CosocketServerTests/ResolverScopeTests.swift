@@ -40,17 +40,7 @@ import Testing
 
     @Test func refusedWhereNginxRefusesIt() {
         let text = "events {} http { server { listen 127.0.0.1:1; location / { if ($arg_a) { resolver 127.0.0.1; } } } }"
-        let message: String? = {
-            do {
-                let nodes = try ConfigParser(fileSystem: .inMemory(["/c/nginx.conf": text])).parseFile("/c/nginx.conf")
-                _ = try ConfigurationBuilder(prefix: "/c").build(nodes)
-                return nil
-            } catch let error as ConfigError {
-                return error.message
-            } catch {
-                return "\(error)"
-            }
-        }()
+        let message = configurationError(text)
         #expect(message == "\"resolver\" directive is not allowed here")
     }
 }

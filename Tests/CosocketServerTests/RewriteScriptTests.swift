@@ -111,14 +111,7 @@ import Testing
 
     @Test func refusedAsTheReferenceRefuses() {
         func error(_ body: String) -> String? {
-            let text = "events {} http { server { listen 127.0.0.1:1; \(body) } }"
-            do {
-                let nodes = try ConfigParser(fileSystem: .inMemory(["/c/nginx.conf": text])).parseFile("/c/nginx.conf")
-                _ = try ConfigurationBuilder(prefix: "/c").build(nodes)
-                return nil
-            } catch {
-                return error.message
-            }
+            configurationError("events {} http { server { listen 127.0.0.1:1; \(body) } }")
         }
         // nginx 1.22's words for each (ref-nginx -t).
         #expect(error("location / { if ($a) { if ($b) { return 200; } } }") == "\"if\" directive is not allowed here")
@@ -195,14 +188,7 @@ import Testing
 
     @Test func refusedAsTheReferenceRefuses() {
         func error(_ body: String) -> String? {
-            let text = "events {} http { server { listen 127.0.0.1:1; \(body) } }"
-            do {
-                let nodes = try ConfigParser(fileSystem: .inMemory(["/c/nginx.conf": text])).parseFile("/c/nginx.conf")
-                _ = try ConfigurationBuilder(prefix: "/c").build(nodes)
-                return nil
-            } catch {
-                return error.message
-            }
+            configurationError("events {} http { server { listen 127.0.0.1:1; \(body) } }")
         }
         #expect(error("rewrite ^/a /b lastx;") == "invalid parameter \"lastx\"")
         #expect(error("rewrite ^/a;") == "invalid number of arguments in \"rewrite\" directive")

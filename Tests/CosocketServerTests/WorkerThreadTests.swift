@@ -48,16 +48,7 @@ import Testing
     }
 
     @Test func directiveRefusals() {
-        func error(_ main: String) -> String? {
-            let text = "\(main) events {} http { }"
-            do {
-                let nodes = try ConfigParser(fileSystem: .inMemory(["/c/nginx.conf": text])).parseFile("/c/nginx.conf")
-                _ = try ConfigurationBuilder(prefix: "/c").build(nodes)
-                return nil
-            } catch {
-                return error.message
-            }
-        }
+        func error(_ main: String) -> String? { configurationError("\(main) events {} http { }") }
         // nginx 1.22's words (ref-nginx -t).
         #expect(error("thread_pool p;") == "invalid number of arguments in \"thread_pool\" directive")
         #expect(error("thread_pool p threads=x;") == "invalid threads value \"threads=x\"")

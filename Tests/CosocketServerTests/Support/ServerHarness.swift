@@ -275,3 +275,17 @@ final class HTTPClient: @unchecked Sendable {
         return response
     }
 }
+
+/// What loading `text` as `/c/nginx.conf` (prefix `/c`, nothing on disk) says: `nil` when the
+/// configuration is accepted, else the error's message in nginx's words.
+func configurationError(_ text: String) -> String? {
+    do {
+        let nodes = try ConfigParser(fileSystem: .inMemory(["/c/nginx.conf": text])).parseFile("/c/nginx.conf")
+        _ = try ConfigurationBuilder(prefix: "/c").build(nodes)
+        return nil
+    } catch let error as ConfigError {
+        return error.message
+    } catch {
+        return "\(error)"
+    }
+}

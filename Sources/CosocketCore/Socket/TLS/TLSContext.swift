@@ -34,7 +34,7 @@ public final class TLSContext: @unchecked Sendable {
         guard SSL_CTX_set_cipher_list(context, configuration.ciphers) == 1 else {
             throw BuildError(description: "SSL_CTX_set_cipher_list(\"\(configuration.ciphers)\") failed\(TLSErrorQueue.nginxSuffix())")
         }
-        try applyConfCommands(configuration.confCommands)
+        try Self.applyConfCommands(configuration.confCommands, to: raw, server: false)
         if let trusted = configuration.trustedCertificate {
             cosocket_ssl_ctx_set_verify_accepting(context)
             SSL_CTX_set_verify_depth(context, Int32(clamping: configuration.verifyDepth))
@@ -75,12 +75,15 @@ public final class TLSContext: @unchecked Sendable {
         return options
     }
 
-    private func applyConfCommands(_ commands: [TLSConfiguration.ConfCommand]) throws(BuildError) {
+    /// `lua_ssl_conf_command` / `ssl_conf_command`: OpenSSL's `SSL_CONF_cmd` on `context`, as
+    /// nginx's `ngx_ssl_conf_commands` runs them (`server` picks the server-side flags).
+    static func applyConfCommands(_ commands: [TLSConfiguration.ConfCommand], to context: OpaquePointer, server: Bool) throws(BuildError) {
         guard !commands.isEmpty else { return }
         guard let conf = SSL_CONF_CTX_new() else { throw BuildError(description: "SSL_CONF_CTX_new() failed") }
         defer { SSL_CONF_CTX_free(conf) }
-        _ = SSL_CONF_CTX_set_flags(conf, UInt32(SSL_CONF_FLAG_FILE | SSL_CONF_FLAG_CLIENT | SSL_CONF_FLAG_CERTIFICATE | SSL_CONF_FLAG_SHOW_ERRORS))
-        SSL_CONF_CTX_set_ssl_ctx(conf, raw)
+        let side = server ? SSL_CONF_FLAG_SERVER : SSL_CONF_FLAG_CLIENT
+        _ = SSL_CONF_CTX_set_flags(conf, UInt32(SSL_CONF_FLAG_FILE | side | SSL_CONF_FLAG_CERTIFICATE | SSL_CONF_FLAG_SHOW_ERRORS))
+        SSL_CONF_CTX_set_ssl_ctx(conf, context)
         for command in commands {
             guard SSL_CONF_cmd(conf, command.name, command.value) > 0 else {
                 throw BuildError(description: "SSL_CONF_cmd(\"\(command.name)\", \"\(command.value)\") failed\(TLSErrorQueue.nginxSuffix())")

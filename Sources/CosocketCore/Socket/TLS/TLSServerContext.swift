@@ -53,7 +53,7 @@ public final class TLSServerContext: @unchecked Sendable {
         }
         configureSessions(sessionContext: sessionContext)
         try useTicketKeys(configuration.ticketKeyFiles)
-        try applyConfCommands(configuration.confCommands)
+        try TLSContext.applyConfCommands(configuration.confCommands, to: raw, server: true)
         ERR_clear_error()
     }
 
@@ -189,22 +189,6 @@ public final class TLSServerContext: @unchecked Sendable {
         }
         guard cosocket_ssl_ctx_set_ticket_key_files(raw, bytes, sizes, Int32(sizes.count)) == 1 else {
             throw BuildError(description: "SSL_CTX_set_tlsext_ticket_key_evp_cb() failed\(TLSErrorQueue.nginxSuffix())")
-        }
-    }
-
-    private func applyConfCommands(_ commands: [TLSConfiguration.ConfCommand]) throws(BuildError) {
-        guard !commands.isEmpty else { return }
-        guard let conf = SSL_CONF_CTX_new() else { throw BuildError(description: "SSL_CONF_CTX_new() failed") }
-        defer { SSL_CONF_CTX_free(conf) }
-        _ = SSL_CONF_CTX_set_flags(conf, UInt32(SSL_CONF_FLAG_FILE | SSL_CONF_FLAG_SERVER | SSL_CONF_FLAG_CERTIFICATE | SSL_CONF_FLAG_SHOW_ERRORS))
-        SSL_CONF_CTX_set_ssl_ctx(conf, raw)
-        for command in commands {
-            guard SSL_CONF_cmd(conf, command.name, command.value) > 0 else {
-                throw BuildError(description: "SSL_CONF_cmd(\"\(command.name)\", \"\(command.value)\") failed\(TLSErrorQueue.nginxSuffix())")
-            }
-        }
-        guard SSL_CONF_CTX_finish(conf) == 1 else {
-            throw BuildError(description: "SSL_CONF_finish() failed\(TLSErrorQueue.nginxSuffix())")
         }
     }
 }
