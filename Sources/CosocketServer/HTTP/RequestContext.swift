@@ -17,7 +17,7 @@ import Glibc
 /// HTTP/1.1 clients, until-close for HTTP/1.0 ones.
 final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     let head: HTTPRequestHead
-    private(set) var body: ByteBuffer?
+    var body: ByteBuffer?
     /// The request's location; an `if` block of it that matched puts its own settings here.
     private(set) var location: Location
     private let peer: SocketAddress?
@@ -26,7 +26,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     /// The next entry of `location.phases` to run.
     var nextPhase = 0
     /// Strong until the request ends, so that a closed connection still swallows output.
-    private var connection: HTTPConnection?
+    var connection: HTTPConnection?
     /// The Lua side of the request, for client-abort handling; released when the request ends.
     var luaContext: LuaContext?
     var response = HTTPResponseHead()
@@ -45,11 +45,11 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     var exitStatus: Int?
     /// Where `set_by_lua*` and the output filters run (made on first use).
     var runContext: LuaContext?
-    private var headerFilterDone = false
+    var headerFilterDone = false
     /// The body filter set `ngx.arg[2]`: the rest of the body is dropped.
-    private var bodyFilterEnded = false
+    var bodyFilterEnded = false
     /// The error page went through the body filter already.
-    private var errorPageFiltered = false
+    var errorPageFiltered = false
     /// The request's headers once Lua code changed them (`ngx.req.set_header`); until then
     /// they are read from the head's bytes.
     var editedHeaders: [(name: String, value: String)]?
@@ -166,93 +166,23 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     /// `ngx.req.set_header("Content-Length", ...)`'s value, which `$content_length` reads.
     var contentLengthVariable: String?
 
-    func replaceBodyStorage(_ memory: ByteBuffer?, _ file: RequestBodyFile?) {
-        body = memory
-        bodyFile = file
-    }
-
-    // MARK: Request body and request sockets
+    // MARK: Request body and request sockets (their functions: RequestContext+Body.swift)
 
     /// The body is still arriving: the handlers started at the head.
     var bodyPending = false
-    private var bodyWaiters: [() -> Void] = []
+    var bodyWaiters: [() -> Void] = []
     /// `ngx.req.read_body()` was called.
     var bodyRequested = false
-    private var bodyDiscarded = false
+    var bodyDiscarded = false
     /// A request socket took the body or the connection.
-    private var socketTaken = false
-    private var rawTaken = false
+    var socketTaken = false
+    var rawTaken = false
 
     /// `Expect: 100-continue`: the client waits for a go-ahead before the body, which nginx
     /// sends once something reads it.
-    private var continueSent = false
+    var continueSent = false
 
-    private func sendContinueIfExpected() {
-        guard bodyPending, !continueSent, !headersSent, head.version == .http1_1,
-            head.header(named: "expect")?.lowercased() == "100-continue"
-        else { return }
-        continueSent = true
-        var out = ByteBuffer(string: "HTTP/1.1 100 Continue\r\n\r\n")
-        connection?.send(&out, whenWritten: nil)
-    }
-
-    func readBody(whenRead: @escaping () -> Void) -> Bool {
-        let first = !bodyRequested
-        bodyRequested = true
-        guard bodyPending, !socketTaken else {
-            if first { spillBodyIfLarge() }
-            return true
-        }
-        sendContinueIfExpected()
-        bodyWaiters.append(whenRead)
-        return false
-    }
-
-    /// The connection collected the whole body.
-    func bodyArrived(_ body: ByteBuffer?) {
-        self.body = body
-        if bodyRequested { spillBodyIfLarge() }
-        bodyFailed()
-    }
-
-    /// The body is over, whole or not (the connection is gone): `read_body` returns.
-    func bodyFailed() {
-        bodyPending = false
-        let waiters = bodyWaiters
-        bodyWaiters.removeAll()
-        for waiter in waiters { waiter() }
-    }
-
-    func waitForBody(whenRead: @escaping () -> Void) -> Bool {
-        guard bodyPending, !socketTaken else { return true }
-        sendContinueIfExpected()
-        bodyWaiters.append(whenRead)
-        return false
-    }
-
-    func requestBodyStream(probing: Bool) -> Result<(stream: AcceptedStream, length: Int), RequestSocketRefusal> {
-        if socketTaken || bodyRequested { return .failure(.bodyExists) }
-        // A discarded body that had arrived is gone (nginx then sees no body at all).
-        if bodyDiscarded { return .failure(bodyPending ? .bodyDiscarded : .noBody) }
-        let length: Int
-        if bodyPending {
-            // A chunked body is de-chunked as a whole before a socket reads it (see
-            // `waitForBody`).
-            guard let declared = head.contentLength else { return .failure(.chunked) }
-            length = declared
-        } else {
-            length = body?.readableBytes ?? 0
-        }
-        guard length > 0 else { return .failure(.noBody) }
-        if probing { return .failure(.noBody) }
-        sendContinueIfExpected()
-        guard let stream = connection?.lendBody(prefix: body) else { return .failure(.unsupported) }
-        body = nil
-        bodyPending = false
-        socketTaken = true
-        return .success((stream, length))
-    }
-
+    /// `ngx.req.socket(true)`: the connection is the handler's from here on, output included.
     func rawRequestStream() -> Result<AcceptedStream, RequestSocketRefusal> {
         if rawTaken { return .failure(.duplicateCall) }
         if bodyRequested && bodyPending { return .failure(.pendingBodyRead) }
@@ -270,6 +200,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         outputEnded = true
         return .success(stream)
     }
+
     var rawHeader: String { String(buffer: head.bytes) }
     var status: Int {
         get { response.status }
@@ -350,146 +281,23 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
 
     func setResponseHeader(_ name: String, _ values: [String]?) { response.set(name, values) }
 
-    // MARK: Output filters
+    // MARK: Output filters (the pipeline: RequestContext+Filters.swift)
 
-    /// Output waiting for the filters, in order: chunks for `body_filter_by_lua*`, flushes,
-    /// `ngx.send_headers`, the end of the response. `header_filter_by_lua*` runs before the first.
-    /// With `lua_filter_yield on` a filter may wait (cosockets, `ngx.sleep`): the steps behind
-    /// it wait too, so nothing of the response passes it.
-    private enum FilterStep {
-        case chunk(ByteBuffer)
-        case flush(whenWritten: (() -> Void)?)
-        case headers
-        /// The eof chunk, or the error page when the response is one.
-        case endOfBody
-        /// `ngx.eof`: the response ends, the handlers go on.
-        case endOutput
-        case finish
-    }
 
     /// A plain array: a `CircularBuffer` allocated its storage in every request's
     /// initialiser, filters or not; this one allocates only when a filter queues a step.
-    private var filterSteps: [FilterStep] = []
+    var filterSteps: [FilterStep] = []
     /// A filter is running (and may be waiting).
-    private var filtering = false
+    var filtering = false
     /// Where the filters run when they may wait: one context for the request's filter runs,
     /// each run a phase of it (see ``luaContextPhaseEnded(_:)``).
-    private var filterContext: LuaContext?
-    private var filterCompletion: ((LuaWorker.RunOutcome, LuaContext) -> Void)?
-    private var pumping = false
-    private var endRequested = false
+    var filterContext: LuaContext?
+    var filterCompletion: ((LuaWorker.RunOutcome, LuaContext) -> Void)?
+    var pumping = false
+    var endRequested = false
     /// The eof chunk is queued (by `ngx.eof` or the end of the request).
-    private var eofQueued = false
-    private var hasFilters: Bool { location.settings.headerFilter != nil || location.settings.bodyFilter != nil }
-
-    /// Runs the filter steps in order until one waits or none is left.
-    private func pumpFilters() {
-        guard !pumping else { return }
-        pumping = true
-        defer { pumping = false }
-        while !filtering, let step = filterSteps.first {
-            if outputEnded {
-                // Cut by a failed filter: what waits is dropped; flushes and the end still report.
-                filterSteps.removeFirst()
-                if case .flush(let whenWritten) = step { whenWritten?() }
-                if case .finish = step { completeEnd() }
-                continue
-            }
-            if !headerFilterDone {
-                headerFilterDone = true
-                if let source = location.settings.headerFilter {
-                    runFilter(source, phase: "header_filter", chunk: nil) { [self] outcome, _ in
-                        switch outcome {
-                        case .failed: cutResponse()
-                        case .exited(let status) where status >= 300: exitStatus = status
-                        default: break
-                        }
-                    }
-                    continue
-                }
-            }
-            filterSteps.removeFirst()
-            switch step {
-            case .chunk(let bytes):
-                filterChunk(bytes, eof: false)
-            case .flush(let whenWritten):
-                var out = streamedPart(last: false)
-                if out.readableBytes == 0 || connection?.send(&out, whenWritten: whenWritten) != true { whenWritten?() }
-            case .headers:
-                guard !headersSent else { break }
-                var out = ByteBuffer()
-                writeStreamedHead(into: &out)
-                connection?.send(&out, whenWritten: nil)
-            case .endOfBody:
-                if let exitStatus, !headersSent, location.settings.bodyFilter != nil {
-                    // The error page goes through the body filter, and keeps its Content-Length.
-                    responseBody.clear()
-                    errorPageFiltered = true
-                    filterChunk(ByteBuffer(string: HTTPResponseHead.errorPage(exitStatus)), eof: true)
-                } else {
-                    filterChunk(ByteBuffer(), eof: true)
-                }
-            case .endOutput:
-                finishResponse()
-            case .finish:
-                completeEnd()
-            }
-        }
-    }
-
-    /// Passes one chunk through `body_filter_by_lua*` (if any) into the pending body.
-    private func filterChunk(_ bytes: ByteBuffer, eof: Bool) {
-        guard let source = location.settings.bodyFilter else {
-            bytes.withUnsafeReadableBytes { append($0) }
-            return
-        }
-        guard !bodyFilterEnded else { return }
-        runFilter(source, phase: "body_filter", chunk: bytes, eof: eof) { [self] outcome, context in
-            if case .failed = outcome { return cutResponse() }
-            context.filterChunk.withUnsafeReadableBytes { append($0) }
-            context.filterChunk = ByteBuffer()
-            if context.filterEOF { bodyFilterEnded = true }
-        }
-    }
-
-    /// Runs a filter: to its end at once (`lua_filter_yield off`, the reference's way), or in
-    /// a context of its own that may wait, the steps behind it held until it ends.
-    private func runFilter(
-        _ source: LuaSource, phase: String, chunk: ByteBuffer?, eof: Bool = false,
-        _ completion: @escaping (LuaWorker.RunOutcome, LuaContext) -> Void
-    ) {
-        filtering = true
-        guard location.settings.filterYield else {
-            let context = worker.runContext(of: self, phase: phase)
-            if let chunk { context.filterChunk = chunk }
-            context.filterEOF = eof
-            let outcome = worker.runToEnd(source, phase: phase, for: self)
-            filtering = false
-            completion(outcome, context)
-            return
-        }
-        let context = filterContext ?? worker.makeFilterContext(for: self)
-        filterContext = context
-        filterCompletion = completion
-        context.filterChunk = chunk ?? ByteBuffer()
-        context.filterEOF = eof
-        if !worker.startFilter(source, phase: phase, in: context) { filterRunEnded(.failed("cannot load"), context) }
-    }
-
-    /// A filter run that may have waited ended: the steps behind it go on.
-    private func filterRunEnded(_ outcome: LuaWorker.RunOutcome, _ context: LuaContext) {
-        guard let completion = filterCompletion else { return }
-        filterCompletion = nil
-        filtering = false
-        completion(outcome, context)
-        pumpFilters()
-    }
-
-    /// A filter failed: nothing more of the response goes out, and the connection closes.
-    private func cutResponse() {
-        outputEnded = true
-        responseBody.clear()
-    }
+    var eofQueued = false
+    var hasFilters: Bool { location.settings.headerFilter != nil || location.settings.bodyFilter != nil }
 
     // MARK: The rewrite module's script
 
@@ -550,7 +358,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         return true
     }
 
-    private func append(_ bytes: UnsafeRawBufferPointer) {
+    func append(_ bytes: UnsafeRawBufferPointer) {
         if responseBody.capacity == 0 {
             responseBody = worker.takeResponseBuffer(minimumCapacity: Self.headRoom + max(bytes.count, 512))
             responseBody.moveWriterIndex(to: Self.headRoom)
@@ -686,7 +494,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         pumpFilters()
     }
 
-    private func completeEnd() {
+    func completeEnd() {
         finishResponse()
         let connection = self.connection
         let requestContext = luaContext
@@ -705,6 +513,12 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
             self.runContext = nil
         }
         connection?.requestEnded(self)
+    }
+
+    /// A filter failed: nothing more of the response goes out, and the connection closes.
+    func cutResponse() {
+        outputEnded = true
+        responseBody.clear()
     }
 
     /// A Lua error after the headers went out, or `ngx.exit(444)`: the response cannot be
@@ -742,7 +556,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
 
     private static let allocator = ByteBufferAllocator()
 
-    private func writeStreamedHead(into out: inout ByteBuffer) {
+    func writeStreamedHead(into out: inout ByteBuffer) {
         headersSent = true
         let framing: HTTPResponseHead.BodyFraming
         if hasNoBody {
@@ -758,7 +572,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
 
     /// The head (once), then the pending body as one chunk, then the terminating chunk when
     /// `last`; HEAD requests get the head only.
-    private func streamedPart(last: Bool) -> ByteBuffer {
+    func streamedPart(last: Bool) -> ByteBuffer {
         var out = ByteBuffer()
         if !headersSent { writeStreamedHead(into: &out) }
         guard head.method != .head, !hasNoBody else {
