@@ -319,3 +319,32 @@ private final class ResultBox: @unchecked Sendable {
         return successes
     }
 }
+
+/// HEAD responses frame as the reference's: Lua output (filtered or not) gives a head with
+/// neither `Content-Length` nor `Transfer-Encoding`, a `return` text and an error page keep
+/// their `Content-Length` (each checked against Debian's nginx).
+@Suite struct HeadResponseTests {
+    @Test func framingAsTheReference() throws {
+        let server = try TestServer(server: #"""
+            location /f { body_filter_by_lua_block { ngx.arg[1] = string.upper(ngx.arg[1]) } content_by_lua_block { ngx.say("hello") } }
+            location /h { header_filter_by_lua_block { ngx.header["X-H"] = "1" } content_by_lua_block { ngx.say("hello") } }
+            location /p { content_by_lua_block { ngx.say("hello") } }
+            location /s { content_by_lua_block { ngx.say("a") ngx.flush(true) ngx.say("b") } }
+            location /r { return 200 "text"; }
+            location /e { content_by_lua_block { ngx.exit(404) } }
+            """#)
+        func head(_ path: String) -> String {
+            server.exchange("HEAD \(path) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        }
+        for path in ["/f", "/h", "/p", "/s"] {
+            let response = head(path)
+            #expect(response.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(path)")
+            #expect(!response.contains("Content-Length"), "\(path)")
+            #expect(!response.contains("Transfer-Encoding"), "\(path)")
+            #expect(response.hasSuffix("\r\n\r\n"), "\(path): no body")
+        }
+        #expect(head("/r").contains("Content-Length: 4\r\n"))
+        #expect(head("/e").hasPrefix("HTTP/1.1 404 Not Found\r\n"))
+        #expect(head("/e").contains("Content-Length: "))
+    }
+}

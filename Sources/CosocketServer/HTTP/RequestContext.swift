@@ -340,13 +340,21 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     /// `return code text`: the text goes through the body filter like handler output.
     func writeText(_ text: String) {
         var text = text
+        let wroteFromLua = luaWroteOutput
         _ = text.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+        luaWroteOutput = wroteFromLua
     }
+
+    /// `ngx.say`/`ngx.print` wrote part of the body: a HEAD response then carries no
+    /// `Content-Length`, as nginx's, whose Lua output sends the head at once with no body.
+    /// (`return` text and error pages keep theirs, as there.)
+    var luaWroteOutput = false
 
     // MARK: LuaOutput
 
     func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard !outputEnded, !eofQueued else { return false }
+        luaWroteOutput = true
         if location.settings.bodyFilter != nil {
             var chunk = ByteBuffer()
             chunk.writeBytes(bytes)
@@ -535,7 +543,8 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
             if !errorPageFiltered { responseBody = ByteBuffer(string: HTTPResponseHead.errorPage(exitStatus)) }
             response.set("Content-Type", ["text/html"])
         }
-        let framing: HTTPResponseHead.BodyFraming = hasNoBody ? .none : .length(responseBody.readableBytes)
+        let framing: HTTPResponseHead.BodyFraming =
+            hasNoBody || (head.method == .head && luaWroteOutput && exitStatus == nil) ? .none : .length(responseBody.readableBytes)
         if head.method == .head || hasNoBody { responseBody.clear() }
         // The head goes into the room left in front of the body when it fits.
         // (Used in place: a local copy would share its storage and make `clear()` allocate.)
@@ -559,7 +568,8 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     func writeStreamedHead(into out: inout ByteBuffer) {
         headersSent = true
         let framing: HTTPResponseHead.BodyFraming
-        if hasNoBody {
+        // A HEAD response has no body to frame: nginx sends neither chunked nor a length.
+        if hasNoBody || head.method == .head {
             framing = .none
         } else if head.version == .http1_1 {
             framing = .chunked
