@@ -39,6 +39,25 @@ import Testing
         #expect(a.confCommands == [.init(name: "Options", value: "-SessionTicket")] && b.confCommands.isEmpty)
     }
 
+    /// A level's own `lua_ssl_conf_command`s replace the outer level's list (nginx's merge of
+    /// array directives); a level without any keeps the outer ones.
+    @Test func confCommandsOfALevelReplaceTheOuterOnes() throws {
+        let configuration = try Self.build("""
+            server {
+              listen 127.0.0.1:1;
+              lua_ssl_conf_command Options -SessionTicket;
+              lua_ssl_conf_command MinProtocol TLSv1.2;
+              location /own { lua_ssl_conf_command MinProtocol TLSv1.3; content_by_lua_block { } }
+              location /outer { lua_ssl_verify_depth 2; content_by_lua_block { } }
+            }
+            """)
+        let server = try #require(configuration.servers.first)
+        let own = try #require(server.locations.match(uri: "/own")?.payload.settings.socketDefaults?.tls)
+        let outer = try #require(server.locations.match(uri: "/outer")?.payload.settings.socketDefaults?.tls)
+        #expect(own.confCommands == [.init(name: "MinProtocol", value: "TLSv1.3")])
+        #expect(outer.confCommands == [.init(name: "Options", value: "-SessionTicket"), .init(name: "MinProtocol", value: "TLSv1.2")])
+    }
+
     @Test func badValuesAndUnloadableFilesStopTheConfiguration() {
         func error(_ http: String) -> String? {
             do {

@@ -44,6 +44,9 @@ public struct ConfigurationBuilder {
         var socketDefaults = EngineConfiguration()
         /// A server or location set a `lua_socket_*` of its own.
         var setsSocketDefaults = false
+        /// This level has `lua_ssl_conf_command`s of its own: they replace the outer level's
+        /// list instead of adding to it, as nginx merges array directives.
+        var ownsLuaSSLConfCommands = false
         /// `ssl_*` (http and server).
         var ssl = SSLServerDirectives.Settings()
     }
@@ -229,6 +232,7 @@ public struct ConfigurationBuilder {
     ) throws(ConfigError) -> VirtualServer {
         var inherited = outer
         inherited.ssl = outer.ssl.inherited()
+        inherited.ownsLuaSSLConfCommands = false
         var sslListens: [ListenAddress: ConfigNode] = [:]
         var listenNodes: [ListenAddress: ConfigNode] = [:]
         var listen: [ListenAddress] = []
@@ -335,6 +339,7 @@ public struct ConfigurationBuilder {
     ) throws(ConfigError) -> LocationDefinition<Location> {
         let pattern = try LocationPattern(directive: node)
         var inherited = outer
+        inherited.ownsLuaSSLConfCommands = false
         var location = serverLevel
         var nested: [ConfigNode] = []
         var steps: [PendingStep] = []
@@ -385,6 +390,7 @@ public struct ConfigurationBuilder {
         configuration: inout ServerConfiguration
     ) throws(ConfigError) -> RewriteStep {
         var inherited = outer
+        inherited.ownsLuaSSLConfCommands = false
         var settings = enclosing
         var steps: [RewriteStep] = []
         for child in try block(node) {
@@ -546,6 +552,10 @@ public struct ConfigurationBuilder {
             try LuaDirectives.applySocket(node, to: &inherited.socketDefaults)
             inherited.setsSocketDefaults = true
         case _ where LuaSSLDirectives.handles(node.name):
+            if node.name == "lua_ssl_conf_command" && !inherited.ownsLuaSSLConfCommands {
+                inherited.socketDefaults.tls.confCommands = []
+                inherited.ownsLuaSSLConfCommands = true
+            }
             try LuaSSLDirectives.apply(node, to: &inherited.socketDefaults.tls, prefix: prefix)
             inherited.setsSocketDefaults = true
         case "resolver", "resolver_timeout":
