@@ -93,7 +93,7 @@ enum RequestAPI {
     /// names with an upper-case letter pay for the copy.
     @inline(__always)
     private static func lowercased(_ name: String) -> String {
-        guard name.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5a }) else { return name }
+        guard name.utf8.containsByte(where: { $0 >= 0x41 && $0 <= 0x5a }) else { return name }
         return String(decoding: name.utf8.map { $0 >= 0x41 && $0 <= 0x5a ? $0 | 0x20 : $0 }, as: UTF8.self)
     }
 
@@ -120,7 +120,7 @@ enum RequestAPI {
         guard let name = luaString(L, index) else { return nil }
         // Byte by byte, and only when needed: `String.replacing` goes through the generic
         // collection algorithms and cost a seventh of a header filter's request.
-        guard name.utf8.contains(UInt8(ascii: "_")) else { return name }
+        guard name.utf8.containsByte(where: { $0 == UInt8(ascii: "_") }) else { return name }
         return String(decoding: name.utf8.map { $0 == UInt8(ascii: "_") ? UInt8(ascii: "-") : $0 }, as: UTF8.self)
     }
 

@@ -27,7 +27,7 @@ public enum HeaderEscaping {
     private static let hex = Array("0123456789ABCDEF".utf8)
 
     private static func escape(_ text: String, _ unsafe: (UInt8) -> Bool) -> String {
-        guard text.utf8.contains(where: unsafe) else { return text }
+        guard text.utf8.containsByte(where: unsafe) else { return text }
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count + 8)
         for byte in text.utf8 {

@@ -22,7 +22,7 @@ struct HTTPResponseHead {
     }
 
     static func escapingLineBreaks(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 == 13 || $0 == 10 }) else { return text }
+        guard text.utf8.containsByte(where: { $0 == 13 || $0 == 10 }) else { return text }
         // By bytes: "\r\n" is one Character, which a string replacement of "\r" would miss.
         var bytes: [UInt8] = []
         bytes.reserveCapacity(text.utf8.count + 8)

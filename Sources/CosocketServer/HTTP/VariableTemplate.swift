@@ -3,7 +3,7 @@
 /// an unset variable reads as empty.
 enum VariableTemplate {
     static func expand(_ text: String, _ lookup: (String) -> String?) -> String {
-        guard text.utf8.contains(UInt8(ascii: "$")) else { return text }
+        guard text.utf8.containsByte(where: { $0 == UInt8(ascii: "$") }) else { return text }
         let bytes = Array(text.utf8)
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
