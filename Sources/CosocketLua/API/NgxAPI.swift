@@ -39,13 +39,8 @@ extension LuaWorker {
         WorkerThreadAPI.install(L, worker: worker)
         SSLModuleAPI.install(L, worker: worker)
 
-        lua_pushvalue(L, -1)
-        lua_setfield(L, luaGlobalsIndex, "ngx")
-        lua_getfield(L, luaGlobalsIndex, "package")
-        lua_getfield(L, -1, "loaded")
-        lua_pushvalue(L, -3)
-        lua_setfield(L, -2, "ngx")
-        luaPop(L, 3)
+        luaPublishModule(L, "ngx")
+        luaPop(L, 1)
         installNgxArg()
     }
 }

@@ -30,6 +30,28 @@ let luaGlobalsIndex: Int32 = -10002
     return UnsafeRawBufferPointer(start: pointer, count: length)
 }
 
+/// Sets `package.path` and `package.cpath` (already resolved: no `;;` left).
+func luaSetPackagePaths(_ L: LuaState, path: String, cpath: String) {
+    lua_getfield(L, luaGlobalsIndex, "package")
+    luaPushString(L, path)
+    lua_setfield(L, -2, "path")
+    luaPushString(L, cpath)
+    lua_setfield(L, -2, "cpath")
+    luaPop(L, 1)
+}
+
+/// Makes the table on top of the stack the global `name` and `package.loaded[name]`, as
+/// lua-nginx-module publishes `ngx`; the table stays on the stack.
+func luaPublishModule(_ L: LuaState, _ name: String) {
+    lua_pushvalue(L, -1)
+    lua_setfield(L, luaGlobalsIndex, name)
+    lua_getfield(L, luaGlobalsIndex, "package")
+    lua_getfield(L, -1, "loaded")
+    lua_pushvalue(L, -3)
+    lua_setfield(L, -2, name)
+    luaPop(L, 2)
+}
+
 func luaString(_ L: LuaState, _ index: Int32) -> String? {
     luaBytes(L, index).map { String(decoding: $0, as: UTF8.self) }
 }

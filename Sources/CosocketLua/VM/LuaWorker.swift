@@ -138,12 +138,11 @@ public final class LuaWorker: @unchecked Sendable {
     private func setPackagePaths() {
         let path = configuration.packagePath ?? environment("LUA_PATH")
         let cpath = configuration.packageCPath ?? environment("LUA_CPATH")
-        lua_getfield(state, luaGlobalsIndex, "package")
-        luaPushString(state, LuaConfiguration.resolve(path, default: LuaConfiguration.defaultPackagePath))
-        lua_setfield(state, -2, "path")
-        luaPushString(state, LuaConfiguration.resolve(cpath, default: LuaConfiguration.defaultPackageCPath))
-        lua_setfield(state, -2, "cpath")
-        luaPop(state, 1)
+        luaSetPackagePaths(
+            state,
+            path: LuaConfiguration.resolve(path, default: LuaConfiguration.defaultPackagePath),
+            cpath: LuaConfiguration.resolve(cpath, default: LuaConfiguration.defaultPackageCPath)
+        )
     }
 
     // MARK: Loading code

@@ -112,22 +112,12 @@ final class WorkerThreadVM {
         guard let state = luaL_newstate() else { return nil }
         self.state = state
         luaL_openlibs(state)
-        lua_getfield(state, luaGlobalsIndex, "package")
-        luaPushString(state, packagePath)
-        lua_setfield(state, -2, "path")
-        luaPushString(state, packageCPath)
-        lua_setfield(state, -2, "cpath")
-        luaPop(state, 1)
+        luaSetPackagePaths(state, path: packagePath, cpath: packageCPath)
         lua_createtable(state, 0, 16)
         // The codec functions do not read their upvalue; any pointer will do.
         CodecAPI.install(state, worker: UnsafeMutableRawPointer(bitPattern: 1)!)
         NgxCoreAPI.installConfig(state, worker: UnsafeMutableRawPointer(bitPattern: 1)!)
-        lua_pushvalue(state, -1)
-        lua_setfield(state, luaGlobalsIndex, "ngx")
-        lua_getfield(state, luaGlobalsIndex, "package")
-        lua_getfield(state, -1, "loaded")
-        lua_pushvalue(state, -3)
-        lua_setfield(state, -2, "ngx")
+        luaPublishModule(state, "ngx")
         lua_settop(state, 0)
     }
 
