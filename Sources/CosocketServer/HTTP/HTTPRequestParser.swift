@@ -548,59 +548,90 @@ public struct ChunkedBodyDecoder: Sendable {
             if case .data(let remaining) = state {
                 let n = min(remaining, buffer.readableBytes)
                 if n == 0 { return nil }
+                guard let slice = buffer.readSlice(length: n) else { return nil }
                 state = remaining == n ? .dataCR : .data(remaining - n)
-                return .data(buffer.readSlice(length: n)!)
+                return .data(slice)
             }
             if case .done = state { return .end }
-            guard let c = buffer.readInteger(as: UInt8.self) else { return nil }
+            // The framing between data runs is scanned over the contiguous bytes, moving the
+            // reader index once per run: byte-at-a-time reads cost several calls each, which
+            // small chunks multiply.
+            let (consumed, result) = buffer.withUnsafeReadableBytes { bytes in
+                var index = 0
+                while index < bytes.count {
+                    let c = bytes[index]
+                    index += 1
+                    do throws(HTTPParseError) {
+                        try step(c)
+                    } catch {
+                        return (index, Result<Void, HTTPParseError>.failure(error))
+                    }
+                    switch state {
+                    case .data, .done: return (index, .success(()))
+                    default: continue
+                    }
+                }
+                return (index, .success(()))
+            }
+            buffer.moveReaderIndex(forwardBy: consumed)
+            try result.get()
             switch state {
-            case .size:
-                if let d = Self.hexValue(c) {
-                    if size > (Int.max >> 4) { throw .invalidChunkedBody }
-                    size = size << 4 | d
-                    digits += 1
-                } else if digits == 0 {
-                    throw .invalidChunkedBody
-                } else if c == 13 {
-                    state = .sizeLF
-                } else if c == 10 {
-                    endOfSizeLine()
-                } else if c == 59 || c == 32 || c == 9 {  // ';' extension, or trailing whitespace
-                    state = .sizeExtension
-                } else {
-                    throw .invalidChunkedBody
-                }
-            case .sizeExtension:
-                if c == 13 {
-                    state = .sizeLF
-                } else if c == 10 {
-                    endOfSizeLine()
-                } else if c < 0x20 && c != 9 || c == 0x7F {
-                    throw .invalidChunkedBody
-                } else {
-                    trailerBytes += 1
-                    if trailerBytes > maxOverhead { throw .invalidChunkedBody }
-                }
-            case .sizeLF:
-                guard c == 10 else { throw .invalidChunkedBody }
+            case .data, .done: continue
+            default: return nil
+            }
+        }
+    }
+
+    /// One framing byte (a size line, the CRLF after data, or a trailer byte).
+    private mutating func step(_ c: UInt8) throws(HTTPParseError) {
+        switch state {
+        case .size:
+            if let d = Self.hexValue(c) {
+                if size > (Int.max >> 4) { throw .invalidChunkedBody }
+                size = size << 4 | d
+                digits += 1
+            } else if digits == 0 {
+                throw .invalidChunkedBody
+            } else if c == 13 {
+                state = .sizeLF
+            } else if c == 10 {
                 endOfSizeLine()
-            case .dataCR:
-                if c == 13 { state = .dataLF } else if c == 10 { state = .size } else { throw .invalidChunkedBody }
-            case .dataLF:
-                guard c == 10 else { throw .invalidChunkedBody }
-                state = .size
-            case .trailerLineStart:
-                if c == 13 { state = .trailerLF } else if c == 10 { state = .done } else { state = .trailerLine }
-            case .trailerLine:
+            } else if c == 59 || c == 32 || c == 9 {  // ';' extension, or trailing whitespace
+                state = .sizeExtension
+            } else {
+                throw .invalidChunkedBody
+            }
+        case .sizeExtension:
+            if c == 13 {
+                state = .sizeLF
+            } else if c == 10 {
+                endOfSizeLine()
+            } else if c < 0x20 && c != 9 || c == 0x7F {
+                throw .invalidChunkedBody
+            } else {
                 trailerBytes += 1
                 if trailerBytes > maxOverhead { throw .invalidChunkedBody }
-                if c == 10 { state = .trailerLineStart }
-            case .trailerLF:
-                guard c == 10 else { throw .invalidChunkedBody }
-                state = .done
-            case .data, .done:
-                preconditionFailure("unreachable")
             }
+        case .sizeLF:
+            guard c == 10 else { throw .invalidChunkedBody }
+            endOfSizeLine()
+        case .dataCR:
+            if c == 13 { state = .dataLF } else if c == 10 { state = .size } else { throw .invalidChunkedBody }
+        case .dataLF:
+            guard c == 10 else { throw .invalidChunkedBody }
+            state = .size
+        case .trailerLineStart:
+            if c == 13 { state = .trailerLF } else if c == 10 { state = .done } else { state = .trailerLine }
+        case .trailerLine:
+            trailerBytes += 1
+            if trailerBytes > maxOverhead { throw .invalidChunkedBody }
+            if c == 10 { state = .trailerLineStart }
+        case .trailerLF:
+            guard c == 10 else { throw .invalidChunkedBody }
+            state = .done
+        case .data, .done:
+            // Data and the end are handled by `next` before any byte is stepped.
+            break
         }
     }
 

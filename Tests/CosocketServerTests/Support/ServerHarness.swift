@@ -25,7 +25,7 @@ final class RecordingLog: LuaErrorLog, @unchecked Sendable {
     func count(of text: String) -> Int { lines.filter { $0.contains(text) }.count }
 
     /// Waits up to `seconds` for a line containing `text` (log phases run after the response).
-    func waitFor(_ text: String, seconds: Double = 5) -> Bool {
+    func waitFor(_ text: String, seconds: Double = 15) -> Bool {
         waitUntil(seconds: seconds) { self.contains(text) }
     }
 }
