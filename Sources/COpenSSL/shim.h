@@ -212,3 +212,13 @@ static inline int cosocket_ssl_ctx_set_ticket_key_files(SSL_CTX *ctx, const unsi
 }
 static inline long cosocket_bio_get_mem_data(BIO *bio, char **data) { return BIO_get_mem_data(bio, data); }
 static inline unsigned long cosocket_xn_flag_rfc2253(void) { return XN_FLAG_RFC2253; }
+
+// ---- The hooks inside the host's handshakes (ngx.ssl in ssl_certificate_by_lua*, ...).
+static inline void cosocket_ssl_set_verify_peer(SSL *ssl, int depth) {
+    SSL_set_verify(ssl, SSL_VERIFY_PEER, cosocket_ssl_verify_accept);
+    if (depth >= 0) SSL_set_verify_depth(ssl, depth);
+}
+static inline long cosocket_ssl_set1_verify_cert_store(SSL *ssl, X509_STORE *store) { return SSL_set1_verify_cert_store(ssl, store); }
+static inline uint64_t cosocket_ssl_op_no_protocols(void) {
+    return SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 | SSL_OP_NO_TLSv1_2 | SSL_OP_NO_TLSv1_3;
+}

@@ -1,4 +1,5 @@
 import Foundation
+import CosocketTestSupport
 import Testing
 
 @testable import CosocketServer
@@ -197,29 +198,35 @@ import Testing
         #expect(native.get("/exit-status").body == server.get("/exit-status").body)
     }
 
-    @Test func modulesThisBinaryCannotServeFailAtRequireNamingWhatTheyLack() throws {
+    @Test func modulesLoadOverTheCFunctionsOrFailNamingWhatTheyLack() throws {
         let server = try TestServer(
             server: """
                 location = /t {
                     content_by_lua_block {
-                        for _, name in ipairs({ "ngx.balancer", "ngx.pipe", "ngx.ssl.session", "ngx.ocsp" }) do
+                        for _, name in ipairs({ "ngx.balancer", "ngx.pipe", "ngx.ocsp" }) do
                             local ok, err = pcall(require, name)
                             ngx.say(name, " ", ok, " ", err:match("needs C functions this binary does not export: ([%w_]+)"))
                         end
                         local ok, err = pcall(function() return require("resty.core.ndk") end)
                         ngx.say(ok)
-                        -- ngx.ssl is ours (native), not lua-resty-core's.
-                        ngx.say(type(require("ngx.ssl").parse_pem_cert))
+                        -- ngx.ssl and its submodules are lua-resty-core's, over our C functions.
+                        for _, name in ipairs({ "ngx.ssl", "ngx.ssl.session", "ngx.ssl.clienthello" }) do
+                            local module = require(name)
+                            ngx.say(name, " ", type(module.version), " ", package.searchpath(name, package.path) ~= nil)
+                        end
+                        ngx.say(type(require("ngx.ssl").parse_pem_cert(io.open("\(TLSCertificates.path("server.pem"))"):read("*a"))))
                     }
                 }
                 """)
         #expect(server.get("/t").body == """
             ngx.balancer false ngx_http_lua_ffi_balancer_set_current_peer
             ngx.pipe false ngx_http_lua_ffi_pipe_spawn
-            ngx.ssl.session false ngx_http_lua_ffi_ssl_set_serialized_session
             ngx.ocsp false ngx_http_lua_ffi_ssl_get_ocsp_responder_from_der_chain
             true
-            function
+            ngx.ssl string true
+            ngx.ssl.session string true
+            ngx.ssl.clienthello string true
+            cdata
 
             """)
     }

@@ -19,9 +19,14 @@ extension AcceptedStream {
         // tells the delegate before any request bytes are read.
         connection.tls = transport
         connection.tlsHandshaking = true
+        // A hook that paused the handshake goes on from the loop once its code has ended.
+        handshake.resume = { [weak connection] in connection?.tlsContinueHandshake() }
         connection.tlsContinueHandshake()
         return !isClosed
     }
+
+    /// The server side of the connection's TLS (its hooks' view of the handshake), if any.
+    public var tlsHandshake: TLSServerHandshake? { connection.tls?.server }
 
     /// The client connection's TLS, once its handshake completed.
     public var tlsDetails: TLSConnectionDetails? {
@@ -33,7 +38,8 @@ extension AcceptedStream {
     public var isTLS: Bool { connection.tls != nil }
 
     func handshakeFinished(failure: TLSStreamTransport.Failure?) {
-        if failure != nil {
+        if let failure {
+            delegate?.streamDidFailHandshake(self, reason: failure.logMessage)
             close()
             return
         }

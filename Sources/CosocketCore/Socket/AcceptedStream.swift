@@ -9,10 +9,13 @@ public protocol AcceptedStreamDelegate: AnyObject {
     func streamDidClose(_ stream: AcceptedStream)
     /// The TLS handshake begun by ``AcceptedStream/startTLS(_:)`` completed.
     func streamDidFinishHandshake(_ stream: AcceptedStream)
+    /// The handshake failed, with the line nginx logs for it (at `info`); the stream closes next.
+    func streamDidFailHandshake(_ stream: AcceptedStream, reason: String)
 }
 
 extension AcceptedStreamDelegate {
     public func streamDidFinishHandshake(_ stream: AcceptedStream) {}
+    public func streamDidFailHandshake(_ stream: AcceptedStream, reason: String) {}
 }
 
 /// A client connection accepted by a ``DescriptorListener``: a descriptor of the engine's own,

@@ -13,7 +13,7 @@ extension StreamConnection {
         tlsHandshaking = true
         let step = transport.handshake()
         switch step {
-        case .wantRead, .wantWrite:
+        case .wantRead, .wantWrite, .paused:
             return step
         case .done:
             tlsHandshaking = false
@@ -28,6 +28,16 @@ extension StreamConnection {
         }
     }
 
+    /// Whether the peer has closed (or reset) `descriptor`: a peek that finds the end of the
+    /// stream or an error other than "nothing yet".
+    static func peerClosed(_ descriptor: CInt) -> Bool {
+        guard descriptor >= 0 else { return true }
+        var byte: UInt8 = 0
+        let count = recv(descriptor, &byte, 1, CInt(MSG_PEEK | MSG_DONTWAIT))
+        if count == 0 { return true }
+        return count < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR
+    }
+
     /// A new TLS transport over this connection's descriptor, for `context`.
     func makeTLS(_ context: TLSContext) -> Result<TLSStreamTransport, TLSStreamTransport.Failure> {
         guard poller != nil, descriptor >= 0, !isClosed else {
@@ -40,13 +50,22 @@ extension StreamConnection {
         }
     }
 
-    /// A readiness event during the handshake.
+    /// A readiness event during the handshake, or a hook that paused it has finished.
     func tlsContinueHandshake() {
         guard let tls, tlsHandshaking else { return }
+        if let server = tls.server, server.isWaitingForHook {
+            // OpenSSL would only ask for the hook again: what matters now is whether the
+            // client is still there (the hook's code is ended when it is not).
+            guard peerHungUp || Self.peerClosed(descriptor) else { return }
+            tlsHandshaking = false
+            owner?.connectionDidFinishHandshake(self, failure: TLSStreamTransport.Failure(
+                errno: nil, logMessage: "peer closed connection in SSL handshake"))
+            return
+        }
         let step = tls.handshake()
         let failure: TLSStreamTransport.Failure?
         switch step {
-        case .wantRead, .wantWrite: return
+        case .wantRead, .wantWrite, .paused: return
         case .done: failure = nil
         case .endOfStream: failure = TLSStreamTransport.Failure(errno: nil, logMessage: "peer closed connection in SSL handshake")
         case .failed(let reason): failure = reason
@@ -64,7 +83,7 @@ extension StreamConnection {
         switch tls.read(into: space) {
         case .done(let count):
             return count
-        case .wantRead:
+        case .wantRead, .paused:
             errno = EAGAIN
         case .wantWrite:
             tls.readWaitsForWritable = true
@@ -99,7 +118,7 @@ extension StreamConnection {
             switch pendingWrites[0].withUnsafeReadableBytes({ tls.write($0) }) {
             case .done(let count):
                 pendingWrites[0].moveReaderIndex(forwardBy: count)
-            case .wantWrite:
+            case .wantWrite, .paused:
                 return false
             case .wantRead:
                 tls.writeWaitsForReadable = true

@@ -66,7 +66,7 @@ extension StreamSocket {
             return failHandshake(connection, .tlsHandshakeFailed(log: "failed to set the client certificate"))
         }
         switch connection.startTLS(transport) {
-        case .wantRead, .wantWrite:
+        case .wantRead, .wantWrite, .paused:
             handshake = options
             arm(machine.handshakeWaits(until: .now() + (timeouts.connect ?? defaults.connectTimeout)))
             return nil

@@ -76,7 +76,17 @@ public protocol LuaRequestHost: AnyObject {
     /// What nginx appends to error-log lines about this request:
     /// `client: 127.0.0.1, server: name, request: "GET / HTTP/1.1", host: "example.com"`.
     var errorLogContext: String { get }
+    #if os(Linux)
+    /// The server side of the connection's TLS, for `ngx.ssl` in an HTTPS request.
+    var tlsHandshake: TLSServerHandshake? { get }
+    #endif
 }
+
+#if os(Linux)
+extension LuaRequestHost {
+    public var tlsHandshake: TLSServerHandshake? { nil }
+}
+#endif
 
 /// A change of the request body from Lua.
 public enum RequestBodyEdit {

@@ -38,6 +38,14 @@ extension LuaWorker {
         NgxModulesAPI.install(L, worker: worker)
         WorkerThreadAPI.install(L, worker: worker)
         SSLModuleAPI.install(L, worker: worker)
+        // The global `print` is `ngx.log(ngx.NOTICE, ...)`, as the reference defines it.
+        lua_pushlightuserdata(L, worker)
+        lua_pushcclosure(L, { L in
+            lua_pushinteger(L!, lua_Integer(LuaLogLevel.notice.rawValue))
+            lua_insert(L!, 1)
+            return luaFinish(L!, NgxCoreAPI.log(L!))
+        }, 1)
+        lua_setfield(L, luaGlobalsIndex, "print")
 
         luaPublishModule(L, "ngx")
         luaPop(L, 1)

@@ -46,8 +46,8 @@ extension SocketAPI {
         guard created else { return restyCoreError(L, line: 81, "socket is never created nor connected") }
         lua_rawgeti(L, 1, clientCertSlot)
         lua_rawgeti(L, 1, clientKeySlot)
-        if let chain = LuaBox.unbox(L, -2, as: TLSCertificateChain.self, seal: worker.boxSeal),
-            let key = LuaBox.unbox(L, -1, as: TLSPrivateKey.self, seal: worker.boxSeal)
+        if let chain = FFISSLHandles.value(L, -2, as: TLSCertificateChain.self, seal: worker.boxSeal),
+            let key = FFISSLHandles.value(L, -1, as: TLSPrivateKey.self, seal: worker.boxSeal)
         {
             options.clientCertificate = (chain, key)
         }
@@ -88,10 +88,10 @@ extension SocketAPI {
             return .values(1)
         }
         guard hasCert, hasKey else { return L.softFailure("client certificate must be supplied with corresponding private key") }
-        guard LuaBox.unbox(L, 2, as: TLSCertificateChain.self, seal: worker.boxSeal) != nil else {
+        guard FFISSLHandles.value(L, 2, as: TLSCertificateChain.self, seal: worker.boxSeal) != nil else {
             return L.softFailure("bad cert arg: cdata expected, got \(luaTypeName(L, 2))")
         }
-        guard LuaBox.unbox(L, 3, as: TLSPrivateKey.self, seal: worker.boxSeal) != nil else {
+        guard FFISSLHandles.value(L, 3, as: TLSPrivateKey.self, seal: worker.boxSeal) != nil else {
             return L.softFailure("bad pkey arg: cdata expected, got \(luaTypeName(L, 3))")
         }
         lua_pushvalue(L, 2)

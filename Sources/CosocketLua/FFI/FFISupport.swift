@@ -147,9 +147,21 @@ func ffiWriteError(_ message: String, to buffer: UnsafeMutablePointer<UInt8>?, l
 /// The C strings handed out through `char **errmsg` out-parameters (made once, never freed).
 enum FFIMessage {
     nonisolated(unsafe) private static let messages: [String: UnsafeMutablePointer<CChar>] = Dictionary(
-        uniqueKeysWithValues: ["no request object found", "API disabled in the current context", "no request context",
-                               "privileged agent process is not supported",
-                               "changing request headers is not supported yet", "unknown error"].map { ($0, strdup($0)!) })
+        uniqueKeysWithValues: (["no request object found", "API disabled in the current context", "no request context",
+                                "privileged agent process is not supported",
+                                "changing request headers is not supported yet", "unknown error"] + sslMessages)
+                               .map { ($0, strdup($0)!) })
+
+    /// Those of `ngx.ssl*` (FFISSL.swift and ``TLSServerHandshake``'s API), in the reference's words.
+    private static let sslMessages = [
+        "no request found", "bad request", "bad ssl conn", "failed to fetch socket address", "i2d_X509() failed",
+        "i2d_PrivateKey() failed", "PEM_read_bio_X509_AUX() failed", "PEM_read_bio_PrivateKey() failed",
+        "BIO_new_mem_buf() failed", "d2i_X509_bio() failed", "SSL_use_certificate() failed", "SSL_add1_chain_cert() failed",
+        "d2i_PrivateKey_bio() failed", "SSL_use_PrivateKey() failed", "sk_X509_value() failed", "bad ca certs",
+        "X509_STORE_new() failed", "sk_X509_NAME_new_null() failed", "X509_STORE_add_cert() failed",
+        "SSL_set1_verify_cert_store() failed", "bad SSL Client Hello Extension", "no memory", "d2i_SSL_SESSION() failed",
+        "bad session in lua context", "uninitialized session id in lua context", "i2d_SSL_SESSION() failed",
+    ]
 
     static func pointer(_ message: String) -> UnsafeMutablePointer<CChar>? {
         messages[message] ?? messages["unknown error"]

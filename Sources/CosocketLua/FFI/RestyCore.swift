@@ -20,11 +20,12 @@ import Glibc
 /// coroutines). resty.core's socket module patches `registry.__tcp_cosocket_mt`, which our
 /// sockets do not use: it patches a scratch table, and our `getoption`/`setoption` stay.
 ///
-/// Modules this binary cannot serve yet (`ngx.balancer`, `ngx.pipe`, `ngx.ssl*`, `ngx.ocsp`)
-/// fail at `require` with an error naming the C functions they lack, instead of at a later
-/// call (``unservedModules``); once all of a module's functions are exported, it loads.
+/// Modules loaded on demand through the C functions they declare (``unservedModules``): those
+/// this binary cannot serve yet (`ngx.balancer`, `ngx.pipe`, `ngx.ocsp`) fail at `require`
+/// with an error naming the C functions they lack, instead of at a later call; those whose
+/// functions are all exported (`ngx.ssl*`) load from lua-resty-core.
 enum RestyCore {
-    /// Functions of the http subsystem each unserved module indexes (scripts/ffi-inventory).
+    /// Functions of the http subsystem each on-demand module indexes (scripts/ffi-inventory).
     static let unservedModules: [(module: String, functions: [String])] = [
         ("ngx.balancer", ["ngx_http_lua_ffi_balancer_set_current_peer", "ngx_http_lua_ffi_balancer_set_more_tries",
                           "ngx_http_lua_ffi_balancer_get_last_failure", "ngx_http_lua_ffi_balancer_set_timeouts",
@@ -119,6 +120,9 @@ enum RestyCore {
         package.loaded.coroutine = coroutine
         os.getenv = kept.getenv
         if not ok then return false, tostring(err) end
+        -- lua-resty-core's own ngx.ssl replaces the native stand-in (parse_pem_* for
+        -- setclientcert), which serves only where resty.core is not installed.
+        if exported("ngx_http_lua_ffi_ssl_set_der_certificate") then loaded["ngx.ssl"] = nil end
         -- `ngx.get_raw_phase(r)` is the one resty.core function that takes the request pointer
         -- from its caller: anything but this thread's request (compared as a pointer, which
         -- never raises) goes to C as NULL, so that no forged pointer reaches our doors.

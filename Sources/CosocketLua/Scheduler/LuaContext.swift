@@ -106,6 +106,13 @@ public final class LuaContext {
     var ctxHolder: LuaContext { ctxOwner ?? self }
     /// Registry reference of the `ngx.on_abort` function.
     var abortHandlerReference: Int32 = LUA_NOREF
+    #if os(Linux)
+    /// The handshake an `ssl_*_by_lua*` hook runs in (what `ngx.ssl` acts on).
+    public var tlsHandshake: TLSServerHandshake?
+    #endif
+    /// What error-log lines of a context without a request end with (nginx's
+    /// `context: ssl_certificate_by_lua*, client: ..., server: ...`).
+    public var logContext: String?
 
     public init(kind: Kind) {
         self.kind = kind
@@ -132,6 +139,10 @@ public final class LuaContext {
         filterArguments = []
         reportsFailureAsRun = false
         ctxOwner = nil
+        #if os(Linux)
+        tlsHandshake = nil
+        #endif
+        logContext = nil
     }
 
     /// Takes over `other`'s `ngx.ctx` table: the log phase runs in a context of its own after
@@ -151,12 +162,13 @@ public final class LuaContext {
         }
     }
 
-    /// The words of "API disabled in the context of ..." errors.
-    var disabledContextName: String {
+    /// The words of "API disabled in the context of ..." errors (and of `context:` in log lines).
+    public var disabledContextName: String {
         switch kind {
         case .timer: return "ngx.timer"
         case .script: return "script"
-        case .request(let phase): return "\(phase)_by_lua*"
+        // The certificate hook's phase is `ssl_cert`; its directive's name is longer.
+        case .request(let phase): return phase == "ssl_cert" ? "ssl_certificate_by_lua*" : "\(phase)_by_lua*"
         }
     }
 }

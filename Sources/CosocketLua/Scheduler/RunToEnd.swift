@@ -56,7 +56,9 @@ extension LuaWorker {
             outcome = .exited(context.exitStatus ?? 0)
         } else {
             let message = luaString(thread, -1) ?? "unknown error"
-            log(.error, "failed to run \(context.disabledContextName): \(message)", in: context)
+            // The reference's words, which drop the `ssl_` of the session store's name.
+            let name = context.disabledContextName == "ssl_session_store_by_lua*" ? "session_store_by_lua*" : context.disabledContextName
+            log(.error, "failed to run \(name): \(message)", in: context)
             outcome = .failed(message)
         }
         lua_settop(thread, 0)

@@ -478,6 +478,12 @@ public final class LuaWorker: @unchecked Sendable {
         endContext(context)
     }
 
+    /// Ends `context` from outside, as if its code had returned (its host is gone: a TLS
+    /// handshake whose client left while a hook ran).
+    public func cancel(_ context: LuaContext) {
+        endContext(context)
+    }
+
     /// Ends `context`: kills what still runs, closes its sockets, releases `ngx.ctx`.
     func endContext(_ context: LuaContext) {
         guard !context.isFinished else { return }
@@ -586,7 +592,11 @@ public final class LuaWorker: @unchecked Sendable {
     /// Logs `message`, with the request's client, server, request line and host appended as
     /// nginx appends them when `context` (by default the running one) serves a request.
     func log(_ level: LuaLogLevel, _ message: String, in context: LuaContext? = nil) {
-        guard let request = (context ?? current?.context)?.request else { return errorLog.log(level, message) }
+        let context = context ?? current?.context
+        guard let request = context?.request else {
+            guard let suffix = context?.logContext else { return errorLog.log(level, message) }
+            return errorLog.log(level, message + ", " + suffix)
+        }
         errorLog.log(level, message + ", " + request.errorLogContext)
     }
 

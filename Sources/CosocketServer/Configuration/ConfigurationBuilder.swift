@@ -49,6 +49,8 @@ public struct ConfigurationBuilder {
         var ownsLuaSSLConfCommands = false
         /// `ssl_*` (http and server).
         var ssl = SSLServerDirectives.Settings()
+        /// `ssl_client_hello_by_lua*` (http and server).
+        var sslClientHello: LuaSource?
     }
 
     /// A server's TLS side while the configuration is built: its `ssl_*` settings and the
@@ -57,6 +59,8 @@ public struct ConfigurationBuilder {
         var server: VirtualServer
         var settings: SSLServerDirectives.Settings
         var sslListens: [ListenAddress: ConfigNode]
+        /// The server's handshake hooks (`ssl_certificate_by_lua*`, `ssl_client_hello_by_lua*`).
+        var lua: TLSServerLua
     }
 
     /// `thread_pool NAME threads=N [max_queue=M]` (main), with nginx's refusals; a pool named
@@ -152,6 +156,12 @@ public struct ConfigurationBuilder {
                 configuration.initByLua = try luaSource(node, phase: "init_by_lua")
             case "init_worker_by_lua_block", "init_worker_by_lua_file", "init_worker_by_lua":
                 configuration.initWorkerByLua = try luaSource(node, phase: "init_worker_by_lua")
+            case "ssl_client_hello_by_lua_block", "ssl_client_hello_by_lua_file":
+                inherited.sslClientHello = try sslHookSource(node, replacing: inherited.sslClientHello)
+            case "ssl_session_fetch_by_lua_block", "ssl_session_fetch_by_lua_file":
+                configuration.sslSessionFetch = try sslHookSource(node, replacing: configuration.sslSessionFetch)
+            case "ssl_session_store_by_lua_block", "ssl_session_store_by_lua_file":
+                configuration.sslSessionStore = try sslHookSource(node, replacing: configuration.sslSessionStore)
             default:
                 try ignoreOrReject(node, in: .http, &configuration)
             }
@@ -168,13 +178,16 @@ public struct ConfigurationBuilder {
             configuration.servers.append(try buildServer(server, inherited: inherited, configuration: &configuration, tls: &pending))
         }
         configuration.routers = try routers(for: configuration.servers)
-        configuration.tls = try tlsListeners(pending, routers: configuration.routers)
+        var sessionHooks: TLSHookPoints = []
+        if configuration.sslSessionFetch != nil { sessionHooks.insert(.sessionFetch) }
+        if configuration.sslSessionStore != nil { sessionHooks.insert(.sessionStore) }
+        configuration.tls = try tlsListeners(pending, routers: configuration.routers, sessionHooks: sessionHooks)
     }
 
     /// For each `listen ... ssl` address, the contexts of its servers: every server there
     /// needs a certificate (nginx's `ngx_http_ssl_init` check), and its files load now.
     private func tlsListeners(
-        _ pending: [PendingTLS], routers: [ListenAddress: ServerNameRouter<VirtualServer>]
+        _ pending: [PendingTLS], routers: [ListenAddress: ServerNameRouter<VirtualServer>], sessionHooks: TLSHookPoints
     ) throws(ConfigError) -> [ListenAddress: TLSListener] {
         var sslListen: [ListenAddress: ConfigNode] = [:]
         for entry in pending {
@@ -182,6 +195,7 @@ public struct ConfigurationBuilder {
         }
         guard !sslListen.isEmpty else { return [:] }
         var contexts: [ObjectIdentifier: TLSServerContext] = [:]
+        var hooks: [ObjectIdentifier: TLSServerLua] = [:]
         var listeners: [ListenAddress: TLSListener] = [:]
         for (address, listenNode) in sslListen.sorted(by: { $0.value.line < $1.value.line }) {
             var onAddress: [ObjectIdentifier: TLSServerContext] = [:]
@@ -191,7 +205,8 @@ public struct ConfigurationBuilder {
                     onAddress[key] = built
                     continue
                 }
-                let tls = try SSLServerDirectives.finish(entry.settings)
+                var tls = try SSLServerDirectives.finish(entry.settings)
+                tls.hooks = sessionHooks.union(entry.lua.points)
                 guard !tls.certificates.isEmpty else {
                     throw listenNode.error(.other("no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive"))
                 }
@@ -201,12 +216,13 @@ public struct ConfigurationBuilder {
                     let context = try TLSServerContext(tls, sessionContext: sessionContext)
                     contexts[key] = context
                     onAddress[key] = context
+                    hooks[ObjectIdentifier(context)] = entry.lua
                 } catch {
                     throw ConfigError(.other(error.description))
                 }
             }
             guard let router = routers[address], let defaultContext = onAddress[ObjectIdentifier(router.defaultServer)] else { continue }
-            listeners[address] = TLSListener(defaultContext: defaultContext, contexts: onAddress, router: router)
+            listeners[address] = TLSListener(defaultContext: defaultContext, contexts: onAddress, router: router, hooks: hooks)
         }
         return listeners
     }
@@ -240,6 +256,8 @@ public struct ConfigurationBuilder {
         var names: [String] = []
         var locationNodes: [ConfigNode] = []
         var serverLevel = LocationConfiguration()
+        var certificateHook: LuaSource?
+        var clientHelloHook: LuaSource?
         for child in try block(node) {
             if let step = try rewriteStep(child, in: .server) {
                 serverLevel.serverScript.append(try serverStep(step, &configuration))
@@ -274,6 +292,10 @@ public struct ConfigurationBuilder {
                 }
             case "server_name": names.append(contentsOf: child.arguments)
             case "location": locationNodes.append(child)
+            case "ssl_certificate_by_lua_block", "ssl_certificate_by_lua_file":
+                certificateHook = try sslHookSource(child, replacing: certificateHook)
+            case "ssl_client_hello_by_lua_block", "ssl_client_hello_by_lua_file":
+                clientHelloHook = try sslHookSource(child, replacing: clientHelloHook)
             default: try ignoreOrReject(child, in: .server, &configuration)
             }
         }
@@ -296,7 +318,8 @@ public struct ConfigurationBuilder {
         let server = VirtualServer(
             listen: listen, names: names, locations: try LocationMatcher(definitions), defaultFor: defaultFor,
             headLimits: inherited.headLimits, serverOnly: serverOnly)
-        tls.append(PendingTLS(server: server, settings: inherited.ssl, sslListens: sslListens))
+        let lua = TLSServerLua(certificate: certificateHook, clientHello: clientHelloHook ?? outer.sslClientHello)
+        tls.append(PendingTLS(server: server, settings: inherited.ssl, sslListens: sslListens, lua: lua))
         return server
     }
 
@@ -618,6 +641,16 @@ public struct ConfigurationBuilder {
         codeNode.arguments = isBlock ? [] : [node.arguments[1]]
         let source = try luaSource(codeNode, phase: "set_by_lua")
         return VariableAssignment(name: String(target.dropFirst()), value: "", lua: source, arguments: Array(node.arguments.dropFirst(isBlock ? 1 : 2)))
+    }
+
+    /// An `ssl_*_by_lua*` hook (one per level, as lua-nginx-module allows). The chunk names
+    /// are the reference's: the client-hello block's carries no position.
+    private func sslHookSource(_ node: ConfigNode, replacing existing: LuaSource?) throws(ConfigError) -> LuaSource {
+        guard existing == nil else { throw node.error(.directive(name: node.name, message: "is duplicate")) }
+        let phase = node.name.hasSuffix("_block") ? String(node.name.dropLast(6)) : String(node.name.dropLast(5))
+        var source = try luaSource(node, phase: phase)
+        if phase == "ssl_client_hello_by_lua", node.luaBlock != nil { source.chunkName = "=ssl_client_hello_by_lua" }
+        return source
     }
 
     private func luaSource(_ node: ConfigNode, phase: String) throws(ConfigError) -> LuaSource {

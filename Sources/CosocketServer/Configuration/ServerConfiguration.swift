@@ -209,6 +209,10 @@ public struct ServerConfiguration: Sendable {
     public var routers: [ListenAddress: ServerNameRouter<VirtualServer>] = [:]
     /// The `listen ... ssl` addresses, with their servers' TLS contexts.
     public var tls: [ListenAddress: TLSListener] = [:]
+    /// `ssl_session_fetch_by_lua*` and `ssl_session_store_by_lua*` (http only: sessions are
+    /// looked up before SNI chooses a server).
+    public var sslSessionFetch: LuaSource?
+    public var sslSessionStore: LuaSource?
     /// How many ``LuaSource``s the configuration holds (their `id`s are below this).
     public var luaSourceCount = 0
     /// Directives accepted but ignored, as `(name, file:line)`, for the start-up warnings.
@@ -221,15 +225,48 @@ public final class TLSListener: Sendable {
     public let defaultContext: TLSServerContext
     private let contexts: [ObjectIdentifier: TLSServerContext]
     private let router: ServerNameRouter<VirtualServer>
+    /// Each context's server's handshake hooks, by the context's identity.
+    private let hooks: [ObjectIdentifier: TLSServerLua]
 
-    init(defaultContext: TLSServerContext, contexts: [ObjectIdentifier: TLSServerContext], router: ServerNameRouter<VirtualServer>) {
+    init(
+        defaultContext: TLSServerContext, contexts: [ObjectIdentifier: TLSServerContext], router: ServerNameRouter<VirtualServer>,
+        hooks: [ObjectIdentifier: TLSServerLua] = [:]
+    ) {
         self.defaultContext = defaultContext
         self.contexts = contexts
         self.router = router
+        self.hooks = hooks
     }
+
+    /// The hooks of the server `context` is of.
+    public func hooks(of context: TLSServerContext) -> TLSServerLua {
+        hooks[ObjectIdentifier(context)] ?? TLSServerLua()
+    }
+
+    /// Whether any server here has a hook (the handshake then carries the worker's runner).
+    public var hasHooks: Bool { !defaultContext.configuration.hooks.isEmpty || hooks.values.contains { !$0.points.isEmpty } }
 
     /// The context of the server `name` (SNI) picks.
     public func context(forServerName name: String) -> TLSServerContext? {
         contexts[ObjectIdentifier(router.server(forHost: name))]
+    }
+}
+
+/// A server's `ssl_certificate_by_lua*` and `ssl_client_hello_by_lua*` (its own, or for the
+/// latter the http level's).
+public struct TLSServerLua: Sendable {
+    public var certificate: LuaSource?
+    public var clientHello: LuaSource?
+
+    public init(certificate: LuaSource? = nil, clientHello: LuaSource? = nil) {
+        self.certificate = certificate
+        self.clientHello = clientHello
+    }
+
+    var points: TLSHookPoints {
+        var points: TLSHookPoints = []
+        if certificate != nil { points.insert(.certificate) }
+        if clientHello != nil { points.insert(.clientHello) }
+        return points
     }
 }

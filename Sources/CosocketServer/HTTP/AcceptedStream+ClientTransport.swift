@@ -28,5 +28,12 @@ extension HTTPConnection: AcceptedStreamDelegate {
     func streamDidFinishHandshake(_ stream: AcceptedStream) {
         tls = stream.tlsDetails
     }
+
+    func streamDidFailHandshake(_ stream: AcceptedStream, reason: String) {
+        // nginx's line, with the connection's addresses as its SSL handshake logs them.
+        guard let handshake = stream.tlsHandshake else { return }
+        worker.lua.errorLog.log(.info, "\(reason) while SSL handshaking, client: \(TLSHandshakeLua.text(handshake.rawAddress(local: false)))"
+            + ", server: \(TLSHandshakeLua.text(handshake.rawAddress(local: true), withPort: true))")
+    }
 }
 #endif

@@ -1,3 +1,4 @@
+import CosocketCore
 import NIOCore
 
 /// How an ``HTTPConnection``'s bytes come and go. Calls and events happen on the worker's loop.
@@ -20,4 +21,14 @@ protocol ClientTransport: AnyObject {
     func close()
     /// Closes once what was written has reached the kernel.
     func closeAfterWrites()
+    #if os(Linux)
+    /// The server side of the connection's TLS, if it runs TLS (for `ngx.ssl` in requests).
+    var tlsHandshake: TLSServerHandshake? { get }
+    #endif
 }
+
+#if os(Linux)
+extension ClientTransport {
+    var tlsHandshake: TLSServerHandshake? { nil }
+}
+#endif

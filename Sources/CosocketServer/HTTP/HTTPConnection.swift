@@ -10,7 +10,7 @@ import NIOCore
 /// a NIO channel on loops without a readiness set.
 final class HTTPConnection: @unchecked Sendable {
     private let transport: any ClientTransport
-    private let worker: ServerWorker
+    let worker: ServerWorker
     /// Picks the `server {}` for each request's `Host`.
     private let router: ServerNameRouter<VirtualServer>
     private let serverPort: Int
@@ -60,6 +60,9 @@ final class HTTPConnection: @unchecked Sendable {
     private var bodyTimeout = 60
     /// The connection's TLS, once its handshake completed (HTTPS).
     var tls: TLSConnectionDetails?
+    #if os(Linux)
+    var tlsHandshake: TLSServerHandshake? { transport.tlsHandshake }
+    #endif
 
     init(transport: any ClientTransport, worker: ServerWorker, router: ServerNameRouter<VirtualServer>, serverPort: Int) {
         self.transport = transport

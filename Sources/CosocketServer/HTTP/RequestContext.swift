@@ -266,6 +266,10 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
 
     func responseHeader(_ name: String) -> [String]? { response.values(name) }
 
+    #if os(Linux)
+    var tlsHandshake: TLSServerHandshake? { connection?.tlsHandshake }
+    #endif
+
     /// The `server_name` of the server that took the request (nginx's `server:` in logs).
     var serverName = ""
 

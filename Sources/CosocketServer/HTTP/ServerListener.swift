@@ -109,7 +109,9 @@ private struct DescriptorServerListener: ServerListener {
                     // HTTPS: the handshake first; the connection's bytes arrive once it is done.
                     // A client that never finishes it is closed by the idle sweep, as one that
                     // never sends a request.
-                    _ = stream.startTLS(TLSServerHandshake(context: tls.defaultContext) { tls.context(forServerName: $0) })
+                    _ = stream.startTLS(TLSServerHandshake(context: tls.defaultContext, hooks: worker.tlsHookRunner(for: address, tls)) {
+                        tls.context(forServerName: $0)
+                    })
                 }
             }
         }.wait()

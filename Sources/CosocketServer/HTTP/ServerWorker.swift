@@ -28,6 +28,17 @@ final class ServerWorker: @unchecked Sendable {
     private var idleSweep: RepeatedTask?
     /// Graceful quit or reload in progress.
     private var draining = false
+    /// The runner of each `listen ... ssl` address's handshake hooks, made on first use.
+    var tlsHooks: [ListenAddress: TLSHandshakeLua] = [:]
+    /// The runner of `address`'s handshake hooks, if its servers have any.
+    func tlsHookRunner(for address: ListenAddress, _ listener: TLSListener) -> TLSHandshakeLua? {
+        guard listener.hasHooks else { return nil }
+        if let runner = tlsHooks[address] { return runner }
+        let runner = TLSHandshakeLua(worker: self, listener: listener)
+        tlsHooks[address] = runner
+        return runner
+    }
+
     /// How each listening address picks its virtual server.
     var routers: [ListenAddress: ServerNameRouter<VirtualServer>] { configuration.routers }
 
@@ -127,7 +138,7 @@ final class ServerWorker: @unchecked Sendable {
         }
     }
 
-    private func compile(_ source: LuaSource) throws -> Int32 {
+    func compile(_ source: LuaSource) throws -> Int32 {
         if compiled.indices.contains(source.id), let reference = compiled[source.id] { return reference }
         let reference = try lua.load(source.code, chunkName: source.chunkName)
         if compiled.indices.contains(source.id) { compiled[source.id] = reference }

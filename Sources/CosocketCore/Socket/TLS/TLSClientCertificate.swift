@@ -28,6 +28,19 @@ public final class TLSCertificateChain: @unchecked Sendable {
     deinit {
         for certificate in certificates { X509_free(certificate) }
     }
+
+    /// Every certificate in DER, one after another (`ngx.ssl.cert_pem_to_der`).
+    public func der() throws(TLSParseError) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for certificate in certificates {
+            var buffer: UnsafeMutablePointer<UInt8>?
+            let length = i2d_X509(certificate, &buffer)
+            guard length > 0, let buffer else { throw TLSParseError(message: "i2d_X509() failed") }
+            bytes.append(contentsOf: UnsafeBufferPointer(start: buffer, count: Int(length)))
+            CRYPTO_free(buffer, #file, #line)
+        }
+        return bytes
+    }
 }
 
 /// A private key parsed from PEM (`ngx.ssl.parse_pem_priv_key`).
@@ -50,6 +63,15 @@ public final class TLSPrivateKey: @unchecked Sendable {
 
     deinit {
         EVP_PKEY_free(raw)
+    }
+
+    /// The key in DER (`ngx.ssl.priv_key_pem_to_der`).
+    public func der() throws(TLSParseError) -> [UInt8] {
+        var buffer: UnsafeMutablePointer<UInt8>?
+        let length = i2d_PrivateKey(raw, &buffer)
+        guard length > 0, let buffer else { throw TLSParseError(message: "i2d_PrivateKey() failed") }
+        defer { CRYPTO_free(buffer, #file, #line) }
+        return Array(UnsafeBufferPointer(start: buffer, count: Int(length)))
     }
 }
 

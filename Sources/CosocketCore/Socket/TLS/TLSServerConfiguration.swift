@@ -55,6 +55,10 @@ public struct TLSServerConfiguration: Sendable, Hashable {
     public var dhparam: String?
     public var ecdhCurve = "auto"
     public var confCommands: [TLSConfiguration.ConfCommand] = []
+    /// The code that runs inside this server's handshakes (``TLSServerHooks``). The client
+    /// hello and session hooks of the address's default server are the ones that run: they
+    /// come before SNI chooses a server, as in nginx.
+    public var hooks: TLSHookPoints = []
 
     public init() {}
 }

@@ -40,6 +40,7 @@ public final class TLSServerContext: @unchecked Sendable {
             guard let ssl else { return cosocket_ssl_tlsext_err_ok() }
             return TLSServerHandshake.serverNameArrived(ssl)
         }
+        installHookCallbacks()
         for pair in configuration.certificates { try useCertificate(pair) }
         guard SSL_CTX_set_cipher_list(context, configuration.ciphers) == 1 else {
             throw BuildError(description: "SSL_CTX_set_cipher_list(\"\(configuration.ciphers)\") failed\(TLSErrorQueue.nginxSuffix())")
@@ -59,6 +60,23 @@ public final class TLSServerContext: @unchecked Sendable {
 
     deinit {
         SSL_CTX_free(raw)
+    }
+
+    /// The callbacks of the hooks this server has (``TLSServerHooks``).
+    private func installHookCallbacks() {
+        let hooks = configuration.hooks
+        if !hooks.isDisjoint(with: [.clientHello, .sessionFetch]) {
+            SSL_CTX_set_client_hello_cb(raw, { ssl, alert, _ in
+                guard let ssl else { return 1 }
+                return TLSServerHandshake.clientHelloArrived(ssl, alert: alert)
+            }, nil)
+        }
+        if hooks.contains(.certificate) {
+            SSL_CTX_set_cert_cb(raw, { ssl, _ in
+                guard let ssl else { return 1 }
+                return TLSServerHandshake.certificateWanted(ssl)
+            }, nil)
+        }
     }
 
     /// `ssl_certificate` and its key, as nginx loads them: the first certificate of the file
@@ -148,11 +166,14 @@ public final class TLSServerContext: @unchecked Sendable {
             _ = cosocket_ssl_ctx_set_session_cache_mode(raw, Int(SSL_SESS_CACHE_OFF))
         case .none:
             _ = cosocket_ssl_ctx_set_session_cache_mode(raw, Int(SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL))
+            installSessionHooks()
         case .caches(let builtin, let shared):
             var mode = Int(SSL_SESS_CACHE_SERVER)
             if builtin == nil, shared != nil { mode |= Int(SSL_SESS_CACHE_NO_INTERNAL) }
             _ = cosocket_ssl_ctx_set_session_cache_mode(raw, mode)
             if let builtin, builtin > 0 { _ = cosocket_ssl_ctx_set_cache_size(raw, builtin) }
+            // The Lua hooks replace the shared store's callbacks, as lua-nginx-module's do.
+            if installSessionHooks() { return }
             guard shared != nil else { return }
             SSL_CTX_sess_set_new_cb(raw) { ssl, session in
                 guard let ssl, let session else { return 0 }
@@ -173,6 +194,29 @@ public final class TLSServerContext: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// `ssl_session_fetch_by_lua*` and `ssl_session_store_by_lua*`: the lookup answers with
+    /// what the fetch hook loaded (it ran in the client-hello callback, which can wait), and
+    /// each new session goes to the store hook. Whether either was installed.
+    @discardableResult
+    private func installSessionHooks() -> Bool {
+        let hooks = configuration.hooks
+        if hooks.contains(.sessionFetch) {
+            SSL_CTX_sess_set_get_cb(raw) { ssl, _, _, copy in
+                copy?.pointee = 0
+                guard let ssl else { return nil }
+                return TLSServerHandshake.fetchedSession(ssl)
+            }
+        }
+        if hooks.contains(.sessionStore) {
+            SSL_CTX_sess_set_new_cb(raw) { ssl, session in
+                guard let ssl, let session else { return 0 }
+                TLSServerHandshake.sessionCreated(ssl, session)
+                return 0
+            }
+        }
+        return !hooks.isDisjoint(with: [.sessionFetch, .sessionStore])
     }
 
     /// `ssl_session_ticket_key`: files of 48 or 80 bytes (checked by the directive).

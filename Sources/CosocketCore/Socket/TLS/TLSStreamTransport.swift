@@ -33,6 +33,8 @@ final class TLSStreamTransport {
         case done(Int)
         case wantRead
         case wantWrite
+        /// A server handshake waits for a hook's code (``TLSServerHooks``), not the socket.
+        case paused
         /// The peer ended the stream (close_notify, or a bare FIN, which nginx reads the same).
         case endOfStream
         case failed(Failure)
@@ -74,9 +76,12 @@ final class TLSStreamTransport {
         }
         SSL_set_accept_state(ssl)
         SSL_set_ex_data(ssl, 0, Unmanaged.passUnretained(self).toOpaque())
+        server.ssl = ssl
+        server.descriptor = descriptor
     }
 
     deinit {
+        server?.connectionEnded()
         SSL_set_ex_data(ssl, 0, nil)
         SSL_free(ssl)
     }
@@ -124,6 +129,7 @@ final class TLSStreamTransport {
         switch code {
         case SSL_ERROR_WANT_READ: return .wantRead
         case SSL_ERROR_WANT_WRITE: return .wantWrite
+        case SSL_ERROR_WANT_CLIENT_HELLO_CB, SSL_ERROR_WANT_X509_LOOKUP: return .paused
         case SSL_ERROR_ZERO_RETURN:
             return .failed(Failure(errno: nil, logMessage: "peer closed connection in SSL handshake"))
         case SSL_ERROR_SYSCALL where ERR_peek_error() == 0:
