@@ -153,6 +153,34 @@ import Glibc
         #expect(unknown.contains("subject=CN = localhost"))
     }
 
+    /// `ssl_certificate_by_lua*` at http level reaches every server (as the reference's code
+    /// takes it, though its README says server), and a server with a hook and no certificate
+    /// is refused as the reference refuses it.
+    @Test func certificateHookAtHttpLevelAndServersWithoutSSL() throws {
+        let https = try Self.httpsServer(http: """
+            ssl_certificate_by_lua_block { ngx.log(ngx.ERR, "hooked for ", require("ngx.ssl").server_name()) }
+            """, "")
+        let answer = HTTPSTests.sClient(https.port, "-servername hooked.test")
+        #expect(answer.contains("subject=CN = localhost"))
+        #expect(https.log.waitFor("hooked for hooked.test"))
+        for hook in ["ssl_certificate_by_lua_block { }", "ssl_client_hello_by_lua_block { }"] {
+            let atServer = configurationError("""
+                events {}
+                http { server { listen 127.0.0.1:1; \(hook) } }
+                """)
+            #expect(atServer == "no ssl configured for the server", "\(hook)")
+            let inherited = configurationError("""
+                events {}
+                http { \(hook) server { listen 127.0.0.1:1; } }
+                """)
+            #expect(inherited == "no ssl configured for the server", "\(hook)")
+        }
+        #expect(configurationError("""
+            events {}
+            http { ssl_certificate_by_lua_block { } ssl_certificate_by_lua_block { } }
+            """)?.hasSuffix("is duplicate") == true)
+    }
+
     @Test func aSlowLookupHoldsOnlyItsOwnHandshake() throws {
         let redis = try ExternalServer(.redis)
         Self.redisSet(redis, "cert:n1.test.example", try String(contentsOfFile: Self.names + "/n1.pem", encoding: .utf8))

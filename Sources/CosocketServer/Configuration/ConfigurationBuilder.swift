@@ -51,6 +51,9 @@ public struct ConfigurationBuilder {
         var ssl = SSLServerDirectives.Settings()
         /// `ssl_client_hello_by_lua*` (http and server).
         var sslClientHello: LuaSource?
+        /// `ssl_certificate_by_lua*` (http and server: the reference's README says server, its
+        /// code takes http too and every server inherits it).
+        var sslCertificate: LuaSource?
     }
 
     /// A server's TLS side while the configuration is built: its `ssl_*` settings and the
@@ -158,6 +161,8 @@ public struct ConfigurationBuilder {
                 configuration.initWorkerByLua = try luaSource(node, phase: "init_worker_by_lua")
             case "ssl_client_hello_by_lua_block", "ssl_client_hello_by_lua_file":
                 inherited.sslClientHello = try sslHookSource(node, replacing: inherited.sslClientHello)
+            case "ssl_certificate_by_lua_block", "ssl_certificate_by_lua_file":
+                inherited.sslCertificate = try sslHookSource(node, replacing: inherited.sslCertificate)
             case "ssl_session_fetch_by_lua_block", "ssl_session_fetch_by_lua_file":
                 configuration.sslSessionFetch = try sslHookSource(node, replacing: configuration.sslSessionFetch)
             case "ssl_session_store_by_lua_block", "ssl_session_store_by_lua_file":
@@ -318,7 +323,12 @@ public struct ConfigurationBuilder {
         let server = VirtualServer(
             listen: listen, names: names, locations: try LocationMatcher(definitions), defaultFor: defaultFor,
             headLimits: inherited.headLimits, serverOnly: serverOnly)
-        let lua = TLSServerLua(certificate: certificateHook, clientHello: clientHelloHook ?? outer.sslClientHello)
+        let lua = TLSServerLua(certificate: certificateHook ?? outer.sslCertificate, clientHello: clientHelloHook ?? outer.sslClientHello)
+        // lua-nginx-module's server merge: a handshake hook needs the server's SSL context,
+        // which nginx makes only for a server with a certificate.
+        if !lua.points.isEmpty, inherited.ssl.certificates.isEmpty {
+            throw ConfigError(.other("no ssl configured for the server"))
+        }
         tls.append(PendingTLS(server: server, settings: inherited.ssl, sslListens: sslListens, lua: lua))
         return server
     }

@@ -68,7 +68,7 @@ enum DirectiveContexts {
         "lua_ssl_trusted_certificate": all, "lua_ssl_verify_depth": all, "lua_ssl_protocols": all,
         "lua_ssl_ciphers": all, "lua_ssl_conf_command": all, "lua_ssl_crl": all, "lua_ssl_certificate": all,
         "lua_ssl_certificate_key": all, "lua_ssl_verify_default": all,
-        "ssl_certificate_by_lua_block": [.server], "ssl_certificate_by_lua_file": [.server],
+        "ssl_certificate_by_lua_block": httpServer, "ssl_certificate_by_lua_file": httpServer,
         "ssl_client_hello_by_lua_block": httpServer, "ssl_client_hello_by_lua_file": httpServer,
         "ssl_session_fetch_by_lua_block": http, "ssl_session_fetch_by_lua_file": http,
         "ssl_session_store_by_lua_block": http, "ssl_session_store_by_lua_file": http,
