@@ -35,7 +35,7 @@ import Testing
                     INIT_REQUEST = tostring((require("resty.core.base").get_request()))
                 }
                 """)
-        #expect(server.get("/t").body == "nil true true string table 0.1.25 =[C] =[C] =[C] @/usr/share/lua/5.1/resty/core/time.lua "
+        #expect(server.get("/t").body == "nil true true string table 0.1.25 =[C] =[C] @/usr/share/lua/5.1/resty/core/regex.lua @/usr/share/lua/5.1/resty/core/time.lua "
             + "@/usr/share/lua/5.1/resty/core/hash.lua @/usr/share/lua/5.1/resty/core/shdict.lua "
             + "@/usr/share/lua/5.1/resty/core/request.lua")
         let plain = try TestServer(server: "location = /t { content_by_lua_block { ngx.print(tostring(package.loaded[\"resty.core\"])) } }",

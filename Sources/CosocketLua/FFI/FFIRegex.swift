@@ -59,14 +59,6 @@ final class FFIRegexBox {
         replaceData?.deallocate()
     }
 
-    /// Copies the last match's groups into `captures` (-1 for unset ones).
-    func publishCaptures() {
-        for group in 0...regex.captureCount {
-            let range = regex.range(of: group)
-            captures[2 * group] = range.map { Int32(truncatingIfNeeded: $0.lowerBound) } ?? -1
-            captures[2 * group + 1] = range.map { Int32(truncatingIfNeeded: $0.upperBound) } ?? -1
-        }
-    }
 
     static func from(_ handle: UnsafeMutablePointer<FFIRegexHandle>?) -> FFIRegexBox? {
         guard let pointer = handle?.pointee.pool else { return nil }
@@ -74,27 +66,87 @@ final class FFIRegexBox {
     }
 }
 
-/// A compiled template behind `lengths`/`values`.
+/// What a match reads, behind the handle's `regex_sd` (a field resty.core never reads): the
+/// pattern's ``RegexMatcher`` and the captures buffer, plain values, so that a match
+/// touches no reference count. The ``FFIRegexBox`` keeps what they point to alive.
+struct FFIRegexMatch {
+    let matcher: RegexMatcher
+    let captures: UnsafeMutablePointer<Int32>
+}
+
+/// A compiled template behind `lengths`/`values`, flattened for resty.core's gsub, which
+/// asks for an expansion's length and then its bytes at every match: literal bytes in one
+/// buffer and steps without references, so an expansion allocates and retains nothing.
 final class FFITemplateBox {
-    let template: RegexTemplate
-    init(_ template: RegexTemplate) { self.template = template }
+    enum Step {
+        case literal(start: Int, count: Int)
+        case capture(group: Int)
+    }
+
+    let literals: UnsafeMutableBufferPointer<UInt8>
+    let steps: UnsafeMutableBufferPointer<Step>
+    let stepCount: Int
+
+    init(_ template: RegexTemplate) {
+        var bytes: [UInt8] = []
+        var flat: [Step] = []
+        for piece in template.pieces {
+            switch piece {
+            case .literal(let literal):
+                flat.append(.literal(start: bytes.count, count: literal.count))
+                bytes += literal
+            case .capture(let group):
+                flat.append(.capture(group: group))
+            }
+        }
+        literals = .allocate(capacity: max(bytes.count, 1))
+        _ = literals.initialize(from: bytes)
+        steps = .allocate(capacity: max(flat.count, 1))
+        _ = steps.initialize(from: flat)
+        stepCount = flat.count
+    }
+
+    deinit {
+        literals.deallocate()
+        steps.deallocate()
+    }
 }
 
 /// The script engine: the subject and match a template expands from.
 final class FFIScriptEngine {
     var subject: UnsafePointer<UInt8>?
-    var regex: CompiledRegex?
+    /// The pattern of the last match (its match data holds the offsets).
+    var matcher: RegexMatcher?
     var count = 0
 
-    /// The expansion of `value`'s template for the current match.
-    func expand(_ value: UnsafeMutablePointer<FFIComplexValue>?) -> [UInt8] {
-        guard let lengths = value?.pointee.lengths, let regex else { return [] }
-        let template = Unmanaged<FFITemplateBox>.fromOpaque(lengths).takeUnretainedValue().template
-        // PCRE2 reported these offsets within the subject of the last match.
-        let end = (0...regex.captureCount).compactMap { regex.range(of: $0)?.upperBound }.max() ?? 0
-        var output: [UInt8] = []
-        template.expand(into: &output, subject: UnsafeRawBufferPointer(start: subject, count: subject == nil ? 0 : end), regex: regex, count: count)
-        return output
+    /// Expands `value`'s template for the current match into `destination` (when given) and
+    /// returns its length. Groups at or past the match's count, or unset, expand to nothing.
+    func expand(_ value: UnsafeMutableRawPointer?, into destination: UnsafeMutablePointer<UInt8>?) -> Int {
+        guard let lengths = value?.assumingMemoryBound(to: FFIComplexValue.self).pointee.lengths,
+              let matcher, let vector = pcre2_get_ovector_pointer_8(matcher.matchData) else { return 0 }
+        let template = Unmanaged<FFITemplateBox>.fromOpaque(lengths)
+        return template._withUnsafeGuaranteedRef { template in
+            var length = 0
+            for index in 0..<template.stepCount {
+                let source: UnsafePointer<UInt8>?
+                let count: Int
+                switch template.steps[index] {
+                case .literal(let start, let literalCount):
+                    source = UnsafePointer(template.literals.baseAddress.map { $0 + start })
+                    count = literalCount
+                case .capture(let group):
+                    // PCRE2 reported these offsets within the subject of the last match.
+                    guard group < self.count, group <= matcher.captureCount, let subject = self.subject else { continue }
+                    let start = vector[2 * group], end = vector[2 * group + 1]
+                    guard start >= 0, end >= start else { continue }
+                    source = subject + start
+                    count = end - start
+                }
+                if let destination, let source { (destination + length).update(from: source, count: count) }
+                length += count
+            }
+            return length
+        }
     }
 }
 
@@ -133,12 +185,15 @@ public func ngx_http_lua_ffi_compile_regex(
         return nil
     case .success(let regex):
         let box = FFIRegexBox(regex: regex)
+        guard let captures = box.captures.baseAddress else { return nil }
+        let match = UnsafeMutablePointer<FFIRegexMatch>.allocate(capacity: 1)
+        match.initialize(to: FFIRegexMatch(matcher: regex.matcher, captures: captures))
         let handle = UnsafeMutablePointer<FFIRegexHandle>.allocate(capacity: 1)
         handle.initialize(to: FFIRegexHandle(
             pool: Unmanaged.passRetained(box).toOpaque(), nameTable: box.nameTable.baseAddress,
             nameCount: Int32(regex.names.count), nameEntrySize: Int32(box.nameEntrySize),
             ncaptures: Int32(regex.captureCount), captures: box.captures.baseAddress,
-            regex: Unmanaged.passUnretained(regex).toOpaque(), regexSD: nil, replace: nil,
+            regex: Unmanaged.passUnretained(regex).toOpaque(), regexSD: UnsafeMutableRawPointer(match), replace: nil,
             pattern: UnsafeRawPointer(pattern)?.assumingMemoryBound(to: CChar.self)
         ))
         return UnsafeMutableRawPointer(handle)
@@ -149,10 +204,11 @@ public func ngx_http_lua_ffi_compile_regex(
 public func ngx_http_lua_ffi_exec_regex(
     _ handle: UnsafeMutableRawPointer?, _ flags: Int32, _ subject: UnsafePointer<UInt8>?, _ length: Int, _ position: Int32
 ) -> Int32 {
-    guard let box = FFIRegexBox.from(handle?.assumingMemoryBound(to: FFIRegexHandle.self)) else { return RegexStatus.noMatch }
-    let context = FFIWorker.current?.regexContext ?? RegexMatchContext.fallback
-    let rc = box.regex.match(UnsafeRawBufferPointer(start: subject, count: subject == nil ? 0 : length), from: Int(position), context: context)
-    if rc >= 0 { box.publishCaptures() }
+    guard let handle = handle?.assumingMemoryBound(to: FFIRegexHandle.self), handle.pointee.pool != nil,
+          let match = handle.pointee.regexSD?.assumingMemoryBound(to: FFIRegexMatch.self) else { return RegexStatus.noMatch }
+    let rc = match.pointee.matcher.match(
+        UnsafeRawBufferPointer(start: subject, count: subject == nil ? 0 : length), from: Int(position), context: FFIWorker.currentMatchContext)
+    if rc >= 0 { match.pointee.matcher.copyOffsets(into: match.pointee.captures) }
     return rc
 }
 
@@ -160,6 +216,8 @@ public func ngx_http_lua_ffi_exec_regex(
 public func ngx_http_lua_ffi_destroy_regex(_ handle: UnsafeMutableRawPointer?) {
     guard let handle = handle?.assumingMemoryBound(to: FFIRegexHandle.self), let pool = handle.pointee.pool else { return }
     handle.pointee.pool = nil
+    if let match = handle.pointee.regexSD?.assumingMemoryBound(to: FFIRegexMatch.self) { match.deallocate() }
+    handle.pointee.regexSD = nil
     Unmanaged<FFIRegexBox>.fromOpaque(pool).release()
     handle.deallocate()
 }
@@ -209,7 +267,8 @@ public func ngx_http_lua_ffi_init_script_engine(
     guard let engine else { return }
     let script = Unmanaged<FFIScriptEngine>.fromOpaque(engine).takeUnretainedValue()
     script.subject = subject
-    script.regex = FFIRegexBox.from(handle?.assumingMemoryBound(to: FFIRegexHandle.self))?.regex
+    script.matcher = handle?.assumingMemoryBound(to: FFIRegexHandle.self).pointee.regexSD?
+        .assumingMemoryBound(to: FFIRegexMatch.self).pointee.matcher
     script.count = Int(count)
 }
 
@@ -222,19 +281,17 @@ public func ngx_http_lua_ffi_destroy_script_engine(_ engine: UnsafeMutableRawPoi
 @_cdecl("ngx_http_lua_ffi_script_eval_len")
 public func ngx_http_lua_ffi_script_eval_len(_ engine: UnsafeMutableRawPointer?, _ value: UnsafeMutableRawPointer?) -> Int {
     guard let engine else { return 0 }
-    return Unmanaged<FFIScriptEngine>.fromOpaque(engine).takeUnretainedValue()
-        .expand(value?.assumingMemoryBound(to: FFIComplexValue.self)).count
+    return Unmanaged<FFIScriptEngine>.fromOpaque(engine)._withUnsafeGuaranteedRef { $0.expand(value, into: nil) }
 }
 
+/// The expansion's bytes into `destination`, which resty.core sized with
+/// ``ngx_http_lua_ffi_script_eval_len`` for the same match.
 @_cdecl("ngx_http_lua_ffi_script_eval_data")
 public func ngx_http_lua_ffi_script_eval_data(
     _ engine: UnsafeMutableRawPointer?, _ value: UnsafeMutableRawPointer?, _ destination: UnsafeMutablePointer<UInt8>?
 ) -> Int {
     guard let engine, let destination else { return 0 }
-    let bytes = Unmanaged<FFIScriptEngine>.fromOpaque(engine).takeUnretainedValue()
-        .expand(value?.assumingMemoryBound(to: FFIComplexValue.self))
-    bytes.withUnsafeBufferPointer { if let base = $0.baseAddress { destination.update(from: base, count: bytes.count) } }
-    return bytes.count
+    return Unmanaged<FFIScriptEngine>.fromOpaque(engine)._withUnsafeGuaranteedRef { $0.expand(value, into: destination) }
 }
 
 @_cdecl("ngx_http_lua_ffi_max_regex_cache_size")

@@ -205,13 +205,29 @@ final class FFIWorker {
         return key
     }()
 
+    /// The thread's PCRE2 match context, beside ``key``: a match reads it with no reference
+    /// counting. The FFIWorker under ``key`` keeps it alive.
+    private static let matchContextKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
     /// Makes `worker`'s settings the ones FFI calls on this thread use.
     @discardableResult
     static func adopt(_ worker: LuaWorker) -> FFIWorker {
-        if let old = pthread_getspecific(key) { Unmanaged<FFIWorker>.fromOpaque(old).release() }
         let made = FFIWorker(worker)
+        pthread_setspecific(matchContextKey, made.regexContext.pointer.map { UnsafeRawPointer($0) })
+        if let old = pthread_getspecific(key) { Unmanaged<FFIWorker>.fromOpaque(old).release() }
         pthread_setspecific(key, Unmanaged.passRetained(made).toOpaque())
         return made
+    }
+
+    /// The calling thread's worker's match context (`lua_regex_match_limit`, the JIT stack);
+    /// nil on a thread without a worker, which PCRE2 reads as its defaults.
+    @inline(__always)
+    static var currentMatchContext: OpaquePointer? {
+        pthread_getspecific(matchContextKey).map { OpaquePointer($0) }
     }
 
     /// The calling thread's worker settings, if a worker was created on it.

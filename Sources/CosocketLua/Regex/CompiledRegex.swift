@@ -1,5 +1,56 @@
 import CPCRE2
 
+/// The raw pointers a match needs, as a plain value: copying it retains nothing, so the FFI
+/// door resty.core calls per match (``ngx_http_lua_ffi_exec_regex``) runs without reference
+/// counting (retains and releases were a sixth of a `jo` match there). Valid while the
+/// ``CompiledRegex`` it came from lives.
+struct RegexMatcher {
+    let code: OpaquePointer
+    let matchData: OpaquePointer
+    /// Capture groups reported (0 in DFA mode, which reports only the whole match).
+    let captureCount: Int
+    let dfa: Bool
+    /// ``RegexCode/directJIT``.
+    let directJIT: Bool
+
+    /// Matches `subject` from byte `offset` and returns the reference's return code (see
+    /// ``RegexStatus``): the number of the highest group set plus one, or a PCRE1 error number.
+    /// `context`: the worker's match limit and JIT stack (nil: PCRE2's defaults).
+    @inline(__always)
+    func match(_ subject: UnsafeRawBufferPointer, from offset: Int, context: OpaquePointer?) -> Int32 {
+        // The reference hands PCRE an offset past the end and gets "no match".
+        guard offset >= 0, offset <= subject.count else { return RegexStatus.noMatch }
+        let bytes = subject.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? RegexSubject.empty
+        let rc: Int32
+        if dfa {
+            // The reference's DFA workspace: 1000 ints, no match limit.
+            rc = withUnsafeTemporaryAllocation(of: Int32.self, capacity: 1000) { workspace in
+                pcre2_dfa_match_8(code, bytes, subject.count, offset, 0, matchData, nil, workspace.baseAddress, 1000)
+            }
+        } else if directJIT {
+            // The offset is checked above; the match limit and JIT stack are the context's.
+            rc = pcre2_jit_match_8(code, bytes, subject.count, offset, 0, matchData, context)
+        } else {
+            rc = pcre2_match_8(code, bytes, subject.count, offset, 0, matchData, context)
+        }
+        return RegexStatus.reference(rc)
+    }
+
+    /// Writes the last match's offsets, start and end of groups 0 through ``captureCount``,
+    /// into `offsets` (at least `2 * (captureCount + 1)` ints), -1 for a group that did not take
+    /// part, as PCRE1's ovector reads.
+    @inline(__always)
+    func copyOffsets(into offsets: UnsafeMutablePointer<Int32>) {
+        guard let vector = pcre2_get_ovector_pointer_8(matchData) else { return }
+        for index in 0..<(2 * (captureCount + 1)) {
+            let value = vector[index]
+            // PCRE2_UNSET (SIZE_MAX) reads as -1 through Swift's `Int`; offsets past Int32's
+            // range are cut as the reference's ints are.
+            offsets[index] = value < 0 ? -1 : Int32(truncatingIfNeeded: value)
+        }
+    }
+}
+
 /// A pattern compiled for `ngx.re` with its match data: matching writes the match data, so an
 /// instance belongs to one worker (one thread) and one match at a time.
 public final class CompiledRegex {
@@ -15,11 +66,15 @@ public final class CompiledRegex {
     /// The longest compile error the reference reports: it formats into a 128-byte buffer.
     static let maximumErrorLength = 127
 
+    /// This pattern's pointers for matching.
+    let matcher: RegexMatcher
+
     private init(code: RegexCode, matchData: OpaquePointer, options: RegexOptions) {
         self.code = code
         self.matchData = matchData
         self.options = options
         captureCount = options.dfa ? 0 : code.groupCount
+        matcher = RegexMatcher(code: code.pointer, matchData: matchData, captureCount: captureCount, dfa: options.dfa, directJIT: code.directJIT)
     }
 
     deinit { pcre2_match_data_free_8(matchData) }
@@ -38,22 +93,9 @@ public final class CompiledRegex {
         return .success(CompiledRegex(code: code, matchData: matchData, options: options))
     }
 
-    /// Matches `subject` from byte `offset` and returns the reference's return code (see
-    /// ``RegexStatus``): the number of the highest group set plus one, or a PCRE1 error number.
+    /// Matches `subject` from byte `offset` (see ``RegexMatcher/match(_:from:context:)``).
     public func match(_ subject: UnsafeRawBufferPointer, from offset: Int, context: RegexMatchContext) -> Int32 {
-        // The reference hands PCRE an offset past the end and gets "no match".
-        guard offset >= 0, offset <= subject.count else { return RegexStatus.noMatch }
-        let bytes = subject.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? RegexSubject.empty
-        let rc: Int32
-        if options.dfa {
-            // The reference's DFA workspace: 1000 ints, no match limit.
-            rc = withUnsafeTemporaryAllocation(of: Int32.self, capacity: 1000) { workspace in
-                pcre2_dfa_match_8(code.pointer, bytes, subject.count, offset, 0, matchData, nil, workspace.baseAddress, 1000)
-            }
-        } else {
-            rc = pcre2_match_8(code.pointer, bytes, subject.count, offset, 0, matchData, context.pointer)
-        }
-        return RegexStatus.reference(rc)
+        matcher.match(subject, from: offset, context: context.pointer)
     }
 
     /// The byte range of `group` in the last match, `nil` when the group did not take part.

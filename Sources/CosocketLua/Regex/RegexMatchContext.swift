@@ -5,8 +5,6 @@ import CPCRE2
 public final class RegexMatchContext {
     let pointer: OpaquePointer?
     private var jitStack: OpaquePointer?
-    /// For FFI calls on a thread without a worker: PCRE2's defaults.
-    nonisolated(unsafe) static let fallback = RegexMatchContext()
     /// The reference's smallest JIT stack.
     static let minimumJITStackSize = 32 * 1024
 
