@@ -115,15 +115,16 @@ final class FFITemplateBox {
 /// The script engine: the subject and match a template expands from.
 final class FFIScriptEngine {
     var subject: UnsafePointer<UInt8>?
-    /// The pattern of the last match (its match data holds the offsets).
-    var matcher: RegexMatcher?
-    var count = 0
+    /// The last match's offsets (PCRE2's ovector, which stays put for the pattern's life).
+    var offsets: UnsafeMutablePointer<Int>?
+    /// The groups a template may take from the match: those below its count that the
+    /// pattern has.
+    var groups = 0
 
     /// Expands `value`'s template for the current match into `destination` (when given) and
     /// returns its length. Groups at or past the match's count, or unset, expand to nothing.
     func expand(_ value: UnsafeMutableRawPointer?, into destination: UnsafeMutablePointer<UInt8>?) -> Int {
-        guard let lengths = value?.assumingMemoryBound(to: FFIComplexValue.self).pointee.lengths,
-              let matcher, let vector = pcre2_get_ovector_pointer_8(matcher.matchData) else { return 0 }
+        guard let lengths = value?.assumingMemoryBound(to: FFIComplexValue.self).pointee.lengths else { return 0 }
         let template = Unmanaged<FFITemplateBox>.fromOpaque(lengths)
         return template._withUnsafeGuaranteedRef { template in
             var length = 0
@@ -136,8 +137,8 @@ final class FFIScriptEngine {
                     count = literalCount
                 case .capture(let group):
                     // PCRE2 reported these offsets within the subject of the last match.
-                    guard group < self.count, group <= matcher.captureCount, let subject = self.subject else { continue }
-                    let start = vector[2 * group], end = vector[2 * group + 1]
+                    guard group < self.groups, let subject = self.subject, let vector = self.offsets else { continue }
+                    let start = vector[2 &* group], end = vector[2 &* group &+ 1]
                     guard start >= 0, end >= start else { continue }
                     source = subject + start
                     count = end - start
@@ -267,9 +268,14 @@ public func ngx_http_lua_ffi_init_script_engine(
     guard let engine else { return }
     let script = Unmanaged<FFIScriptEngine>.fromOpaque(engine).takeUnretainedValue()
     script.subject = subject
-    script.matcher = handle?.assumingMemoryBound(to: FFIRegexHandle.self).pointee.regexSD?
-        .assumingMemoryBound(to: FFIRegexMatch.self).pointee.matcher
-    script.count = Int(count)
+    if let matcher = handle?.assumingMemoryBound(to: FFIRegexHandle.self).pointee.regexSD?
+        .assumingMemoryBound(to: FFIRegexMatch.self).pointee.matcher {
+        script.offsets = pcre2_get_ovector_pointer_8(matcher.matchData)
+        script.groups = min(Int(count), matcher.captureCount + 1)
+    } else {
+        script.offsets = nil
+        script.groups = 0
+    }
 }
 
 @_cdecl("ngx_http_lua_ffi_destroy_script_engine")

@@ -23,17 +23,23 @@ struct RegexMatcher {
         let bytes = subject.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? RegexSubject.empty
         let rc: Int32
         if dfa {
-            // The reference's DFA workspace: 1000 ints, no match limit.
-            rc = withUnsafeTemporaryAllocation(of: Int32.self, capacity: 1000) { workspace in
-                pcre2_dfa_match_8(code, bytes, subject.count, offset, 0, matchData, nil, workspace.baseAddress, 1000)
-            }
+            rc = dfaMatch(bytes, subject.count, from: offset)
         } else if directJIT {
             // The offset is checked above; the match limit and JIT stack are the context's.
             rc = pcre2_jit_match_8(code, bytes, subject.count, offset, 0, matchData, context)
         } else {
             rc = pcre2_match_8(code, bytes, subject.count, offset, 0, matchData, context)
         }
-        return RegexStatus.reference(rc)
+        return rc >= 0 ? rc : RegexStatus.reference(rc)
+    }
+
+    /// Apart, so that its 4 KB workspace is not in every match's stack frame.
+    @inline(never)
+    private func dfaMatch(_ bytes: UnsafePointer<UInt8>, _ length: Int, from offset: Int) -> Int32 {
+        // The reference's DFA workspace: 1000 ints, no match limit.
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: 1000) { workspace in
+            pcre2_dfa_match_8(code, bytes, length, offset, 0, matchData, nil, workspace.baseAddress, 1000)
+        }
     }
 
     /// Writes the last match's offsets, start and end of groups 0 through ``captureCount``,
@@ -42,7 +48,10 @@ struct RegexMatcher {
     @inline(__always)
     func copyOffsets(into offsets: UnsafeMutablePointer<Int32>) {
         guard let vector = pcre2_get_ovector_pointer_8(matchData) else { return }
-        for index in 0..<(2 * (captureCount + 1)) {
+        var index = 0
+        let end = 2 &* (captureCount &+ 1)
+        while index < end {
+            defer { index &+= 1 }
             let value = vector[index]
             // PCRE2_UNSET (SIZE_MAX) reads as -1 through Swift's `Int`; offsets past Int32's
             // range are cut as the reference's ints are.
