@@ -72,44 +72,48 @@ public func ngx_http_lua_ffi_shdict_get(
     _ userFlags: UnsafeMutablePointer<Int32>?, _ getStale: Int32, _ isStale: UnsafeMutablePointer<Int32>?,
     _ errmsg: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
 ) -> Int32 {
-    guard let dict = dict(zone) else { return ShdictStatus.error }
-    errmsg?.pointee = nil
-    let bytes = keyBytes(key, keyLength)
-    switch dict.withStore(now: SharedDict.cachedMilliseconds, { $0.get(bytes, stale: getStale != 0, now: $1) }) {
-    case .missing:
-        valueType?.pointee = 0
-        return ShdictStatus.ok
-    case .list:
-        valueType?.pointee = 5
-        errmsg?.pointee = ShdictMessage.pointer("value is a list")
-        return ShdictStatus.error
-    case .found(let value, let flags, let stale):
-        switch value {
-        case .string(let data):
-            valueType?.pointee = 4
-            if data.count > (stringLength?.pointee ?? 0) {
-                // resty.core frees a buffer other than its own with C.free.
-                guard let fresh = malloc(max(1, data.count))?.assumingMemoryBound(to: UInt8.self) else {
-                    return ShdictStatus.error
+    guard let zone else { return ShdictStatus.error }
+    // The zone is the dict's unretained pointer (the process's dicts live as long as it does):
+    // borrowed, not retained and released per call.
+    return Unmanaged<SharedDict>.fromOpaque(zone)._withUnsafeGuaranteedRef { (dict: SharedDict) -> Int32 in
+        errmsg?.pointee = nil
+        let bytes = keyBytes(key, keyLength)
+        switch dict.withStore(now: SharedDict.cachedMilliseconds, { $0.get(bytes, stale: getStale != 0, now: $1) }) {
+        case .missing:
+            valueType?.pointee = 0
+            return ShdictStatus.ok
+        case .list:
+            valueType?.pointee = 5
+            errmsg?.pointee = ShdictMessage.pointer("value is a list")
+            return ShdictStatus.error
+        case .found(let value, let flags, let stale):
+            switch value {
+            case .string(let data):
+                valueType?.pointee = 4
+                if data.count > (stringLength?.pointee ?? 0) {
+                    // resty.core frees a buffer other than its own with C.free.
+                    guard let fresh = malloc(max(1, data.count))?.assumingMemoryBound(to: UInt8.self) else {
+                        return ShdictStatus.error
+                    }
+                    stringBuffer?.pointee = fresh
                 }
-                stringBuffer?.pointee = fresh
-            }
-            if let target = stringBuffer?.pointee {
-                data.withUnsafeBufferPointer { source in
-                    if let base = source.baseAddress { target.update(from: base, count: data.count) }
+                if let target = stringBuffer?.pointee {
+                    data.withUnsafeBufferPointer { source in
+                        if let base = source.baseAddress { target.update(from: base, count: data.count) }
+                    }
                 }
+                stringLength?.pointee = data.count
+            case .number(let value):
+                valueType?.pointee = 3
+                number?.pointee = value
+            case .boolean(let flag):
+                valueType?.pointee = 1
+                stringBuffer?.pointee?.pointee = flag ? 1 : 0
             }
-            stringLength?.pointee = data.count
-        case .number(let value):
-            valueType?.pointee = 3
-            number?.pointee = value
-        case .boolean(let flag):
-            valueType?.pointee = 1
-            stringBuffer?.pointee?.pointee = flag ? 1 : 0
+            userFlags?.pointee = Int32(bitPattern: flags)
+            if getStale != 0 { isStale?.pointee = stale ? 1 : 0 }
+            return ShdictStatus.ok
         }
-        userFlags?.pointee = Int32(bitPattern: flags)
-        if getStale != 0 { isStale?.pointee = stale ? 1 : 0 }
-        return ShdictStatus.ok
     }
 }
 
@@ -119,20 +123,24 @@ public func ngx_http_lua_ffi_shdict_incr(
     _ value: UnsafeMutablePointer<Double>?, _ err: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
     _ hasInit: Int32, _ initial: Double, _ initialTTL: Int, _ forcible: UnsafeMutablePointer<Int32>?
 ) -> Int32 {
-    guard let dict = dict(zone), let value else { return ShdictStatus.error }
-    forcible?.pointee = 0
-    let bytes = keyBytes(key, keyLength)
-    let delta = value.pointee
-    let result = dict.withStore(now: SharedDict.cachedMilliseconds) {
-        $0.incr(bytes, by: delta, initial: hasInit != 0 ? initial : nil, initialTTL: initialTTL, now: $1)
+    guard let zone, let value else { return ShdictStatus.error }
+    // The zone is the dict's unretained pointer (the process's dicts live as long as it does):
+    // borrowed, not retained and released per call.
+    return Unmanaged<SharedDict>.fromOpaque(zone)._withUnsafeGuaranteedRef { (dict: SharedDict) -> Int32 in
+        forcible?.pointee = 0
+        let bytes = keyBytes(key, keyLength)
+        let delta = value.pointee
+        let result = dict.withStore(now: SharedDict.cachedMilliseconds) {
+            $0.incr(bytes, by: delta, initial: hasInit != 0 ? initial : nil, initialTTL: initialTTL, now: $1)
+        }
+        forcible?.pointee = result.forcible ? 1 : 0
+        guard let sum = result.value else {
+            err?.pointee = ShdictMessage.pointer(result.error ?? "not found")
+            return ShdictStatus.error
+        }
+        value.pointee = sum
+        return ShdictStatus.ok
     }
-    forcible?.pointee = result.forcible ? 1 : 0
-    guard let sum = result.value else {
-        err?.pointee = ShdictMessage.pointer(result.error ?? "not found")
-        return ShdictStatus.error
-    }
-    value.pointee = sum
-    return ShdictStatus.ok
 }
 
 @_cdecl("ngx_http_lua_ffi_shdict_store")
@@ -142,29 +150,33 @@ public func ngx_http_lua_ffi_shdict_store(
     _ exptime: Int, _ userFlags: Int32, _ errmsg: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
     _ forcible: UnsafeMutablePointer<Int32>?
 ) -> Int32 {
-    guard let dict = dict(zone) else { return ShdictStatus.error }
-    forcible?.pointee = 0
-    let value: SharedDictValue?
-    switch valueType {
-    case 4: value = .string(Array(keyBytes(stringBuffer, stringLength)))
-    case 3: value = .number(number)
-    case 1: value = .boolean(number != 0)
-    case 0: value = nil
-    default:
-        errmsg?.pointee = ShdictMessage.pointer("unsupported value type")
-        return ShdictStatus.error
+    guard let zone else { return ShdictStatus.error }
+    // The zone is the dict's unretained pointer (the process's dicts live as long as it does):
+    // borrowed, not retained and released per call.
+    return Unmanaged<SharedDict>.fromOpaque(zone)._withUnsafeGuaranteedRef { (dict: SharedDict) -> Int32 in
+        forcible?.pointee = 0
+        let value: SharedDictValue?
+        switch valueType {
+        case 4: value = .string(Array(keyBytes(stringBuffer, stringLength)))
+        case 3: value = .number(number)
+        case 1: value = .boolean(number != 0)
+        case 0: value = nil
+        default:
+            errmsg?.pointee = ShdictMessage.pointer("unsupported value type")
+            return ShdictStatus.error
+        }
+        let mode: SharedDictStore.StoreMode = op & 0x0002 != 0 ? .replace : op & 0x0001 != 0 ? .add : .set
+        let bytes = keyBytes(key, keyLength)
+        let result = dict.withStore(now: SharedDict.cachedMilliseconds) {
+            $0.store(bytes, value, mode: mode, safe: op & 0x0004 != 0, exptime: exptime, flags: UInt32(bitPattern: userFlags), now: $1)
+        }
+        forcible?.pointee = result.forcible ? 1 : 0
+        guard result.ok else {
+            errmsg?.pointee = ShdictMessage.pointer(result.error ?? "no memory")
+            return result.error == "exists" || result.error == "not found" ? ShdictStatus.declined : ShdictStatus.error
+        }
+        return ShdictStatus.ok
     }
-    let mode: SharedDictStore.StoreMode = op & 0x0002 != 0 ? .replace : op & 0x0001 != 0 ? .add : .set
-    let bytes = keyBytes(key, keyLength)
-    let result = dict.withStore(now: SharedDict.cachedMilliseconds) {
-        $0.store(bytes, value, mode: mode, safe: op & 0x0004 != 0, exptime: exptime, flags: UInt32(bitPattern: userFlags), now: $1)
-    }
-    forcible?.pointee = result.forcible ? 1 : 0
-    guard result.ok else {
-        errmsg?.pointee = ShdictMessage.pointer(result.error ?? "no memory")
-        return result.error == "exists" || result.error == "not found" ? ShdictStatus.declined : ShdictStatus.error
-    }
-    return ShdictStatus.ok
 }
 
 @_cdecl("ngx_http_lua_ffi_shdict_flush_all")
@@ -175,19 +187,27 @@ public func ngx_http_lua_ffi_shdict_flush_all(_ zone: UnsafeMutableRawPointer?) 
 
 @_cdecl("ngx_http_lua_ffi_shdict_get_ttl")
 public func ngx_http_lua_ffi_shdict_get_ttl(_ zone: UnsafeMutableRawPointer?, _ key: UnsafePointer<UInt8>?, _ keyLength: Int) -> Int {
-    guard let dict = dict(zone) else { return Int(ShdictStatus.declined) }
-    let bytes = keyBytes(key, keyLength)
-    guard let ttl = dict.withStore(now: SharedDict.cachedMilliseconds, { $0.ttl(bytes, now: $1) }) else { return Int(ShdictStatus.declined) }
-    return Int(ttl)
+    guard let zone else { return Int(ShdictStatus.declined) }
+    // The zone is the dict's unretained pointer (the process's dicts live as long as it does):
+    // borrowed, not retained and released per call.
+    return Unmanaged<SharedDict>.fromOpaque(zone)._withUnsafeGuaranteedRef { (dict: SharedDict) -> Int in
+        let bytes = keyBytes(key, keyLength)
+        guard let ttl = dict.withStore(now: SharedDict.cachedMilliseconds, { $0.ttl(bytes, now: $1) }) else { return Int(ShdictStatus.declined) }
+        return Int(ttl)
+    }
 }
 
 @_cdecl("ngx_http_lua_ffi_shdict_set_expire")
 public func ngx_http_lua_ffi_shdict_set_expire(
     _ zone: UnsafeMutableRawPointer?, _ key: UnsafePointer<UInt8>?, _ keyLength: Int, _ exptime: Int
 ) -> Int32 {
-    guard let dict = dict(zone) else { return ShdictStatus.declined }
-    let bytes = keyBytes(key, keyLength)
-    return dict.withStore(now: SharedDict.cachedMilliseconds, { $0.setExpire(bytes, milliseconds: exptime, now: $1) }) ? ShdictStatus.ok : ShdictStatus.declined
+    guard let zone else { return ShdictStatus.declined }
+    // The zone is the dict's unretained pointer (the process's dicts live as long as it does):
+    // borrowed, not retained and released per call.
+    return Unmanaged<SharedDict>.fromOpaque(zone)._withUnsafeGuaranteedRef { (dict: SharedDict) -> Int32 in
+        let bytes = keyBytes(key, keyLength)
+        return dict.withStore(now: SharedDict.cachedMilliseconds, { $0.setExpire(bytes, milliseconds: exptime, now: $1) }) ? ShdictStatus.ok : ShdictStatus.declined
+    }
 }
 
 @_cdecl("ngx_http_lua_ffi_shdict_capacity")

@@ -1,4 +1,7 @@
 import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A value a shared dict holds (a list holds strings and numbers only).
 public enum SharedDictValue: Equatable, Sendable {
@@ -54,11 +57,20 @@ public struct SharedDictStore: Sendable {
         var allocation: SlabModel.Allocation
         var newer = -1
         var older = -1
+        /// False for a freed slot (on ``freeSlots``).
+        var inUse = true
+
+        /// A freed slot's contents: nothing to retain.
+        static let free = Entry(
+            key: [], hash: 0, content: .value(.boolean(false)), allocation: SlabModel.Allocation(page: 0, shift: 0, pages: 0), inUse: false)
     }
 
     public let size: Int
     private var slab: SlabModel
-    private var entries: [Entry?] = []
+    /// Entries by slot, freed ones kept as ``Entry/free`` (not optionals: a field of an
+    /// optional element is read through a copy of the whole entry, a retain and a release of
+    /// its key and content; the hot paths read fields in place).
+    private var entries: [Entry] = []
     private var freeSlots: [Int] = []
     /// Open addressing over entry slots (-1 empty, -2 deleted), probed linearly from the
     /// key's FNV-1a hash: lookups read the caller's bytes in place, with no key copy and no
@@ -90,17 +102,18 @@ public struct SharedDictStore: Sendable {
     private static func listItemSize(_ value: SharedDictValue) -> Int { 21 + value.storedLength }
 
     private mutating func unlink(_ slot: Int) {
-        guard let entry = entries[slot] else { return }
-        if entry.newer >= 0 { entries[entry.newer]?.older = entry.older } else { head = entry.older }
-        if entry.older >= 0 { entries[entry.older]?.newer = entry.newer } else { tail = entry.newer }
-        entries[slot]?.newer = -1
-        entries[slot]?.older = -1
+        guard entries[slot].inUse else { return }
+        let newer = entries[slot].newer, older = entries[slot].older
+        if newer >= 0 { entries[newer].older = older } else { head = older }
+        if older >= 0 { entries[older].newer = newer } else { tail = newer }
+        entries[slot].newer = -1
+        entries[slot].older = -1
     }
 
     private mutating func pushFront(_ slot: Int) {
-        entries[slot]?.older = head
-        entries[slot]?.newer = -1
-        if head >= 0 { entries[head]?.newer = slot } else { tail = slot }
+        entries[slot].older = head
+        entries[slot].newer = -1
+        if head >= 0 { entries[head].newer = slot } else { tail = slot }
         head = slot
     }
 
@@ -126,14 +139,15 @@ public struct SharedDictStore: Sendable {
 
     /// Unlinks an entry and gives back its memory (and its list items').
     private mutating func remove(_ slot: Int) {
-        guard let entry = entries[slot] else { return }
+        guard entries[slot].inUse else { return }
+        let entry = entries[slot]
         unlink(slot)
         if case .list(let items) = entry.content {
             for (_, allocation) in items { slab.free(allocation) }
         }
         slab.free(entry.allocation)
         indexRemove(slot, hash: entry.hash)
-        entries[slot] = nil
+        entries[slot] = .free
         freeSlots.append(slot)
     }
 
@@ -141,11 +155,18 @@ public struct SharedDictStore: Sendable {
         entry.expires != 0 && entry.expires <= now
     }
 
+    /// ``isExpired(_:now:)`` of the entry at `slot`, read in place: binding an entry copies
+    /// it, a retain and a release of its key and content each (the hot paths read fields only).
+    private func isExpired(slot: Int, now: UInt64) -> Bool {
+        let expires = entries[slot].expires
+        return expires != 0 && expires <= now
+    }
+
     /// `ngx_http_lua_shdict_lookup`: finds the key and makes it the most recently used.
     private mutating func lookup(_ key: UnsafeRawBufferPointer, now: UInt64) -> (slot: Int, expired: Bool)? {
-        guard let slot = find(key, hash: Self.hash(key)), let entry = entries[slot] else { return nil }
+        guard let slot = find(key, hash: Self.hash(key)) else { return nil }
         touch(slot)
-        return (slot, isExpired(entry, now: now))
+        return (slot, isExpired(slot: slot, now: now))
     }
 
     /// Seeds the hash per process, so keys cannot be chosen to collide.
@@ -163,12 +184,18 @@ public struct SharedDictStore: Sendable {
         while true {
             let slot = Int(table[position])
             if slot == -1 { return nil }
-            if slot >= 0, let entry = entries[slot], entry.hash == hash, entry.key.count == key.count,
-               entry.key.withUnsafeBytes({ $0.elementsEqual(key) }) {
+            if slot >= 0, entries[slot].hash == hash, entries[slot].key.count == key.count,
+               entries[slot].key.withUnsafeBytes({ Self.sameBytes($0, key) }) {
                 return slot
             }
             position = (position + 1) & mask
         }
+    }
+
+    /// Equal lengths assumed (checked first).
+    private static func sameBytes(_ stored: UnsafeRawBufferPointer, _ key: UnsafeRawBufferPointer) -> Bool {
+        guard let a = stored.baseAddress, let b = key.baseAddress else { return key.isEmpty }
+        return memcmp(a, b, key.count) == 0
     }
 
     private mutating func indexInsert(_ slot: Int, hash: UInt64) {
@@ -200,7 +227,7 @@ public struct SharedDictStore: Sendable {
         occupied = 0
         let mask = capacity - 1
         for (slot, entry) in entries.enumerated() {
-            guard let entry else { continue }
+            guard entry.inUse else { continue }
             var position = Int(truncatingIfNeeded: entry.hash) & mask
             while table[position] != -1 { position = (position + 1) & mask }
             table[position] = Int32(truncatingIfNeeded: slot)
@@ -216,8 +243,8 @@ public struct SharedDictStore: Sendable {
         var freed = 0
         var round = force ? 0 : 1
         while round < 3 {
-            guard tail >= 0, let entry = entries[tail] else { return freed }
-            if round != 0 && !isExpired(entry, now: now) { return freed }
+            guard tail >= 0, entries[tail].inUse else { return freed }
+            if round != 0 && !isExpired(slot: tail, now: now) { return freed }
             round += 1
             remove(tail)
             freed += 1
@@ -246,10 +273,10 @@ public struct SharedDictStore: Sendable {
     /// `get` (expired entries are dropped first) and `get_stale` (they are returned, marked).
     public mutating func get(_ key: UnsafeRawBufferPointer, stale allowStale: Bool = false, now: UInt64) -> Lookup {
         if !allowStale { expireOldest(force: false, now: now) }
-        guard let (slot, expired) = lookup(key, now: now), let entry = entries[slot] else { return .missing }
+        guard let (slot, expired) = lookup(key, now: now) else { return .missing }
         if expired && !allowStale { return .missing }
-        switch entry.content {
-        case .value(let value): return .found(value, flags: entry.flags, stale: expired)
+        switch entries[slot].content {
+        case .value(let value): return .found(value, flags: entries[slot].flags, stale: expired)
         case .list: return .list
         }
     }
@@ -272,11 +299,11 @@ public struct SharedDictStore: Sendable {
         default:
             break
         }
-        if let (slot, _) = found, let entry = entries[slot] {
+        if let (slot, _) = found, case let entry = entries[slot], entry.inUse {
             if let value, case .value(let old) = entry.content, old.storedLength == value.storedLength {
-                entries[slot]?.content = .value(value)
-                entries[slot]?.flags = flags
-                entries[slot]?.expires = Self.expiry(milliseconds, now: now)
+                entries[slot].content = .value(value)
+                entries[slot].flags = flags
+                entries[slot].expires = Self.expiry(milliseconds, now: now)
                 return StoreResult(ok: true, error: nil, forcible: false)
             }
             remove(slot)
@@ -302,22 +329,22 @@ public struct SharedDictStore: Sendable {
     public mutating func incr(_ key: UnsafeRawBufferPointer, by delta: Double, initial: Double? = nil, initialTTL: Int = 0, now: UInt64) -> IncrResult {
         expireOldest(force: false, now: now)
         let found = lookup(key, now: now)
-        if let (slot, expired) = found, !expired, let entry = entries[slot] {
-            guard case .value(.number(let number)) = entry.content else {
+        if let (slot, expired) = found, !expired, entries[slot].inUse {
+            guard case .value(.number(let number)) = entries[slot].content else {
                 return IncrResult(value: nil, error: "not a number", forcible: false)
             }
             let sum = number + delta
-            entries[slot]?.content = .value(.number(sum))
+            entries[slot].content = .value(.number(sum))
             return IncrResult(value: sum, error: nil, forcible: false)
         }
         guard let initial else { return IncrResult(value: nil, error: "not found", forcible: false) }
         let sum = delta + initial
         let expires = Self.expiry(initialTTL, now: now)
-        if let (slot, _) = found, let entry = entries[slot] {
+        if let (slot, _) = found, case let entry = entries[slot], entry.inUse {
             if case .value(let old) = entry.content, old.storedLength == 8 {
-                entries[slot]?.content = .value(.number(sum))
-                entries[slot]?.flags = 0
-                entries[slot]?.expires = expires
+                entries[slot].content = .value(.number(sum))
+                entries[slot].flags = 0
+                entries[slot].expires = expires
                 return IncrResult(value: sum, error: nil, forcible: false)
             }
             remove(slot)
@@ -334,7 +361,7 @@ public struct SharedDictStore: Sendable {
     public mutating func push(_ key: UnsafeRawBufferPointer, _ value: SharedDictValue, front: Bool, now: UInt64) -> Result<Int, SharedDictError> {
         expireOldest(force: false, now: now)
         var slot: Int
-        if let (found, expired) = lookup(key, now: now), let entry = entries[found] {
+        if let (found, expired) = lookup(key, now: now), case let entry = entries[found], entry.inUse {
             switch (entry.content, expired) {
             case (.value, false):
                 return .failure(SharedDictError("value not a list"))
@@ -344,8 +371,8 @@ public struct SharedDictStore: Sendable {
                 slot = created
             case (.list(let items), true):
                 for (_, allocation) in items { slab.free(allocation) }
-                entries[found]?.content = .list(CircularBuffer())
-                entries[found]?.expires = 0
+                entries[found].content = .list(CircularBuffer())
+                entries[found].expires = 0
                 slot = found
             case (.list, false):
                 slot = found
@@ -354,15 +381,15 @@ public struct SharedDictStore: Sendable {
             guard let created = newList(key) else { return .failure(SharedDictError("no memory")) }
             slot = created
         }
-        guard case .list(var items) = entries[slot]?.content else { return .failure(SharedDictError("value not a list")) }
+        guard case .list(var items) = entries[slot].content else { return .failure(SharedDictError("value not a list")) }
         guard let allocation = slab.allocate(Self.listItemSize(value)) else {
             if items.isEmpty { remove(slot) }
             return .failure(SharedDictError("no memory"))
         }
-        entries[slot]?.content = .list(CircularBuffer())  // keeps `items` uniquely referenced
+        entries[slot].content = .list(CircularBuffer())  // keeps `items` uniquely referenced
         if front { items.prepend((value, allocation)) } else { items.append((value, allocation)) }
         let length = items.count
-        entries[slot]?.content = .list(items)
+        entries[slot].content = .list(items)
         return .success(length)
     }
 
@@ -374,9 +401,9 @@ public struct SharedDictStore: Sendable {
     /// `lpop`/`rpop`: the item, `nil` for a missing key; the list goes when emptied.
     public mutating func pop(_ key: UnsafeRawBufferPointer, front: Bool, now: UInt64) -> Result<SharedDictValue?, SharedDictError> {
         expireOldest(force: false, now: now)
-        guard let (slot, expired) = lookup(key, now: now), !expired, let entry = entries[slot] else { return .success(nil) }
+        guard let (slot, expired) = lookup(key, now: now), !expired, case let entry = entries[slot], entry.inUse else { return .success(nil) }
         guard case .list(var items) = entry.content else { return .failure(SharedDictError("value not a list")) }
-        entries[slot]?.content = .list(CircularBuffer())
+        entries[slot].content = .list(CircularBuffer())
         guard let (value, allocation) = front ? items.popFirst() : items.popLast() else {
             remove(slot)
             return .success(nil)
@@ -385,7 +412,7 @@ public struct SharedDictStore: Sendable {
         if items.isEmpty {
             remove(slot)
         } else {
-            entries[slot]?.content = .list(items)
+            entries[slot].content = .list(items)
         }
         return .success(value)
     }
@@ -393,7 +420,7 @@ public struct SharedDictStore: Sendable {
     /// `llen`: 0 for a missing key.
     public mutating func length(_ key: UnsafeRawBufferPointer, now: UInt64) -> Result<Int, SharedDictError> {
         expireOldest(force: false, now: now)
-        guard let (slot, expired) = lookup(key, now: now), !expired, let entry = entries[slot] else { return .success(0) }
+        guard let (slot, expired) = lookup(key, now: now), !expired, case let entry = entries[slot], entry.inUse else { return .success(0) }
         guard case .list(let items) = entry.content else { return .failure(SharedDictError("value not a list")) }
         return .success(items.count)
     }
@@ -401,7 +428,7 @@ public struct SharedDictStore: Sendable {
     /// `ttl`: milliseconds left (0 = never expires, negative once expired but not yet
     /// freed), `nil` for a missing key.
     public mutating func ttl(_ key: UnsafeRawBufferPointer, now: UInt64) -> Int64? {
-        guard let (slot, _) = lookup(key, now: now), let entry = entries[slot] else { return nil }
+        guard let (slot, _) = lookup(key, now: now), case let entry = entries[slot], entry.inUse else { return nil }
         guard entry.expires != 0 else { return 0 }
         return Int64(bitPattern: entry.expires &- now)
     }
@@ -409,7 +436,7 @@ public struct SharedDictStore: Sendable {
     /// `expire`: sets a new lifetime (≤ 0 = forever), also reviving an expired entry.
     public mutating func setExpire(_ key: UnsafeRawBufferPointer, milliseconds: Int, now: UInt64) -> Bool {
         guard let (slot, _) = lookup(key, now: now) else { return false }
-        entries[slot]?.expires = Self.expiry(milliseconds, now: now)
+        entries[slot].expires = Self.expiry(milliseconds, now: now)
         return true
     }
 
@@ -418,8 +445,8 @@ public struct SharedDictStore: Sendable {
     public mutating func flushAll(now: UInt64) {
         var slot = head
         while slot >= 0 {
-            entries[slot]?.expires = 1
-            slot = entries[slot]?.older ?? -1
+            entries[slot].expires = 1
+            slot = entries[slot].older
         }
         expireOldest(force: true, now: now)
     }
@@ -428,7 +455,7 @@ public struct SharedDictStore: Sendable {
     public mutating func flushExpired(max: Int, now: UInt64) -> Int {
         var freed = 0
         var slot = tail
-        while slot >= 0, let entry = entries[slot] {
+        while slot >= 0, case let entry = entries[slot], entry.inUse {
             let newer = entry.newer
             if isExpired(entry, now: now) {
                 remove(slot)
@@ -444,7 +471,7 @@ public struct SharedDictStore: Sendable {
     public func keys(max: Int, now: UInt64) -> [[UInt8]] {
         var keys: [[UInt8]] = []
         var slot = tail
-        while slot >= 0, let entry = entries[slot] {
+        while slot >= 0, case let entry = entries[slot], entry.inUse {
             if !isExpired(entry, now: now) {
                 keys.append(entry.key)
                 if max != 0 && keys.count == max { break }
