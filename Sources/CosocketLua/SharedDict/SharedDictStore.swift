@@ -66,6 +66,8 @@ public struct SharedDictStore: Sendable {
     }
 
     public let size: Int
+    /// FNV-1a's offset basis mixed with ``hashSeed``.
+    private let seededBasis: UInt64 = 0xcbf2_9ce4_8422_2325 ^ SharedDictStore.hashSeed
     private var slab: SlabModel
     /// Entries by slot, freed ones kept as ``Entry/free`` (not optionals: a field of an
     /// optional element is read through a copy of the whole entry, a retain and a release of
@@ -164,7 +166,7 @@ public struct SharedDictStore: Sendable {
 
     /// `ngx_http_lua_shdict_lookup`: finds the key and makes it the most recently used.
     private mutating func lookup(_ key: UnsafeRawBufferPointer, now: UInt64) -> (slot: Int, expired: Bool)? {
-        guard let slot = find(key, hash: Self.hash(key)) else { return nil }
+        guard let slot = find(key, hash: hash(key)) else { return nil }
         touch(slot)
         return (slot, isExpired(slot: slot, now: now))
     }
@@ -172,9 +174,16 @@ public struct SharedDictStore: Sendable {
     /// Seeds the hash per process, so keys cannot be chosen to collide.
     private static let hashSeed = UInt64.random(in: 0...UInt64.max)
 
-    static func hash(_ key: UnsafeRawBufferPointer) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ hashSeed
-        for byte in key { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+    /// FNV-1a from the store's seed (copied from ``hashSeed`` at init: no lazy-global check
+    /// per call), over the bytes in place.
+    func hash(_ key: UnsafeRawBufferPointer) -> UInt64 {
+        var hash = seededBasis
+        guard let base = key.baseAddress else { return hash }
+        var index = 0
+        while index < key.count {
+            hash = (hash ^ UInt64(base.load(fromByteOffset: index, as: UInt8.self))) &* 0x100_0000_01b3
+            index &+= 1
+        }
         return hash
     }
 
@@ -314,7 +323,7 @@ public struct SharedDictStore: Sendable {
         guard let allocation = allocate(size, safe: safe, now: now, forcible: &forcible) else {
             return StoreResult(ok: false, error: "no memory", forcible: forcible)
         }
-        _ = insert(Entry(key: Array(key), hash: Self.hash(key), content: .value(value), flags: flags, expires: Self.expiry(milliseconds, now: now), allocation: allocation))
+        _ = insert(Entry(key: Array(key), hash: hash(key), content: .value(value), flags: flags, expires: Self.expiry(milliseconds, now: now), allocation: allocation))
         return StoreResult(ok: true, error: nil, forcible: forcible)
     }
 
@@ -353,7 +362,7 @@ public struct SharedDictStore: Sendable {
         guard let allocation = allocate(Self.nodeSize(keyLength: key.count, valueLength: 8), safe: false, now: now, forcible: &forcible) else {
             return IncrResult(value: nil, error: "no memory", forcible: forcible)
         }
-        _ = insert(Entry(key: Array(key), hash: Self.hash(key), content: .value(.number(sum)), expires: expires, allocation: allocation))
+        _ = insert(Entry(key: Array(key), hash: hash(key), content: .value(.number(sum)), expires: expires, allocation: allocation))
         return IncrResult(value: sum, error: nil, forcible: forcible)
     }
 
@@ -395,7 +404,7 @@ public struct SharedDictStore: Sendable {
 
     private mutating func newList(_ key: UnsafeRawBufferPointer) -> Int? {
         guard let allocation = slab.allocate(Self.listHeaderSize(keyLength: key.count)) else { return nil }
-        return insert(Entry(key: Array(key), hash: Self.hash(key), content: .list(CircularBuffer()), allocation: allocation))
+        return insert(Entry(key: Array(key), hash: hash(key), content: .list(CircularBuffer()), allocation: allocation))
     }
 
     /// `lpop`/`rpop`: the item, `nil` for a missing key; the list goes when emptied.
