@@ -251,6 +251,50 @@ import Testing
 }
 
 extension FilterPhaseTests {
+    /// A body filter that logs each chunk to a real memcached (`append` to one key per
+    /// request, over a pooled connection) before passing it on: the client gets the body,
+    /// memcached holds the same bytes, for 50 concurrent requests on one worker.
+    @Test func bodyFilterSendsEachChunkToMemcachedBeforePassingItOn() throws {
+        let memcached = try ExternalServer(.memcached)
+        defer { memcached.stop() }
+        let server = try TestServer(server: """
+            location = /logged {
+                body_filter_by_lua_block {
+                    local chunk = ngx.arg[1]
+                    if chunk == "" then return end
+                    local sock = ngx.socket.tcp()
+                    assert(sock:connect("127.0.0.1", \(memcached.port)))
+                    local key = "body:" .. ngx.var.arg_n
+                    local verb = ngx.ctx.started and "append" or "set"
+                    ngx.ctx.started = true
+                    assert(sock:send(verb .. " " .. key .. " 0 0 " .. #chunk .. "\\r\\n" .. chunk .. "\\r\\n"))
+                    local answer = assert(sock:receive())
+                    sock:setkeepalive()
+                    if answer ~= "STORED" then error("memcached said " .. answer) end
+                }
+                content_by_lua_block {
+                    for i = 1, 5 do ngx.print("part", i, "-", string.rep("x", i * 100), ";") ngx.flush(true) end
+                }
+            }
+            """)
+        let expected = (1...5).map { "part\($0)-" + String(repeating: "x", count: $0 * 100) + ";" }.joined()
+        let group = DispatchGroup()
+        let results = ResultBox()
+        for index in 0..<50 {
+            DispatchQueue.global().async(group: group) {
+                let answer = server.get("/logged?n=\(index)")
+                results.add(answer.status == 200 && answer.body == expected)
+            }
+        }
+        group.wait()
+        #expect(results.count == 50, "\(server.log.lines)")
+        let inspector = memcached.inspector()
+        for index in [0, 17, 49] {
+            let stored = inspector.query("get body:\(index)\r\n", until: "END\r\n")
+            #expect(stored == "VALUE body:\(index) 0 \(expected.utf8.count)\r\n\(expected)\r\nEND\r\n")
+        }
+    }
+
     @Test func aClientLeavingWhileAFilterWaitsEndsTheRequestAndTheWorkerGoesOn() throws {
         let server = try TestServer(server: """
             location = /slow {
