@@ -295,6 +295,22 @@ extension FilterPhaseTests {
         }
     }
 
+    /// Writing `ngx.arg` outside the body filter fails as the reference's `param_set` fails
+    /// it (the answer below is Debian's nginx's for the same configuration).
+    @Test func ngxArgIsWritableInTheBodyFilterOnly() throws {
+        let server = try TestServer(server: """
+            location = /t {
+                set_by_lua_block $x { local ok, e = pcall(function() ngx.arg[1] = "y" end) return tostring(e) }
+                content_by_lua_block { ngx.say(ngx.var.x) local ok, e = pcall(function() ngx.arg[1] = "y" end) ngx.say(e) }
+            }
+            """)
+        #expect(server.get("/t").body == """
+            set_by_lua(nginx.conf:8):1: API disabled in the context of set_by_lua*
+            content_by_lua(nginx.conf:9):1: API disabled in the context of content_by_lua*
+
+            """)
+    }
+
     @Test func aClientLeavingWhileAFilterWaitsEndsTheRequestAndTheWorkerGoesOn() throws {
         let server = try TestServer(server: """
             location = /slow {

@@ -129,6 +129,10 @@ extension LuaWorker {
     /// `ngx.arg[2] = eof`, with the reference's errors for anything else.
     private static func setBodyFilterArgument(_ L: LuaState) -> LuaReturn {
         guard let context = LuaWorker.from(L).current?.context else { return L.fail("no request found") }
+        // ngx_http_lua_param_set allows the body filter only (set_by_lua* reads its arguments).
+        guard case .request("body_filter") = context.kind else {
+            return L.fail("API disabled in the context of \(context.disabledContextName)")
+        }
         guard lua_type(L, 2) == LUA_TNUMBER else { return L.fail("bad index: \(luaString(L, 2) ?? luaTypeName(L, 2))") }
         switch lua_tointeger(L, 2) {
         case 1:
