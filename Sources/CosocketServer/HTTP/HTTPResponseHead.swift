@@ -17,12 +17,21 @@ struct HTTPResponseHead {
     /// CR and LF in names and values are sent as `%0D` and `%0A`, as the reference escapes
     /// them: a header set from request data must not split the response.
     mutating func set(_ name: String, _ values: [String]?) {
-        headers.removeAll { Self.sameName($0.name, name) }
-        if let values { headers.append((Self.escapingLineBreaks(name), values.map(Self.escapingLineBreaks))) }
+        if !headers.isEmpty { headers.removeAll { Self.sameName($0.name, name) } }
+        guard let values else { return }
+        // Room for a filter's few headers at once, not 1, 2, then 4.
+        if headers.capacity == 0 { headers.reserveCapacity(8) }
+        // The values as given unless one needs escaping: no second array per header.
+        let sent = values.contains(where: Self.hasLineBreak) ? values.map(Self.escapingLineBreaks) : values
+        headers.append((Self.escapingLineBreaks(name), sent))
+    }
+
+    private static func hasLineBreak(_ text: String) -> Bool {
+        text.utf8.containsByte(where: { $0 == 13 || $0 == 10 })
     }
 
     static func escapingLineBreaks(_ text: String) -> String {
-        guard text.utf8.containsByte(where: { $0 == 13 || $0 == 10 }) else { return text }
+        guard hasLineBreak(text) else { return text }
         // By bytes: "\r\n" is one Character, which a string replacement of "\r" would miss.
         var bytes: [UInt8] = []
         bytes.reserveCapacity(text.utf8.count + 8)
@@ -101,8 +110,21 @@ struct HTTPResponseHead {
     }
 
     /// ASCII case-insensitive header name comparison, without lowercased copies.
+    /// ASCII case-insensitive equality, over the strings' contiguous bytes (a zip of the two
+    /// UTF-8 views walked them through generic iterators).
     static func sameName(_ a: String, _ b: String) -> Bool {
-        a.utf8.count == b.utf8.count && zip(a.utf8, b.utf8).allSatisfy { $0 | 0x20 == $1 | 0x20 }
+        guard a.utf8.count == b.utf8.count else { return false }
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                var index = 0
+                while index < x.count {
+                    if x[index] | 0x20 != y[index] | 0x20 { return false }
+                    index &+= 1
+                }
+                return true
+            }
+        }
     }
 
     static func reason(_ status: Int) -> StaticString {

@@ -587,7 +587,9 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     /// The head (once), then the pending body as one chunk, then the terminating chunk when
     /// `last`; HEAD requests get the head only.
     func streamedPart(last: Bool) -> ByteBuffer {
+        // One allocation for the part: the head's room, the chunk and its framing.
         var out = ByteBuffer()
+        out.reserveCapacity((headersSent ? 0 : 512) + responseBody.readableBytes + 32)
         if !headersSent { writeStreamedHead(into: &out) }
         guard head.method != .head, !hasNoBody else {
             responseBody.clear()
@@ -595,12 +597,30 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         }
         let chunked = head.version == .http1_1
         if responseBody.readableBytes > 0 {
-            if chunked { out.writeString(String(responseBody.readableBytes, radix: 16) + "\r\n") }
+            if chunked { Self.writeChunkSize(responseBody.readableBytes, into: &out) }
             out.writeBuffer(&responseBody)
             if chunked { out.writeString("\r\n") }
             responseBody.clear()
         }
         if last && chunked { out.writeString("0\r\n\r\n") }
         return out
+    }
+
+    /// A chunk's size line, `HEX\r\n` (lower-case hex, as nginx writes it), without building
+    /// a string.
+    static func writeChunkSize(_ size: Int, into out: inout ByteBuffer) {
+        var digits: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &digits) { raw in
+            var value = UInt(truncatingIfNeeded: max(size, 0))
+            var start = raw.count
+            repeat {
+                start -= 1
+                let digit = UInt8(truncatingIfNeeded: value & 0xF)
+                raw[start] = digit < 10 ? digit + UInt8(ascii: "0") : digit - 10 + UInt8(ascii: "a")
+                value >>= 4
+            } while value != 0 && start > 0
+            out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[start...]))
+        }
+        out.writeStaticString("\r\n")
     }
 }
