@@ -220,6 +220,48 @@ import Glibc
         #expect(server.log.contains("methods: nil nil"))
     }
 
+    /// `lua_check_client_abort` beside a raw socket that is not reading: a client that
+    /// leaves runs `ngx.on_abort`'s handler (or, without one, ends the request) as the
+    /// reference does (checked with Debian's nginx: it logs ABORTED for the same handler).
+    @Test func clientAbortIsSeenWhileARawSocketIsHeld() throws {
+        let server = try TestServer(server: """
+            lua_check_client_abort on;
+            location /held {
+                content_by_lua_block {
+                    ngx.status = 101
+                    ngx.send_headers()
+                    ngx.flush(true)
+                    local sock = assert(ngx.req.socket(true))
+                    assert(ngx.on_abort(function() ngx.log(ngx.ERR, "ABORTED ", ngx.var.arg_n) ngx.exit(499) end))
+                    ngx.sleep(30)
+                    ngx.log(ngx.ERR, "slept through ", ngx.var.arg_n)
+                }
+            }
+            location /unhandled {
+                content_by_lua_block {
+                    ngx.status = 101
+                    ngx.send_headers()
+                    ngx.flush(true)
+                    local sock = assert(ngx.req.socket(true))
+                    ngx.sleep(30)
+                    ngx.log(ngx.ERR, "unhandled slept through")
+                }
+                log_by_lua_block { ngx.log(ngx.ERR, "logged status ", ngx.status) }
+            }
+            location /ok { return 200 "ok"; }
+            """)
+        for (path, expected) in [("/held?n=1", "ABORTED 1"), ("/unhandled", "logged status 101")] {
+            let client = HTTPClient(port: server.port)
+            client.send("GET \(path) HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(client.readUntil("\r\n\r\n").hasPrefix("HTTP/1.1 101 "))
+            client.close()
+            #expect(server.log.waitFor(expected), "\(path)")
+        }
+        #expect(!server.log.contains("slept through"))
+        // The worker goes on.
+        #expect(server.get("/ok").body == "ok")
+    }
+
     /// A malformed chunk size while the handler waits for the body: 400, and nothing past it
     /// is read as a request.
     @Test func malformedChunkAndMoreThanDeclared() throws {

@@ -11,9 +11,13 @@ public protocol AcceptedStreamDelegate: AnyObject {
     func streamDidFinishHandshake(_ stream: AcceptedStream)
     /// The handshake failed, with the line nginx logs for it (at `info`); the stream closes next.
     func streamDidFailHandshake(_ stream: AcceptedStream, reason: String)
+    /// The client ended its side while a request socket holds the connection and is not
+    /// reading: what `lua_check_client_abort` watches for (the socket's own reads still see it).
+    func streamPeerClosedWhileLent(_ stream: AcceptedStream)
 }
 
 extension AcceptedStreamDelegate {
+    public func streamPeerClosedWhileLent(_ stream: AcceptedStream) {}
     public func streamDidFinishHandshake(_ stream: AcceptedStream) {}
     public func streamDidFailHandshake(_ stream: AcceptedStream, reason: String) {}
 }
@@ -95,6 +99,12 @@ public final class AcceptedStream: @unchecked Sendable {
         guard !connection.isClosed else { return ended() }
         connection.close()
         ended()
+    }
+
+    /// Told by the request socket holding the connection (see
+    /// ``AcceptedStreamDelegate/streamPeerClosedWhileLent(_:)``).
+    func lentPeerClosed() {
+        delegate?.streamPeerClosedWhileLent(self)
     }
 
     /// A request socket (``StreamSocket/adopt(_:limit:)``) has the connection: its events go

@@ -254,6 +254,7 @@ extension StreamSocket {
     public func adopt(_ accepted: AcceptedStream, limit: Int?) {
         let connection = accepted.connection
         lender = accepted
+        toldLenderOfEnd = false
         peerAddress = accepted.remoteAddress
         let endsAtOnce = machine.adopted(limit: limit)
         attach(connection)
@@ -318,7 +319,15 @@ extension StreamSocket {
 
 extension StreamSocket: StreamConnectionOwner {
     func connectionHasInput(_ connection: StreamConnection) {
-        guard readMatcher != nil else { return }
+        guard readMatcher != nil else {
+            // A client connection whose peer ended while nobody reads it: the HTTP side's
+            // client-abort check hears of it, as nginx's read event tells it for a raw socket.
+            if connection.inputClosed, let lender, !toldLenderOfEnd {
+                toldLenderOfEnd = true
+                lender.lentPeerClosed()
+            }
+            return
+        }
         if let outcome = completeRead(connection) {
             delegate?.socketDidRead(self, outcome: outcome)
         } else {

@@ -50,6 +50,8 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     /// A client connection lent by its HTTP connection (see ``adopt(_:limit:)``): given back
     /// at the end of a request body, never pooled.
     var lender: AcceptedStream?
+    /// The lender heard that its client ended its side (once per adoption).
+    var toldLenderOfEnd = false
     /// Where this socket sits in the engine's timeout queue (see ``EngineTimers``).
     var deadlineQueueSlot = -1
     /// The TLS handshake in flight: what to check once it completes.

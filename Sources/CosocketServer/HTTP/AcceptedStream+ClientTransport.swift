@@ -25,6 +25,10 @@ extension HTTPConnection: AcceptedStreamDelegate {
         transportClosed()
     }
 
+    func streamPeerClosedWhileLent(_ stream: AcceptedStream) {
+        clientEndedWhileLent()
+    }
+
     func streamDidFinishHandshake(_ stream: AcceptedStream) {
         tls = stream.tlsDetails
     }

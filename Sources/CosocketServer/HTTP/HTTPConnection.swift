@@ -114,6 +114,13 @@ final class HTTPConnection: @unchecked Sendable {
         }
     }
 
+    /// The client ended its side while a request socket holds the connection and does not
+    /// read: with `lua_check_client_abort on`, `ngx.on_abort`'s handler runs, or the request
+    /// ends (499), as when no socket holds it.
+    func clientEndedWhileLent() {
+        if let current, let luaContext = current.luaContext { worker.lua.clientAborted(luaContext) }
+    }
+
     /// The worker's once-a-second sweep at `tick`: closes a connection quiet for its
     /// `keepalive_timeout` between requests (a second once `draining`), or since before
     /// `readTick` while its request is arriving, or whose client took nothing of the
