@@ -35,7 +35,7 @@ enum ThreadAPI {
             guard let thread = lua_tothread(L, index) else {
                 return L.argumentError(index, "lua thread expected")
             }
-            guard let coroutine = worker.lightThread(thread), coroutine.parent === current else {
+            guard let coroutine = worker.lightThread(thread), coroutine.parentSerial == current.serial else {
                 return L.fail("only the parent coroutine can wait on the thread")
             }
             if coroutine.isDead {
@@ -59,7 +59,7 @@ enum ThreadAPI {
         guard let thread = lua_tothread(L, 1) else { return L.argumentError(1, "lua thread expected") }
         guard let coroutine = worker.lightThread(thread) else { return L.softFailure("already waited or killed") }
         if coroutine.isDead { return L.softFailure("already waited or killed") }
-        guard coroutine.parent === current else { return L.softFailure("killer not parent") }
+        guard coroutine.parentSerial == current.serial else { return L.softFailure("killer not parent") }
         worker.kill(coroutine)
         lua_pushinteger(L, 1)
         return .values(1)

@@ -46,8 +46,13 @@ final class LuaCoroutine {
     /// A finished entry coroutine kept for reuse points at its worker's placeholder instead.
     var context: LuaContext
     let isEntry: Bool
-    /// The coroutine that spawned this light thread (only it may wait for or kill it).
-    weak var parent: LuaCoroutine?
+    /// This run's number in its worker (``LuaWorker/newCoroutine(in:isEntry:parent:)``).
+    var serial: UInt64 = 0
+    /// The ``serial`` of the coroutine that spawned this light thread (only it may wait for
+    /// or kill it): a number, not a weak reference, because a weak reference gives its target
+    /// a side table, and every retain and release of that coroutine then takes the slow path
+    /// (a semaphore hand-off retains both coroutines several times).
+    var parentSerial: UInt64 = 0
     /// Set once it spawned a light thread: weak references to it may then outlive its run,
     /// so it is never reused for another run (see ``LuaWorker``'s spare entry coroutines).
     var hasSpawned = false
@@ -59,8 +64,10 @@ final class LuaCoroutine {
     var isDead = false
     /// Set when this coroutine waits in `ngx.thread.wait` for one of `awaited`.
     var awaited: [LuaCoroutine] = []
-    /// The coroutine blocked in `ngx.thread.wait` on this one.
-    weak var waiter: LuaCoroutine?
+    /// The coroutine blocked in `ngx.thread.wait` on this one. Strong (a weak one gave the
+    /// waiter a side table, see ``parentSerial``): the wait ends by clearing it on every
+    /// awaited coroutine, when one of them finishes or the wait is cancelled.
+    var waiter: LuaCoroutine?
     /// `true, values...` or `false, error` once dead, until a wait collects it.
     var resultsReference: Int32 = LUA_NOREF
     var resultsCollected = false

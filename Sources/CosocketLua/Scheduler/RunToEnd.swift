@@ -32,6 +32,8 @@ extension LuaWorker {
             return (thread, luaL_ref(state, luaRegistryIndex))
         }()
         let coroutine = LuaCoroutine(thread: thread, reference: threadReference, context: context, isEntry: true)
+        lastCoroutineSerial &+= 1
+        coroutine.serial = lastCoroutineSerial
         // resty.core's `get_request()` in set_by_lua and the filters (see ``FFIRequest``).
         lua_setexdata(thread, FFIRequest.pointer(of: self, in: context))
         installNgxArg()

@@ -61,6 +61,8 @@ public final class LuaWorker: @unchecked Sendable {
     var recentConnectTarget = RecentConnectTarget()
     /// The last ``LuaContext/serial`` given out.
     var lastContextSerial: UInt64 = 0
+    /// Numbers the runs of coroutines (``LuaCoroutine/serial``).
+    var lastCoroutineSerial: UInt64 = 0
     /// Threads for ``runToEnd(_:in:argument:results:read:)``, with their registry references.
     var spareRunThreads: [(LuaState, Int32)] = []
     /// The body filter's `ngx.arg` proxy table, made on first use.
@@ -192,7 +194,7 @@ public final class LuaWorker: @unchecked Sendable {
                 spare.reuse(in: context)
                 coroutine = spare
             } else {
-                // Still referenced (or weakly, by light threads it spawned): only its thread
+                // Still referenced (a resumption or a light thread's wait may hold it): only its thread
                 // is reused, as the old object may still be asked whether it is dead.
                 coroutine = LuaCoroutine(thread: spare.thread, reference: spare.reference, context: context, isEntry: true)
             }
@@ -203,8 +205,10 @@ public final class LuaWorker: @unchecked Sendable {
             finishedThreads[thread] = nil
             coroutine = LuaCoroutine(thread: thread, reference: reference, context: context, isEntry: isEntry)
         }
+        lastCoroutineSerial &+= 1
+        coroutine.serial = lastCoroutineSerial
         if let parent {
-            coroutine.parent = parent
+            coroutine.parentSerial = parent.serial
             parent.hasSpawned = true
         }
         if context.serial == 0 {
@@ -389,11 +393,14 @@ public final class LuaWorker: @unchecked Sendable {
             // Kept (collected or not) until the context ends, so a second wait can say so.
             finishedThreads[coroutine.thread] = coroutine
             context.finishedThreads.append(coroutine)
-            if let waiter = coroutine.waiter, !waiter.isDead {
-                coroutine.resultsCollected = true
-                for other in waiter.awaited where other !== coroutine { other.waiter = nil }
-                waiter.awaited = []
-                wake(waiter, with: .threadResult(coroutine))
+            if let waiter = coroutine.waiter {
+                coroutine.waiter = nil
+                if !waiter.isDead {
+                    coroutine.resultsCollected = true
+                    for other in waiter.awaited where other !== coroutine { other.waiter = nil }
+                    waiter.awaited = []
+                    wake(waiter, with: .threadResult(coroutine))
+                }
             }
         }
         forgetLive(coroutine)
