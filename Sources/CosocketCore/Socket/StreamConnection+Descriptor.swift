@@ -57,7 +57,16 @@ extension StreamConnection: ReadinessHandler {
             guard code == 0, !isClosed else { return }
         }
         if events & UInt32(COSOCKET_EPOLLRDHUP | COSOCKET_EPOLLHUP | COSOCKET_EPOLLERR) != 0 { peerHungUp = true }
+        if let tls, events & UInt32(COSOCKET_EPOLLIN | COSOCKET_EPOLLRDHUP | COSOCKET_EPOLLHUP | COSOCKET_EPOLLERR) != 0 {
+            tls.noteReadable()
+        }
         if tlsHandshaking {
+            // A step for an edge the handshake does not wait for would only meet WANT_READ
+            // again: the writable edge after the server's flight, as its ACK frees the send
+            // buffer, came once per handshake.
+            if let tls, Self.handshakeIgnores(events, waitingForWritable: tls.handshakeWaitsForWritable, hook: tls.server?.isWaitingForHook == true) {
+                return
+            }
             tlsContinueHandshake()
             return
         }
@@ -85,11 +94,27 @@ extension StreamConnection: ReadinessHandler {
         }
     }
 
+    /// Whether a readiness event leaves a handshake where it is: one waiting for bytes has no
+    /// use for a writable edge alone (and one waiting to write none for a readable one). A
+    /// handshake paused for a hook looks at every event, for the client leaving.
+    static func handshakeIgnores(_ events: UInt32, waitingForWritable: Bool, hook: Bool) -> Bool {
+        if hook { return false }
+        let failed = UInt32(COSOCKET_EPOLLHUP | COSOCKET_EPOLLERR)
+        let wanted = waitingForWritable ? UInt32(COSOCKET_EPOLLOUT) : UInt32(COSOCKET_EPOLLIN | COSOCKET_EPOLLRDHUP)
+        return events & (wanted | failed) == 0
+    }
+
     // MARK: Reading
 
     /// Reads what the kernel holds, until it has no more or reading pauses.
     func readAvailable() {
         while readable, !readingPaused, !isClosed, !inputClosed {
+            if let tls, !peerHungUp, tls.inputDrained {
+                // The last read came up short and OpenSSL holds nothing: the next bytes bring
+                // a new edge (the read nginx makes here only meets EAGAIN).
+                readable = false
+                break
+            }
             if buffer.readableBytes == 0 {
                 buffer.clear()
             } else if buffer.writableBytes < readSize, buffer.readerIndex > 0 {
@@ -103,8 +128,9 @@ extension StreamConnection: ReadinessHandler {
             }
             if count > 0 {
                 buffer.moveWriterIndex(forwardBy: count)
-                // A short read emptied the kernel's buffer: the next bytes bring a new edge. (Not
-                // so over TLS, which returns a record at a time: it reads on until WANT_READ.)
+                // A short read emptied the kernel's buffer: the next bytes bring a new edge. (Over
+                // TLS a read returns a record at a time: the check at the loop's top asks
+                // whether OpenSSL's own read of the descriptor came up short.)
                 if count < readSize, !peerHungUp, tls == nil { readable = false }
                 if received(count) { break }
             } else if count == 0 {
