@@ -14,7 +14,12 @@ extension StreamConnection: ReadinessHandler {
         guard let poller else { return .closedEmpty }
         self.descriptor = descriptor
         self.connecting = connecting
-        switch poller.register(descriptor, for: self, afterUpstream: isDownstream) {
+        // A client connection is watched for writability only once a write has to wait, as
+        // nginx adds its write event then: the registration's own EPOLLOUT edge was a loop
+        // turn of its own for each new HTTPS client whose ClientHello had not come yet.
+        watchesWritable = !isDownstream
+        let events = watchesWritable ? DescriptorPoller.connectionEvents : Self.readEvents
+        switch poller.register(descriptor, for: self, events: events, afterUpstream: isDownstream) {
         case .success(let token):
             registration = token
             return nil
@@ -153,6 +158,18 @@ extension StreamConnection: ReadinessHandler {
         readCycleEnded()
     }
 
+    /// The registration of a connection not watched for writability (see ``adopt(_:connecting:)``).
+    static let readEvents = UInt32(COSOCKET_EPOLLIN | COSOCKET_EPOLLRDHUP) | COSOCKET_EPOLLET
+
+    /// Something waits for the socket to become writable (bytes the kernel did not take, a TLS
+    /// step that wants to write): adds EPOLLOUT to the registration, once. The modification
+    /// re-checks readiness, so a socket already writable reports it at the next poll.
+    func watchWritable() {
+        guard !watchesWritable, let poller, descriptor >= 0 else { return }
+        watchesWritable = true
+        _ = cosocket_epoll_ctl(poller.epollDescriptor, Int32(COSOCKET_EPOLL_CTL_MOD), descriptor, DescriptorPoller.connectionEvents, registration)
+    }
+
     func descriptorResumeReading() {
         // Bytes may wait in the kernel with no new edge to come: ask epoll to look again
         // (a modification re-checks readiness), so they are read by the next drain rather than
@@ -163,7 +180,8 @@ extension StreamConnection: ReadinessHandler {
             return
         }
         guard let poller, readable else { return }
-        _ = cosocket_epoll_ctl(poller.epollDescriptor, Int32(COSOCKET_EPOLL_CTL_MOD), descriptor, DescriptorPoller.connectionEvents, registration)
+        _ = cosocket_epoll_ctl(poller.epollDescriptor, Int32(COSOCKET_EPOLL_CTL_MOD), descriptor,
+                               watchesWritable ? DescriptorPoller.connectionEvents : Self.readEvents, registration)
     }
 
     // MARK: Writing
@@ -171,6 +189,12 @@ extension StreamConnection: ReadinessHandler {
     /// Sends `buffers` with one gathering write, keeping what the kernel does not take yet;
     /// returns whether all of it went.
     func descriptorWrite<Buffers: Collection<ByteBuffer>>(_ buffers: Buffers) -> Bool {
+        let sent = descriptorSend(buffers)
+        if !sent, !pendingWrites.isEmpty { watchWritable() }
+        return sent
+    }
+
+    private func descriptorSend<Buffers: Collection<ByteBuffer>>(_ buffers: Buffers) -> Bool {
         if tls != nil { return tlsWrite(buffers) }
         if !pendingWrites.isEmpty {
             pendingWrites.append(contentsOf: buffers)
