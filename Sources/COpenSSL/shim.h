@@ -16,6 +16,7 @@
 #include <string.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -43,21 +44,30 @@ static inline uint64_t cosocket_ssl_client_options(void) {
 /// A BIO over a non-blocking socket descriptor, like OpenSSL's socket BIO but sending with
 /// MSG_NOSIGNAL: a write to a peer that reset must answer EPIPE, not raise SIGPIPE in a process
 /// that does not ignore it. The descriptor stays the caller's (the BIO never closes it).
+///
+/// It also remembers whether its last read came up short (fewer bytes than asked for, or
+/// EAGAIN): the kernel had nothing more then, and with edge-triggered readiness any byte that
+/// arrives later brings a new event. The connection then skips the SSL_read that would only
+/// meet EAGAIN (cosocket_ssl_input_drained), as it skips the read(2) after a short plain read.
+typedef struct { int descriptor; int drained; } cosocket_bio_state;
+
 static int cosocket_bio_write(BIO *bio, const char *data, int length) {
-    int descriptor = (int)(intptr_t)BIO_get_data(bio);
+    cosocket_bio_state *state = (cosocket_bio_state *)BIO_get_data(bio);
     ssize_t written;
     BIO_clear_retry_flags(bio);
-    do { written = send(descriptor, data, (size_t)length, MSG_NOSIGNAL); } while (written < 0 && errno == EINTR);
+    do { written = send(state->descriptor, data, (size_t)length, MSG_NOSIGNAL); } while (written < 0 && errno == EINTR);
     if (written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) BIO_set_retry_write(bio);
     return (int)written;
 }
 
 static int cosocket_bio_read(BIO *bio, char *data, int length) {
-    int descriptor = (int)(intptr_t)BIO_get_data(bio);
+    cosocket_bio_state *state = (cosocket_bio_state *)BIO_get_data(bio);
     ssize_t count;
     BIO_clear_retry_flags(bio);
-    do { count = read(descriptor, data, (size_t)length); } while (count < 0 && errno == EINTR);
+    do { count = read(state->descriptor, data, (size_t)length); } while (count < 0 && errno == EINTR);
     if (count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) BIO_set_retry_read(bio);
+    // The end of the stream (0) and errors are not "drained": the next read must see them again.
+    state->drained = (count > 0 && count < length) || (count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
     return (int)count;
 }
 
@@ -73,7 +83,11 @@ static long cosocket_bio_ctrl(BIO *bio, int command, long number, void *pointer)
 }
 
 static int cosocket_bio_create(BIO *bio) { BIO_set_init(bio, 1); return 1; }
-static int cosocket_bio_destroy(BIO *bio) { (void)bio; return 1; }
+static int cosocket_bio_destroy(BIO *bio) {
+    free(BIO_get_data(bio));
+    BIO_set_data(bio, NULL);
+    return 1;
+}
 
 static inline BIO_METHOD *cosocket_bio_method_make(void) {
     BIO_METHOD *method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR, "cosocket descriptor");
@@ -107,12 +121,38 @@ static inline BIO_METHOD *cosocket_bio_method(void) {
 static inline int cosocket_ssl_attach_descriptor(SSL *ssl, int descriptor) {
     BIO_METHOD *method = cosocket_bio_method();
     if (method == NULL) return 0;
+    cosocket_bio_state *state = malloc(sizeof(cosocket_bio_state));
+    if (state == NULL) return 0;
+    state->descriptor = descriptor;
+    state->drained = 0;
     BIO *bio = BIO_new(method);
-    if (bio == NULL) return 0;
-    BIO_set_data(bio, (void *)(intptr_t)descriptor);
+    if (bio == NULL) { free(state); return 0; }
+    BIO_set_data(bio, state);
     SSL_set_bio(ssl, bio, bio);
     return 1;
 }
+
+/// Whether reading `ssl` now would only meet EAGAIN: OpenSSL holds no bytes, decrypted or
+/// not (SSL_has_pending, which read-ahead makes necessary: SSL_pending counts only the
+/// current record's), and the descriptor's last read came up short since the last readiness
+/// event (cosocket_ssl_note_readable clears that).
+static inline int cosocket_ssl_input_drained(SSL *ssl) {
+    BIO *bio = SSL_get_rbio(ssl);
+    cosocket_bio_state *state = bio == NULL ? NULL : (cosocket_bio_state *)BIO_get_data(bio);
+    return state != NULL && state->drained && !SSL_has_pending(ssl);
+}
+
+/// A readiness event came: bytes may have arrived since the last short read.
+static inline void cosocket_ssl_note_readable(SSL *ssl) {
+    BIO *bio = SSL_get_rbio(ssl);
+    cosocket_bio_state *state = bio == NULL ? NULL : (cosocket_bio_state *)BIO_get_data(bio);
+    if (state != NULL) state->drained = 0;
+}
+
+/// nginx's `ngx_ssl_create` sets read-ahead on every context: a record's header and body (and
+/// whatever follows them) come in one read(2) of up to the record buffer, not a 5-byte read
+/// and a second for the body.
+static inline void cosocket_ssl_ctx_set_read_ahead(SSL_CTX *ctx) { SSL_CTX_set_read_ahead(ctx, 1); }
 
 /// The verify callback nginx installs: every certificate passes the handshake, and the result
 /// (SSL_get_verify_result) is checked afterwards when the caller asked for verification.

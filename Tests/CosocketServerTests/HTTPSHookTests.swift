@@ -103,6 +103,7 @@ import Glibc
             events {}
             http {
             init_by_lua_block { local f = assert(io.open("\(cert("server.key"))")) KEY = f:read("*a") f:close() }
+            ssl_protocols TLSv1.2 TLSv1.3;
             \(http)
             server {
                 listen 127.0.0.1:@PORT@ ssl;

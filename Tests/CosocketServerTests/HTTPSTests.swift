@@ -47,6 +47,7 @@ import Glibc
             worker_processes \(workers);
             events {}
             http {
+            ssl_protocols TLSv1.2 TLSv1.3;
             \(http)
             \(servers)
             }
@@ -63,6 +64,22 @@ import Glibc
             location / { \(body) }
         }
         """
+    }
+
+    /// nginx 1.22's `ssl_protocols` default has no TLSv1.3 (1.23.4 added it): a client offering
+    /// 1.3 gets a TLS 1.2 handshake, one that insists on 1.3 none. (The other tests' servers
+    /// name both protocols in `http`.)
+    @Test func theDefaultProtocolsStopAtTLS12() throws {
+        let server = try TestServer("""
+            worker_processes 1;
+            events {}
+            http {
+            \(Self.tlsServer("localhost", ["server"]))
+            }
+            """)
+        #expect(Self.curl(server.port).hasPrefix("https on TLSv1.2 localhost"))
+        #expect(Self.sClient(server.port, "").contains("Protocol  : TLSv1.2"))
+        #expect(!Self.sClient(server.port, "-tls1_3").contains("https on"))
     }
 
     @Test func sniPicksTheServerAndItsCertificate() throws {

@@ -19,8 +19,12 @@ extension AcceptedStream {
         // tells the delegate before any request bytes are read.
         connection.tls = transport
         connection.tlsHandshaking = true
-        // A hook that paused the handshake goes on from the loop once its code has ended.
-        handshake.resume = { [weak connection] in connection?.tlsContinueHandshake() }
+        // A hook that paused the handshake goes on from the loop once its code has ended. Not
+        // weak (a weak reference gives the connection a side table, which made every retain
+        // and release of it slow for the connection's life): the transport, which only the
+        // connection holds, clears `resume` when it goes (`connectionEnded`), and
+        // `hookFinished` calls it only while the connection's `SSL` lives.
+        handshake.resume = { [unowned(unsafe) connection] in connection.tlsContinueHandshake() }
         connection.tlsContinueHandshake()
         return !isClosed
     }

@@ -14,7 +14,12 @@ extension StreamConnection: ReadinessHandler {
         guard let poller else { return .closedEmpty }
         self.descriptor = descriptor
         self.connecting = connecting
-        switch poller.register(descriptor, for: self, afterUpstream: isDownstream) {
+        // A client connection is watched for writability only once a write has to wait, as
+        // nginx adds its write event then: the registration's own EPOLLOUT edge was a loop
+        // turn of its own for each new HTTPS client whose ClientHello had not come yet.
+        watchesWritable = !isDownstream
+        let events = watchesWritable ? DescriptorPoller.connectionEvents : Self.readEvents
+        switch poller.register(descriptor, for: self, events: events, afterUpstream: isDownstream) {
         case .success(let token):
             registration = token
             return nil
@@ -57,7 +62,16 @@ extension StreamConnection: ReadinessHandler {
             guard code == 0, !isClosed else { return }
         }
         if events & UInt32(COSOCKET_EPOLLRDHUP | COSOCKET_EPOLLHUP | COSOCKET_EPOLLERR) != 0 { peerHungUp = true }
+        if let tls, events & UInt32(COSOCKET_EPOLLIN | COSOCKET_EPOLLRDHUP | COSOCKET_EPOLLHUP | COSOCKET_EPOLLERR) != 0 {
+            tls.noteReadable()
+        }
         if tlsHandshaking {
+            // A step for an edge the handshake does not wait for would only meet WANT_READ
+            // again: the writable edge after the server's flight, as its ACK frees the send
+            // buffer, came once per handshake.
+            if let tls, Self.handshakeIgnores(events, waitingForWritable: tls.handshakeWaitsForWritable, hook: tls.server?.isWaitingForHook == true) {
+                return
+            }
             tlsContinueHandshake()
             return
         }
@@ -85,11 +99,27 @@ extension StreamConnection: ReadinessHandler {
         }
     }
 
+    /// Whether a readiness event leaves a handshake where it is: one waiting for bytes has no
+    /// use for a writable edge alone (and one waiting to write none for a readable one). A
+    /// handshake paused for a hook looks at every event, for the client leaving.
+    static func handshakeIgnores(_ events: UInt32, waitingForWritable: Bool, hook: Bool) -> Bool {
+        if hook { return false }
+        let failed = UInt32(COSOCKET_EPOLLHUP | COSOCKET_EPOLLERR)
+        let wanted = waitingForWritable ? UInt32(COSOCKET_EPOLLOUT) : UInt32(COSOCKET_EPOLLIN | COSOCKET_EPOLLRDHUP)
+        return events & (wanted | failed) == 0
+    }
+
     // MARK: Reading
 
     /// Reads what the kernel holds, until it has no more or reading pauses.
     func readAvailable() {
         while readable, !readingPaused, !isClosed, !inputClosed {
+            if let tls, !peerHungUp, tls.inputDrained {
+                // The last read came up short and OpenSSL holds nothing: the next bytes bring
+                // a new edge (the read nginx makes here only meets EAGAIN).
+                readable = false
+                break
+            }
             if buffer.readableBytes == 0 {
                 buffer.clear()
             } else if buffer.writableBytes < readSize, buffer.readerIndex > 0 {
@@ -103,8 +133,9 @@ extension StreamConnection: ReadinessHandler {
             }
             if count > 0 {
                 buffer.moveWriterIndex(forwardBy: count)
-                // A short read emptied the kernel's buffer: the next bytes bring a new edge. (Not
-                // so over TLS, which returns a record at a time: it reads on until WANT_READ.)
+                // A short read emptied the kernel's buffer: the next bytes bring a new edge. (Over
+                // TLS a read returns a record at a time: the check at the loop's top asks
+                // whether OpenSSL's own read of the descriptor came up short.)
                 if count < readSize, !peerHungUp, tls == nil { readable = false }
                 if received(count) { break }
             } else if count == 0 {
@@ -127,6 +158,18 @@ extension StreamConnection: ReadinessHandler {
         readCycleEnded()
     }
 
+    /// The registration of a connection not watched for writability (see ``adopt(_:connecting:)``).
+    static let readEvents = UInt32(COSOCKET_EPOLLIN | COSOCKET_EPOLLRDHUP) | COSOCKET_EPOLLET
+
+    /// Something waits for the socket to become writable (bytes the kernel did not take, a TLS
+    /// step that wants to write): adds EPOLLOUT to the registration, once. The modification
+    /// re-checks readiness, so a socket already writable reports it at the next poll.
+    func watchWritable() {
+        guard !watchesWritable, let poller, descriptor >= 0 else { return }
+        watchesWritable = true
+        _ = cosocket_epoll_ctl(poller.epollDescriptor, Int32(COSOCKET_EPOLL_CTL_MOD), descriptor, DescriptorPoller.connectionEvents, registration)
+    }
+
     func descriptorResumeReading() {
         // Bytes may wait in the kernel with no new edge to come: ask epoll to look again
         // (a modification re-checks readiness), so they are read by the next drain rather than
@@ -137,7 +180,8 @@ extension StreamConnection: ReadinessHandler {
             return
         }
         guard let poller, readable else { return }
-        _ = cosocket_epoll_ctl(poller.epollDescriptor, Int32(COSOCKET_EPOLL_CTL_MOD), descriptor, DescriptorPoller.connectionEvents, registration)
+        _ = cosocket_epoll_ctl(poller.epollDescriptor, Int32(COSOCKET_EPOLL_CTL_MOD), descriptor,
+                               watchesWritable ? DescriptorPoller.connectionEvents : Self.readEvents, registration)
     }
 
     // MARK: Writing
@@ -145,6 +189,12 @@ extension StreamConnection: ReadinessHandler {
     /// Sends `buffers` with one gathering write, keeping what the kernel does not take yet;
     /// returns whether all of it went.
     func descriptorWrite<Buffers: Collection<ByteBuffer>>(_ buffers: Buffers) -> Bool {
+        let sent = descriptorSend(buffers)
+        if !sent, !pendingWrites.isEmpty { watchWritable() }
+        return sent
+    }
+
+    private func descriptorSend<Buffers: Collection<ByteBuffer>>(_ buffers: Buffers) -> Bool {
         if tls != nil { return tlsWrite(buffers) }
         if !pendingWrites.isEmpty {
             pendingWrites.append(contentsOf: buffers)

@@ -13,7 +13,10 @@ extension StreamConnection {
         tlsHandshaking = true
         let step = transport.handshake()
         switch step {
-        case .wantRead, .wantWrite, .paused:
+        case .wantWrite:
+            watchWritable()
+            return step
+        case .wantRead, .paused:
             return step
         case .done:
             tlsHandshaking = false
@@ -65,7 +68,10 @@ extension StreamConnection {
         let step = tls.handshake()
         let failure: TLSStreamTransport.Failure?
         switch step {
-        case .wantRead, .wantWrite, .paused: return
+        case .wantWrite:
+            watchWritable()
+            return
+        case .wantRead, .paused: return
         case .done: failure = nil
         case .endOfStream: failure = TLSStreamTransport.Failure(errno: nil, logMessage: "peer closed connection in SSL handshake")
         case .failed(let reason): failure = reason
@@ -87,6 +93,7 @@ extension StreamConnection {
             errno = EAGAIN
         case .wantWrite:
             tls.readWaitsForWritable = true
+            watchWritable()
             errno = EAGAIN
         case .endOfStream:
             return 0

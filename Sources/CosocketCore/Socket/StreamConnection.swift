@@ -64,6 +64,8 @@ final class StreamConnection: DeadlineQueueMember, @unchecked Sendable {
     var tls: TLSStreamTransport?
     /// The handshake is in flight: readiness events drive it rather than reads.
     var tlsHandshaking = false
+    /// The registration asks for EPOLLOUT (a client connection's does once a write waited).
+    var watchesWritable = true
     #endif
     /// Not retained, and not weak either (a weak reference gives its target a side table,
     /// which makes every retain and release of it several times dearer): each owner lets go

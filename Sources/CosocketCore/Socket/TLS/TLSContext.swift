@@ -24,6 +24,7 @@ public final class TLSContext: @unchecked Sendable {
         raw = context
         SSL_CTX_set_options(context, cosocket_ssl_client_options() | Self.excludedProtocols(configuration.protocols))
         _ = cosocket_ssl_ctx_set_mode(context, Int(SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS))
+        cosocket_ssl_ctx_set_read_ahead(context)
         // Sessions reach ``TLSStreamTransport`` through the new-session callback: TLS 1.3 tickets
         // come after the handshake, in records read later.
         _ = cosocket_ssl_ctx_set_session_cache_mode(context, Int(SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE))

@@ -39,7 +39,9 @@ public struct TLSServerConfiguration: Sendable, Hashable {
     }
 
     public var certificates: [CertificatePair] = []
-    public var protocols: Set<TLSConfiguration.ProtocolVersion> = [.tlsv1, .tlsv1_1, .tlsv1_2, .tlsv1_3]
+    /// nginx 1.22 leaves TLSv1.3 out unless `ssl_protocols` names it (1.23.4 added it to the
+    /// default): the reference answers a client offering 1.3 with a TLS 1.2 handshake.
+    public var protocols: Set<TLSConfiguration.ProtocolVersion> = [.tlsv1, .tlsv1_1, .tlsv1_2]
     public var ciphers = "HIGH:!aNULL:!MD5"
     public var preferServerCiphers = false
     /// `ssl_session_timeout` in seconds.

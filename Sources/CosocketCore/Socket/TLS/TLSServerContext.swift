@@ -36,6 +36,7 @@ public final class TLSServerContext: @unchecked Sendable {
         if !configuration.sessionTickets { options |= cosocket_ssl_op_no_ticket() }
         SSL_CTX_set_options(context, options)
         _ = cosocket_ssl_ctx_set_mode(context, Int(SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS))
+        cosocket_ssl_ctx_set_read_ahead(context)
         _ = cosocket_ssl_ctx_set_servername_callback(context) { ssl, alert, _ in
             guard let ssl else { return cosocket_ssl_tlsext_err_ok() }
             return TLSServerHandshake.serverNameArrived(ssl)

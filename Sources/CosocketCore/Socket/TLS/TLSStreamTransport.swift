@@ -26,6 +26,11 @@ final class TLSStreamTransport {
     /// become readable (a key update, a renegotiation refused).
     var readWaitsForWritable = false
     var writeWaitsForReadable = false
+    /// The handshake's last step waits for the socket to become writable (else readable).
+    private(set) var handshakeWaitsForWritable = false
+    /// A read met the end of the stream (the peer's close_notify or its FIN): no close_notify
+    /// goes back, as nginx's `no_send_shutdown` skips it then.
+    private(set) var peerEnded = false
 
     /// How a step of the handshake, a read or a write went.
     enum Step: Equatable {
@@ -126,6 +131,7 @@ final class TLSStreamTransport {
         }
         let code = SSL_get_error(ssl, result)
         let systemError = errno
+        handshakeWaitsForWritable = code == SSL_ERROR_WANT_WRITE
         switch code {
         case SSL_ERROR_WANT_READ: return .wantRead
         case SSL_ERROR_WANT_WRITE: return .wantWrite
@@ -145,7 +151,9 @@ final class TLSStreamTransport {
         ERR_clear_error()
         let count = SSL_read(ssl, space.baseAddress, Int32(clamping: space.count))
         if count > 0 { return .done(Int(count)) }
-        return ioFailure(SSL_get_error(ssl, count), errno, operation: "SSL_read()")
+        let step = ioFailure(SSL_get_error(ssl, count), errno, operation: "SSL_read()")
+        if step == .endOfStream { peerEnded = true }
+        return step
     }
 
     /// Encrypts `bytes` (partial writes: the count taken).
@@ -170,16 +178,30 @@ final class TLSStreamTransport {
         }
     }
 
-    /// Sends close_notify if the socket takes it now (nginx does not wait for the peer's).
+    /// Sends close_notify if the socket takes it now (nginx does not wait for the peer's), unless
+    /// the peer has ended the stream.
     func shutdown() {
         guard isEstablished else { return }
+        // A quiet shutdown marks both directions done without sending: the session stays
+        // resumable (OpenSSL drops the session of an SSL freed without a shutdown).
+        if peerEnded { SSL_set_quiet_shutdown(ssl, 1) }
         ERR_clear_error()
         _ = SSL_shutdown(ssl)
         ERR_clear_error()
     }
 
-    /// Decrypted bytes OpenSSL holds that no read has taken yet.
-    var hasPendingBytes: Bool { SSL_pending(ssl) > 0 }
+    /// Bytes OpenSSL holds that no read has taken yet, decrypted or still in records (read-ahead
+    /// takes whatever the kernel has, so records may wait whole in OpenSSL's buffer).
+    var hasPendingBytes: Bool { SSL_has_pending(ssl) == 1 }
+
+    /// A read now would only meet EAGAIN: OpenSSL holds nothing and the descriptor's last read
+    /// came up short, with no readiness event since (see `cosocket_bio_state`).
+    var inputDrained: Bool { cosocket_ssl_input_drained(ssl) == 1 }
+
+    /// A readiness event came: the next read goes to the kernel again.
+    func noteReadable() {
+        cosocket_ssl_note_readable(ssl)
+    }
 
     // MARK: After the handshake
 
