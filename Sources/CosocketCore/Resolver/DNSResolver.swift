@@ -19,7 +19,8 @@ public struct DNSResolverConfiguration: Sendable, Equatable {
 }
 
 /// A non-blocking DNS client for one event loop (one per worker, like nginx's resolver): IP
-/// literals and the hosts file first, then a cache of answers (for their TTL, or `valid=`),
+/// literals and the hosts file first, then a cache of answers (every A and AAAA address, in
+/// the answer's order: A first; for their TTL, or `valid=`),
 /// then UDP queries to the nameservers in turn, each given a share of the timeout. Concurrent
 /// lookups of one name share one query. Errors in nginx's words: `NAME could not be resolved
 /// (3: Host not found)`, `(2: Server failure)`, `(110: Operation timed out)`.
@@ -47,11 +48,11 @@ public final class DNSResolver: Resolver, @unchecked Sendable {
         }
         let key = DNSName.normalized(host)
         if let entry = cache[key] {
-            if entry.expires > .now(), let first = entry.addresses.first { return .resolved(Self.withPort(first, port)) }
+            if entry.expires > .now(), !entry.addresses.isEmpty { return .resolved(ResolvedAddresses(entry.addresses, port: port)) }
             cache[key] = nil
         }
-        let promise = eventLoop.makePromise(of: SocketAddress.self)
-        let future = promise.futureResult.map { Self.withPort($0, port) }
+        let promise = eventLoop.makePromise(of: [SocketAddress].self)
+        let future = promise.futureResult.map { ResolvedAddresses($0, port: port) }
         if let lookup = inFlight[key] {
             lookup.waiters.append(promise)
             return .pending(future)
@@ -74,18 +75,13 @@ public final class DNSResolver: Resolver, @unchecked Sendable {
         case .success(let answer):
             let lifetime = configuration.valid ?? .seconds(Int64(answer.ttl))
             if lifetime > .zero { cache[lookup.key] = (answer.addresses, .now() + lifetime) }
-            for waiter in lookup.waiters { waiter.succeed(answer.addresses[0]) }
+            for waiter in lookup.waiters { waiter.succeed(answer.addresses) }
         case .failure(let error):
             for waiter in lookup.waiters { waiter.fail(error) }
         }
         lookup.waiters = []
     }
 
-    static func withPort(_ address: SocketAddress, _ port: Int) -> SocketAddress {
-        var address = address
-        address.port = port
-        return address
-    }
 }
 
 /// One name's queries: A (and AAAA with `ipv6=on`) to one nameserver at a time.
@@ -94,7 +90,7 @@ final class DNSLookup: DatagramSocketDelegate {
     let host: String
     let key: String
     let engine: CosocketEngine
-    var waiters: [EventLoopPromise<SocketAddress>] = []
+    var waiters: [EventLoopPromise<[SocketAddress]>] = []
     private var serverIndex = 0
     private var socket: DatagramSocket?
     private var queries: [DNSQuery] = []

@@ -72,8 +72,9 @@ public final class DatagramSocket: DeadlineQueueMember, @unchecked Sendable {
             return open(address)
         case .host(let host, let port):
             switch engine.resolver(for: defaults).resolve(host: host, port: port, on: engine.eventLoop) {
-            case .resolved(let address):
-                return open(address)
+            case .resolved(let addresses):
+                // A datagram socket has no handshake to tell a dead address by: the first.
+                return open(addresses[0])
             case .failed(let error):
                 return .failure(error)
             case .pending(let future):
@@ -84,7 +85,7 @@ public final class DatagramSocket: DeadlineQueueMember, @unchecked Sendable {
                     self.state.openFailed()
                     let outcome: Result<Void, CosocketError>?
                     switch result {
-                    case .success(let address): outcome = self.open(address)
+                    case .success(let addresses): outcome = self.open(addresses[0])
                     case .failure(let error):
                         outcome = .failure((error as? CosocketError) ?? .unresolved(host: host, code: 2, reason: "Server failure"))
                     }
