@@ -26,6 +26,10 @@ public struct ResolvedAddresses: Sendable, Equatable {
 
     public var count: Int { single == nil ? list.count : 1 }
 
+    /// No address: only a resolver of the caller's own can answer so; sockets then fail the
+    /// name as not found rather than trust the protocol's promise.
+    public var isEmpty: Bool { count == 0 }
+
     /// The address at `index` (below ``count``), with the port.
     public subscript(index: Int) -> SocketAddress {
         if let single { return single }

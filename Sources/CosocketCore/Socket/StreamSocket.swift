@@ -165,24 +165,29 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
         case .host(let host, let port):
             switch engine.resolver(for: defaults).resolve(host: host, port: port, on: engine.eventLoop) {
             case .resolved(let resolved):
+                // A resolver of the caller's own may break the protocol's promise of one address.
+                guard !resolved.isEmpty else { return failConnect(key: key, .unresolved(host: host, code: 3, reason: "Host not found")) }
                 addresses = resolved
             case .failed(let error):
                 return failConnect(key: key, error)
             case .pending(let future):
                 let generation = machine.generation
                 future.whenComplete { result in
+                    let failure: CosocketError
                     switch result {
-                    case .success(let resolved):
+                    case .success(let resolved) where !resolved.isEmpty:
                         guard self.machine.isCurrentAttempt(generation) else {
                             self.engine.pools.connectFailed(key: key)  // aborted meanwhile
                             return
                         }
-                        self.openFirst(resolved, key: key)
+                        return self.openFirst(resolved, key: key)
+                    case .success:
+                        failure = .unresolved(host: host, code: 3, reason: "Host not found")
                     case .failure(let error):
-                        let failure = (error as? CosocketError) ?? .unresolved(host: host, code: 2, reason: "Server failure")
-                        if let result = self.failConnect(key: key, failure, generation: generation) {
-                            self.delegate?.socketDidConnect(self, result: result)
-                        }
+                        failure = (error as? CosocketError) ?? .unresolved(host: host, code: 2, reason: "Server failure")
+                    }
+                    if let result = self.failConnect(key: key, failure, generation: generation) {
+                        self.delegate?.socketDidConnect(self, result: result)
                     }
                 }
                 return nil
@@ -197,8 +202,9 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
         return synchronousConnectResult
     }
 
-    /// Opens a connection to the first address to try: the only one, or the first of
-    /// ``ConnectAttempts``' order (which exists only for several addresses).
+    /// Opens a connection to the first address to try (`addresses` is not empty): the only
+    /// one, or the first in ``ConnectAttempts``' order, which is kept (in ``attempts``) only
+    /// for a name with several, so that a connect to one address costs nothing more.
     private func openFirst(_ addresses: ResolvedAddresses, key: String) {
         let timeout = timeouts.connect ?? defaults.connectTimeout
         guard addresses.count > 1 else {
@@ -211,12 +217,14 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
             fallback: defaults.connectFallback, pick: Int.random(in: 0..<addresses.count), deadline: now + timeout
         )
         guard let first = plan.current else { return openResolved(addresses[0], key: key, timeout: timeout) }
-        attempts = (addresses, plan)
+        attempts = plan.remaining > 1 ? (addresses, plan) : nil
         openResolved(addresses[first], key: key, timeout: plan.attemptDeadline(now: now) - now)
     }
 
-    /// An attempt of attempt `generation` failed (or ran out of its share): opens the next
-    /// address, if one is left and time is; `false` when the connect is over.
+    /// The address attempt `generation` was trying failed, or ran out of its share of the
+    /// timeout (its connection is closed already): opens the next address, if one is left and
+    /// time is; `false` when the connect is over (the caller fails it, with the pool's
+    /// accounting, exactly once). The pool slot stays the connect's throughout.
     private func openNext(key: String, generation: UInt64) -> Bool {
         guard machine.isCurrentAttempt(generation), let (addresses, current) = attempts else { return false }
         var plan = current
@@ -226,6 +234,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
             return false
         }
         attempts = (addresses, plan)
+        machine.connectMovedOn()
         openResolved(addresses[index], key: key, timeout: plan.attemptDeadline(now: now) - now)
         return true
     }
