@@ -1,4 +1,3 @@
--- differs: without a resolver directive ours asks resolv.conf's nameservers (the runner's dnsmasq, which refuses names outside .test); the reference refuses the names itself
 -- host names that are IP literals need no resolver; other forms fail to parse or resolve
 local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
 local sock = ngx.socket.tcp()

@@ -1,4 +1,5 @@
 -- differs: without a resolver directive ours looks names up in /etc/hosts and then in resolv.conf's nameservers (the runner's dnsmasq); the reference refuses them
+-- system-resolver: dnsmasq
 local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
 local t = ngx.socket.tcp()
 show("tcp", t:connect("echo.test", T.fault.echo))

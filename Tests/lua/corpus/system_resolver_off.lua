@@ -1,4 +1,5 @@
 -- impl: ours
+-- system-resolver: dnsmasq
 -- http: lua_system_resolver off;
 -- lua_system_resolver off restores the reference's refusal of names without a resolver directive (system_resolver.expected, the reference's output)
 local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
