@@ -105,4 +105,51 @@ import Testing
         #expect(a.connectTimeout == .seconds(5) && b.connectTimeout == .seconds(5))
         #expect(configuration.engine.readTimeout == .seconds(1))
     }
+
+    /// Ours: `lua_system_resolver` and `lua_socket_connect_fallback` (on by default) in http,
+    /// server and location, merged downwards; refused in a location's `if` (as `resolver`
+    /// is) and in main, and with a value other than on or off, as the other flags here are.
+    @Test func systemResolverAndConnectFallbackSwitches() throws {
+        let text = """
+            events {}
+            http {
+              lua_system_resolver off;
+              server {
+                listen 127.0.0.1:1;
+                lua_socket_connect_fallback off;
+                location /a { lua_system_resolver on; content_by_lua_block { } }
+                location /b { lua_socket_connect_fallback on; content_by_lua_block { } }
+                location /c { content_by_lua_block { } }
+              }
+              server {
+                listen 127.0.0.1:2;
+                location /d { content_by_lua_block { } }
+              }
+            }
+            """
+        let nodes = try ConfigParser(fileSystem: .inMemory(["/conf/nginx.conf": text])).parseFile("/conf/nginx.conf")
+        let configuration = try ConfigurationBuilder(prefix: "/conf").build(nodes)
+        #expect(!configuration.engine.systemResolver)
+        #expect(configuration.engine.connectFallback)
+        let server = try #require(configuration.servers.first)
+        let a = try #require(server.locations.match(uri: "/a")?.payload.settings.socketDefaults)
+        let b = try #require(server.locations.match(uri: "/b")?.payload.settings.socketDefaults)
+        let c = try #require(server.locations.match(uri: "/c")?.payload.settings.socketDefaults)
+        #expect(a.systemResolver && !a.connectFallback)
+        #expect(!b.systemResolver && b.connectFallback)
+        #expect(!c.systemResolver && !c.connectFallback)
+        // A server that sets neither takes http's (the engine's) settings.
+        let other = try #require(configuration.servers.last)
+        #expect(other.locations.match(uri: "/d")?.payload.settings.socketDefaults == nil)
+        #expect(EngineConfiguration().systemResolver && EngineConfiguration().connectFallback)
+
+        let wrapped = { (body: String) in "events {} http { server { listen 127.0.0.1:1; \(body) } }" }
+        for name in ["lua_system_resolver", "lua_socket_connect_fallback"] {
+            #expect(configurationError(wrapped("location / { if ($arg_a) { \(name) off; } }")) == "\"\(name)\" directive is not allowed here")
+            #expect(configurationError("\(name) off; events {} http { }") == "\"\(name)\" directive is not allowed here")
+            #expect(configurationError(wrapped("\(name) maybe;")) == "\"\(name)\" directive invalid value \"maybe\", it must be \"on\" or \"off\"")
+            #expect(configurationError("events {} http { \(name) on off; }") == "invalid number of arguments in \"\(name)\" directive")
+            #expect(configurationError(wrapped("location / { \(name) off; }")) == nil)
+        }
+    }
 }

@@ -11,10 +11,12 @@ public final class RefusingPort: @unchecked Sendable {
     public let port: Int
     private let fd: Int32
 
-    public init() {
+    /// A free port of 127.0.0.1, or `port` on another loopback `host` (a name's dead address
+    /// beside a live one on the same port).
+    public init(host: String = "127.0.0.1", port requested: Int = 0) {
         let fd = Loopback.tcpSocket()
         self.fd = fd
-        port = Loopback.bindToFreePort(fd)
+        port = Loopback.bindToFreePort(fd, host: host, port: requested)
     }
 
     deinit { close(fd) }

@@ -20,9 +20,14 @@ public final class TestListener: @unchecked Sendable {
     private let acceptThreadClosesDescriptor: Bool
 
     /// - Parameters:
+    ///   - host, port: where a TCP listener listens: a free port of 127.0.0.1 unless told (a
+    ///     test of a name with several loopback addresses puts its listeners on one port).
     ///   - backlog: the listen queue length; `acceptConnections: false` leaves it to fill up.
     ///   - handler: runs on its own thread per connection; the fd is closed after it returns.
-    public init(unixPath: String? = nil, backlog: Int32 = 64, acceptConnections: Bool = true, handler: @escaping @Sendable (Int32) -> Void) {
+    public init(
+        unixPath: String? = nil, host: String = "127.0.0.1", port requested: Int = 0, backlog: Int32 = 64, acceptConnections: Bool = true,
+        handler: @escaping @Sendable (Int32) -> Void
+    ) {
         self.handler = handler
         self.path = unixPath
         let fd: Int32
@@ -43,7 +48,7 @@ public final class TestListener: @unchecked Sendable {
             fd = Loopback.tcpSocket()
             var one: Int32 = 1
             setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-            port = Loopback.bindToFreePort(fd)
+            port = Loopback.bindToFreePort(fd, host: host, port: requested)
         }
         self.fd = fd
         self.port = port

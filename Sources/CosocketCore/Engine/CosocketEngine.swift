@@ -41,11 +41,24 @@ public final class CosocketEngine: @unchecked Sendable {
     /// Resolvers of `resolver` directives in servers and locations that differ from the
     /// worker's, one per configuration (each with its cache), made on first use.
     private var scopedResolvers: [(configuration: DNSResolverConfiguration, resolver: DNSResolver)] = []
+    /// A resolver given to ``init(eventLoop:configuration:resolver:)``: every socket uses it.
+    private let injected: Bool
+    /// The hosts file alone (read once per worker): names that are not in it fail as the
+    /// reference fails them without a resolver (`lua_system_resolver off`), and it is the
+    /// first step of the system resolver.
+    private lazy var hostsFile: HostsFileResolver = (resolver as? HostsFileResolver) ?? HostsFileResolver()
+    /// The nameservers of each resolv.conf asked for, by path (each with its cache), made on
+    /// first use; the hosts file alone for a file that names none (or cannot be read).
+    private var systemResolvers: [(path: String, resolver: any Resolver)] = []
 
     /// The resolver for sockets with `defaults`: the worker's unless a server or location set
-    /// its own `resolver`/`resolver_timeout`.
+    /// its own `resolver`/`resolver_timeout`; without any, the hosts file and then the
+    /// system's nameservers (or, with `lua_system_resolver off`, the hosts file alone).
     public func resolver(for defaults: EngineConfiguration) -> any Resolver {
-        guard var dns = defaults.resolver else { return resolver }
+        if injected { return resolver }
+        guard var dns = defaults.resolver else {
+            return defaults.systemResolver ? systemResolver(defaults.resolvConfPath) : hostsFile
+        }
         dns.timeout = defaults.resolverTimeout
         if var own = configuration.resolver {
             own.timeout = configuration.resolverTimeout
@@ -57,9 +70,24 @@ public final class CosocketEngine: @unchecked Sendable {
         return made
     }
 
+    /// The resolver of the nameservers in the resolv.conf at `path`, read once, on first use
+    /// (a blocking read of a small local file, once per worker, as glibc reads it once).
+    private func systemResolver(_ path: String) -> any Resolver {
+        if let found = systemResolvers.first(where: { $0.path == path }) { return found.resolver }
+        let made: any Resolver
+        if let dns = ResolvConf.read(path).resolverConfiguration {
+            made = DNSResolver(configuration: dns, hosts: hostsFile)
+        } else {
+            made = hostsFile
+        }
+        systemResolvers.append((path, made))
+        return made
+    }
+
     public init(eventLoop: EventLoop, configuration: EngineConfiguration = EngineConfiguration(), resolver: (any Resolver)? = nil) {
         self.eventLoop = eventLoop
         self.configuration = configuration
+        injected = resolver != nil
         if let resolver {
             self.resolver = resolver
         } else if var dns = configuration.resolver {

@@ -21,6 +21,17 @@ public struct EngineConfiguration: Sendable {
     public var resolver: DNSResolverConfiguration?
     /// `resolver_timeout` (default 30 s), applied to ``resolver``.
     public var resolverTimeout: TimeAmount = .seconds(30)
+    /// `lua_system_resolver on|off` (default on, http/server/location): without a
+    /// ``resolver``, names that are not in /etc/hosts go to the nameservers of
+    /// ``resolvConfPath``; off, they fail as the reference fails them (`no resolver defined`).
+    public var systemResolver: Bool = true
+    /// The resolv.conf the system resolver reads (``ResolvConf/defaultPath`` unless a test
+    /// points it elsewhere).
+    public var resolvConfPath: String = ResolvConf.defaultPath
+    /// `lua_socket_connect_fallback on|off` (default on): a connect to a name with several
+    /// addresses tries them in turn (``ConnectAttempts``); off, it tries one picked at
+    /// random, as the reference does.
+    public var connectFallback: Bool = true
     /// The `lua_ssl_*` settings of `sslhandshake`.
     public var tls = TLSConfiguration()
 

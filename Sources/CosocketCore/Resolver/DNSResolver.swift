@@ -9,17 +9,38 @@ public struct DNSResolverConfiguration: Sendable, Equatable {
     public var valid: TimeAmount?
     /// `resolver_timeout` (default 30 s): for the whole lookup, shared by the nameservers.
     public var timeout: TimeAmount
+    /// resolv.conf's `search` domains (the `resolver` directive has none): see ``names(for:)``.
+    public var search: [String]
+    /// resolv.conf's `options ndots:N`.
+    public var ndots: Int
 
-    public init(nameservers: [SocketAddress], ipv6: Bool = true, valid: TimeAmount? = nil, timeout: TimeAmount = .seconds(30)) {
+    public init(
+        nameservers: [SocketAddress], ipv6: Bool = true, valid: TimeAmount? = nil, timeout: TimeAmount = .seconds(30),
+        search: [String] = [], ndots: Int = 1
+    ) {
         self.nameservers = nameservers
         self.ipv6 = ipv6
         self.valid = valid
         self.timeout = timeout
+        self.search = search
+        self.ndots = ndots
+    }
+
+    /// The names a lookup of `host` asks for, in turn until one has addresses, as glibc's
+    /// `res_search` orders them: a name ending in a dot as written only; one with at least
+    /// ``ndots`` dots as written, then in each search domain; one with fewer in each search
+    /// domain, then as written. Without search domains (every `resolver` directive): `host`.
+    public func names(for host: String) -> [String] {
+        guard !search.isEmpty, !host.hasSuffix(".") else { return [host] }
+        let dots = host.utf8.reduce(0) { $0 + ($1 == UInt8(ascii: ".") ? 1 : 0) }
+        let searched = search.map { host + "." + $0 }
+        return dots >= ndots ? [host] + searched : searched + [host]
     }
 }
 
 /// A non-blocking DNS client for one event loop (one per worker, like nginx's resolver): IP
-/// literals and the hosts file first, then a cache of answers (for their TTL, or `valid=`),
+/// literals and the hosts file first, then a cache of answers (every A and AAAA address, in
+/// the answer's order: A first; for their TTL, or `valid=`),
 /// then UDP queries to the nameservers in turn, each given a share of the timeout. Concurrent
 /// lookups of one name share one query. Errors in nginx's words: `NAME could not be resolved
 /// (3: Host not found)`, `(2: Server failure)`, `(110: Operation timed out)`.
@@ -47,11 +68,11 @@ public final class DNSResolver: Resolver, @unchecked Sendable {
         }
         let key = DNSName.normalized(host)
         if let entry = cache[key] {
-            if entry.expires > .now(), let first = entry.addresses.first { return .resolved(Self.withPort(first, port)) }
+            if entry.expires > .now(), !entry.addresses.isEmpty { return .resolved(ResolvedAddresses(entry.addresses, port: port)) }
             cache[key] = nil
         }
-        let promise = eventLoop.makePromise(of: SocketAddress.self)
-        let future = promise.futureResult.map { Self.withPort($0, port) }
+        let promise = eventLoop.makePromise(of: [SocketAddress].self)
+        let future = promise.futureResult.map { ResolvedAddresses($0, port: port) }
         if let lookup = inFlight[key] {
             lookup.waiters.append(promise)
             return .pending(future)
@@ -74,18 +95,13 @@ public final class DNSResolver: Resolver, @unchecked Sendable {
         case .success(let answer):
             let lifetime = configuration.valid ?? .seconds(Int64(answer.ttl))
             if lifetime > .zero { cache[lookup.key] = (answer.addresses, .now() + lifetime) }
-            for waiter in lookup.waiters { waiter.succeed(answer.addresses[0]) }
+            for waiter in lookup.waiters { waiter.succeed(answer.addresses) }
         case .failure(let error):
             for waiter in lookup.waiters { waiter.fail(error) }
         }
         lookup.waiters = []
     }
 
-    static func withPort(_ address: SocketAddress, _ port: Int) -> SocketAddress {
-        var address = address
-        address.port = port
-        return address
-    }
 }
 
 /// One name's queries: A (and AAAA with `ipv6=on`) to one nameserver at a time.
@@ -94,13 +110,16 @@ final class DNSLookup: DatagramSocketDelegate {
     let host: String
     let key: String
     let engine: CosocketEngine
-    var waiters: [EventLoopPromise<SocketAddress>] = []
+    var waiters: [EventLoopPromise<[SocketAddress]>] = []
     private var serverIndex = 0
     private var socket: DatagramSocket?
     private var queries: [DNSQuery] = []
     private var answered: [DNSRecordType: [[UInt8]]] = [:]
     private var ttl = UInt32.max
     private var deadline: NIODeadline = .now()
+    /// The names asked for in turn (``DNSResolverConfiguration/names(for:)``), and which.
+    private var names: [String] = []
+    private var nameIndex = 0
 
     init(resolver: DNSResolver, host: String, key: String, engine: CosocketEngine) {
         self.resolver = resolver
@@ -110,13 +129,31 @@ final class DNSLookup: DatagramSocketDelegate {
     }
 
     func start() {
-        let types: [DNSRecordType] = resolver.configuration.ipv6 ? [.a, .aaaa] : [.a]
-        queries = types.map { DNSQuery(id: UInt16.random(in: 0...UInt16.max), name: host, type: $0) }
-        guard queries.allSatisfy({ $0.encoded() != nil }), !resolver.configuration.nameservers.isEmpty else {
-            return finish(.failure(.unresolved(host: host, code: 3, reason: "Host not found")))
-        }
+        names = resolver.configuration.names(for: host)
         deadline = .now() + resolver.configuration.timeout
+        ask(name: 0)
+    }
+
+    /// Asks for candidate `index` of ``names`` (a search domain's, or the name as written),
+    /// from the first nameserver, in the time the lookup has left; a name DNS cannot carry
+    /// (an empty label, too long) is not found.
+    private func ask(name index: Int) {
+        guard index < names.count else { return finish(.failure(.unresolved(host: host, code: 3, reason: "Host not found"))) }
+        nameIndex = index
+        let types: [DNSRecordType] = resolver.configuration.ipv6 ? [.a, .aaaa] : [.a]
+        queries = types.map { DNSQuery(id: UInt16.random(in: 0...UInt16.max), name: names[index], type: $0) }
+        ttl = UInt32.max
+        guard queries.allSatisfy({ $0.encoded() != nil }), !resolver.configuration.nameservers.isEmpty else {
+            return ask(name: index + 1)
+        }
+        serverIndex = 0
         ask(serverIndex)
+    }
+
+    /// The name being asked for was not found: the next candidate, or the lookup's failure.
+    private func notFound() {
+        if nameIndex + 1 < names.count { return ask(name: nameIndex + 1) }
+        finish(.failure(.unresolved(host: host, code: 3, reason: "Host not found")))
     }
 
     /// Sends the queries to nameserver `index`, with its share of the time left.
@@ -175,20 +212,20 @@ final class DNSLookup: DatagramSocketDelegate {
         switch response.rcode {
         case 0: break
         case 3:
-            finish(.failure(.unresolved(host: host, code: 3, reason: "Host not found")))
+            notFound()
             return true
         default:
             let reasons: [UInt8: String] = [1: "Format error", 2: "Server failure", 4: "Unimplemented", 5: "Operation refused"]
             finish(.failure(.unresolved(host: host, code: Int(response.rcode), reason: reasons[response.rcode] ?? "Unknown error")))
             return true
         }
-        let found = response.addresses(of: query.type, for: host)
+        let found = response.addresses(of: query.type, for: names[nameIndex])
         answered[query.type] = found.addresses
         if !found.addresses.isEmpty { ttl = min(ttl, found.ttl) }
         guard answered.count == queries.count else { return false }
         let addresses = (answered[.a] ?? []).compactMap { Self.address($0) } + (answered[.aaaa] ?? []).compactMap { Self.address($0) }
         if addresses.isEmpty {
-            finish(.failure(.unresolved(host: host, code: 3, reason: "Host not found")))
+            notFound()
         } else {
             finish(.success((addresses, ttl)))
         }
@@ -203,9 +240,11 @@ final class DNSLookup: DatagramSocketDelegate {
         let exchange = DNSTCPExchange(engine: engine, timeout: socket.readTimeout ?? .seconds(1))
         exchanges.append(exchange)
         let index = serverIndex
+        let name = nameIndex
         exchange.run(to: server, query: bytes) { [self] result in
             exchanges.removeAll { $0 === exchange }
-            guard index == serverIndex, self.socket != nil else { return }
+            // Only while the same name is asked of the same nameserver.
+            guard index == serverIndex, name == nameIndex, self.socket != nil else { return }
             guard case .success(let reply) = result, let response = try? DNSResponse.decode(reply), response.answers(query) else {
                 serverIndex += 1
                 return ask(serverIndex)

@@ -72,8 +72,8 @@ public final class DatagramSocket: DeadlineQueueMember, @unchecked Sendable {
             return open(address)
         case .host(let host, let port):
             switch engine.resolver(for: defaults).resolve(host: host, port: port, on: engine.eventLoop) {
-            case .resolved(let address):
-                return open(address)
+            case .resolved(let addresses):
+                return open(chosen(addresses, host: host))
             case .failed(let error):
                 return .failure(error)
             case .pending(let future):
@@ -84,7 +84,7 @@ public final class DatagramSocket: DeadlineQueueMember, @unchecked Sendable {
                     self.state.openFailed()
                     let outcome: Result<Void, CosocketError>?
                     switch result {
-                    case .success(let address): outcome = self.open(address)
+                    case .success(let addresses): outcome = self.open(self.chosen(addresses, host: host))
                     case .failure(let error):
                         outcome = .failure((error as? CosocketError) ?? .unresolved(host: host, code: 2, reason: "Server failure"))
                     }
@@ -92,6 +92,22 @@ public final class DatagramSocket: DeadlineQueueMember, @unchecked Sendable {
                 }
                 return nil
             }
+        }
+    }
+
+    /// The address of a name's that the socket sends to. A datagram socket has no handshake
+    /// to tell a dead address by, so there is nothing to fall back on: the first (A before
+    /// AAAA, as nginx's resolver lists them), or, with `lua_socket_connect_fallback off`, one
+    /// at random as the reference picks it. Nil (a resolver's empty answer) fails as not found.
+    private func chosen(_ addresses: ResolvedAddresses, host: String) -> Result<SocketAddress, CosocketError> {
+        guard !addresses.isEmpty else { return .failure(.unresolved(host: host, code: 3, reason: "Host not found")) }
+        return .success(addresses[defaults.connectFallback ? 0 : Int.random(in: 0..<addresses.count)])
+    }
+
+    private func open(_ chosen: Result<SocketAddress, CosocketError>) -> Result<Void, CosocketError>? {
+        switch chosen {
+        case .success(let address): return open(address)
+        case .failure(let error): return .failure(error)
         }
     }
 

@@ -41,6 +41,9 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     private var attempt: (target: ConnectTarget, key: String)?
     /// A connection whose connect the kernel has in progress.
     private var opening: StreamConnection?
+    /// A name's addresses and the order they are tried in, while a connect to one with
+    /// several goes on.
+    private var attempts: (addresses: ResolvedAddresses, plan: ConnectAttempts)?
     var sourceAddress: SocketAddress?
     private var openingSynchronously = false
     private var synchronousConnectResult: Result<Void, CosocketError>?
@@ -153,35 +156,40 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
 
     /// Resolves and opens a new connection; fails at once only when the name does not resolve.
     private func open(_ target: ConnectTarget, key: String) -> Result<Void, CosocketError>? {
-        let address: SocketAddress
+        let addresses: ResolvedAddresses
         switch target {
         case .unix(let path):
             do {
-                address = try SocketAddress(unixDomainSocketPath: path)
+                addresses = ResolvedAddresses(try SocketAddress(unixDomainSocketPath: path))
             } catch {
                 return failConnect(key: key, .system(errno: ENAMETOOLONG, partial: ByteBuffer()))
             }
         case .host(let host, let port):
             switch engine.resolver(for: defaults).resolve(host: host, port: port, on: engine.eventLoop) {
             case .resolved(let resolved):
-                address = resolved
+                // A resolver of the caller's own may break the protocol's promise of one address.
+                guard !resolved.isEmpty else { return failConnect(key: key, .unresolved(host: host, code: 3, reason: "Host not found")) }
+                addresses = resolved
             case .failed(let error):
                 return failConnect(key: key, error)
             case .pending(let future):
                 let generation = machine.generation
                 future.whenComplete { result in
+                    let failure: CosocketError
                     switch result {
-                    case .success(let resolved):
+                    case .success(let resolved) where !resolved.isEmpty:
                         guard self.machine.isCurrentAttempt(generation) else {
                             self.engine.pools.connectFailed(key: key)  // aborted meanwhile
                             return
                         }
-                        self.openResolved(resolved, key: key)
+                        return self.openFirst(resolved, key: key)
+                    case .success:
+                        failure = .unresolved(host: host, code: 3, reason: "Host not found")
                     case .failure(let error):
-                        let failure = (error as? CosocketError) ?? .unresolved(host: host, code: 2, reason: "Server failure")
-                        if let result = self.failConnect(key: key, failure, generation: generation) {
-                            self.delegate?.socketDidConnect(self, result: result)
-                        }
+                        failure = (error as? CosocketError) ?? .unresolved(host: host, code: 2, reason: "Server failure")
+                    }
+                    if let result = self.failConnect(key: key, failure, generation: generation) {
+                        self.delegate?.socketDidConnect(self, result: result)
                     }
                 }
                 return nil
@@ -190,22 +198,60 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
         // A connect can fail inside the call (a unix socket path that does not exist); its result
         // must then be returned, because the caller has not parked its continuation yet.
         openingSynchronously = true
-        openResolved(address, key: key)
+        openFirst(addresses, key: key)
         openingSynchronously = false
         defer { synchronousConnectResult = nil }
         return synchronousConnectResult
     }
 
+    /// Opens a connection to the first address to try (`addresses` is not empty): the only
+    /// one, or the first in ``ConnectAttempts``' order, which is kept (in ``attempts``) only
+    /// for a name with several, so that a connect to one address costs nothing more.
+    private func openFirst(_ addresses: ResolvedAddresses, key: String) {
+        let timeout = timeouts.connect ?? defaults.connectTimeout
+        guard addresses.count > 1 else {
+            attempts = nil
+            return openResolved(addresses[0], key: key, timeout: timeout)
+        }
+        let now = NIODeadline.now()
+        let plan = ConnectAttempts(
+            families: (0..<addresses.count).map { ConnectAttempts.Family(addresses[$0]) },
+            fallback: defaults.connectFallback, pick: Int.random(in: 0..<addresses.count), deadline: now + timeout
+        )
+        guard let first = plan.current else { return openResolved(addresses[0], key: key, timeout: timeout) }
+        attempts = plan.remaining > 1 ? (addresses, plan) : nil
+        openResolved(addresses[first], key: key, timeout: plan.attemptDeadline(now: now) - now)
+    }
+
+    /// The address attempt `generation` was trying failed, or ran out of its share of the
+    /// timeout (its connection is closed already): opens the next address, if one is left and
+    /// time is; `false` when the connect is over (the caller fails it, with the pool's
+    /// accounting, exactly once). The pool slot stays the connect's throughout.
+    private func openNext(key: String, generation: UInt64) -> Bool {
+        guard machine.isCurrentAttempt(generation), let (addresses, current) = attempts else { return false }
+        var plan = current
+        let now = NIODeadline.now()
+        guard case .attempt(let index) = plan.attemptFailed(now: now) else {
+            attempts = nil
+            return false
+        }
+        attempts = (addresses, plan)
+        machine.connectMovedOn()
+        openResolved(addresses[index], key: key, timeout: plan.attemptDeadline(now: now) - now)
+        return true
+    }
+
     /// Opens a connection on the loop's transport: a descriptor of the engine's own on a
-    /// ``CosocketEventLoopGroup`` loop, else a NIO channel.
-    private func openResolved(_ address: SocketAddress, key: String) {
+    /// ``CosocketEventLoopGroup`` loop, else a NIO channel. `timeout`: how long it may take
+    /// (the connect timeout, or this attempt's share of it).
+    private func openResolved(_ address: SocketAddress, key: String, timeout: TimeAmount) {
         peerAddress = address
         let generation = machine.generation
         let connection = StreamConnection(poolKey: key, readSize: defaults.bufferSize, poller: engine.poller)
         guard engine.poller != nil else {
             connection.openChannel(
                 to: address, from: sourceAddress, on: engine.eventLoop,
-                connectTimeout: timeouts.connect ?? defaults.connectTimeout, bufferSize: defaults.bufferSize
+                connectTimeout: timeout, bufferSize: defaults.bufferSize
             ) { result, afterInProgress in
                 self.reportOpening(afterInProgress: afterInProgress) {
                     self.opened(connection, key: key, result, generation: generation)
@@ -225,7 +271,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
         case .inProgress:
             opening = connection
             connection.owner = self
-            arm(machine.connectInProgress(until: .now() + (timeouts.connect ?? defaults.connectTimeout)))
+            arm(machine.connectInProgress(until: .now() + timeout))
         }
     }
 
@@ -255,6 +301,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
             attach(connection)
             reportConnect(.success(()))
         case .failure(let error):
+            if openNext(key: key, generation: generation) { return }
             if let result = failConnect(key: key, error, generation: generation) { reportConnect(result) }
         }
     }
@@ -272,21 +319,25 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
         engine.pools.connectFailed(key: key)
         guard machine.connectFailed(generation: generation) else { return nil }
         attempt = nil
+        attempts = nil
         return .failure(error)
     }
 
     func attach(_ connection: StreamConnection) {
         attempt = nil
+        attempts = nil
         self.connection = connection
         connection.owner = self
     }
 
-    /// A connect still in progress at its deadline fails as the bootstrap's does.
+    /// A connect still in progress at its deadline fails as the bootstrap's does, unless the
+    /// deadline was this address's share and another address is left.
     func connectTimedOut() {
         guard let opening, let attempt else { return }
         self.opening = nil
         opening.owner = nil
         opening.close()
+        if openNext(key: attempt.key, generation: machine.generation) { return }
         if let result = failConnect(key: attempt.key, .timeoutEmpty) { delegate?.socketDidConnect(self, result: result) }
     }
 
@@ -306,6 +357,7 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
         }
         opening = nil
         attempt = nil
+        attempts = nil
         if machine.connectAborted() { engine.timers.disarm(self) }
     }
 

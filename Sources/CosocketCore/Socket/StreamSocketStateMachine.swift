@@ -101,6 +101,14 @@ public struct StreamSocketStateMachine: Sendable, Hashable {
         deadlines.set(.connect, at: deadline)
     }
 
+    /// The address being tried is given up (refused, or past its share of the connect
+    /// timeout) and the connect goes on to the next of the name's addresses: the attempt and
+    /// its generation stay, the given-up address's deadline goes (the next one sets its own,
+    /// and a stale one must not time the next out).
+    public mutating func connectMovedOn() {
+        deadlines.clear(.connect)
+    }
+
     /// Whether `generation` names the attempt in progress (nil: whichever is).
     public func isCurrentAttempt(_ generation: UInt64?) -> Bool {
         isConnecting && (generation.map { $0 == self.generation } ?? true)

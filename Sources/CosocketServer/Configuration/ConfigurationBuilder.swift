@@ -454,6 +454,8 @@ public struct ConfigurationBuilder {
         "default_type", "types", "lua_filter_yield", "client_max_body_size", "keepalive_timeout", "keepalive_requests",
         "send_timeout", "client_body_buffer_size", "client_body_temp_path", "absolute_redirect", "client_body_timeout",
         "resolver", "resolver_timeout",
+        // Ours, at the levels `resolver` has (the other `lua_socket_*` are allowed in `if`).
+        "lua_system_resolver", "lua_socket_connect_fallback",
     ] as Set<String>).union(LuaSSLDirectives.names)
 
     /// A rewrite-module directive of a server or location (or of an `if` block in one),
@@ -591,9 +593,9 @@ public struct ConfigurationBuilder {
             }
             try LuaSSLDirectives.apply(node, to: &inherited.socketDefaults.tls, prefix: prefix)
             inherited.setsSocketDefaults = true
-        case "resolver", "resolver_timeout":
+        case "resolver", "resolver_timeout", "lua_system_resolver":
             // http, server and location (nginx's core module): the cosockets of requests here
-            // resolve through this one.
+            // resolve through this one (`lua_system_resolver`, ours, has the same levels).
             var lua = LuaConfiguration()
             try LuaDirectives.apply(node, engine: &inherited.socketDefaults, lua: &lua)
             inherited.setsSocketDefaults = true

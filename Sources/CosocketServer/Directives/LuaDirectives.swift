@@ -10,6 +10,7 @@ public enum LuaDirectives {
         name.hasPrefix("lua_socket_") || name == "lua_package_path" || name == "lua_package_cpath"
             || name == "lua_code_cache" || name == "lua_shared_dict" || name == "lua_regex_cache_max_entries" || name == "lua_regex_match_limit"
             || name == "lua_max_pending_timers" || name == "lua_max_running_timers" || name == "resolver" || name == "resolver_timeout"
+            || name == "lua_system_resolver"
             || LuaSSLDirectives.handles(name)
     }
 
@@ -35,6 +36,10 @@ public enum LuaDirectives {
         case "lua_regex_cache_max_entries", "lua_regex_match_limit":
             guard let number = Int(value), number >= 0 else { throw node.error(.directive(name: node.name, message: "invalid value \"\(value)\"")) }
             if node.name == "lua_regex_match_limit" { lua.regexMatchLimit = number } else { lua.regexCacheMaxEntries = number }
+        case "lua_system_resolver":
+            // Ours (see the README's differences): off restores the reference's refusal of
+            // names without a `resolver`.
+            engine.systemResolver = try flag(node, value)
         case "resolver_timeout":
             do {
                 engine.resolverTimeout = .milliseconds(Int64(try ConfigUnits.milliseconds(value)))
@@ -82,7 +87,20 @@ public enum LuaDirectives {
         case "lua_socket_log_errors":
             guard value == "on" || value == "off" else { throw node.error(.directive(name: node.name, message: "invalid value \"\(value)\"")) }
             engine.logErrors = value == "on"
+        case "lua_socket_connect_fallback":
+            // Ours (see the README's differences): off restores the reference's one address
+            // picked at random.
+            engine.connectFallback = try flag(node, value)
         default: throw node.error(.unknownDirective(node.name))
+        }
+    }
+
+    /// An `on|off` directive's value, refused in nginx's words for a flag.
+    private static func flag(_ node: ConfigNode, _ value: String) throws(ConfigError) -> Bool {
+        switch value {
+        case "on": return true
+        case "off": return false
+        default: throw node.error(.directive(name: node.name, message: "invalid value \"\(value)\", it must be \"on\" or \"off\""))
         }
     }
 
