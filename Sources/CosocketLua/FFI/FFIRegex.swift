@@ -208,7 +208,7 @@ public func ngx_http_lua_ffi_exec_regex(
     guard let handle = handle?.assumingMemoryBound(to: FFIRegexHandle.self), handle.pointee.pool != nil,
           let match = handle.pointee.regexSD?.assumingMemoryBound(to: FFIRegexMatch.self) else { return RegexStatus.noMatch }
     let rc = match.pointee.matcher.match(
-        UnsafeRawBufferPointer(start: subject, count: subject == nil ? 0 : length), from: Int(position), context: FFIWorker.currentMatchContext)
+        UnsafeRawBufferPointer(start: subject, count: subject == nil ? 0 : max(length, 0)), from: Int(position), context: FFIWorker.currentMatchContext)
     if rc >= 0 { match.pointee.matcher.copyOffsets(into: match.pointee.captures) }
     return rc
 }
