@@ -135,8 +135,14 @@ import Glibc
         let started = try Self.run(["-p", prefix, "-c", "conf/nginx.conf"], prefix: prefix)
         #expect(started.status == 0)
         #expect(waitUntil(seconds: 15) { canConnect(port: port) })
-        let pid = (try? String(contentsOfFile: prefix + "/logs/nginx.pid", encoding: .utf8))
-            .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        // The port can answer before the pid file is written (the listening sockets are bound
+        // first, as nginx's are): wait for the file, as Test::Nginx does.
+        func readPid() -> Int32? {
+            (try? String(contentsOfFile: prefix + "/logs/nginx.pid", encoding: .utf8))
+                .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+        #expect(waitUntil(seconds: 15) { readPid() != nil })
+        let pid = readPid()
         #expect(pid != nil && pid != getpid())
         let connection = HTTPClient(port: port, timeoutSeconds: 5)
         connection.send("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
