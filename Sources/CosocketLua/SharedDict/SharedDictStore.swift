@@ -154,14 +154,18 @@ public struct SharedDictStore: Sendable {
     }
 
     private func isExpired(_ entry: Entry, now: UInt64) -> Bool {
-        entry.expires != 0 && entry.expires <= now
+        Self.isExpired(entry.expires, now: now)
     }
 
     /// ``isExpired(_:now:)`` of the entry at `slot`, read in place: binding an entry copies
     /// it, a retain and a release of its key and content each (the hot paths read fields only).
     private func isExpired(slot: Int, now: UInt64) -> Bool {
-        let expires = entries[slot].expires
-        return expires != 0 && expires <= now
+        Self.isExpired(entries[slot].expires, now: now)
+    }
+
+    /// An expiry (milliseconds, 0 = never) that has passed at `now`.
+    private static func isExpired(_ expires: UInt64, now: UInt64) -> Bool {
+        expires != 0 && expires <= now
     }
 
     /// `ngx_http_lua_shdict_lookup`: finds the key and makes it the most recently used.
