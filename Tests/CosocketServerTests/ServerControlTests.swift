@@ -69,6 +69,87 @@ import Testing
         #expect(answers.allSatisfy { $0 == "old" || $0 == "new" }, "\(answers.filter { $0 != "old" && $0 != "new" })")
     }
 
+    /// Kept-alive connections through five reloads: nginx closes the idle ones and loses the
+    /// requests their clients were just sending; here each carries one more request, answered
+    /// with `Connection: close`, so no request fails.
+    @Test func reloadsLoseNoRequestOnKeptAliveConnections() throws {
+        let server = try TestServer(Self.configuration(answer: "g0"))
+        let clients = 4
+        let stop = NSLock()
+        nonisolated(unsafe) var stopping = false
+        let results = NSLock()
+        nonisolated(unsafe) var failures: [String] = []
+        nonisolated(unsafe) var closesAnnounced = 0
+        nonisolated(unsafe) var answered = 0
+        let running = DispatchGroup()
+        for _ in 0..<clients {
+            running.enter()
+            Thread {
+                var client = HTTPClient(port: server.port)
+                while !stop.withLock({ stopping }) {
+                    client.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+                    guard let response = client.readResponse(), response.status == 200 else {
+                        results.withLock { failures.append("no answer on a kept-alive connection") }
+                        client.close()
+                        client = HTTPClient(port: server.port)
+                        continue
+                    }
+                    let closing = response.header("Connection") == "close"
+                    results.withLock {
+                        answered += 1
+                        if closing { closesAnnounced += 1 }
+                    }
+                    if closing {
+                        // The server closes after saying so; the client opens a new one.
+                        if !client.waitForClose() { results.withLock { failures.append("not closed after Connection: close") } }
+                        client.close()
+                        client = HTTPClient(port: server.port)
+                    }
+                }
+                client.close()
+                running.leave()
+            }.start()
+        }
+        let path = server.prefix + "/conf/nginx.conf"
+        for generation in 1...5 {
+            usleep(200_000)
+            writeFile(path, Self.configuration(answer: "g\(generation)").replacing("@PORT@", with: String(server.port)))
+            try server.server.reload(TestServer.load(path, prefix: server.prefix))
+        }
+        usleep(200_000)
+        stop.withLock { stopping = true }
+        #expect(running.wait(timeout: .now() + 20) == .success)
+        #expect(server.get("/").body == "g5")
+        results.withLock {
+            #expect(failures.isEmpty, "\(failures.prefix(5))")
+            #expect(answered > 50)
+            // Each reload moved the kept-alive connections of the old workers over.
+            #expect(closesAnnounced >= clients)
+        }
+    }
+
+    /// An idle kept-alive connection of a retired worker stays open: its next request is
+    /// answered (by the old configuration) with `Connection: close`, then it closes.
+    @Test func anIdleKeptAliveConnectionIsAnsweredOnceMoreAfterAReload() throws {
+        let server = try TestServer(Self.configuration(answer: "before"))
+        let client = HTTPClient(port: server.port)
+        defer { client.close() }
+        client.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        let first = client.readResponse()
+        #expect(first?.body == "before")
+        #expect(first?.header("Connection") == "keep-alive")
+        let path = server.prefix + "/conf/nginx.conf"
+        writeFile(path, Self.configuration(answer: "after").replacing("@PORT@", with: String(server.port)))
+        try server.server.reload(TestServer.load(path, prefix: server.prefix))
+        usleep(300_000)
+        client.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        let second = client.readResponse()
+        #expect(second?.body == "before")
+        #expect(second?.header("Connection") == "close")
+        #expect(client.waitForClose())
+        #expect(server.get("/").body == "after")
+    }
+
     @Test func aFailingReloadKeepsTheOldConfiguration() throws {
         let server = try TestServer(Self.configuration(answer: "kept"))
         var broken = ServerConfiguration()

@@ -122,12 +122,12 @@ final class HTTPConnection: @unchecked Sendable {
     }
 
     /// The worker's once-a-second sweep at `tick`: closes a connection quiet for its
-    /// `keepalive_timeout` between requests (a second once `draining`), or since before
-    /// `readTick` while its request is arriving, or whose client took nothing of the
-    /// response for `send_timeout`. Never one with a request in progress otherwise.
-    func closeIfIdle(tick: Int, draining: Bool) {
+    /// `keepalive_timeout` between requests, or since before `readTick` while its request is
+    /// arriving, or whose client took nothing of the response for `send_timeout`. Never one
+    /// with a request in progress otherwise. `hurried` (a quit) makes every limit a second.
+    func closeIfIdle(tick: Int, hurried draining: Bool) {
         // `client_header_timeout` while a head arrives, `client_body_timeout` while a body
-        // does; one second for everything once draining.
+        // does; one second for everything once quitting.
         let readTick = tick - (draining ? 1 : headerTimeout)
         let bodyTick = tick - (draining ? 1 : bodyTimeout)
         // Also after `closeAfterWrites` (`closed` is set then), which waits for the same bytes.
@@ -151,16 +151,18 @@ final class HTTPConnection: @unchecked Sendable {
         if lastActiveTick < (betweenRequests ? keepaliveTick : readTick) { close() }
     }
 
-    /// Graceful shutdown: an idle connection closes now, a busy one after its request.
+    /// Graceful shutdown (reload or quit): the connection carries one more request at most,
+    /// answered with `Connection: close`, and then closes.
     ///
-    /// A connection that has not sent a request yet is left for a moment (the worker's
-    /// sweep closes it after a second of silence): it may have been accepted just before a
-    /// reload, its request on the way.
+    /// An idle kept-alive connection is not closed here: its client may be sending the next
+    /// request at this moment, and would see the close as a failed request (nginx closes
+    /// them, and loses such requests on every reload). The worker's sweep closes it after
+    /// `keepalive_timeout` of silence instead (a second, when quitting). A request in progress
+    /// whose head has not gone out yet is answered with `Connection: close`; one whose head
+    /// promised keep-alive is followed by one more.
     func closeWhenIdle() {
         closesWhenIdle = true
-        if current == nil && requestsServed > 0 && buffer.readableBytes == 0 && waitingHead == nil && chunkedBody == nil {
-            close()
-        }
+        if let current, !current.headersSent { current.isLastOnConnection = true }
     }
 
     /// Fast stop: closes whatever is in progress.
@@ -365,8 +367,9 @@ final class HTTPConnection: @unchecked Sendable {
         )
         request.tls = tls
         request.bodyPending = bodyPending
-        // `keepalive_requests`: counting this one.
-        request.isLastOnConnection = requestsServed + 1 >= location.settings.keepaliveRequests
+        // `keepalive_requests`: counting this one. A retiring worker's connection carries no
+        // request after this one, and says so in its response.
+        request.isLastOnConnection = requestsServed + 1 >= location.settings.keepaliveRequests || closesWhenIdle
         sendTimeout = location.settings.sendTimeout
         bodyTimeout = location.settings.clientBodyTimeout
         request.serverName = server.names.first ?? ""
@@ -408,7 +411,8 @@ final class HTTPConnection: @unchecked Sendable {
         } else if !request.responseComplete {
             // Cut short (an error after the headers, 444, a client gone): nothing to finish.
             close()
-        } else if request.keepAlive && !closesWhenIdle {
+        } else if request.keepAlive {
+            // Also while retiring: the response promised the client another request.
             processBuffered()
         } else {
             closeAfterWrites()

@@ -94,7 +94,7 @@ public final class HTTPServer: @unchecked Sendable {
             try loop.submit {
                 let old = self.slots[index].worker
                 self.slots[index].worker = worker
-                if let old { self.retire(old, afterwards: nil) }
+                if let old { self.retire(old, hurried: false, afterwards: nil) }
             }.wait()
         }
         configuration = newConfiguration
@@ -128,7 +128,7 @@ public final class HTTPServer: @unchecked Sendable {
             loop.execute {
                 guard let worker = slot.worker else { return finished.leave() }
                 slot.worker = nil
-                self.retire(worker) { finished.leave() }
+                self.retire(worker, hurried: true) { finished.leave() }
             }
         }
         finished.wait()
@@ -187,9 +187,9 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     /// On the worker's loop: closes its connections once idle, then ends its Lua VM and pools.
-    private func retire(_ worker: ServerWorker, afterwards: (() -> Void)?) {
+    private func retire(_ worker: ServerWorker, hurried: Bool, afterwards: (() -> Void)?) {
         worker.lua.eventLoop.execute {
-            worker.drain {
+            worker.drain(hurried: hurried) {
                 worker.lua.shutdown()
                 afterwards?()
             }

@@ -26,8 +26,9 @@ final class ServerWorker: @unchecked Sendable {
     /// of their last activity instead of reading the clock on every read.
     private(set) var tick = 0
     private var idleSweep: RepeatedTask?
-    /// Graceful quit or reload in progress.
-    private var draining = false
+    /// Quit in progress: idle connections get a second, not their timeouts (a reload's
+    /// retiring worker keeps the timeouts; see `HTTPConnection.closeWhenIdle`).
+    private var hurried = false
     /// The runner of each `listen ... ssl` address's handshake hooks, made on first use.
     var tlsHooks: [ListenAddress: TLSHandshakeLua] = [:]
     /// The runner of `address`'s handshake hooks, if its servers have any.
@@ -83,7 +84,7 @@ final class ServerWorker: @unchecked Sendable {
     func startIdleSweep() {
         idleSweep = lua.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [self] _ in
             tick += 1
-            for connection in connections.values { connection.closeIfIdle(tick: tick, draining: draining) }
+            for connection in connections.values { connection.closeIfIdle(tick: tick, hurried: hurried) }
         }
     }
 
@@ -110,12 +111,11 @@ final class ServerWorker: @unchecked Sendable {
         lua.shutdown()
     }
 
-    /// Graceful quit: idle connections close now, busy ones once their request has ended;
-    /// `drained` runs when none is left.
-    func drain(_ drained: @escaping () -> Void) {
-        // The sweep goes on, with a one-second limit, for connections that never sent a
-        // request (see `closeWhenIdle`).
-        draining = true
+    /// Graceful reload or quit: each connection carries one more request at most (see
+    /// `HTTPConnection.closeWhenIdle`); `drained` runs when none is left. The sweep goes on and
+    /// closes the idle ones, after their timeouts or, `hurried`, after a second.
+    func drain(hurried: Bool, _ drained: @escaping () -> Void) {
+        self.hurried = hurried
         guard !connections.isEmpty else { return finishDrain(drained) }
         onDrained = drained
         for connection in connections.values { connection.closeWhenIdle() }
