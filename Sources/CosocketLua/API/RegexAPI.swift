@@ -49,7 +49,7 @@ enum RegexAPI {
         /// Options or pattern of the wrong type, or a bad option: raised.
         case raise(LuaReturn)
         /// The pattern did not compile: the reference returns the message.
-        case failed(String)
+        case failed([UInt8])
     }
 
     /// The option letters at `index`: nil/false is none; a table counts as none too (the
@@ -116,7 +116,7 @@ enum RegexAPI {
             }
             return .regex(regex)
         case .failure(let error):
-            return .failed(error.message)
+            return .failed(error.bytes)
         }
     }
 
@@ -157,7 +157,7 @@ enum RegexAPI {
         case .failed(let message):
             lua_pushnil(L)
             if !wantCaptures { lua_pushnil(L) }
-            luaPushString(L, message)
+            message.withUnsafeBytes { luaPushBytes(L, $0) }
             return .values(wantCaptures ? 2 : 3)
         }
         let hasContext = lua_toboolean(L, 4) != 0
@@ -284,7 +284,7 @@ enum RegexAPI {
         switch compile(L, pattern: 2, options: 3, cache: LuaWorker.from(L).regexCache) {
         case .regex(let compiled): regex = compiled
         case .raise(let raised): return raised
-        case .failed(let message): return L.softFailure(message)
+        case .failed(let message): return L.softFailure(bytes: message)
         }
         lua_createtable(L, 2, 0)
         LuaBox.push(L, GmatchState(regex: regex), seal: LuaWorker.from(L).boxSeal)

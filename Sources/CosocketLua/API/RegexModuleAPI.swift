@@ -74,7 +74,7 @@ enum RegexModuleAPI {
         switch RegexAPI.compile(L, pattern: 2, options: 3, cache: cache) {
         case .regex(let compiled): regex = compiled
         case .raise(let raised): return raised
-        case .failed(let message): return L.softFailure(message)
+        case .failed(let message): return L.softFailure(bytes: message)
         }
         let context = cache.context
         var pieceStart = position

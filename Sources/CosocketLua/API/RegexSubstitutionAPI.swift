@@ -18,7 +18,7 @@ enum RegexSubstitutionAPI {
         case .failed(let message):
             lua_pushnil(L)
             lua_pushnil(L)
-            luaPushString(L, message)
+            message.withUnsafeBytes { luaPushBytes(L, $0) }
             return .values(3)
         }
         guard let subject = RegexAPI.subject(L, 1) else { return .rawError }
@@ -89,10 +89,10 @@ enum RegexSubstitutionAPI {
         case .success(let regex):
             return .regex(regex)
         case .failure(.compile(let error)):
-            return .failed(error.message)
+            return .failed(error.bytes)
         case .failure(.template(let failure)):
             worker.log(.error, failure.logMessage, in: worker.current?.context)
-            return .failed("failed to compile the replacement template")
+            return .failed(Array("failed to compile the replacement template".utf8))
         }
     }
 }

@@ -182,7 +182,7 @@ public func ngx_http_lua_ffi_compile_regex(
     let options = regexOptions(flags: flags, pcreOptions: pcreOptions)
     switch CompiledRegex.compile(UnsafeRawBufferPointer(start: pattern, count: pattern == nil ? 0 : length), options: options) {
     case .failure(let error):
-        ffiWriteMessage(error.message, to: errorBuffer, size: errorSize)
+        ffiWriteMessage(error.bytes, to: errorBuffer, size: errorSize)
         return nil
     case .success(let regex):
         let box = FFIRegexBox(regex: regex)

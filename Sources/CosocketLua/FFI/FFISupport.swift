@@ -242,8 +242,14 @@ final class FFIWorker {
 /// `ngx_snprintf` cuts); returns the bytes written before the NUL.
 @discardableResult
 func ffiWriteMessage(_ message: String, to buffer: UnsafeMutablePointer<UInt8>?, size: Int) -> Int {
+    ffiWriteMessage(Array(message.utf8), to: buffer, size: size)
+}
+
+/// The same for a message that need not be UTF-8.
+@discardableResult
+func ffiWriteMessage(_ message: [UInt8], to buffer: UnsafeMutablePointer<UInt8>?, size: Int) -> Int {
     guard let buffer, size > 0 else { return 0 }
-    let bytes = Array(message.utf8.prefix(size - 1))
+    let bytes = Array(message.prefix(size - 1))
     bytes.withUnsafeBufferPointer { if let base = $0.baseAddress { buffer.update(from: base, count: bytes.count) } }
     buffer[bytes.count] = 0
     return bytes.count

@@ -89,12 +89,16 @@ public final class RegexCode: @unchecked Sendable {
 
 /// A compile failure in the reference's words.
 public struct RegexCompileError: Error, Sendable {
-    public let message: String
+    /// The message as bytes: it quotes the pattern, which need not be UTF-8 (the reference
+    /// hands Lua the pattern's bytes unchanged).
+    public let bytes: [UInt8]
     /// PCRE2's own words for the problem (what nginx's configuration errors quote).
     public let reason: String
+    /// The message as text (invalid UTF-8 in the quoted pattern replaced), for Swift callers.
+    public var message: String { String(decoding: bytes, as: UTF8.self) }
 
     init(message: String) {
-        self.message = message
+        bytes = Array(message.utf8)
         reason = message
     }
 
@@ -113,7 +117,7 @@ public struct RegexCompileError: Error, Sendable {
             text += pattern[offset...].prefix { $0 != 0 }
             text.append(UInt8(ascii: "\""))
         }
-        message = String(decoding: text.prefix(CompiledRegex.maximumErrorLength), as: UTF8.self)
+        bytes = Array(text.prefix(CompiledRegex.maximumErrorLength))
     }
 }
 

@@ -159,6 +159,13 @@ extension LuaState {
         luaPushString(self, message)
         return .values(2)
     }
+
+    /// `nil, message` for a message that need not be UTF-8 (one quoting Lua's own bytes).
+    func softFailure(bytes message: [UInt8]) -> LuaReturn {
+        lua_pushnil(self)
+        message.withUnsafeBytes { luaPushBytes(self, $0) }
+        return .values(2)
+    }
 }
 
 /// A registry entry keyed by a light userdata: found without the string conversion and
