@@ -30,9 +30,23 @@ struct Serve: ParsableCommand {
     @Flag(name: .customShort("v"), help: "Show the version and exit.")
     var version = false
 
+    @Flag(name: .customShort("V"), help: "Show the version, the TLS library and the nginx modules built in, and exit.")
+    var versionAndModules = false
+
+    /// The nginx release whose behaviour the host follows, in nginx's words: tools that drive
+    /// nginx (Test::Nginx among them) read the version from this line, on stderr as nginx has it.
+    static let versionLine = "nginx version: nginx/1.22.1 (cosocket/0.1, lua-nginx-module 0.10.23 API)"
+
     func run() throws {
-        if version {
-            print("cosocket version 0.1 (lua-nginx-module 0.10.23 API)")
+        if version || versionAndModules {
+            printError(Self.versionLine)
+            if versionAndModules {
+                printError("built with \(TLSLibraryVersion.text)")
+                printError("TLS SNI support enabled")
+                // What nginx's own build would need for the modules built in here.
+                printError("configure arguments: --with-http_ssl_module --with-pcre-jit --with-threads "
+                    + "--add-module=ngx_devel_kit --add-module=lua-nginx-module")
+            }
             return
         }
         let path = configurationFile.hasPrefix("/") ? configurationFile : prefix + "/" + configurationFile

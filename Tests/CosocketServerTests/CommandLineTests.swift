@@ -154,6 +154,21 @@ import Glibc
         if !waitUntil(seconds: 5, { !canConnect(port: port) }), let pid { kill(pid, SIGKILL) }
     }
 
+    /// `-v` and `-V` answer as nginx's do, on stderr with status 0: Test::Nginx reads the
+    /// version with `m{nginx/(\d+)\.(\d+)\.(\d+)}` from `-V` and stops when it cannot.
+    @Test func versionFlagsAnswerAsNginxDoes() throws {
+        let prefix = makeTemporaryDirectory()
+        let short = try Self.run(["-v"], prefix: prefix)
+        #expect(short.status == 0)
+        #expect(short.stderr.hasPrefix("nginx version: nginx/1.22.1"))
+        let long = try Self.run(["-V"], prefix: prefix)
+        #expect(long.status == 0)
+        #expect(long.stderr.contains(/nginx\/(\d+)\.(\d+)\.(\d+)/))
+        #expect(long.stderr.contains("built with OpenSSL 3"))
+        #expect(long.stderr.contains("configure arguments: "))
+        #expect(long.stderr.contains("--with-http_ssl_module"))
+    }
+
     /// An error in `init_by_lua*` ends the start with status 1 (and fails `-t`), as nginx's
     /// does; one in `init_worker_by_lua*` is logged and the server serves.
     @Test func initByLuaErrorsStopTheStart() throws {

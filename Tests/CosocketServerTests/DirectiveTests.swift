@@ -459,10 +459,10 @@ import Testing
 
     @Test func ignoredDirectivesAreRecordedAndServingWorks() throws {
         let server = try TestServer(
-            server: "server_tokens off; location / { access_log off; content_by_lua_block { ngx.print(\"fine\") } }",
+            server: "gzip off; location / { access_log off; content_by_lua_block { ngx.print(\"fine\") } }",
             http: "sendfile on;\n    tcp_nopush on;"
         )
-        #expect(server.configuration.ignored.map(\.name) == ["sendfile", "tcp_nopush", "server_tokens", "access_log"])
+        #expect(server.configuration.ignored.map(\.name) == ["sendfile", "tcp_nopush", "gzip", "access_log"])
         #expect(server.configuration.ignored.allSatisfy { $0.position.hasPrefix(server.prefix + "/conf/nginx.conf:") })
         #expect(server.get("/").body == "fine")
     }

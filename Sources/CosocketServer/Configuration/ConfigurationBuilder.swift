@@ -41,6 +41,9 @@ public struct ConfigurationBuilder {
         var headLimits = RequestHeadLimits()
         var checkClientAbort = false
         var absoluteRedirect = true
+        var serverTokens = true
+        var outputHeaderEdits: [HeaderEdit] = []
+        var inputHeaderEdits: [HeaderEdit] = []
         var socketDefaults = EngineConfiguration()
         /// A server or location set a `lua_socket_*` of its own.
         var setsSocketDefaults = false
@@ -176,6 +179,7 @@ public struct ConfigurationBuilder {
         try LuaSSLDirectives.check(configuration.engine.tls, at: nil)
         inherited.socketDefaults = configuration.engine
         configuration.keepaliveTimeoutSeconds = inherited.keepaliveTimeout
+        configuration.serverTokens = inherited.serverTokens
         configuration.keepaliveRequests = inherited.keepaliveRequests
         configuration.sendTimeoutSeconds = inherited.sendTimeout
         var pending: [PendingTLS] = []
@@ -453,7 +457,7 @@ public struct ConfigurationBuilder {
     private static let notInLocationIf: Set<String> = ([
         "default_type", "types", "lua_filter_yield", "client_max_body_size", "keepalive_timeout", "keepalive_requests",
         "send_timeout", "client_body_buffer_size", "client_body_temp_path", "absolute_redirect", "client_body_timeout",
-        "resolver", "resolver_timeout",
+        "resolver", "resolver_timeout", "server_tokens",
         // Ours, at the levels `resolver` has (the other `lua_socket_*` are allowed in `if`).
         "lua_system_resolver", "lua_socket_connect_fallback",
     ] as Set<String>).union(LuaSSLDirectives.names)
@@ -551,6 +555,9 @@ public struct ConfigurationBuilder {
         location.sendTimeout = inherited.sendTimeout
         location.checkClientAbort = inherited.checkClientAbort
         location.absoluteRedirect = inherited.absoluteRedirect
+        location.serverTokens = inherited.serverTokens
+        location.outputHeaderEdits = inherited.outputHeaderEdits
+        location.inputHeaderEdits = inherited.inputHeaderEdits
         location.socketDefaults = inherited.setsSocketDefaults ? inherited.socketDefaults : nil
         location.phases = [("rewrite", location.rewrite), ("access", location.access), ("content", location.content)]
             .compactMap { name, source in source.map { LuaPhase(name: name, source: $0) } }
@@ -626,6 +633,16 @@ public struct ConfigurationBuilder {
             }
         case "absolute_redirect":
             inherited.absoluteRedirect = try flag(node)
+        case "server_tokens":
+            // `build` and a string (nginx Plus) show the version as `on` does.
+            inherited.serverTokens = try single(node) != "off"
+        case _ where HeadersMoreDirectives.names.contains(node.name):
+            let edits = try HeadersMoreDirectives.parse(node)
+            if HeadersMoreDirectives.isInput(node.name) {
+                inherited.inputHeaderEdits += edits
+            } else {
+                inherited.outputHeaderEdits += edits
+            }
         case "client_body_temp_path":
             // `path [level1 [level2 [level3]]]`: the levels (hashed subfolders) are not used here.
             guard (1...4).contains(node.arguments.count) else {

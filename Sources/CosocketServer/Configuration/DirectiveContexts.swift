@@ -33,7 +33,7 @@ enum DirectiveContexts {
         "access_log": all, "sendfile": all, "tcp_nopush": all, "tcp_nodelay": all, "charset": all, "gzip": all,
         "gzip_types": all, "gzip_comp_level": all, "gzip_min_length": all, "gzip_vary": all, "gzip_proxied": all,
         "gzip_disable": all, "gzip_http_version": all, "gzip_buffers": all,
-        "server_tokens": all, "types_hash_max_size": all, "types_hash_bucket_size": all,
+        "types_hash_max_size": all, "types_hash_bucket_size": all,
         
         "reset_timedout_connection": all, "open_file_cache": all,
         "open_file_cache_valid": all, "open_file_cache_min_uses": all, "open_file_cache_errors": all,
@@ -72,6 +72,9 @@ enum DirectiveContexts {
         "ssl_client_hello_by_lua_block": httpServer, "ssl_client_hello_by_lua_file": httpServer,
         "ssl_session_fetch_by_lua_block": http, "ssl_session_fetch_by_lua_file": http,
         "ssl_session_store_by_lua_block": http, "ssl_session_store_by_lua_file": http,
+        "server_tokens": all,
+        // headers-more-nginx-module's (also in location if).
+        "more_set_headers": all, "more_clear_headers": all, "more_set_input_headers": all, "more_clear_input_headers": all,
     ]
 
     /// The directives of the tables above that nginx also allows inside a location's `if`

@@ -88,6 +88,12 @@ public struct LocationConfiguration: Sendable {
     /// it sets one (the worker's http-level values apply): a request then hands its
     /// cosockets nothing to copy.
     public var socketDefaults: EngineConfiguration?
+    /// `server_tokens`: off sends `Server: nginx` and nginx's error pages, as nginx does.
+    public var serverTokens = true
+    /// headers-more's `more_set_headers` and `more_clear_headers`, outer levels' first.
+    var outputHeaderEdits: [HeaderEdit] = []
+    /// `more_set_input_headers` and `more_clear_input_headers`, outer levels' first.
+    var inputHeaderEdits: [HeaderEdit] = []
 }
 
 /// A location's settings, held by reference: a request keeps this one pointer instead of a
@@ -204,6 +210,8 @@ public struct ServerConfiguration: Sendable {
     public var keepaliveTimeoutSeconds = 75
     public var keepaliveRequests = 1000
     public var sendTimeoutSeconds = 60
+    /// `server_tokens` at the http level, for the error pages of requests no location took.
+    public var serverTokens = true
     public var servers: [VirtualServer] = []
     /// Per listening address, how a request's `Host` picks among the servers there.
     public var routers: [ListenAddress: ServerNameRouter<VirtualServer>] = [:]

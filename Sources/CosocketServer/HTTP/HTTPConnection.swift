@@ -423,11 +423,13 @@ final class HTTPConnection: @unchecked Sendable {
         var head = HTTPResponseHead()
         // nginx's 495 and 496 go out as 400s with their own pages.
         head.status = status == 495 || status == 496 ? 400 : status
-        let page = HTTPResponseHead.errorPage(status)
+        let page = HTTPResponseHead.errorPage(status, serverTokens: worker.configuration.serverTokens)
         var out = ByteBuffer()
         out.reserveCapacity(256 + page.utf8.count)
         let keepAlive = keepAlive && !closesWhenIdle && keepaliveTimeout > 0
-        head.write(into: &out, framing: .length(page.utf8.count), keepAlive: keepAlive, defaultType: "text/html", date: worker.date.current())
+        head.write(
+            into: &out, framing: .length(page.utf8.count), keepAlive: keepAlive, defaultType: "text/html", date: worker.date.current(),
+            serverTokens: worker.configuration.serverTokens)
         if !headOnly { out.writeString(page) }
         send(&out, whenWritten: nil)
         if !keepAlive { closeAfterWrites() }

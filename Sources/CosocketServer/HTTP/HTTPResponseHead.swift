@@ -56,9 +56,21 @@ struct HTTPResponseHead {
         case none
     }
 
-    /// Writes the head; nginx answers with HTTP/1.1 whatever the request's version.
-    /// `date` is the `Date` header's value (``HTTPDateCache``), as nginx sends it on every response.
-    func write(into buffer: inout ByteBuffer, framing: BodyFraming, keepAlive: Bool, defaultType: String, date: String) {
+    /// `Server`, `Date` or `Content-Type` cleared by `more_clear_headers`: nginx writes the
+    /// first two itself unless a header of that name replaced them, and a default type.
+    var omitsServer = false
+    var omitsDate = false
+    var omitsContentType = false
+
+    /// Writes the head in nginx's order: the status line, `Server` (`nginx` with
+    /// `server_tokens off`, as nginx has it, ours otherwise), `Date`, `Content-Type`, the
+    /// framing, `Connection`, then the other headers in the order they were set. nginx answers
+    /// with HTTP/1.1 whatever the request's version. `date` is the `Date` header's value
+    /// (``HTTPDateCache``), as nginx sends it on every response.
+    func write(
+        into buffer: inout ByteBuffer, framing: BodyFraming, keepAlive: Bool, defaultType: String, date: String,
+        serverTokens: Bool = true
+    ) {
         var bound = 192 + defaultType.utf8.count + date.utf8.count
         for (name, values) in headers {
             for value in values { bound += name.utf8.count + value.utf8.count + 4 }
@@ -69,23 +81,29 @@ struct HTTPResponseHead {
             out.putDecimal(status)
             out.put(" ")
             out.put(Self.reason(status))
-            out.put("\r\nServer: cosocket\r\nDate: ")
-            out.put(date)
             out.put("\r\n")
-            var hasType = false
+            // A `Server` or `Date` of the handler's replaces nginx's, and goes out with the
+            // other headers (nginx keeps it in their list).
+            var type: String?
+            var ownServer = false, ownDate = false
             for (name, values) in headers {
-                if Self.sameName(name, "content-type") { hasType = true }
-                if Self.sameName(name, "content-length") || Self.sameName(name, "connection") { continue }
-                for value in values {
-                    out.put(name)
-                    out.put(": ")
-                    out.put(value)
-                    out.put("\r\n")
+                if Self.sameName(name, "content-type") {
+                    type = values.last
+                } else if Self.sameName(name, "server") {
+                    ownServer = true
+                } else if Self.sameName(name, "date") {
+                    ownDate = true
                 }
             }
-            if !hasType && status != 204 && status != 304 {
+            if !ownServer && !omitsServer { out.put(serverTokens ? "Server: cosocket\r\n" : "Server: nginx\r\n") }
+            if !ownDate && !omitsDate {
+                out.put("Date: ")
+                out.put(date)
+                out.put("\r\n")
+            }
+            if !omitsContentType && status != 204 && status != 304 {
                 out.put("Content-Type: ")
-                out.put(defaultType)
+                out.put(type ?? defaultType)
                 out.put("\r\n")
             }
             switch framing {
@@ -101,10 +119,22 @@ struct HTTPResponseHead {
             // nginx answers a protocol switch with `Connection: upgrade` (the client's
             // connection is then a request socket's, see `ngx.req.socket(true)`).
             if status == 101 {
-                out.put("Connection: upgrade\r\n\r\n")
+                out.put("Connection: upgrade\r\n")
             } else {
-                out.put(keepAlive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n")
+                out.put(keepAlive ? "Connection: keep-alive\r\n" : "Connection: close\r\n")
             }
+            for (name, values) in headers {
+                if Self.sameName(name, "content-type") || Self.sameName(name, "content-length") || Self.sameName(name, "connection") {
+                    continue
+                }
+                for value in values {
+                    out.put(name)
+                    out.put(": ")
+                    out.put(value)
+                    out.put("\r\n")
+                }
+            }
+            out.put("\r\n")
             return out.count
         }
     }
@@ -163,15 +193,16 @@ struct HTTPResponseHead {
     }
 
     /// nginx's default error page body.
-    static func errorPage(_ status: Int) -> String {
+    static func errorPage(_ status: Int, serverTokens: Bool = true) -> String {
+        let signature = serverTokens ? "cosocket" : "nginx"
         if status == 495 || status == 496 {
             // nginx's pages for a refused client certificate (sent with a 400 status line).
             let text = status == 495 ? "The SSL certificate error" : "No required SSL certificate was sent"
-            return "<html>\r\n<head><title>400 \(text)</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<center>\(text)</center>\r\n<hr><center>cosocket</center>\r\n</body>\r\n</html>\r\n"
+            return "<html>\r\n<head><title>400 \(text)</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<center>\(text)</center>\r\n<hr><center>\(signature)</center>\r\n</body>\r\n</html>\r\n"
         }
         // nginx's 302 page says "Found" although its status line says "Moved Temporarily".
         let title = status == 302 ? "302 Found" : "\(status) \(reason(status))"
-        return "<html>\r\n<head><title>\(title)</title></head>\r\n<body>\r\n<center><h1>\(title)</h1></center>\r\n<hr><center>cosocket</center>\r\n</body>\r\n</html>\r\n"
+        return "<html>\r\n<head><title>\(title)</title></head>\r\n<body>\r\n<center><h1>\(title)</h1></center>\r\n<hr><center>\(signature)</center>\r\n</body>\r\n</html>\r\n"
     }
 }
 

@@ -63,7 +63,7 @@ extension RequestContext {
                     // The error page goes through the body filter, and keeps its Content-Length.
                     responseBody.clear()
                     errorPageFiltered = true
-                    filterChunk(ByteBuffer(string: HTTPResponseHead.errorPage(exitStatus)), eof: true)
+                    filterChunk(ByteBuffer(string: HTTPResponseHead.errorPage(exitStatus, serverTokens: location.settings.serverTokens)), eof: true)
                 } else {
                     filterChunk(ByteBuffer(), eof: true)
                 }

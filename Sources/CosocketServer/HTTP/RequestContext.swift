@@ -544,7 +544,9 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     private func completeResponse() -> ByteBuffer {
         headersSent = true
         if let exitStatus {
-            if !errorPageFiltered { responseBody = ByteBuffer(string: HTTPResponseHead.errorPage(exitStatus)) }
+            if !errorPageFiltered {
+                responseBody = ByteBuffer(string: HTTPResponseHead.errorPage(exitStatus, serverTokens: location.settings.serverTokens))
+            }
             response.set("Content-Type", ["text/html"])
         }
         let framing: HTTPResponseHead.BodyFraming =
@@ -553,7 +555,10 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         // The head goes into the room left in front of the body when it fits.
         // (Used in place: a local copy would share its storage and make `clear()` allocate.)
         worker.headScratch.clear()
-        response.write(into: &worker.headScratch, framing: framing, keepAlive: keepAlive, defaultType: location.contentType(forExtension: pathExtension()), date: worker.date.current())
+        if !location.settings.outputHeaderEdits.isEmpty { applyOutputHeaderEdits() }
+        response.write(
+            into: &worker.headScratch, framing: framing, keepAlive: keepAlive, defaultType: location.contentType(forExtension: pathExtension()),
+            date: worker.date.current(), serverTokens: location.settings.serverTokens)
         let headLength = worker.headScratch.readableBytes
         let start = responseBody.readerIndex - headLength
         if start >= 0 {
@@ -581,7 +586,10 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
             framing = .untilClose
             streamedUntilClose = true
         }
-        response.write(into: &out, framing: framing, keepAlive: keepAlive, defaultType: location.contentType(forExtension: pathExtension()), date: worker.date.current())
+        if !location.settings.outputHeaderEdits.isEmpty { applyOutputHeaderEdits() }
+        response.write(
+            into: &out, framing: framing, keepAlive: keepAlive, defaultType: location.contentType(forExtension: pathExtension()),
+            date: worker.date.current(), serverTokens: location.settings.serverTokens)
     }
 
     /// The head (once), then the pending body as one chunk, then the terminating chunk when

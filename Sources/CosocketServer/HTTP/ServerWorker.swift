@@ -176,6 +176,7 @@ final class ServerWorker: @unchecked Sendable {
         }
         // Read after the scripts: an `if` block that matched gave the request its settings.
         let location = request.location
+        if !location.settings.inputHeaderEdits.isEmpty { request.applyInputHeaderEdits() }
         guard let first = location.settings.phases.first else {
             request.response.status = 404
             request.exitStatus = 404

@@ -1,0 +1,40 @@
+/// headers-more's edits (``HeaderEdit``): the response's just before its head is written (after
+/// `header_filter_by_lua*`), the request's once the rewrite-module script has run and before
+/// the Lua phases (the module's rewrite handler runs before lua-nginx-module's postponed one).
+extension RequestContext {
+    func applyOutputHeaderEdits() {
+        for edit in location.settings.outputHeaderEdits {
+            let type = response.omitsContentType ? nil : response.values("Content-Type")?.last ?? location.contentType(forExtension: pathExtension())
+            guard edit.applies(status: exitStatus ?? response.status, type: type) else { continue }
+            if let template = edit.value {
+                response.set(edit.name, [VariableTemplate.expand(template, scriptVariable)])
+                if HTTPResponseHead.sameName(edit.name, "content-type") { response.omitsContentType = false }
+                continue
+            }
+            if edit.isPrefix {
+                response.headers.removeAll { edit.names($0.name) }
+            } else {
+                response.set(edit.name, nil)
+            }
+            // nginx's own headers are cleared by name too.
+            if edit.names("Server") { response.omitsServer = true }
+            if edit.names("Date") { response.omitsDate = true }
+            if edit.names("Content-Type") { response.omitsContentType = true }
+        }
+    }
+
+    func applyInputHeaderEdits() {
+        for edit in location.settings.inputHeaderEdits {
+            guard edit.applies(status: nil, type: requestHeader(named: "Content-Type")) else { continue }
+            if let template = edit.value {
+                if edit.replaceOnly && requestHeader(named: edit.name) == nil { continue }
+                setRequestHeader(edit.name, [VariableTemplate.expand(template, scriptVariable)])
+            } else if edit.isPrefix {
+                let names = (editedHeaders ?? head.headers).map(\.name).filter { edit.names($0) }
+                for name in names { setRequestHeader(name, nil) }
+            } else {
+                setRequestHeader(edit.name, nil)
+            }
+        }
+    }
+}
