@@ -380,6 +380,7 @@ public struct ConfigurationBuilder {
         var location = serverLevel
         var nested: [ConfigNode] = []
         var steps: [PendingStep] = []
+        var echo: [ConfigNode] = []
         for child in try block(node) {
             if let step = try rewriteStep(child, in: .location) {
                 steps.append(step)
@@ -390,9 +391,11 @@ public struct ConfigurationBuilder {
             case "location": nested.append(child)
             case "content_by_lua_block", "content_by_lua_file", "content_by_lua":
                 location.content = try luaSource(child, phase: "content_by_lua")
+            case _ where EchoDirectives.names.contains(child.name): echo.append(child)
             default: try ignoreOrReject(child, in: .location, &configuration)
             }
         }
+        if !echo.isEmpty && location.content == nil { location.content = try echoSource(echo) }
         try finish(&location, inherited)
         // An `if` block starts from the location's merged settings, whichever side of the
         // block they are written on (nginx merges by level).
@@ -430,6 +433,7 @@ public struct ConfigurationBuilder {
         inherited.ownsLuaSSLConfCommands = false
         var settings = enclosing
         var steps: [RewriteStep] = []
+        var echo: [ConfigNode] = []
         for child in try block(node) {
             if let step = try rewriteStep(child, in: .locationIf) {
                 // `if` is refused inside `if`, so every step is ready.
@@ -441,9 +445,11 @@ public struct ConfigurationBuilder {
             switch child.name {
             case "content_by_lua_block", "content_by_lua_file", "content_by_lua":
                 settings.content = try luaSource(child, phase: "content_by_lua")
+            case _ where EchoDirectives.names.contains(child.name): echo.append(child)
             default: try ignoreOrReject(child, in: .locationIf, &configuration)
             }
         }
+        if !echo.isEmpty { settings.content = try echoSource(echo) }
         try finish(&settings, inherited)
         // The request runs its location's scripts once; taking the block's settings does
         // not start them again.
@@ -680,6 +686,14 @@ public struct ConfigurationBuilder {
         var source = try luaSource(node, phase: phase)
         if phase == "ssl_client_hello_by_lua", node.luaBlock != nil { source.chunkName = "=ssl_client_hello_by_lua" }
         return source
+    }
+
+    /// echo-nginx-module's directives of one location (or `if` block), as one content handler.
+    private func echoSource(_ nodes: [ConfigNode]) throws(ConfigError) -> LuaSource {
+        let id = sourceNumbers.next
+        sourceNumbers.next += 1
+        let position = nodes.first.map { "\(basename($0.file)):\($0.line)" } ?? ""
+        return LuaSource(code: try EchoDirectives.lua(nodes), chunkName: "=echo(\(position))", id: id)
     }
 
     private func luaSource(_ node: ConfigNode, phase: String) throws(ConfigError) -> LuaSource {

@@ -73,6 +73,13 @@ enum DirectiveContexts {
         "ssl_session_fetch_by_lua_block": http, "ssl_session_fetch_by_lua_file": http,
         "ssl_session_store_by_lua_block": http, "ssl_session_store_by_lua_file": http,
         "server_tokens": all,
+        // echo-nginx-module's (location and location if).
+        "echo": [.location], "echo_duplicate": [.location], "echo_flush": [.location], "echo_sleep": [.location],
+        "echo_blocking_sleep": [.location], "echo_reset_timer": [.location], "echo_read_request_body": [.location],
+        "echo_request_body": [.location], "echo_location": [.location], "echo_location_async": [.location],
+        "echo_subrequest": [.location], "echo_subrequest_async": [.location], "echo_exec": [.location],
+        "echo_status": [.location], "echo_foreach_split": [.location], "echo_end": [.location],
+        "echo_before_body": [.location], "echo_after_body": [.location],
         // headers-more-nginx-module's (also in location if).
         "more_set_headers": all, "more_clear_headers": all, "more_set_input_headers": all, "more_clear_input_headers": all,
     ]
