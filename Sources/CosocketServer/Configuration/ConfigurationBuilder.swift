@@ -1,5 +1,8 @@
 import CosocketCore
 import CosocketLua
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Turns the parsed `nginx.conf` tree into a ``ServerConfiguration``: checks each directive
 /// in its context, applies nginx's inheritance (http → server → location), and rejects
@@ -95,8 +98,17 @@ public struct ConfigurationBuilder {
 
     public func build(_ nodes: [ConfigNode]) throws(ConfigError) -> ServerConfiguration {
         var configuration = ServerConfiguration()
+        // nginx's workers keep `TZ` and what `env` lists of the environment.
+        configuration.lua.environment = getenv("TZ").map { ["TZ": String(cString: $0)] } ?? [:]
         for node in nodes {
             switch node.name {
+            case "env":
+                let entry = try single(node)
+                if let equals = entry.firstIndex(of: "=") {
+                    configuration.lua.environment?[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
+                } else if let value = getenv(entry) {
+                    configuration.lua.environment?[entry] = String(cString: value)
+                }
             case "worker_processes":
                 let value = try single(node)
                 if value == "auto" {

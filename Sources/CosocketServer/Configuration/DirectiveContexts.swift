@@ -24,7 +24,7 @@ enum DirectiveContexts {
     /// does not have, and change nothing a Lua handler can observe here.
     static let ignored: [String: Set<DirectiveContext>] = [
         // main
-        "user": main, "load_module": main, "env": main, "worker_rlimit_nofile": main, "worker_cpu_affinity": main,
+        "user": main, "load_module": main, "worker_rlimit_nofile": main, "worker_cpu_affinity": main,
         "pcre_jit": main, "worker_priority": main, "worker_rlimit_core": main,
         "working_directory": main, "timer_resolution": main, "lock_file": main, "worker_shutdown_timeout": main,
         // events
@@ -72,7 +72,7 @@ enum DirectiveContexts {
         "ssl_client_hello_by_lua_block": httpServer, "ssl_client_hello_by_lua_file": httpServer,
         "ssl_session_fetch_by_lua_block": http, "ssl_session_fetch_by_lua_file": http,
         "ssl_session_store_by_lua_block": http, "ssl_session_store_by_lua_file": http,
-        "server_tokens": all,
+        "server_tokens": all, "env": main,
         // echo-nginx-module's (location and location if).
         "echo": [.location], "echo_duplicate": [.location], "echo_flush": [.location], "echo_sleep": [.location],
         "echo_blocking_sleep": [.location], "echo_reset_timer": [.location], "echo_read_request_body": [.location],
