@@ -45,6 +45,8 @@ public struct ConfigurationBuilder {
         var checkClientAbort = false
         var absoluteRedirect = true
         var serverTokens = true
+        var staticRoot: String?
+        var indexFiles = ["index.html"]
         var outputHeaderEdits: [HeaderEdit] = []
         var inputHeaderEdits: [HeaderEdit] = []
         var socketDefaults = EngineConfiguration()
@@ -325,14 +327,15 @@ public struct ConfigurationBuilder {
         for location in locationNodes {
             definitions.append(try buildLocation(location, inherited: inherited, serverLevel: serverLevel, configuration: &configuration))
         }
-        var serverOnly: Location?
+        // A request no location matches takes the server's settings: its rewrite-module
+        // script, then nginx's static module.
+        var settings = serverLevel
+        try finish(&settings, inherited)
         if !serverLevel.serverScript.isEmpty {
-            var settings = serverLevel
-            try finish(&settings, inherited)
             settings.runsScript = true
             settings.declaredVariables = RewriteScript.variableNames(of: settings.serverScript).map { ($0, "") }
-            serverOnly = Location(settings)
         }
+        let serverOnly = Location(settings)
         if inherited.ssl.sslOn {
             for address in listen where sslListens[address] == nil { sslListens[address] = listenNodes[address] ?? node }
         }
@@ -404,6 +407,11 @@ public struct ConfigurationBuilder {
             case "content_by_lua_block", "content_by_lua_file", "content_by_lua":
                 location.content = try luaSource(child, phase: "content_by_lua")
             case _ where EchoDirectives.names.contains(child.name): echo.append(child)
+            case "alias":
+                var alias = try single(child)
+                if !alias.hasPrefix("/") && !alias.hasPrefix("$") { alias = prefix + "/" + alias }
+                location.staticAlias = alias
+                if pattern.modifier != .regex && pattern.modifier != .caseInsensitiveRegex { location.aliasedPrefix = pattern.name }
             default: try ignoreOrReject(child, in: .location, &configuration)
             }
         }
@@ -475,7 +483,7 @@ public struct ConfigurationBuilder {
     private static let notInLocationIf: Set<String> = ([
         "default_type", "types", "lua_filter_yield", "client_max_body_size", "keepalive_timeout", "keepalive_requests",
         "send_timeout", "client_body_buffer_size", "client_body_temp_path", "absolute_redirect", "client_body_timeout",
-        "resolver", "resolver_timeout", "server_tokens",
+        "resolver", "resolver_timeout", "server_tokens", "index",
         // Ours, at the levels `resolver` has (the other `lua_socket_*` are allowed in `if`).
         "lua_system_resolver", "lua_socket_connect_fallback",
     ] as Set<String>).union(LuaSSLDirectives.names)
@@ -574,6 +582,8 @@ public struct ConfigurationBuilder {
         location.checkClientAbort = inherited.checkClientAbort
         location.absoluteRedirect = inherited.absoluteRedirect
         location.serverTokens = inherited.serverTokens
+        location.staticRoot = inherited.staticRoot ?? prefix + "/html"
+        location.indexFiles = inherited.indexFiles
         location.outputHeaderEdits = inherited.outputHeaderEdits
         location.inputHeaderEdits = inherited.inputHeaderEdits
         location.socketDefaults = inherited.setsSocketDefaults ? inherited.socketDefaults : nil
@@ -651,6 +661,14 @@ public struct ConfigurationBuilder {
             }
         case "absolute_redirect":
             inherited.absoluteRedirect = try flag(node)
+        case "root":
+            // Also in `location if`; a relative root starts at the prefix.
+            let root = try single(node)
+            inherited.staticRoot = (root.hasPrefix("/") || root.hasPrefix("$") ? root : prefix + "/" + root)
+            if inherited.staticRoot?.hasSuffix("/") == true { inherited.staticRoot?.removeLast() }
+        case "index":
+            guard !node.arguments.isEmpty else { throw node.error(.invalidArgumentCount(node.name)) }
+            inherited.indexFiles = node.arguments
         case "server_tokens":
             // `build` and a string (nginx Plus) show the version as `on` does.
             inherited.serverTokens = try single(node) != "off"

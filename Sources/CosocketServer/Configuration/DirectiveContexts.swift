@@ -37,7 +37,7 @@ enum DirectiveContexts {
         
         "reset_timedout_connection": all, "open_file_cache": all,
         "open_file_cache_valid": all, "open_file_cache_min_uses": all, "open_file_cache_errors": all,
-        "root": all, "index": all, "proxy_temp_path": all,
+        "proxy_temp_path": all,
         "fastcgi_temp_path": all, "uwsgi_temp_path": all, "scgi_temp_path": all,
         "chunked_transfer_encoding": all, "postpone_output": all, "lingering_close": all, "lingering_time": all,
         "lingering_timeout": all, "satisfy": all, "limit_rate": all, "etag": all, "error_log": anyLevel,
@@ -72,7 +72,7 @@ enum DirectiveContexts {
         "ssl_client_hello_by_lua_block": httpServer, "ssl_client_hello_by_lua_file": httpServer,
         "ssl_session_fetch_by_lua_block": http, "ssl_session_fetch_by_lua_file": http,
         "ssl_session_store_by_lua_block": http, "ssl_session_store_by_lua_file": http,
-        "server_tokens": all, "env": main,
+        "server_tokens": all, "env": main, "root": all, "index": all, "alias": [.location],
         // echo-nginx-module's (location and location if).
         "echo": [.location], "echo_duplicate": [.location], "echo_flush": [.location], "echo_sleep": [.location],
         "echo_blocking_sleep": [.location], "echo_reset_timer": [.location], "echo_read_request_body": [.location],

@@ -61,6 +61,11 @@ struct HTTPResponseHead {
     var omitsServer = false
     var omitsDate = false
     var omitsContentType = false
+    /// `Last-Modified` and `Location` as nginx's own modules set them (the static module, a
+    /// redirect): written after the framing, where nginx writes its built-in fields; the
+    /// handler's headers of those names go out with the others.
+    var builtInLastModified: String?
+    var builtInLocation: String?
 
     /// Writes the head in nginx's order: the status line, `Server` (`nginx` with
     /// `server_tokens off`, as nginx has it, ours otherwise), `Date`, `Content-Type`, the
@@ -71,7 +76,7 @@ struct HTTPResponseHead {
         into buffer: inout ByteBuffer, framing: BodyFraming, keepAlive: Bool, defaultType: String, date: String,
         serverTokens: Bool = true
     ) {
-        var bound = 192 + defaultType.utf8.count + date.utf8.count
+        var bound = 192 + defaultType.utf8.count + date.utf8.count + (builtInLocation?.utf8.count ?? 0) + 48
         for (name, values) in headers {
             for value in values { bound += name.utf8.count + value.utf8.count + 4 }
         }
@@ -115,6 +120,16 @@ struct HTTPResponseHead {
                 out.put("Transfer-Encoding: chunked\r\n")
             case .untilClose, .none:
                 break
+            }
+            if let builtInLastModified {
+                out.put("Last-Modified: ")
+                out.put(builtInLastModified)
+                out.put("\r\n")
+            }
+            if let builtInLocation {
+                out.put("Location: ")
+                out.put(builtInLocation)
+                out.put("\r\n")
             }
             // nginx answers a protocol switch with `Connection: upgrade` (the client's
             // connection is then a request socket's, see `ngx.req.socket(true)`).

@@ -178,8 +178,7 @@ final class ServerWorker: @unchecked Sendable {
         let location = request.location
         if !location.settings.inputHeaderEdits.isEmpty { request.applyInputHeaderEdits() }
         guard let first = location.settings.phases.first else {
-            request.response.status = 404
-            request.exitStatus = 404
+            request.serveStaticFile()
             request.end()
             return
         }
@@ -221,7 +220,13 @@ final class ServerWorker: @unchecked Sendable {
     func startNextPhase(of request: RequestContext, in context: LuaContext) -> Bool {
         if request.uriJumpPending && !jump(request) { return false }
         let phases = request.location.settings.phases
-        guard request.nextPhase < phases.count else { return false }
+        guard request.nextPhase < phases.count else {
+            // No content handler after the rewrite and access phases: nginx's static module.
+            if request.location.settings.content == nil && request.exitStatus == nil && !request.luaWroteOutput {
+                request.serveStaticFile()
+            }
+            return false
+        }
         let phase = phases[request.nextPhase]
         request.nextPhase += 1
         context.kind = .request(phase: phase.name)
