@@ -55,6 +55,9 @@ public struct ConfigurationBuilder {
         /// This level has `lua_ssl_conf_command`s of its own: they replace the outer level's
         /// list instead of adding to it, as nginx merges array directives.
         var ownsLuaSSLConfCommands = false
+        /// This level has `add_header`s of its own (they replace the outer level's).
+        var ownsAddedHeaders = false
+        var addedHeaders: [AddedHeader] = []
         /// `ssl_*` (http and server).
         var ssl = SSLServerDirectives.Settings()
         /// `ssl_client_hello_by_lua*` (http and server).
@@ -272,6 +275,7 @@ public struct ConfigurationBuilder {
         var inherited = outer
         inherited.ssl = outer.ssl.inherited()
         inherited.ownsLuaSSLConfCommands = false
+        inherited.ownsAddedHeaders = false
         var sslListens: [ListenAddress: ConfigNode] = [:]
         var listenNodes: [ListenAddress: ConfigNode] = [:]
         var listen: [ListenAddress] = []
@@ -392,6 +396,7 @@ public struct ConfigurationBuilder {
         let pattern = try LocationPattern(directive: node)
         var inherited = outer
         inherited.ownsLuaSSLConfCommands = false
+        inherited.ownsAddedHeaders = false
         var location = serverLevel
         var nested: [ConfigNode] = []
         var steps: [PendingStep] = []
@@ -451,6 +456,7 @@ public struct ConfigurationBuilder {
     ) throws(ConfigError) -> RewriteStep {
         var inherited = outer
         inherited.ownsLuaSSLConfCommands = false
+        inherited.ownsAddedHeaders = false
         var settings = enclosing
         var steps: [RewriteStep] = []
         var echo: [ConfigNode] = []
@@ -585,6 +591,7 @@ public struct ConfigurationBuilder {
         location.staticRoot = inherited.staticRoot ?? prefix + "/html"
         location.indexFiles = inherited.indexFiles
         location.outputHeaderEdits = inherited.outputHeaderEdits
+        location.addedHeaders = inherited.addedHeaders
         location.inputHeaderEdits = inherited.inputHeaderEdits
         location.socketDefaults = inherited.setsSocketDefaults ? inherited.socketDefaults : nil
         location.phases = [("rewrite", location.rewrite), ("access", location.access), ("content", location.content)]
@@ -669,6 +676,13 @@ public struct ConfigurationBuilder {
         case "index":
             guard !node.arguments.isEmpty else { throw node.error(.invalidArgumentCount(node.name)) }
             inherited.indexFiles = node.arguments
+        case "add_header":
+            let header = try AddedHeader.parse(node)
+            if !inherited.ownsAddedHeaders {
+                inherited.addedHeaders = []
+                inherited.ownsAddedHeaders = true
+            }
+            inherited.addedHeaders.append(header)
         case "server_tokens":
             // `build` and a string (nginx Plus) show the version as `on` does.
             inherited.serverTokens = try single(node) != "off"

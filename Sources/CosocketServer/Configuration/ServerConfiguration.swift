@@ -99,6 +99,8 @@ public struct LocationConfiguration: Sendable {
     public var indexFiles = ["index.html"]
     /// headers-more's `more_set_headers` and `more_clear_headers`, outer levels' first.
     var outputHeaderEdits: [HeaderEdit] = []
+    /// `add_header`s (the innermost level that has any).
+    var addedHeaders: [AddedHeader] = []
     /// `more_set_input_headers` and `more_clear_input_headers`, outer levels' first.
     var inputHeaderEdits: [HeaderEdit] = []
 }

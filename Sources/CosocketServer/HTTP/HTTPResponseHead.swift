@@ -26,6 +26,16 @@ struct HTTPResponseHead {
         headers.append((Self.escapingLineBreaks(name), sent))
     }
 
+    /// Adds a header after any of the same name (nginx's `add_header`).
+    mutating func append(_ name: String, _ value: String) {
+        let value = Self.escapingLineBreaks(value)
+        if let index = headers.firstIndex(where: { Self.sameName($0.name, name) }) {
+            headers[index].values.append(value)
+        } else {
+            headers.append((Self.escapingLineBreaks(name), [value]))
+        }
+    }
+
     private static func hasLineBreak(_ text: String) -> Bool {
         text.utf8.containsByte(where: { $0 == 13 || $0 == 10 })
     }

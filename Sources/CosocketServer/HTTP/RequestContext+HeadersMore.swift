@@ -23,6 +23,16 @@ extension RequestContext {
         }
     }
 
+    /// `add_header`, after headers-more's edits as nginx's filter order has it.
+    func applyAddedHeaders() {
+        let status = exitStatus ?? response.status
+        for header in location.settings.addedHeaders where header.applies(to: status) {
+            let value = VariableTemplate.expand(header.value, scriptVariable)
+            guard !value.isEmpty else { continue }
+            response.append(header.name, value)
+        }
+    }
+
     func applyInputHeaderEdits() {
         for edit in location.settings.inputHeaderEdits {
             guard edit.applies(status: nil, type: requestHeader(named: "Content-Type")) else { continue }

@@ -556,6 +556,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         // (Used in place: a local copy would share its storage and make `clear()` allocate.)
         worker.headScratch.clear()
         if !location.settings.outputHeaderEdits.isEmpty { applyOutputHeaderEdits() }
+        if !location.settings.addedHeaders.isEmpty { applyAddedHeaders() }
         response.write(
             into: &worker.headScratch, framing: framing, keepAlive: keepAlive, defaultType: location.contentType(forExtension: pathExtension()),
             date: worker.date.current(), serverTokens: location.settings.serverTokens)
@@ -587,6 +588,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
             streamedUntilClose = true
         }
         if !location.settings.outputHeaderEdits.isEmpty { applyOutputHeaderEdits() }
+        if !location.settings.addedHeaders.isEmpty { applyAddedHeaders() }
         response.write(
             into: &out, framing: framing, keepAlive: keepAlive, defaultType: location.contentType(forExtension: pathExtension()),
             date: worker.date.current(), serverTokens: location.settings.serverTokens)
