@@ -594,6 +594,9 @@ public struct ConfigurationBuilder {
         location.addedHeaders = inherited.addedHeaders
         location.inputHeaderEdits = inherited.inputHeaderEdits
         location.socketDefaults = inherited.setsSocketDefaults ? inherited.socketDefaults : nil
+        location.editsOutputHeaders = !location.outputHeaderEdits.isEmpty || !location.addedHeaders.isEmpty
+        location.editsInputHeaders = !location.inputHeaderEdits.isEmpty
+        location.servesStaticFiles = location.content == nil
         location.phases = [("rewrite", location.rewrite), ("access", location.access), ("content", location.content)]
             .compactMap { name, source in source.map { LuaPhase(name: name, source: $0) } }
     }

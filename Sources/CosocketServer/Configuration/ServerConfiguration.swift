@@ -101,6 +101,12 @@ public struct LocationConfiguration: Sendable {
     var outputHeaderEdits: [HeaderEdit] = []
     /// `add_header`s (the innermost level that has any).
     var addedHeaders: [AddedHeader] = []
+    /// Whether any of the three lists above and below has entries, and whether the location
+    /// serves static files (it has no content handler): flags for the hot path, where
+    /// reading an array or an optional source through the settings costs a retain and a release.
+    var editsOutputHeaders = false
+    var editsInputHeaders = false
+    var servesStaticFiles = true
     /// `more_set_input_headers` and `more_clear_input_headers`, outer levels' first.
     var inputHeaderEdits: [HeaderEdit] = []
 }

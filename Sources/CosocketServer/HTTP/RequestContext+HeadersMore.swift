@@ -2,7 +2,13 @@
 /// `header_filter_by_lua*`), the request's once the rewrite-module script has run and before
 /// the Lua phases (the module's rewrite handler runs before lua-nginx-module's postponed one).
 extension RequestContext {
-    func applyOutputHeaderEdits() {
+    /// headers-more's edits, then `add_header`'s, as nginx's filter order has them.
+    func applyHeaderEdits() {
+        applyOutputHeaderEdits()
+        applyAddedHeaders()
+    }
+
+    private func applyOutputHeaderEdits() {
         for edit in location.settings.outputHeaderEdits {
             let type = response.omitsContentType ? nil : response.values("Content-Type")?.last ?? location.contentType(forExtension: pathExtension())
             guard edit.applies(status: exitStatus ?? response.status, type: type) else { continue }
@@ -23,8 +29,7 @@ extension RequestContext {
         }
     }
 
-    /// `add_header`, after headers-more's edits as nginx's filter order has it.
-    func applyAddedHeaders() {
+    private func applyAddedHeaders() {
         let status = exitStatus ?? response.status
         for header in location.settings.addedHeaders where header.applies(to: status) {
             let value = VariableTemplate.expand(header.value, scriptVariable)

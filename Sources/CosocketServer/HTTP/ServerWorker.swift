@@ -176,7 +176,7 @@ final class ServerWorker: @unchecked Sendable {
         }
         // Read after the scripts: an `if` block that matched gave the request its settings.
         let location = request.location
-        if !location.settings.inputHeaderEdits.isEmpty { request.applyInputHeaderEdits() }
+        if location.settings.editsInputHeaders { request.applyInputHeaderEdits() }
         guard let first = location.settings.phases.first else {
             request.serveStaticFile()
             request.end()
@@ -222,7 +222,7 @@ final class ServerWorker: @unchecked Sendable {
         let phases = request.location.settings.phases
         guard request.nextPhase < phases.count else {
             // No content handler after the rewrite and access phases: nginx's static module.
-            if request.location.settings.content == nil && request.exitStatus == nil && !request.luaWroteOutput {
+            if request.location.settings.servesStaticFiles && request.exitStatus == nil && !request.luaWroteOutput {
                 request.serveStaticFile()
             }
             return false
