@@ -59,4 +59,15 @@ import Testing
         // nginx's built-in types know no css without mime.types: default_type.
         #expect(response.header("Content-Type") == "text/plain")
     }
+
+    /// `internal`: a 404 for the client, reachable by an internal redirect (as nginx).
+    @Test func internalLocationsAreNotTheClientsToAskFor() throws {
+        let server = try TestServer(server: """
+            location /hidden { internal; content_by_lua_block { ngx.say("hidden") } }
+            location /go { rewrite ^ /hidden last; }
+            """)
+        defer { server.stop() }
+        #expect(server.get("/hidden").status == 404)
+        #expect(server.get("/go").body == "hidden\n")
+    }
 }

@@ -412,6 +412,9 @@ public struct ConfigurationBuilder {
             case "content_by_lua_block", "content_by_lua_file", "content_by_lua":
                 location.content = try luaSource(child, phase: "content_by_lua")
             case _ where EchoDirectives.names.contains(child.name): echo.append(child)
+            case "internal":
+                guard child.arguments.isEmpty else { throw child.error(.invalidArgumentCount(child.name)) }
+                location.isInternal = true
             case "alias":
                 var alias = try single(child)
                 if !alias.hasPrefix("/") && !alias.hasPrefix("$") { alias = prefix + "/" + alias }

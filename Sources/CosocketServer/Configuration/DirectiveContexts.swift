@@ -54,8 +54,6 @@ enum DirectiveContexts {
         "variables_hash_max_size": http, "variables_hash_bucket_size": http, "map_hash_bucket_size": http,
         "lua_malloc_trim": http, "lua_sa_restart": http, "lua_worker_thread_vm_pool_size": http,
         "rewrite_by_lua_no_postpone": http, "access_by_lua_no_postpone": http, "lua_load_resty_core": http,
-        // location
-        "internal": [.location],
     ]
 
     /// Directives this host implements at some levels, and every level nginx allows them at.
@@ -72,7 +70,7 @@ enum DirectiveContexts {
         "ssl_client_hello_by_lua_block": httpServer, "ssl_client_hello_by_lua_file": httpServer,
         "ssl_session_fetch_by_lua_block": http, "ssl_session_fetch_by_lua_file": http,
         "ssl_session_store_by_lua_block": http, "ssl_session_store_by_lua_file": http,
-        "server_tokens": all, "add_header": all, "env": main, "root": all, "index": all, "alias": [.location],
+        "internal": [.location], "server_tokens": all, "add_header": all, "env": main, "root": all, "index": all, "alias": [.location],
         // echo-nginx-module's (location and location if).
         "echo": [.location], "echo_duplicate": [.location], "echo_flush": [.location], "echo_sleep": [.location],
         "echo_blocking_sleep": [.location], "echo_reset_timer": [.location], "echo_read_request_body": [.location],

@@ -104,6 +104,9 @@ public struct LocationConfiguration: Sendable {
     /// Whether any of the three lists above and below has entries, and whether the location
     /// serves static files (it has no content handler): flags for the hot path, where
     /// reading an array or an optional source through the settings costs a retain and a release.
+    /// `internal`: only internal redirects and subrequests reach the location; a client's
+    /// request for it gets a 404.
+    public var isInternal = false
     var editsOutputHeaders = false
     var editsInputHeaders = false
     var servesStaticFiles = true
