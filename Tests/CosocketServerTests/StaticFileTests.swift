@@ -70,4 +70,43 @@ import Testing
         #expect(server.get("/hidden").status == 404)
         #expect(server.get("/go").body == "hidden\n")
     }
+
+    /// `allow`/`deny`: the first matching rule decides, before `access_by_lua*`; a level with
+    /// rules of its own replaces the outer level's (checked with ref-nginx).
+    @Test func allowAndDenyDecideByTheFirstMatchingRule() throws {
+        let server = try TestServer(server: """
+            deny all;
+            location /open { allow 127.0.0.0/8; deny all; content_by_lua_block { ngx.say("open") } }
+            location /closed { deny 127.0.0.1; allow all; access_by_lua_block { ngx.log(ngx.ERR, "ran") } content_by_lua_block { ngx.say("no") } }
+            location /six { allow ::1; deny all; content_by_lua_block { ngx.say("six") } }
+            location /inherited { content_by_lua_block { ngx.say("no") } }
+            """)
+        defer { server.stop() }
+        #expect(server.get("/open").body == "open\n")
+        #expect(server.get("/closed").status == 403)
+        #expect(server.log.contains("access forbidden by rule"))
+        #expect(!server.log.contains("ran"))
+        #expect(server.get("/six").status == 403)
+        #expect(server.get("/inherited").status == 403)
+        #expect(configurationError("events {}\nhttp { server { listen 127.0.0.1:1; allow 300.1.1.1; } }")?.contains("invalid parameter") == true)
+    }
+
+    @Test func accessRulesMatchNetworks() throws {
+        func rule(_ text: String, allows: Bool = true) -> AccessRule {
+            let parts = text.split(separator: "/")
+            let address = AccessRule.address(String(parts[0]))!
+            return AccessRule(allows: allows, match: .network(address, prefix: parts.count == 2 ? Int(parts[1])! : address.count * 8))
+        }
+        let client = AccessRule.address("192.168.1.77")
+        #expect(rule("192.168.1.0/24").matches(client))
+        #expect(rule("192.168.1.64/26").matches(client))
+        #expect(!rule("192.168.1.0/26").matches(client))
+        #expect(rule("0.0.0.0/0").matches(client))
+        #expect(rule("192.168.1.0/24").matches(AccessRule.address("::ffff:192.168.1.5")))
+        #expect(!rule("::1").matches(client))
+        #expect(rule("2001:db8::/32").matches(AccessRule.address("2001:db8:1::5")))
+        #expect(!rule("2001:db8::/33").matches(AccessRule.address("2001:db8:8000::5")))
+        #expect(AccessRule(allows: true, match: .unix).matches(nil))
+        #expect(AccessRule.allows([rule("10.0.0.0/8", allows: false)], client))
+    }
 }

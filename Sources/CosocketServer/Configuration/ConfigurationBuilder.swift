@@ -57,6 +57,8 @@ public struct ConfigurationBuilder {
         var ownsLuaSSLConfCommands = false
         /// This level has `add_header`s of its own (they replace the outer level's).
         var ownsAddedHeaders = false
+        var ownsAccessRules = false
+        var accessRules: [AccessRule] = []
         var addedHeaders: [AddedHeader] = []
         /// `ssl_*` (http and server).
         var ssl = SSLServerDirectives.Settings()
@@ -276,6 +278,7 @@ public struct ConfigurationBuilder {
         inherited.ssl = outer.ssl.inherited()
         inherited.ownsLuaSSLConfCommands = false
         inherited.ownsAddedHeaders = false
+        inherited.ownsAccessRules = false
         var sslListens: [ListenAddress: ConfigNode] = [:]
         var listenNodes: [ListenAddress: ConfigNode] = [:]
         var listen: [ListenAddress] = []
@@ -397,6 +400,7 @@ public struct ConfigurationBuilder {
         var inherited = outer
         inherited.ownsLuaSSLConfCommands = false
         inherited.ownsAddedHeaders = false
+        inherited.ownsAccessRules = false
         var location = serverLevel
         var nested: [ConfigNode] = []
         var steps: [PendingStep] = []
@@ -460,6 +464,7 @@ public struct ConfigurationBuilder {
         var inherited = outer
         inherited.ownsLuaSSLConfCommands = false
         inherited.ownsAddedHeaders = false
+        inherited.ownsAccessRules = false
         var settings = enclosing
         var steps: [RewriteStep] = []
         var echo: [ConfigNode] = []
@@ -492,7 +497,7 @@ public struct ConfigurationBuilder {
     private static let notInLocationIf: Set<String> = ([
         "default_type", "types", "lua_filter_yield", "client_max_body_size", "keepalive_timeout", "keepalive_requests",
         "send_timeout", "client_body_buffer_size", "client_body_temp_path", "absolute_redirect", "client_body_timeout",
-        "resolver", "resolver_timeout", "server_tokens", "index",
+        "resolver", "resolver_timeout", "server_tokens", "index", "allow", "deny",
         // Ours, at the levels `resolver` has (the other `lua_socket_*` are allowed in `if`).
         "lua_system_resolver", "lua_socket_connect_fallback",
     ] as Set<String>).union(LuaSSLDirectives.names)
@@ -595,10 +600,12 @@ public struct ConfigurationBuilder {
         location.indexFiles = inherited.indexFiles
         location.outputHeaderEdits = inherited.outputHeaderEdits
         location.addedHeaders = inherited.addedHeaders
+        location.accessRules = inherited.accessRules
         location.inputHeaderEdits = inherited.inputHeaderEdits
         location.socketDefaults = inherited.setsSocketDefaults ? inherited.socketDefaults : nil
         location.editsOutputHeaders = !location.outputHeaderEdits.isEmpty || !location.addedHeaders.isEmpty
         location.editsInputHeaders = !location.inputHeaderEdits.isEmpty
+        location.checksAccess = !location.accessRules.isEmpty
         location.servesStaticFiles = location.content == nil
         location.phases = [("rewrite", location.rewrite), ("access", location.access), ("content", location.content)]
             .compactMap { name, source in source.map { LuaPhase(name: name, source: $0) } }
@@ -682,6 +689,13 @@ public struct ConfigurationBuilder {
         case "index":
             guard !node.arguments.isEmpty else { throw node.error(.invalidArgumentCount(node.name)) }
             inherited.indexFiles = node.arguments
+        case "allow", "deny":
+            let rule = try AccessRule.parse(node)
+            if !inherited.ownsAccessRules {
+                inherited.accessRules = []
+                inherited.ownsAccessRules = true
+            }
+            inherited.accessRules.append(rule)
         case "add_header":
             let header = try AddedHeader.parse(node)
             if !inherited.ownsAddedHeaders {

@@ -107,8 +107,11 @@ public struct LocationConfiguration: Sendable {
     /// `internal`: only internal redirects and subrequests reach the location; a client's
     /// request for it gets a 404.
     public var isInternal = false
+    /// `allow` and `deny` (the innermost level that has any).
+    var accessRules: [AccessRule] = []
     var editsOutputHeaders = false
     var editsInputHeaders = false
+    var checksAccess = false
     var servesStaticFiles = true
     /// `more_set_input_headers` and `more_clear_input_headers`, outer levels' first.
     var inputHeaderEdits: [HeaderEdit] = []

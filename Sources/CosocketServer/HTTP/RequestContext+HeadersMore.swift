@@ -38,6 +38,16 @@ extension RequestContext {
         }
     }
 
+    /// `allow`/`deny`: whether the client may go on; a denied one is logged as nginx logs it.
+    func passesAccessRules() -> Bool {
+        let client = remoteAddress == "unix:" ? nil : AccessRule.address(remoteAddress)
+        guard AccessRule.allows(location.settings.accessRules, client) else {
+            worker.lua.errorLog.log(.error, "access forbidden by rule")
+            return false
+        }
+        return true
+    }
+
     func applyInputHeaderEdits() {
         for edit in location.settings.inputHeaderEdits {
             guard edit.applies(status: nil, type: requestHeader(named: "Content-Type")) else { continue }

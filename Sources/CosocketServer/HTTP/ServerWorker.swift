@@ -177,6 +177,13 @@ final class ServerWorker: @unchecked Sendable {
         // Read after the scripts: an `if` block that matched gave the request its settings.
         let location = request.location
         if location.settings.editsInputHeaders { request.applyInputHeaderEdits() }
+        // The access module runs before `access_by_lua*`.
+        if location.settings.checksAccess && !request.passesAccessRules() {
+            request.response.status = 403
+            request.exitStatus = 403
+            request.end()
+            return
+        }
         guard let first = location.settings.phases.first else {
             request.serveStaticFile()
             request.end()
