@@ -43,7 +43,12 @@ func selectTarget() {
         exit(2)
     }
     selectedTarget = target
+    // `COSOCKET_FUZZ_SELFTEST=1`: every input counts as a crash, to check that a finding fails
+    // scripts/fuzz and scripts/test.
+    if getenv("COSOCKET_FUZZ_SELFTEST") != nil { selfTest = true }
 }
+
+nonisolated(unsafe) var selfTest = false
 
 /// Also exported under libFuzzer's names, in case its own `main` is the one linked (it pulls
 /// its driver from the runtime archive): then it calls these two.
@@ -56,6 +61,7 @@ public func fuzzerInitialize(_ argc: UnsafeMutablePointer<Int32>?, _ argv: Unsaf
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let input = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
+    fuzzCheck(!selfTest, "COSOCKET_FUZZ_SELFTEST is set")
     selectedTarget?.run(input)
     return 0
 }
