@@ -147,7 +147,8 @@ import Testing
         for name in ["lua_system_resolver", "lua_socket_connect_fallback"] {
             #expect(configurationError(wrapped("location / { if ($arg_a) { \(name) off; } }")) == "\"\(name)\" directive is not allowed here")
             #expect(configurationError("\(name) off; events {} http { }") == "\"\(name)\" directive is not allowed here")
-            #expect(configurationError(wrapped("\(name) maybe;")) == "\"\(name)\" directive invalid value \"maybe\", it must be \"on\" or \"off\"")
+            #expect(configurationError(wrapped("\(name) maybe;")) == "invalid value \"maybe\" in \"\(name)\" directive, it must be \"on\" or \"off\"")
+            #expect(configurationError("events {} http { lua_code_cache maybe; }") == "invalid value \"maybe\" in \"lua_code_cache\" directive, it must be \"on\" or \"off\"")
             #expect(configurationError("events {} http { \(name) on off; }") == "invalid number of arguments in \"\(name)\" directive")
             #expect(configurationError(wrapped("location / { \(name) off; }")) == nil)
         }

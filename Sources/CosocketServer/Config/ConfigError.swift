@@ -30,6 +30,8 @@ public struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
         /// `"foo" directive <message>` — how nginx reports a handler's
         /// complaint, e.g. `"keepalive_timeout" directive invalid value`.
         case directive(name: String, message: String)
+        /// An on/off directive given something else, in nginx's words.
+        case invalidFlag(name: String, value: String)
         /// A handler's complaint that nginx words without the directive's name, e.g.
         /// `duplicate thread pool "p"`.
         case invalid(String)
@@ -92,6 +94,7 @@ public struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
         case .directiveHasNoOpeningBrace(let n): return "directive \"\(n)\" has no opening \"{\""
         case .invalidArgumentCount(let n): return "invalid number of arguments in \"\(n)\" directive"
         case .directive(let n, let m): return "\"\(n)\" directive \(m)"
+        case .invalidFlag(let n, let v): return "invalid value \"\(v)\" in \"\(n)\" directive, it must be \"on\" or \"off\""
         case .invalid(let m): return m
         case .fileOperationFailed(let op, let path, let reason): return "\(op) \"\(path)\" failed (\(reason))"
         case .includeTooDeep(let path, let limit):

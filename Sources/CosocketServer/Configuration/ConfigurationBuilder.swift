@@ -850,7 +850,7 @@ public struct ConfigurationBuilder {
         case "on": return true
         case "off": return false
         default:
-            throw node.error(.directive(name: node.name, message: "invalid value \"\(node.arguments[0])\", it must be \"on\" or \"off\""))
+            throw node.error(.invalidFlag(name: node.name, value: node.arguments[0]))
         }
     }
 

@@ -40,7 +40,7 @@ public enum LuaDirectives {
         switch node.name {
         case "lua_package_path": lua.packagePath = expandingPrefix(value, prefix)
         case "lua_package_cpath": lua.packageCPath = expandingPrefix(value, prefix)
-        case "lua_code_cache": lua.codeCache = value != "off"
+        case "lua_code_cache": lua.codeCache = try flag(node, value)
         case "lua_regex_cache_max_entries", "lua_regex_match_limit":
             guard let number = Int(value), number >= 0 else { throw node.error(.directive(name: node.name, message: "invalid value \"\(value)\"")) }
             if node.name == "lua_regex_match_limit" { lua.regexMatchLimit = number } else { lua.regexCacheMaxEntries = number }
@@ -108,7 +108,7 @@ public enum LuaDirectives {
         switch value {
         case "on": return true
         case "off": return false
-        default: throw node.error(.directive(name: node.name, message: "invalid value \"\(value)\", it must be \"on\" or \"off\""))
+        default: throw node.error(.invalidFlag(name: node.name, value: value))
         }
     }
 

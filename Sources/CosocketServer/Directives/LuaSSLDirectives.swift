@@ -51,7 +51,7 @@ public enum LuaSSLDirectives {
         case "lua_ssl_verify_default":
             let value = try single()
             guard value == "on" || value == "off" else {
-                throw node.error(.other("invalid value \"\(value)\" in \"\(node.name)\" directive, it must be \"on\" or \"off\""))
+                throw node.error(.invalidFlag(name: node.name, value: value))
             }
             tls.verifiesByDefault = value == "on"
         default:

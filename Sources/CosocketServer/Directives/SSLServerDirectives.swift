@@ -43,7 +43,7 @@ public enum SSLServerDirectives {
         func flag() throws(ConfigError) -> Bool {
             let value = try single()
             guard value == "on" || value == "off" else {
-                throw node.error(.other("invalid value \"\(value)\" in \"\(node.name)\" directive, it must be \"on\" or \"off\""))
+                throw node.error(.invalidFlag(name: node.name, value: value))
             }
             return value == "on"
         }
