@@ -44,8 +44,7 @@ struct Serve: ParsableCommand {
                 printError("built with \(TLSLibraryVersion.text)")
                 printError("TLS SNI support enabled")
                 // What nginx's own build would need for the modules built in here.
-                printError("configure arguments: --with-http_ssl_module --with-pcre-jit --with-threads "
-                    + "--add-module=ngx_devel_kit --add-module=lua-nginx-module")
+                printError("configure arguments: " + LuaConfiguration.configureArguments)
             }
             return
         }

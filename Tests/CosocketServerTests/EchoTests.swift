@@ -67,7 +67,7 @@ import Testing
                 server {
                     listen 127.0.0.1:@PORT@;
                     location /t { content_by_lua_block {
-                        ngx.say(require("mymod").x)
+                        ngx.say(require("mymod").x, " ", ngx.config.prefix())
                         ngx.say(os.getenv("COSOCKET_TEST_SET"), " ", tostring(os.getenv("PATH")), " ", os.getenv("HOME") ~= nil)
                     } }
                 }
@@ -76,7 +76,7 @@ import Testing
             files: ["html/mymod.lua": "return { x = 42 }"]
         )
         defer { server.stop() }
-        #expect(server.get("/t").body == "42\nbar nil true\n")
+        #expect(server.get("/t").body == "42 \(server.prefix)/\nbar nil true\n")
     }
 
     @Test func envIsAMainLevelDirective() {

@@ -405,8 +405,8 @@ extension NgxCoreAPI {
         // Debian's nginx is built --with-debug.
         lua_pushboolean(L, 1)
         lua_setfield(L, -2, "debug")
-        luaSetField(L, -1, "prefix", { L in luaPushString(L!, "./"); return 1 }, upvalue: worker)
-        luaSetField(L, -1, "nginx_configure", { L in luaPushString(L!, ""); return 1 }, upvalue: worker)
+        luaSetField(L, -1, "prefix", { L in luaPushString(L!, LuaWorker.from(L!).configuration.prefix); return 1 }, upvalue: worker)
+        luaSetField(L, -1, "nginx_configure", { L in luaPushString(L!, " " + LuaConfiguration.configureArguments); return 1 }, upvalue: worker)
         lua_setfield(L, -2, "config")
     }
 

@@ -30,6 +30,13 @@ public struct LuaConfiguration: Sendable {
     /// server sets it as nginx's `env` directives do (`TZ` and the names they list, with the
     /// values they give), since nginx clears the rest from its workers' environment.
     public var environment: [String: String]?
+    /// `ngx.config.prefix()`: the server prefix (`-p`) with its trailing slash.
+    public var prefix = "./"
+    /// What `nginx -V` and `ngx.config.nginx_configure()` report: the configure arguments an
+    /// nginx build would need for the modules built in here.
+    public static let configureArguments =
+        "--with-http_ssl_module --with-pcre-jit --with-threads --add-module=ngx_devel_kit --add-module=lua-nginx-module"
+        + " --add-module=headers-more-nginx-module --add-module=echo-nginx-module"
     /// `lua_shared_dict` directives, in order.
     public var sharedDicts: [SharedDictDeclaration] = []
     /// The zones behind `ngx.shared`, shared by all workers: the host attaches them

@@ -107,6 +107,7 @@ public struct ConfigurationBuilder {
         var configuration = ServerConfiguration()
         // nginx's workers keep `TZ` and what `env` lists of the environment.
         configuration.lua.environment = getenv("TZ").map { ["TZ": String(cString: $0)] } ?? [:]
+        configuration.lua.prefix = prefix.hasSuffix("/") ? prefix : prefix + "/"
         for node in nodes {
             switch node.name {
             case "env":
