@@ -92,4 +92,23 @@ import Testing
         for (index, client) in clients.enumerated() { client.send("GET /t?n=\(index) HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n") }
         for (index, client) in clients.enumerated() { #expect(client.readResponse()?.body == "\(index)a\(index)b") }
     }
+
+    /// More subrequests than the 20 stack slots Lua guarantees a C function: every result
+    /// arrives, in order. Headers set with `ngx.req.set_header` before are inherited (the
+    /// reference's README, `ngx.req.set_header`).
+    @Test func manyResultsAndInheritedHeaders() throws {
+        let server = try TestServer(server: #"""
+            location /n { content_by_lua_block { ngx.print(ngx.var.arg_i, ngx.var.http_x_set or "-") } }
+            location /t { content_by_lua_block {
+                ngx.req.set_header("X-Set", "!")
+                local reqs = {}
+                for i = 1, 40 do reqs[i] = { "/n", { args = { i = i } } } end
+                local out = {}
+                for i, res in ipairs({ ngx.location.capture_multi(reqs) }) do out[i] = res.body end
+                ngx.print(#out, " ", table.concat(out, ","))
+            } }
+            """#)
+        let expected = "40 " + (1...40).map { "\($0)!" }.joined(separator: ",")
+        #expect(server.get("/t").body == expected)
+    }
 }

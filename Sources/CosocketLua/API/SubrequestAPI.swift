@@ -72,6 +72,8 @@ enum SubrequestAPI {
         guard lua_type(L, 1) == LUA_TTABLE else { return L.argumentError(1, "table expected, got \(luaTypeName(L, 1))") }
         let total = lua_objlen(L, 1)
         guard total > 0 else { return L.fail("at least one subrequest should be specified") }
+        // One result per subrequest comes back on this stack (the C API guarantees 20 slots).
+        guard lua_checkstack(L, Int32(clamping: total + 8)) != 0 else { return L.fail("too many subrequests: \(total)") }
         let worker = LuaWorker.from(L)
         guard let coroutine = worker.current, let host = coroutine.context.request else { return L.fail("no request object found") }
         let context = coroutine.context
@@ -96,6 +98,8 @@ enum SubrequestAPI {
         coroutine.wait = .subrequests
         let problem = host.startSubrequests(specs) { results in
             worker.wake(coroutine, with: .push({ L in
+                // The stack may have shrunk since the call: without room, no results (nils).
+                guard lua_checkstack(L, Int32(clamping: results.count + 8)) != 0 else { return 0 }
                 for result in results { pushResult(L, result) }
                 return Int32(clamping: results.count)
             }))
