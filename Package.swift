@@ -14,6 +14,8 @@ let package = Package(
     products: [
         .library(name: "Cosocket", targets: ["Cosocket"]),
         .library(name: "CosocketLua", targets: ["CosocketLua"]),
+        /// For the fuzz targets (Fuzz/, a package of its own that depends on this one by path).
+        .library(name: "CosocketServer", targets: ["CosocketServer"]),
         .executable(name: "cosocket", targets: ["cosocket"]),
         .executable(name: "cosocket-bench", targets: ["cosocket-bench"]),
     ],

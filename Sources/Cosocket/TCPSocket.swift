@@ -108,7 +108,9 @@ public final class TCPSocket: @unchecked Sendable {
         let reader: UntilReader
 
         /// Without `limit`: the data before the next boundary. With `limit`: the next chunk of
-        /// at most `limit` bytes before the boundary, then `nil` once the boundary is reached.
+        /// at most `limit` bytes before the boundary, then `nil` once the boundary is reached
+        /// (with `inclusive`, the boundary comes whole on the chunk that reaches it, which may
+        /// then be longer than `limit`, as in the reference).
         public func next(limit: Int? = nil) async throws(CosocketError) -> ByteBuffer? {
             switch await socket.read(.until(reader, limit: limit)) {
             case .data(let data): return data

@@ -1,5 +1,6 @@
 #if os(Linux)
 import CosocketTestSupport
+import Glibc
 import Dispatch
 import NIOConcurrencyHelpers
 import NIOCore
@@ -23,6 +24,25 @@ import Testing
             """
         #expect(LoopEpollDiscovery.watchedDescriptors(inFDInfo: text) == [5, 12])
         #expect(LoopEpollDiscovery.watchedDescriptors(inFDInfo: "pos:\t0\n").isEmpty)
+    }
+
+    /// Found by AddressSanitizer: the discovery copied each entry's whole 256-byte `d_name`,
+    /// reading past entries glibc packs shorter (the last of a buffer, past its end). The
+    /// names, read in place, are those the directory has; under `--sanitize=address` (CI) the
+    /// old copy fails here, over a directory of many short names.
+    @Test func directoryEntryNamesAreReadInPlace() throws {
+        let directory = "/tmp/cosocket-dirent-\(getpid())"
+        mkdir(directory, 0o700)
+        defer {
+            for index in 0..<300 { unlink("\(directory)/\(index)") }
+            rmdir(directory)
+        }
+        for index in 0..<300 { close(open("\(directory)/\(index)", O_CREAT | O_WRONLY, 0o600)) }
+        let stream = try #require(opendir(directory))
+        defer { closedir(stream) }
+        var names: Set<String> = []
+        while let entry = readdir(stream) { names.insert(LoopEpollDiscovery.name(of: entry)) }
+        #expect(names == Set((0..<300).map(String.init) + [".", ".."]))
     }
 
     @Test func everyLoopOfTheGroupGetsAReadinessSet() throws {

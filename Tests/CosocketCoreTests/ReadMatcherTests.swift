@@ -131,6 +131,19 @@ private func splitStrategies() -> [(String, () -> Int)] {
         )
     }
 
+    /// Found by fuzzing (Fuzz/, read-matcher): a sized inclusive iteration cut its piece inside
+    /// the boundary, and the next receive, starting within it, read on past it. The reference
+    /// (checked with ref-run) bounds only the data by the size and hands the boundary whole on
+    /// the piece that reaches it.
+    @Test func untilSizedInclusiveKeepsTheBoundaryWhole() {
+        let reader = UntilReader(boundary: Array("ab".utf8), inclusive: true)
+        let one = ReadPattern.until(reader, limit: 1)
+        expectAllSplits("xxabyyabzz", [one, one, one, one, one, one, one, one], ["data:x", "data:x", "data:ab", "end", "data:y", "data:y", "data:ab", "end"])
+        let three = ReadPattern.until(reader, limit: 3)
+        expectAllSplits("xxabyyabzz", [three, three, three, three, three], ["data:xxab", "end", "data:yyab", "end", "fail:closed:zz"])
+        expectAllSplits("abz", [one, one, one, one], ["data:ab", "end", "data:z", "fail:closed:"])
+    }
+
     @Test func untilSizedHoldsBackBoundaryPrefix() {
         let reader = UntilReader(boundary: Array("--X".utf8), inclusive: false)
         let sized = ReadPattern.until(reader, limit: 2)

@@ -84,6 +84,10 @@ import Testing
     }
 
     @Test func searchAndDomain() {
+        // Found by fuzzing (Fuzz/, resolv-conf): `corp..` lost one dot to normalization and
+        // was kept as `corp.`, so every name searched in it ended in a dot.
+        #expect(ResolvConf.parse("search corp.. lab.test").search == ["lab.test"])
+        #expect(ResolvConf.parse("domain a..").search.isEmpty)
         #expect(ResolvConf.parse("domain Example.COM.").search == ["example.com"])
         #expect(ResolvConf.parse("domain a.example b.example").search == ["a.example"])
         #expect(ResolvConf.parse("search a.example\ndomain b.example").search == ["b.example"])

@@ -53,3 +53,34 @@ import Testing
         #expect(configurationError("events {}\nhttp { echo hi; }")?.contains("not allowed here") == true)
     }
 }
+
+/// `env` and `$prefix` in `lua_package_path`, as the reference has them (checked with ref-nginx).
+@Suite struct EnvironmentAndPrefixTests {
+    @Test func envListsWhatOsGetenvSeesAndPrefixExpands() throws {
+        let server = try TestServer(
+            """
+            env COSOCKET_TEST_SET=bar;
+            env HOME;
+            events {}
+            http {
+                lua_package_path "${prefix}html/?.lua;$prefix/html/?.lua;;";
+                server {
+                    listen 127.0.0.1:@PORT@;
+                    location /t { content_by_lua_block {
+                        ngx.say(require("mymod").x)
+                        ngx.say(os.getenv("COSOCKET_TEST_SET"), " ", tostring(os.getenv("PATH")), " ", os.getenv("HOME") ~= nil)
+                    } }
+                }
+            }
+            """,
+            files: ["html/mymod.lua": "return { x = 42 }"]
+        )
+        defer { server.stop() }
+        #expect(server.get("/t").body == "42\nbar nil true\n")
+    }
+
+    @Test func envIsAMainLevelDirective() {
+        #expect(configurationError("events {}\nhttp { env FOO; }")?.contains("not allowed here") == true)
+        #expect(configurationError("env FOO=1;\nevents {}\nhttp {}") == nil)
+    }
+}

@@ -87,6 +87,27 @@ import Testing
         #expect(raw.contains("<hr><center>cosocket</center>"))
     }
 
+    /// nginx's `add_header` (checked with ref-nginx): its statuses, `always`, empty values,
+    /// and a level with its own replacing the outer level's.
+    @Test func addHeaderAddsAsNginxDoes() throws {
+        let server = try TestServer(
+            server: """
+                location /a { content_by_lua_block { ngx.header["X-L"] = "l" ngx.say("a") } }
+                location /b { add_header X-B "$uri"; add_header X-Empty "$arg_none"; add_header X-E always always; return 404; }
+                location /c { add_header X-C c; add_header X-Always yes always; return 500; }
+                location /d { if ($arg_x) { add_header X-If if; } content_by_lua_block { ngx.say("d") } }
+                """,
+            http: "add_header X-Http http;")
+        defer { server.stop() }
+        #expect(Self.head(server, "/a").suffix(2) == ["X-L: l", "X-Http: http"])
+        #expect(Self.head(server, "/b").last == "X-E: always")
+        #expect(!Self.head(server, "/b").contains { $0.hasPrefix("X-B") || $0.hasPrefix("X-Empty") || $0.hasPrefix("X-Http") })
+        #expect(Self.head(server, "/c").last == "X-Always: yes")
+        #expect(!Self.head(server, "/c").contains("X-C: c"))
+        #expect(Self.head(server, "/d?x=1").last == "X-If: if")
+        #expect(Self.head(server, "/d").last == "X-Http: http")
+    }
+
     @Test func badOptionsAreConfigurationErrors() {
         func location(_ body: String) -> String? {
             configurationError("events {}\nhttp { server { listen 127.0.0.1:1; location / { \(body) } } }")

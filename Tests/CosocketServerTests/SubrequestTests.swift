@@ -111,4 +111,25 @@ import Testing
         let expected = "40 " + (1...40).map { "\($0)!" }.joined(separator: ",")
         #expect(server.get("/t").body == expected)
     }
+
+    /// A location without a content handler serves files (nginx's static module) to a
+    /// subrequest too; `internal` and `deny` do not stop subrequests.
+    @Test func staticInternalAndDeniedLocations() throws {
+        let server = try TestServer(
+            server: #"""
+                root html;
+                location /static/ { }
+                location /hidden { internal; content_by_lua_block { ngx.print("hidden") } }
+                location /denied { deny all; content_by_lua_block { ngx.print("denied-ran") } }
+                location /t { content_by_lua_block {
+                    for _, uri in ipairs{ "/static/a.txt", "/static/none.txt", "/hidden", "/denied" } do
+                        local r = ngx.location.capture(uri)
+                        ngx.say(r.status, " ", r.body)
+                    end
+                } }
+                """#, files: ["html/static/a.txt": "file body"])
+        #expect(server.get("/t").body == "200 file body\n404 \n200 hidden\n200 denied-ran\n")
+        #expect(server.get("/hidden").status == 404)
+        #expect(server.get("/denied").status == 403)
+    }
 }

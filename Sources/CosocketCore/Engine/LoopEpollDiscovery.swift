@@ -11,9 +11,7 @@ enum LoopEpollDiscovery {
         defer { closedir(directory) }
         var found: [CInt] = []
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
+            let name = Self.name(of: entry)
             guard let candidate = CInt(name), isEventPoll(candidate),
                 let info = FileContents.read("/proc/self/fdinfo/\(candidate)"),
                 watchedDescriptors(inFDInfo: String(decoding: info, as: UTF8.self)).contains(descriptor)
@@ -21,6 +19,14 @@ enum LoopEpollDiscovery {
             found.append(candidate)
         }
         return found.count == 1 ? found[0] : nil
+    }
+
+    /// The entry's name, read in place up to its NUL. Copying `d_name` out (a 256-byte tuple)
+    /// read past the entry: glibc packs entries at their `d_reclen`, so the last one of a
+    /// buffer can end well before 256 bytes of name (AddressSanitizer: heap-buffer-overflow).
+    static func name(of entry: UnsafeMutablePointer<dirent>) -> String {
+        guard let offset = MemoryLayout<dirent>.offset(of: \dirent.d_name) else { return "" }
+        return String(cString: (UnsafeRawPointer(entry) + offset).assumingMemoryBound(to: CChar.self))
     }
 
     private static func isEventPoll(_ descriptor: CInt) -> Bool {

@@ -106,7 +106,12 @@ public struct ReadMatcher: Sendable {
         let dataCount = reader.inclusive ? end : start
         guard let limit else { return .deliver(count: dataCount, consume: end, stripCR: false) }
         if dataCount == 0 { return .endOfIteration(consume: end) }
-        if dataCount <= limit {
+        // The size bounds the data before the boundary. As in the reference, a piece ends once
+        // it holds `limit` data bytes, before the boundary is looked at; an inclusive boundary
+        // otherwise rides whole on the piece that reaches it (`xxab` by `ab`: in pieces of 1,
+        // `x`, `x`, `ab`; of 3, `xxab`). Cutting a piece inside the boundary would lose it: the
+        // next receive, starting within it, could not match it any more.
+        if reader.inclusive ? start < limit : start <= limit {
             reader.endPending = true
             return .deliver(count: dataCount, consume: end, stripCR: false)
         }

@@ -93,7 +93,9 @@ public struct ResolvConf: Sendable, Equatable {
     /// root (`.`), which adds nothing, and for a domain DNS cannot carry.
     static func searchDomain(_ text: Substring) -> String? {
         let domain = DNSName.normalized(String(text))
-        guard !domain.isEmpty, DNSName.labels(domain) != nil else { return nil }
+        // A dot still at the end (`corp..`) is an empty label: `labels` would drop it and
+        // accept `corp.`, and every name searched in it would then end in a dot.
+        guard !domain.isEmpty, !domain.hasSuffix("."), DNSName.labels(domain) != nil else { return nil }
         return domain
     }
 

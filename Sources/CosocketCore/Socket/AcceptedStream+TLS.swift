@@ -24,7 +24,12 @@ extension AcceptedStream {
         // and release of it slow for the connection's life): the transport, which only the
         // connection holds, clears `resume` when it goes (`connectionEnded`), and
         // `hookFinished` calls it only while the connection's `SSL` lives.
-        handshake.resume = { [unowned(unsafe) connection] in connection.tlsContinueHandshake() }
+        var connectionCheck = UnownedReferenceCheck()
+        connectionCheck.track(connection)
+        handshake.resume = { [unowned(unsafe) connection, connectionCheck] in
+            connectionCheck.verify()
+            connection.tlsContinueHandshake()
+        }
         connection.tlsContinueHandshake()
         return !isClosed
     }

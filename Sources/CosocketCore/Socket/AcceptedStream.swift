@@ -27,7 +27,19 @@ extension AcceptedStreamDelegate {
 public final class AcceptedStream: @unchecked Sendable {
     let connection: StreamConnection
     /// Not retained: the delegate owns the stream (see ``StreamSocket/delegate``).
-    public unowned(unsafe) var delegate: (any AcceptedStreamDelegate)?
+    public var delegate: (any AcceptedStreamDelegate)? {
+        get {
+            delegateCheck.verify()
+            return uncheckedDelegate
+        }
+        set {
+            uncheckedDelegate = newValue
+            delegateCheck.track(newValue)
+        }
+    }
+    private unowned(unsafe) var uncheckedDelegate: (any AcceptedStreamDelegate)?
+    /// Debug builds: asserts that the object is alive whenever `delegate` is read.
+    private var delegateCheck = UnownedReferenceCheck()
     /// The client's address.
     public let remoteAddress: SocketAddress?
     private var drainCallbacks: [() -> Void] = []

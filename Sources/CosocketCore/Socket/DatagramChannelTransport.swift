@@ -15,7 +15,19 @@ final class DatagramChannelTransport: ChannelInboundHandler, DatagramTransport {
     private var channel: Channel?
     private var received = CircularBuffer<ByteBuffer>()
     private var pendingError: Int32?
-    private unowned(unsafe) var socket: DatagramSocket?
+    private var socket: DatagramSocket? {
+        get {
+            socketCheck.verify()
+            return uncheckedSocket
+        }
+        set {
+            uncheckedSocket = newValue
+            socketCheck.track(newValue)
+        }
+    }
+    private unowned(unsafe) var uncheckedSocket: DatagramSocket?
+    /// Debug builds: asserts that the object is alive whenever `socket` is read.
+    private var socketCheck = UnownedReferenceCheck()
 
     private init(remote: SocketAddress, socket: DatagramSocket) {
         self.remote = remote

@@ -14,7 +14,19 @@ final class DatagramDescriptor: DatagramTransport, ReadinessHandler {
     private var registration: UInt64 = 0
     private var scratch = ByteBuffer()
     /// Not retained: the socket closes its transport before it goes away.
-    private unowned(unsafe) var socket: DatagramSocket?
+    private var socket: DatagramSocket? {
+        get {
+            socketCheck.verify()
+            return uncheckedSocket
+        }
+        set {
+            uncheckedSocket = newValue
+            socketCheck.track(newValue)
+        }
+    }
+    private unowned(unsafe) var uncheckedSocket: DatagramSocket?
+    /// Debug builds: asserts that the object is alive whenever `socket` is read.
+    private var socketCheck = UnownedReferenceCheck()
 
     private init(descriptor: CInt, poller: DescriptorPoller, socket: DatagramSocket) {
         self.descriptor = descriptor

@@ -24,7 +24,19 @@ public protocol DatagramSocketDelegate: AnyObject {
 public final class DatagramSocket: DeadlineQueueMember, @unchecked Sendable {
     public let engine: CosocketEngine
     /// Not retained: the delegate owns the socket and calls ``abort()`` before it goes away.
-    public unowned(unsafe) var delegate: (any DatagramSocketDelegate)?
+    public var delegate: (any DatagramSocketDelegate)? {
+        get {
+            delegateCheck.verify()
+            return uncheckedDelegate
+        }
+        set {
+            uncheckedDelegate = newValue
+            delegateCheck.track(newValue)
+        }
+    }
+    private unowned(unsafe) var uncheckedDelegate: (any DatagramSocketDelegate)?
+    /// Debug builds: asserts that the object is alive whenever `delegate` is read.
+    private var delegateCheck = UnownedReferenceCheck()
     /// The read timeout; `nil` uses `lua_socket_read_timeout`.
     public var readTimeout: TimeAmount?
     public private(set) var state = DatagramSocketState()

@@ -71,7 +71,19 @@ final class StreamConnection: DeadlineQueueMember, @unchecked Sendable {
     /// which makes every retain and release of it several times dearer): each owner lets go
     /// before it goes away (sockets in `deinit` and `release`, the pools on checkout and in
     /// `deinit`, accepted streams in `deinit`).
-    unowned(unsafe) var owner: (any StreamConnectionOwner)?
+    var owner: (any StreamConnectionOwner)? {
+        get {
+            ownerCheck.verify()
+            return uncheckedOwner
+        }
+        set {
+            uncheckedOwner = newValue
+            ownerCheck.track(newValue)
+        }
+    }
+    private unowned(unsafe) var uncheckedOwner: (any StreamConnectionOwner)?
+    /// Debug builds: asserts that the object is alive whenever `owner` is read.
+    private var ownerCheck = UnownedReferenceCheck()
 
     /// Received bytes not yet handed to a reader.
     var buffer: ByteBuffer

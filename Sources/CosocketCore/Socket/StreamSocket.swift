@@ -27,7 +27,19 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     /// delegate owns the socket, and lets go of it (``abort()`` clears this) before it goes
     /// away. (A weak reference would give the delegate a side table, which makes each of its
     /// retains and releases several times dearer.)
-    public unowned(unsafe) var delegate: (any StreamSocketDelegate)?
+    public var delegate: (any StreamSocketDelegate)? {
+        get {
+            delegateCheck.verify()
+            return uncheckedDelegate
+        }
+        set {
+            uncheckedDelegate = newValue
+            delegateCheck.track(newValue)
+        }
+    }
+    private unowned(unsafe) var uncheckedDelegate: (any StreamSocketDelegate)?
+    /// Debug builds: asserts that the object is alive whenever `delegate` is read.
+    private var delegateCheck = UnownedReferenceCheck()
     public var timeouts = SocketTimeouts()
     /// The address the latest connect opened a connection to, after name resolution; nil while
     /// it waits in a pool's backlog queue or when it reused a pooled connection. Error messages

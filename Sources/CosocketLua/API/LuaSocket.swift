@@ -18,7 +18,19 @@ final class LuaSocket: StreamSocketDelegate {
     /// Not retained, and not weak (a weak reference would give every context a side table,
     /// making each of its retains several times dearer): the context lists every socket that
     /// connected in it and clears this when it ends.
-    unowned(unsafe) var context: LuaContext?
+    var context: LuaContext? {
+        get {
+            contextCheck.verify()
+            return uncheckedContext
+        }
+        set {
+            uncheckedContext = newValue
+            contextCheck.track(newValue)
+        }
+    }
+    private unowned(unsafe) var uncheckedContext: LuaContext?
+    /// Debug builds: asserts that the object is alive whenever `context` is read.
+    private var contextCheck = UnownedReferenceCheck()
     /// The ``LuaContext/serial`` of the request, timer or script that connected it (0: none).
     /// It outlives that context: as in the reference, the socket stays that request's.
     var contextSerial: UInt64 = 0

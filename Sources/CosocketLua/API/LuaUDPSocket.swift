@@ -14,7 +14,19 @@ final class LuaUDPSocket: DatagramSocketDelegate {
     unowned let worker: LuaWorker
     /// The request, timer or script of the latest `setpeername`, until it ends (cleared by
     /// ``contextEnded(_:)``, which every context calls for the sockets it lists).
-    unowned(unsafe) var context: LuaContext?
+    var context: LuaContext? {
+        get {
+            contextCheck.verify()
+            return uncheckedContext
+        }
+        set {
+            uncheckedContext = newValue
+            contextCheck.track(newValue)
+        }
+    }
+    private unowned(unsafe) var uncheckedContext: LuaContext?
+    /// Debug builds: asserts that the object is alive whenever `context` is read.
+    private var contextCheck = UnownedReferenceCheck()
     /// That context's serial: as in the reference, the socket stays that request's.
     var contextSerial: UInt64 = 0
     private var waiter: LuaCoroutine?

@@ -462,8 +462,6 @@ enum SocketAPI {
         }
         lua_settop(L, 0)
         guard socket.stream.isReadable else { return L.softFailure("closed") }
-        // With `inclusive` the reference ignores the size but still ends the iteration.
-        if limit != nil && reader.inclusive { limit = Int.max }
         return startRead(L, socket, .until(reader, limit: limit), untilIteration: limit != nil)
     }
 

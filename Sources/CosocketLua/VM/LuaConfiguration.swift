@@ -26,6 +26,10 @@ public struct LuaConfiguration: Sendable {
     public var threadPools: [String: (threads: Int, maximumQueue: Int)] = ["default": (32, 65536)]
     /// The pools a `thread_pool` directive declared (a second one of a name is refused).
     public var threadPoolsDeclared: Set<String> = []
+    /// What `os.getenv` sees: nil passes the process's environment through (the runner); the
+    /// server sets it as nginx's `env` directives do (`TZ` and the names they list, with the
+    /// values they give), since nginx clears the rest from its workers' environment.
+    public var environment: [String: String]?
     /// `lua_shared_dict` directives, in order.
     public var sharedDicts: [SharedDictDeclaration] = []
     /// The zones behind `ngx.shared`, shared by all workers: the host attaches them

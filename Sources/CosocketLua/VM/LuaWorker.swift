@@ -100,6 +100,7 @@ public final class LuaWorker: @unchecked Sendable {
         self.errorLog = errorLog
         luaL_openlibs(state)
         setPackagePaths()
+        if let environment = configuration.environment { try installEnvironment(environment) }
         installNgxAPI()
         try installCoroutineWrappers()
         ffiWorker = FFIWorker.adopt(self)
@@ -129,6 +130,23 @@ public final class LuaWorker: @unchecked Sendable {
         // Collected sockets are freed, not kept, from here on (see ``LuaBox``).
         isClosing = true
         lua_close(state)
+    }
+
+    /// Replaces `os.getenv` with a lookup in `environment` (see ``LuaConfiguration/environment``).
+    private func installEnvironment(_ environment: [String: String]) throws {
+        let install = try load(Array("local env = ... os.getenv = function(name) return env[name] end".utf8), chunkName: "=env")
+        lua_rawgeti(state, luaRegistryIndex, install)
+        luaL_unref(state, luaRegistryIndex, install)
+        lua_createtable(state, 0, Int32(environment.count))
+        for (name, value) in environment {
+            luaPushString(state, value)
+            lua_setfield(state, -2, name)
+        }
+        guard lua_pcall(state, 1, 0, 0) == 0 else {
+            let message = luaString(state, -1) ?? "unknown error"
+            luaPop(state, 1)
+            throw LuaLoadError(message: message)
+        }
     }
 
     private func environment(_ name: String) -> String? {

@@ -1,5 +1,8 @@
 import CosocketCore
 import CosocketLua
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Turns the parsed `nginx.conf` tree into a ``ServerConfiguration``: checks each directive
 /// in its context, applies nginx's inheritance (http → server → location), and rejects
@@ -42,6 +45,8 @@ public struct ConfigurationBuilder {
         var checkClientAbort = false
         var absoluteRedirect = true
         var serverTokens = true
+        var staticRoot: String?
+        var indexFiles = ["index.html"]
         var outputHeaderEdits: [HeaderEdit] = []
         var inputHeaderEdits: [HeaderEdit] = []
         var socketDefaults = EngineConfiguration()
@@ -50,6 +55,11 @@ public struct ConfigurationBuilder {
         /// This level has `lua_ssl_conf_command`s of its own: they replace the outer level's
         /// list instead of adding to it, as nginx merges array directives.
         var ownsLuaSSLConfCommands = false
+        /// This level has `add_header`s of its own (they replace the outer level's).
+        var ownsAddedHeaders = false
+        var ownsAccessRules = false
+        var accessRules: [AccessRule] = []
+        var addedHeaders: [AddedHeader] = []
         /// `ssl_*` (http and server).
         var ssl = SSLServerDirectives.Settings()
         /// `ssl_client_hello_by_lua*` (http and server).
@@ -95,8 +105,17 @@ public struct ConfigurationBuilder {
 
     public func build(_ nodes: [ConfigNode]) throws(ConfigError) -> ServerConfiguration {
         var configuration = ServerConfiguration()
+        // nginx's workers keep `TZ` and what `env` lists of the environment.
+        configuration.lua.environment = getenv("TZ").map { ["TZ": String(cString: $0)] } ?? [:]
         for node in nodes {
             switch node.name {
+            case "env":
+                let entry = try single(node)
+                if let equals = entry.firstIndex(of: "=") {
+                    configuration.lua.environment?[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
+                } else if let value = getenv(entry) {
+                    configuration.lua.environment?[entry] = String(cString: value)
+                }
             case "worker_processes":
                 let value = try single(node)
                 if value == "auto" {
@@ -258,6 +277,8 @@ public struct ConfigurationBuilder {
         var inherited = outer
         inherited.ssl = outer.ssl.inherited()
         inherited.ownsLuaSSLConfCommands = false
+        inherited.ownsAddedHeaders = false
+        inherited.ownsAccessRules = false
         var sslListens: [ListenAddress: ConfigNode] = [:]
         var listenNodes: [ListenAddress: ConfigNode] = [:]
         var listen: [ListenAddress] = []
@@ -313,14 +334,15 @@ public struct ConfigurationBuilder {
         for location in locationNodes {
             definitions.append(try buildLocation(location, inherited: inherited, serverLevel: serverLevel, configuration: &configuration))
         }
-        var serverOnly: Location?
+        // A request no location matches takes the server's settings: its rewrite-module
+        // script, then nginx's static module.
+        var settings = serverLevel
+        try finish(&settings, inherited)
         if !serverLevel.serverScript.isEmpty {
-            var settings = serverLevel
-            try finish(&settings, inherited)
             settings.runsScript = true
             settings.declaredVariables = RewriteScript.variableNames(of: settings.serverScript).map { ($0, "") }
-            serverOnly = Location(settings)
         }
+        let serverOnly = Location(settings)
         if inherited.ssl.sslOn {
             for address in listen where sslListens[address] == nil { sslListens[address] = listenNodes[address] ?? node }
         }
@@ -377,6 +399,8 @@ public struct ConfigurationBuilder {
         let pattern = try LocationPattern(directive: node)
         var inherited = outer
         inherited.ownsLuaSSLConfCommands = false
+        inherited.ownsAddedHeaders = false
+        inherited.ownsAccessRules = false
         var location = serverLevel
         var nested: [ConfigNode] = []
         var steps: [PendingStep] = []
@@ -392,6 +416,14 @@ public struct ConfigurationBuilder {
             case "content_by_lua_block", "content_by_lua_file", "content_by_lua":
                 location.content = try luaSource(child, phase: "content_by_lua")
             case _ where EchoDirectives.names.contains(child.name): echo.append(child)
+            case "internal":
+                guard child.arguments.isEmpty else { throw child.error(.invalidArgumentCount(child.name)) }
+                location.isInternal = true
+            case "alias":
+                var alias = try single(child)
+                if !alias.hasPrefix("/") && !alias.hasPrefix("$") { alias = prefix + "/" + alias }
+                location.staticAlias = alias
+                if pattern.modifier != .regex && pattern.modifier != .caseInsensitiveRegex { location.aliasedPrefix = pattern.name }
             default: try ignoreOrReject(child, in: .location, &configuration)
             }
         }
@@ -431,6 +463,8 @@ public struct ConfigurationBuilder {
     ) throws(ConfigError) -> RewriteStep {
         var inherited = outer
         inherited.ownsLuaSSLConfCommands = false
+        inherited.ownsAddedHeaders = false
+        inherited.ownsAccessRules = false
         var settings = enclosing
         var steps: [RewriteStep] = []
         var echo: [ConfigNode] = []
@@ -463,7 +497,7 @@ public struct ConfigurationBuilder {
     private static let notInLocationIf: Set<String> = ([
         "default_type", "types", "lua_filter_yield", "client_max_body_size", "keepalive_timeout", "keepalive_requests",
         "send_timeout", "client_body_buffer_size", "client_body_temp_path", "absolute_redirect", "client_body_timeout",
-        "resolver", "resolver_timeout", "server_tokens",
+        "resolver", "resolver_timeout", "server_tokens", "index", "allow", "deny",
         // Ours, at the levels `resolver` has (the other `lua_socket_*` are allowed in `if`).
         "lua_system_resolver", "lua_socket_connect_fallback",
     ] as Set<String>).union(LuaSSLDirectives.names)
@@ -562,9 +596,17 @@ public struct ConfigurationBuilder {
         location.checkClientAbort = inherited.checkClientAbort
         location.absoluteRedirect = inherited.absoluteRedirect
         location.serverTokens = inherited.serverTokens
+        location.staticRoot = inherited.staticRoot ?? prefix + "/html"
+        location.indexFiles = inherited.indexFiles
         location.outputHeaderEdits = inherited.outputHeaderEdits
+        location.addedHeaders = inherited.addedHeaders
+        location.accessRules = inherited.accessRules
         location.inputHeaderEdits = inherited.inputHeaderEdits
         location.socketDefaults = inherited.setsSocketDefaults ? inherited.socketDefaults : nil
+        location.editsOutputHeaders = !location.outputHeaderEdits.isEmpty || !location.addedHeaders.isEmpty
+        location.editsInputHeaders = !location.inputHeaderEdits.isEmpty
+        location.checksAccess = !location.accessRules.isEmpty
+        location.servesStaticFiles = location.content == nil
         location.phases = [("rewrite", location.rewrite), ("access", location.access), ("content", location.content)]
             .compactMap { name, source in source.map { LuaPhase(name: name, source: $0) } }
     }
@@ -639,6 +681,28 @@ public struct ConfigurationBuilder {
             }
         case "absolute_redirect":
             inherited.absoluteRedirect = try flag(node)
+        case "root":
+            // Also in `location if`; a relative root starts at the prefix.
+            let root = try single(node)
+            inherited.staticRoot = (root.hasPrefix("/") || root.hasPrefix("$") ? root : prefix + "/" + root)
+            if inherited.staticRoot?.hasSuffix("/") == true { inherited.staticRoot?.removeLast() }
+        case "index":
+            guard !node.arguments.isEmpty else { throw node.error(.invalidArgumentCount(node.name)) }
+            inherited.indexFiles = node.arguments
+        case "allow", "deny":
+            let rule = try AccessRule.parse(node)
+            if !inherited.ownsAccessRules {
+                inherited.accessRules = []
+                inherited.ownsAccessRules = true
+            }
+            inherited.accessRules.append(rule)
+        case "add_header":
+            let header = try AddedHeader.parse(node)
+            if !inherited.ownsAddedHeaders {
+                inherited.addedHeaders = []
+                inherited.ownsAddedHeaders = true
+            }
+            inherited.addedHeaders.append(header)
         case "server_tokens":
             // `build` and a string (nginx Plus) show the version as `on` does.
             inherited.serverTokens = try single(node) != "off"

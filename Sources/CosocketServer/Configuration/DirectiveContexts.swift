@@ -24,7 +24,7 @@ enum DirectiveContexts {
     /// does not have, and change nothing a Lua handler can observe here.
     static let ignored: [String: Set<DirectiveContext>] = [
         // main
-        "user": main, "load_module": main, "env": main, "worker_rlimit_nofile": main, "worker_cpu_affinity": main,
+        "user": main, "load_module": main, "worker_rlimit_nofile": main, "worker_cpu_affinity": main,
         "pcre_jit": main, "worker_priority": main, "worker_rlimit_core": main,
         "working_directory": main, "timer_resolution": main, "lock_file": main, "worker_shutdown_timeout": main,
         // events
@@ -37,7 +37,7 @@ enum DirectiveContexts {
         
         "reset_timedout_connection": all, "open_file_cache": all,
         "open_file_cache_valid": all, "open_file_cache_min_uses": all, "open_file_cache_errors": all,
-        "root": all, "index": all, "proxy_temp_path": all,
+        "proxy_temp_path": all,
         "fastcgi_temp_path": all, "uwsgi_temp_path": all, "scgi_temp_path": all,
         "chunked_transfer_encoding": all, "postpone_output": all, "lingering_close": all, "lingering_time": all,
         "lingering_timeout": all, "satisfy": all, "limit_rate": all, "etag": all, "error_log": anyLevel,
@@ -54,8 +54,6 @@ enum DirectiveContexts {
         "variables_hash_max_size": http, "variables_hash_bucket_size": http, "map_hash_bucket_size": http,
         "lua_malloc_trim": http, "lua_sa_restart": http, "lua_worker_thread_vm_pool_size": http,
         "rewrite_by_lua_no_postpone": http, "access_by_lua_no_postpone": http, "lua_load_resty_core": http,
-        // location
-        "internal": [.location],
     ]
 
     /// Directives this host implements at some levels, and every level nginx allows them at.
@@ -72,7 +70,7 @@ enum DirectiveContexts {
         "ssl_client_hello_by_lua_block": httpServer, "ssl_client_hello_by_lua_file": httpServer,
         "ssl_session_fetch_by_lua_block": http, "ssl_session_fetch_by_lua_file": http,
         "ssl_session_store_by_lua_block": http, "ssl_session_store_by_lua_file": http,
-        "server_tokens": all,
+        "internal": [.location], "allow": all, "deny": all, "server_tokens": all, "add_header": all, "env": main, "root": all, "index": all, "alias": [.location],
         // echo-nginx-module's (location and location if).
         "echo": [.location], "echo_duplicate": [.location], "echo_flush": [.location], "echo_sleep": [.location],
         "echo_blocking_sleep": [.location], "echo_reset_timer": [.location], "echo_read_request_body": [.location],

@@ -90,8 +90,29 @@ public struct LocationConfiguration: Sendable {
     public var socketDefaults: EngineConfiguration?
     /// `server_tokens`: off sends `Server: nginx` and nginx's error pages, as nginx does.
     public var serverTokens = true
+    /// `root` (nginx's default: `html` under the prefix), `alias` and `index`, for the static
+    /// files a location without a content handler serves.
+    public var staticRoot = "html"
+    public var staticAlias: String?
+    /// The prefix an `alias` replaces: the location's, unless it is a regex location.
+    public var aliasedPrefix: String?
+    public var indexFiles = ["index.html"]
     /// headers-more's `more_set_headers` and `more_clear_headers`, outer levels' first.
     var outputHeaderEdits: [HeaderEdit] = []
+    /// `add_header`s (the innermost level that has any).
+    var addedHeaders: [AddedHeader] = []
+    /// Whether any of the three lists above and below has entries, and whether the location
+    /// serves static files (it has no content handler): flags for the hot path, where
+    /// reading an array or an optional source through the settings costs a retain and a release.
+    /// `internal`: only internal redirects and subrequests reach the location; a client's
+    /// request for it gets a 404.
+    public var isInternal = false
+    /// `allow` and `deny` (the innermost level that has any).
+    var accessRules: [AccessRule] = []
+    var editsOutputHeaders = false
+    var editsInputHeaders = false
+    var checksAccess = false
+    var servesStaticFiles = true
     /// `more_set_input_headers` and `more_clear_input_headers`, outer levels' first.
     var inputHeaderEdits: [HeaderEdit] = []
 }
@@ -169,8 +190,8 @@ public final class VirtualServer: Sendable {
     /// The addresses this server is the `default_server` of.
     public let defaultFor: Set<ListenAddress>
     public let headLimits: RequestHeadLimits
-    /// Where a request no location matches goes when the server has rewrite-module
-    /// directives of its own: they run (a `rewrite` may find it a location), then a 404.
+    /// Where a request no location matches goes: the server's rewrite-module directives run
+    /// (a `rewrite` may find it a location), then its static files are served.
     public let serverOnly: Location?
 
     public init(

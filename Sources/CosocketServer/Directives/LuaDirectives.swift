@@ -14,6 +14,14 @@ public enum LuaDirectives {
             || LuaSSLDirectives.handles(name)
     }
 
+    /// `$prefix` and `${prefix}` in a search path: the server prefix (`-p`) with its trailing
+    /// slash, as nginx keeps it.
+    static func expandingPrefix(_ path: String, _ prefix: String) -> String {
+        guard path.contains("$") else { return path }
+        let directory = prefix.isEmpty || prefix.hasSuffix("/") ? prefix : prefix + "/"
+        return path.replacing("${prefix}", with: directory).replacing("$prefix", with: directory)
+    }
+
     public static func apply(
         _ node: ConfigNode,
         engine: inout EngineConfiguration,
@@ -30,8 +38,8 @@ public enum LuaDirectives {
         guard node.arguments.count == 1 else { throw node.error(.invalidArgumentCount(node.name)) }
         let value = node.arguments[0]
         switch node.name {
-        case "lua_package_path": lua.packagePath = value
-        case "lua_package_cpath": lua.packageCPath = value
+        case "lua_package_path": lua.packagePath = expandingPrefix(value, prefix)
+        case "lua_package_cpath": lua.packageCPath = expandingPrefix(value, prefix)
         case "lua_code_cache": lua.codeCache = value != "off"
         case "lua_regex_cache_max_entries", "lua_regex_match_limit":
             guard let number = Int(value), number >= 0 else { throw node.error(.directive(name: node.name, message: "invalid value \"\(value)\"")) }

@@ -228,7 +228,8 @@ final class HTTPConnection: @unchecked Sendable {
             let (server, serverCaptures) = router.dependsOnHost ? router.route(forHost: head.host) : (router.defaultServer, .none)
             let match = server.locations.match(uri: head.path)
             // No location matches: a server-level `rewrite` may still send the request to one.
-            let target = match?.payload ?? server.serverOnly
+            // An `internal` location is not the client's to ask for: a 404, as nginx answers.
+            let target = match.map { $0.payload.settings.isInternal ? nil : $0.payload } ?? server.serverOnly
             let maximumBody = target?.settings.clientMaxBodySize ?? (1 << 20)
             let body: ByteBuffer?
             var bodyPending = false

@@ -26,6 +26,16 @@ struct HTTPResponseHead {
         headers.append((Self.escapingLineBreaks(name), sent))
     }
 
+    /// Adds a header after any of the same name (nginx's `add_header`).
+    mutating func append(_ name: String, _ value: String) {
+        let value = Self.escapingLineBreaks(value)
+        if let index = headers.firstIndex(where: { Self.sameName($0.name, name) }) {
+            headers[index].values.append(value)
+        } else {
+            headers.append((Self.escapingLineBreaks(name), [value]))
+        }
+    }
+
     private static func hasLineBreak(_ text: String) -> Bool {
         text.utf8.containsByte(where: { $0 == 13 || $0 == 10 })
     }
@@ -56,11 +66,42 @@ struct HTTPResponseHead {
         case none
     }
 
+    /// nginx's own fields as a module changed them; nil in most responses, which keeps a
+    /// head two words to copy (fields of their own made every response pay for copying them).
+    private var builtIns: BuiltInFields?
+
+    private mutating func changedBuiltIns() -> BuiltInFields {
+        if let builtIns { return builtIns }
+        let fields = BuiltInFields()
+        builtIns = fields
+        return fields
+    }
+
     /// `Server`, `Date` or `Content-Type` cleared by `more_clear_headers`: nginx writes the
     /// first two itself unless a header of that name replaced them, and a default type.
-    var omitsServer = false
-    var omitsDate = false
-    var omitsContentType = false
+    var omitsServer: Bool {
+        get { builtIns?.omitsServer ?? false }
+        set { changedBuiltIns().omitsServer = newValue }
+    }
+    var omitsDate: Bool {
+        get { builtIns?.omitsDate ?? false }
+        set { changedBuiltIns().omitsDate = newValue }
+    }
+    var omitsContentType: Bool {
+        get { builtIns?.omitsContentType ?? false }
+        set { changedBuiltIns().omitsContentType = newValue }
+    }
+    /// `Last-Modified` and `Location` as nginx's own modules set them (the static module, a
+    /// redirect): written after the framing, where nginx writes its built-in fields; the
+    /// handler's headers of those names go out with the others.
+    var builtInLastModified: String? {
+        get { builtIns?.lastModified }
+        set { changedBuiltIns().lastModified = newValue }
+    }
+    var builtInLocation: String? {
+        get { builtIns?.location }
+        set { changedBuiltIns().location = newValue }
+    }
 
     /// Writes the head in nginx's order: the status line, `Server` (`nginx` with
     /// `server_tokens off`, as nginx has it, ours otherwise), `Date`, `Content-Type`, the
@@ -71,40 +112,55 @@ struct HTTPResponseHead {
         into buffer: inout ByteBuffer, framing: BodyFraming, keepAlive: Bool, defaultType: String, date: String,
         serverTokens: Bool = true
     ) {
-        var bound = 192 + defaultType.utf8.count + date.utf8.count
+        var bound = 192 + defaultType.utf8.count + date.utf8.count + (builtIns?.location?.utf8.count ?? 0) + 48
         for (name, values) in headers {
             for value in values { bound += name.utf8.count + value.utf8.count + 4 }
         }
+        let builtIns = builtIns
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { memory in
             var out = RawWriter(memory)
             out.put("HTTP/1.1 ")
             out.putDecimal(status)
             out.put(" ")
             out.put(Self.reason(status))
-            out.put("\r\n")
             // A `Server` or `Date` of the handler's replaces nginx's, and goes out with the
             // other headers (nginx keeps it in their list).
             var type: String?
             var ownServer = false, ownDate = false
-            for (name, values) in headers {
-                if Self.sameName(name, "content-type") {
-                    type = values.last
-                } else if Self.sameName(name, "server") {
-                    ownServer = true
-                } else if Self.sameName(name, "date") {
-                    ownDate = true
+            if !headers.isEmpty {
+                for header in headers {
+                    if Self.sameName(header.name, "content-type") {
+                        type = header.values.last
+                    } else if Self.sameName(header.name, "server") {
+                        ownServer = true
+                    } else if Self.sameName(header.name, "date") {
+                        ownDate = true
+                    }
                 }
             }
-            if !ownServer && !omitsServer { out.put(serverTokens ? "Server: cosocket\r\n" : "Server: nginx\r\n") }
-            if !ownDate && !omitsDate {
-                out.put("Date: ")
+            let hasType = status != 204 && status != 304
+            if builtIns == nil && !ownServer && !ownDate {
+                // The usual head: its fixed parts in as few copies as they allow.
+                out.put(serverTokens ? "\r\nServer: cosocket\r\nDate: " : "\r\nServer: nginx\r\nDate: ")
                 out.put(date)
+                if hasType {
+                    out.put("\r\nContent-Type: ")
+                    if let type { out.put(type) } else { out.put(defaultType) }
+                }
                 out.put("\r\n")
-            }
-            if !omitsContentType && status != 204 && status != 304 {
-                out.put("Content-Type: ")
-                out.put(type ?? defaultType)
+            } else {
                 out.put("\r\n")
+                if !ownServer && builtIns?.omitsServer != true { out.put(serverTokens ? "Server: cosocket\r\n" : "Server: nginx\r\n") }
+                if !ownDate && builtIns?.omitsDate != true {
+                    out.put("Date: ")
+                    out.put(date)
+                    out.put("\r\n")
+                }
+                if builtIns?.omitsContentType != true && hasType {
+                    out.put("Content-Type: ")
+                    if let type { out.put(type) } else { out.put(defaultType) }
+                    out.put("\r\n")
+                }
             }
             switch framing {
             case .length(let length):
@@ -116,6 +172,18 @@ struct HTTPResponseHead {
             case .untilClose, .none:
                 break
             }
+            if let builtIns {
+                if let lastModified = builtIns.lastModified {
+                    out.put("Last-Modified: ")
+                    out.put(lastModified)
+                    out.put("\r\n")
+                }
+                if let location = builtIns.location {
+                    out.put("Location: ")
+                    out.put(location)
+                    out.put("\r\n")
+                }
+            }
             // nginx answers a protocol switch with `Connection: upgrade` (the client's
             // connection is then a request socket's, see `ngx.req.socket(true)`).
             if status == 101 {
@@ -123,12 +191,12 @@ struct HTTPResponseHead {
             } else {
                 out.put(keepAlive ? "Connection: keep-alive\r\n" : "Connection: close\r\n")
             }
-            for (name, values) in headers {
-                if Self.sameName(name, "content-type") || Self.sameName(name, "content-length") || Self.sameName(name, "connection") {
+            for header in headers {
+                if Self.sameName(header.name, "content-type") || Self.sameName(header.name, "content-length") || Self.sameName(header.name, "connection") {
                     continue
                 }
-                for value in values {
-                    out.put(name)
+                for value in header.values {
+                    out.put(header.name)
                     out.put(": ")
                     out.put(value)
                     out.put("\r\n")
@@ -239,4 +307,13 @@ struct RawWriter {
     mutating func putDecimal(_ value: Int) {
         DecimalDigits.withDigits(of: UInt64(max(0, value))) { put($0) }
     }
+}
+
+/// The fields of ``HTTPResponseHead`` that nginx writes itself, as a module changed them.
+final class BuiltInFields {
+    var omitsServer = false
+    var omitsDate = false
+    var omitsContentType = false
+    var lastModified: String?
+    var location: String?
 }

@@ -2,7 +2,13 @@
 /// `header_filter_by_lua*`), the request's once the rewrite-module script has run and before
 /// the Lua phases (the module's rewrite handler runs before lua-nginx-module's postponed one).
 extension RequestContext {
-    func applyOutputHeaderEdits() {
+    /// headers-more's edits, then `add_header`'s, as nginx's filter order has them.
+    func applyHeaderEdits() {
+        applyOutputHeaderEdits()
+        applyAddedHeaders()
+    }
+
+    private func applyOutputHeaderEdits() {
         for edit in location.settings.outputHeaderEdits {
             let type = response.omitsContentType ? nil : response.values("Content-Type")?.last ?? location.contentType(forExtension: pathExtension())
             guard edit.applies(status: exitStatus ?? response.status, type: type) else { continue }
@@ -21,6 +27,25 @@ extension RequestContext {
             if edit.names("Date") { response.omitsDate = true }
             if edit.names("Content-Type") { response.omitsContentType = true }
         }
+    }
+
+    private func applyAddedHeaders() {
+        let status = exitStatus ?? response.status
+        for header in location.settings.addedHeaders where header.applies(to: status) {
+            let value = VariableTemplate.expand(header.value, scriptVariable)
+            guard !value.isEmpty else { continue }
+            response.append(header.name, value)
+        }
+    }
+
+    /// `allow`/`deny`: whether the client may go on; a denied one is logged as nginx logs it.
+    func passesAccessRules() -> Bool {
+        let client = remoteAddress == "unix:" ? nil : AccessRule.address(remoteAddress)
+        guard AccessRule.allows(location.settings.accessRules, client) else {
+            worker.lua.errorLog.log(.error, "access forbidden by rule")
+            return false
+        }
+        return true
     }
 
     func applyInputHeaderEdits() {

@@ -572,7 +572,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         // The head goes into the room left in front of the body when it fits.
         // (Used in place: a local copy would share its storage and make `clear()` allocate.)
         worker.headScratch.clear()
-        if !location.settings.outputHeaderEdits.isEmpty { applyOutputHeaderEdits() }
+        if location.settings.editsOutputHeaders { applyHeaderEdits() }
         response.write(
             into: &worker.headScratch, framing: framing, keepAlive: keepAlive, defaultType: location.contentType(forExtension: pathExtension()),
             date: worker.date.current(), serverTokens: location.settings.serverTokens)
@@ -605,7 +605,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
             framing = .untilClose
             streamedUntilClose = true
         }
-        if !location.settings.outputHeaderEdits.isEmpty { applyOutputHeaderEdits() }
+        if location.settings.editsOutputHeaders { applyHeaderEdits() }
         response.write(
             into: &out, framing: framing, keepAlive: keepAlive, defaultType: location.contentType(forExtension: pathExtension()),
             date: worker.date.current(), serverTokens: location.settings.serverTokens)

@@ -182,10 +182,17 @@ final class ServerWorker: @unchecked Sendable {
         }
         // Read after the scripts: an `if` block that matched gave the request its settings.
         let location = request.location
-        if !location.settings.inputHeaderEdits.isEmpty { request.applyInputHeaderEdits() }
+        if location.settings.editsInputHeaders { request.applyInputHeaderEdits() }
+        // The access module runs before `access_by_lua*` (and, as nginx's access phase, not for
+        // subrequests).
+        if location.settings.checksAccess && !request.isSubrequest && !request.passesAccessRules() {
+            request.response.status = 403
+            request.exitStatus = 403
+            request.end()
+            return
+        }
         guard let first = location.settings.phases.first else {
-            request.response.status = 404
-            request.exitStatus = 404
+            request.serveStaticFile()
             request.end()
             return
         }
@@ -237,7 +244,13 @@ final class ServerWorker: @unchecked Sendable {
         while request.isSubrequest, request.nextPhase < phases.count, phases[request.nextPhase].name == "access" {
             request.nextPhase += 1
         }
-        guard request.nextPhase < phases.count else { return false }
+        guard request.nextPhase < phases.count else {
+            // No content handler after the rewrite and access phases: nginx's static module.
+            if request.location.settings.servesStaticFiles && request.exitStatus == nil && !request.luaWroteOutput {
+                request.serveStaticFile()
+            }
+            return false
+        }
         let phase = phases[request.nextPhase]
         request.nextPhase += 1
         context.kind = .request(phase: phase.name)
