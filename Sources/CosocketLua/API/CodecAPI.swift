@@ -81,11 +81,16 @@ enum CodecAPI {
     }
 
     /// `ngx.encode_args(table)`, with the mapping ``NgxCodec/ArgsEncoder`` documents.
-    static func encodeArgs(_ L: LuaState) -> LuaReturn {
-        guard lua_type(L, 1) == LUA_TTABLE else { return L.argumentError(1, "table expected, got \(luaTypeName(L, 1))") }
+    static func encodeArgs(_ L: LuaState) -> LuaReturn { encodeArgs(L, table: 1) }
+
+    /// `ngx.encode_args` of the table at `table` (the `args` options of `ngx.exec` and
+    /// `ngx.location.capture` too): pushes the query string.
+    static func encodeArgs(_ L: LuaState, table: Int32) -> LuaReturn {
+        let table = table < 0 ? lua_gettop(L) + table + 1 : table
+        guard lua_type(L, table) == LUA_TTABLE else { return L.argumentError(table, "table expected, got \(luaTypeName(L, table))") }
         var encoder = NgxCodec.ArgsEncoder()
         lua_pushnil(L)
-        while lua_next(L, 1) != 0 {
+        while lua_next(L, table) != 0 {
             guard lua_type(L, -2) == LUA_TSTRING, let key = luaBytes(L, -2) else {
                 return L.fail("attempt to use a non-string key in the \"args\" option table")
             }

@@ -62,6 +62,16 @@ public protocol LuaRequestHost: AnyObject {
     var startTime: Double { get }
     /// `ngx.req.is_internal()`: whether an internal redirect led here.
     var isInternal: Bool { get }
+    /// `ngx.exec(uri, args)`: once the running phase has ended, the request moves to `path`'s
+    /// location (a named one for `@name`, whose `args` are ignored) and runs its phases anew.
+    /// `false` when the response has begun (Lua wrote output): nginx would have sent its head.
+    func internalRedirect(path: String, args: String?) -> Bool
+    /// `ngx.is_subrequest`.
+    var isSubrequest: Bool { get }
+    /// `ngx.location.capture_multi`: starts the subrequests; `done` runs once, when all have
+    /// finished (possibly before this returns), with their results in order. Returns the
+    /// error to raise when none could be started (nothing then runs `done`).
+    func startSubrequests(_ specs: [SubrequestSpec], done: @escaping ([SubrequestResult]) -> Void) -> String?
     /// Response headers in order (`ngx.resp.get_headers`), without those nginx adds itself.
     var responseHeaders: [(name: String, values: [String])] { get }
     /// Whether the connection stays open after this response (`connection` in
@@ -112,6 +122,12 @@ public enum RequestSocketRefusal: String, Error, Sendable {
 extension LuaRequestHost {
     /// Hosts without regex routing have no captures.
     public func capture(_ index: Int) -> String? { nil }
+    /// Hosts without locations have neither internal redirects nor subrequests.
+    public func internalRedirect(path: String, args: String?) -> Bool { false }
+    public var isSubrequest: Bool { false }
+    public func startSubrequests(_ specs: [SubrequestSpec], done: @escaping ([SubrequestResult]) -> Void) -> String? {
+        "failed to issue subrequest: -1"
+    }
     /// Hosts that do not keep their start time: now.
     public var startTime: Double? { nil }
 }

@@ -28,6 +28,7 @@ extension LuaWorker {
         lua_setfield(L, -2, "socket")
 
         NgxCoreAPI.install(L, worker: worker)
+        SubrequestAPI.install(L, worker: worker)
         ThreadAPI.install(L, worker: worker)
         TimerAPI.install(L, worker: worker)
         CodecAPI.install(L, worker: worker)
@@ -149,6 +150,11 @@ enum NgxCoreAPI {
             if luaString(L, 2) == "status" {
                 guard let host = LuaWorker.from(L).current?.context.request else { return 0 }
                 lua_pushinteger(L, lua_Integer(host.status))
+                return 1
+            }
+            if luaString(L, 2) == "is_subrequest" {
+                guard let host = LuaWorker.from(L).current?.context.request else { return 0 }
+                lua_pushboolean(L, host.isSubrequest ? 1 : 0)
                 return 1
             }
             if luaString(L, 2) == "headers_sent" {

@@ -210,7 +210,7 @@ public func ngx_http_lua_ffi_req_set_header(
     return FFIStatus.ok
 }
 
-/// No subrequests here: a request is internal once a `set_uri(uri, true)` jump moved it.
+/// A request is internal once a jump or `ngx.exec` moved it, and a subrequest always is.
 @_cdecl("ngx_http_lua_ffi_req_is_internal")
 public func ngx_http_lua_ffi_req_is_internal(_ r: UnsafeMutableRawPointer?) -> Int32 {
     guard case .success(let host) = FFIRequest.host(r) else { return FFIStatus.badContext }
@@ -219,6 +219,6 @@ public func ngx_http_lua_ffi_req_is_internal(_ r: UnsafeMutableRawPointer?) -> I
 
 @_cdecl("ngx_http_lua_ffi_is_subrequest")
 public func ngx_http_lua_ffi_is_subrequest(_ r: UnsafeMutableRawPointer?) -> Int32 {
-    guard case .success = FFIRequest.host(r) else { return FFIStatus.badContext }
-    return 0
+    guard case .success(let host) = FFIRequest.host(r) else { return FFIStatus.badContext }
+    return host.isSubrequest ? 1 : 0
 }

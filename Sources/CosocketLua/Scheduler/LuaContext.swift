@@ -153,6 +153,13 @@ public final class LuaContext {
         other.ctxReference = LUA_NOREF
     }
 
+    /// A subrequest's `ctx` option: `reference` (a registry reference this context now owns
+    /// and releases when it ends) is its `ngx.ctx`.
+    public func setCtx(reference: Int32) {
+        guard ctxReference == LUA_NOREF else { return }
+        ctxReference = reference
+    }
+
     /// The name `ngx.get_phase()` returns.
     public var phaseName: String {
         switch kind {

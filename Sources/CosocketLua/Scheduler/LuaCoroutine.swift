@@ -21,6 +21,9 @@ final class LuaCoroutine {
         case exit
         /// `sema:wait(timeout)`: until a post reaches it, or the timer fires.
         case semaphore(LuaSemaphore)
+        /// `ngx.location.capture*`: until every subrequest has finished (they run on; their
+        /// results are dropped if the coroutine is gone by then).
+        case subrequests
     }
 
     /// The value a resumed coroutine receives from the operation it waited on.

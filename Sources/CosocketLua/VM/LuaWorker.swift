@@ -476,7 +476,7 @@ public final class LuaWorker: @unchecked Sendable {
         case .datagram(let socket): socket.coroutineKilled(coroutine)
         case .sleep(let timer): timer?.cancel()
         case .semaphore(let semaphore): semaphore.removeWaiter(coroutine)
-        case .threads, .nextTick, .exit, .flush, .requestBody, nil: break
+        case .threads, .nextTick, .exit, .flush, .requestBody, .subrequests, nil: break
         }
         coroutine.wait = nil
         for awaited in coroutine.awaited { awaited.waiter = nil }
@@ -544,6 +544,15 @@ public final class LuaWorker: @unchecked Sendable {
             context.ctxReference = LUA_NOREF
         }
         context.ctxOwner = nil
+    }
+
+    /// `ngx.exec`: the request's `ngx.ctx` is gone, as an internal redirect destroys it in
+    /// the reference; the next phase starts with an empty table.
+    public func clearCtx(of context: LuaContext) {
+        let holder = context.ctxHolder
+        guard holder.ctxReference != LUA_NOREF else { return }
+        luaL_unref(state, luaRegistryIndex, holder.ctxReference)
+        holder.ctxReference = LUA_NOREF
     }
 
     /// The client closed its connection while `context` runs (`lua_check_client_abort on`):

@@ -75,7 +75,7 @@ extension RequestContext {
         if jump { uriJumpPending = true }
     }
 
-    var isInternal: Bool { uriJumps > 0 }
+    var isInternal: Bool { uriJumps > 0 || subrequest != nil }
 
     var responseHeaders: [(name: String, values: [String])] { response.headers }
 
@@ -88,9 +88,25 @@ extension RequestContext {
     func takeJump() -> Int? {
         uriJumpPending = false
         uriJumps += 1
+        let redirect = pendingRedirect
+        pendingRedirect = nil
         guard uriJumps <= 10, let server else {
-            worker.lua.errorLog.log(.error, "rewrite or internal redirection cycle while processing \"\(path)\", \(errorLogContext)")
+            if let redirect {
+                worker.lua.errorLog.log(.error, "rewrite or internal redirection cycle while internally redirecting to \"\(redirect.target(path))\", \(errorLogContext)")
+            } else {
+                worker.lua.errorLog.log(.error, "rewrite or internal redirection cycle while processing \"\(path)\", \(errorLogContext)")
+            }
             return 500
+        }
+        if case .named(let name)? = redirect {
+            guard let named = server.locations.named(name) else {
+                worker.lua.errorLog.log(.error, "could not find named location \"\(name)\", \(errorLogContext)")
+                return 500
+            }
+            moveTo(named)
+            captures = .none
+            nextPhase = 0
+            return nil
         }
         guard let match = server.locations.match(uri: path) else { return 404 }
         moveTo(match.payload)

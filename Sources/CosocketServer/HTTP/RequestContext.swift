@@ -20,23 +20,33 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     var body: ByteBuffer?
     /// The request's location; an `if` block of it that matched puts its own settings here.
     private(set) var location: Location
-    private let peer: SocketAddress?
+    let peer: SocketAddress?
     let serverPort: Int
     let worker: ServerWorker
     /// The next entry of `location.phases` to run.
     var nextPhase = 0
     /// Strong until the request ends, so that a closed connection still swallows output.
     var connection: HTTPConnection?
+    /// Set for a subrequest (Subrequest.swift): its response goes to its parent.
+    var subrequest: SubrequestLink?
+    /// How much deeper its subrequests may nest (nginx's `r->subrequests`).
+    var subrequestsLeft = RequestContext.subrequestDepthLimit
+    /// A subrequest whose URI matched no location.
+    var noLocation = false
+    /// A subrequest's handler failed (`res.truncated`).
+    var subrequestFailed = false
+    /// `ngx.exec`'s target, until the jump takes the request there (RequestContext+Exec.swift).
+    var pendingRedirect: InternalRedirect?
     /// The Lua side of the request, for client-abort handling; released when the request ends.
     var luaContext: LuaContext?
     var response = HTTPResponseHead()
     /// Body bytes written by the handlers and not sent yet. Its first write leaves room in
     /// front for the head, so that a complete response goes out from this one buffer.
     var responseBody = ByteBuffer()
-    private var userVariables: [String: String] = [:]
+    var userVariables: [String: String] = [:]
     /// The regex captures of `server_name ~` and `location ~` (`$1`.., named variables).
     var captures = LocationCaptures.none
-    private var args: String?
+    var args: String?
     private(set) var headersSent = false
     private(set) var outputEnded = false
     /// The whole response went out (a connection can carry on only then).
@@ -74,7 +84,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         location: Location,
         peer: SocketAddress?,
         serverPort: Int,
-        connection: HTTPConnection,
+        connection: HTTPConnection?,
         worker: ServerWorker
     ) {
         self.head = head
@@ -279,6 +289,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
             String(decoding: raw.prefix { $0 != 13 && $0 != 10 }, as: UTF8.self)
         }
         var text = "client: \(remoteAddress), server: \(serverName), request: \"\(requestLine)\""
+        if subrequest != nil { text += ", subrequest: \"\(path)\"" }
         if let host = head.host { text += ", host: \"\(host)\"" }
         return text
     }
@@ -436,7 +447,8 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
             return filterRunEnded(outcome, context)
         }
         if context.failure != nil {
-            if headersSent {
+            subrequestFailed = true
+            if headersSent || (subrequest != nil && luaWroteOutput) {
                 abandonResponse()
             } else {
                 response.status = 500
@@ -451,7 +463,8 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     // MARK: ngx.exit
 
     func handleExit(status: Int, context: LuaContext) -> Bool {
-        if headersSent {
+        // A subrequest's Lua output sent its head in nginx (its status is then fixed).
+        if headersSent || (subrequest != nil && luaWroteOutput) {
             if status >= 200 && status != response.status {
                 worker.lua.errorLog.log(.error, "attempt to set status \(status) via ngx.exit after sending out the response status \(response.status)")
             }
@@ -471,6 +484,8 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         guard !outputEnded else { return }
         outputEnded = true
         responseComplete = true
+        // A subrequest's response stays in memory until it ends (``deliverSubrequestResult()``).
+        if subrequest != nil { return }
         guard let connection else { return }
         var out: ByteBuffer
         // A filtered body goes out streamed, its length unknown in advance, as nginx sends it.
@@ -512,7 +527,8 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         let requestContext = luaContext
         self.connection = nil
         luaContext = nil
-        worker.runLogPhase(self, after: requestContext, filterContext)
+        // nginx logs the main request only.
+        if subrequest == nil { worker.runLogPhase(self, after: requestContext, filterContext) }
         if let filterContext {
             self.filterContext = nil
             filterContext.delegate = nil
@@ -525,6 +541,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
             self.runContext = nil
         }
         connection?.requestEnded(self)
+        deliverSubrequestResult()
     }
 
     /// A filter failed: nothing more of the response goes out, and the connection closes.
@@ -576,6 +593,8 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
 
     func writeStreamedHead(into out: inout ByteBuffer) {
         headersSent = true
+        // A subrequest's head is its parent's `res.status` and `res.header`, not bytes.
+        if subrequest != nil { return }
         let framing: HTTPResponseHead.BodyFraming
         // A HEAD response has no body to frame: nginx sends neither chunked nor a length.
         if hasNoBody || head.method == .head {
@@ -595,6 +614,11 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     /// The head (once), then the pending body as one chunk, then the terminating chunk when
     /// `last`; HEAD requests get the head only.
     func streamedPart(last: Bool) -> ByteBuffer {
+        // A subrequest keeps its body for its parent: nothing goes out.
+        if subrequest != nil {
+            headersSent = true
+            return ByteBuffer()
+        }
         // One allocation for the part: the head's room, the chunk and its framing.
         var out = ByteBuffer()
         out.reserveCapacity((headersSent ? 0 : 512) + responseBody.readableBytes + 32)

@@ -148,6 +148,12 @@ final class ServerWorker: @unchecked Sendable {
     /// Serves one request: `return`, or the location's Lua phases in one ``LuaContext``
     /// whose delegate is the request. The request tells its connection when it has ended.
     func handle(_ request: RequestContext) {
+        if request.noLocation {
+            request.response.status = 404
+            request.exitStatus = 404
+            request.end()
+            return
+        }
         // Fields are read through the shared `Location`: binding its settings to a local
         // would copy (and retain) every field.
         if request.location.settings.runsScript {
@@ -177,8 +183,9 @@ final class ServerWorker: @unchecked Sendable {
         // Read after the scripts: an `if` block that matched gave the request its settings.
         let location = request.location
         if location.settings.editsInputHeaders { request.applyInputHeaderEdits() }
-        // The access module runs before `access_by_lua*`.
-        if location.settings.checksAccess && !request.passesAccessRules() {
+        // The access module runs before `access_by_lua*` (and, as nginx's access phase, not for
+        // subrequests).
+        if location.settings.checksAccess && !request.isSubrequest && !request.passesAccessRules() {
             request.response.status = 403
             request.exitStatus = 403
             request.end()
@@ -225,8 +232,18 @@ final class ServerWorker: @unchecked Sendable {
     /// Starts the request's next phase handler; `false` when there is none left (or it
     /// failed to load, which makes the response a 500).
     func startNextPhase(of request: RequestContext, in context: LuaContext) -> Bool {
-        if request.uriJumpPending && !jump(request) { return false }
+        if request.uriJumpPending {
+            // A jump to another location destroys `ngx.ctx`, after `ngx.exec` and
+            // `ngx.req.set_uri(uri, true)` alike (the reference's new location starts with
+            // an empty table).
+            lua.clearCtx(of: context)
+            if !jump(request) { return false }
+        }
         let phases = request.location.settings.phases
+        // nginx's access phase skips subrequests.
+        while request.isSubrequest, request.nextPhase < phases.count, phases[request.nextPhase].name == "access" {
+            request.nextPhase += 1
+        }
         guard request.nextPhase < phases.count else {
             // No content handler after the rewrite and access phases: nginx's static module.
             if request.location.settings.servesStaticFiles && request.exitStatus == nil && !request.luaWroteOutput {
@@ -253,6 +270,27 @@ final class ServerWorker: @unchecked Sendable {
     /// `rewrite ... last`). `false` when it ends there instead (no location, a cycle, a
     /// `return`, a failed script).
     private func jump(_ request: RequestContext) -> Bool {
+        // After `ngx.exec` to a URI the server's script runs again (nginx's internal
+        // redirect restarts at the server rewrite phase).
+        if case .uri? = request.pendingRedirect, !request.location.settings.serverScript.isEmpty {
+            switch RewriteScript.run(request.location.settings.serverScript, on: request) {
+            case .proceed, .jump:
+                break
+            case .failed:
+                request.pendingRedirect = nil
+                request.response.status = 500
+                request.exitStatus = 500
+                return false
+            case .respond(let code, let text):
+                request.pendingRedirect = nil
+                applyReturn(request, code: code, text: text)
+                return false
+            case .redirect(let code, let location):
+                request.pendingRedirect = nil
+                redirect(request, code: code, location: location)
+                return false
+            }
+        }
         while true {
             if let status = request.takeJump() {
                 request.response.status = status
