@@ -115,7 +115,7 @@ enum NgxCoreAPI {
             lua_setfield(L, -2, name)
         }
 
-        installConfig(L, worker: worker)
+        installConfig(L, worker: worker, prefix: Unmanaged<LuaWorker>.fromOpaque(worker).takeUnretainedValue().configuration.prefix)
 
         // ngx.worker
         lua_createtable(L, 0, 4)
@@ -400,7 +400,9 @@ enum NgxCoreAPI {
 
 extension NgxCoreAPI {
     /// `ngx.config`, on the `ngx` table on top of the stack (also in worker-thread VMs).
-    static func installConfig(_ L: LuaState, worker: UnsafeMutableRawPointer) {
+    /// `ngx.config`. Its functions read no worker (a worker thread's VM has none): the prefix
+    /// is the closure's upvalue.
+    static func installConfig(_ L: LuaState, worker: UnsafeMutableRawPointer, prefix: String) {
         lua_createtable(L, 0, 8)
         lua_pushinteger(L, 10023)
         lua_setfield(L, -2, "ngx_lua_version")
@@ -411,7 +413,9 @@ extension NgxCoreAPI {
         // Debian's nginx is built --with-debug.
         lua_pushboolean(L, 1)
         lua_setfield(L, -2, "debug")
-        luaSetField(L, -1, "prefix", { L in luaPushString(L!, LuaWorker.from(L!).configuration.prefix); return 1 }, upvalue: worker)
+        luaPushString(L, prefix)
+        lua_pushcclosure(L, { L in lua_pushvalue(L, luaUpvalueIndex(1)); return 1 }, 1)
+        lua_setfield(L, -2, "prefix")
         luaSetField(L, -1, "nginx_configure", { L in luaPushString(L!, " " + LuaConfiguration.configureArguments); return 1 }, upvalue: worker)
         lua_setfield(L, -2, "config")
     }

@@ -118,7 +118,7 @@ public final class LuaWorker: @unchecked Sendable {
         lua_getfield(state, -2, "cpath")
         let pool = WorkerThreadPool(
             name: name, size: declared.threads, maximumQueue: declared.maximumQueue,
-            packagePath: luaString(state, -2) ?? "", packageCPath: luaString(state, -1) ?? ""
+            packagePath: luaString(state, -2) ?? "", packageCPath: luaString(state, -1) ?? "", prefix: configuration.prefix
         )
         luaPop(state, 3)
         workerThreadPools[name] = pool

@@ -30,7 +30,11 @@ final class WorkerThreadPool: @unchecked Sendable {
     private var idle = 0
     private var stopping = false
 
-    init(name: String, size: Int, maximumQueue: Int, packagePath: String, packageCPath: String) {
+    /// `ngx.config.prefix()` in the pool's VMs.
+    private let prefix: String
+
+    init(name: String, size: Int, maximumQueue: Int, packagePath: String, packageCPath: String, prefix: String) {
+        self.prefix = prefix
         self.name = name
         self.size = max(size, 1)
         self.maximumQueue = maximumQueue
@@ -95,7 +99,7 @@ final class WorkerThreadPool: @unchecked Sendable {
     }
 
     private func run() {
-        guard let vm = WorkerThreadVM(packagePath: packagePath, packageCPath: packageCPath) else { return }
+        guard let vm = WorkerThreadVM(packagePath: packagePath, packageCPath: packageCPath, prefix: prefix) else { return }
         while let job = nextJob() {
             job.completion(vm.run(job))
         }
@@ -108,7 +112,7 @@ final class WorkerThreadPool: @unchecked Sendable {
 final class WorkerThreadVM {
     private let state: LuaState
 
-    init?(packagePath: String, packageCPath: String) {
+    init?(packagePath: String, packageCPath: String, prefix: String) {
         guard let state = luaL_newstate() else { return nil }
         self.state = state
         luaL_openlibs(state)
@@ -116,7 +120,7 @@ final class WorkerThreadVM {
         lua_createtable(state, 0, 16)
         // The codec functions do not read their upvalue; any pointer will do.
         CodecAPI.install(state, worker: UnsafeMutableRawPointer(bitPattern: 1)!)
-        NgxCoreAPI.installConfig(state, worker: UnsafeMutableRawPointer(bitPattern: 1)!)
+        NgxCoreAPI.installConfig(state, worker: UnsafeMutableRawPointer(bitPattern: 1)!, prefix: prefix)
         luaPublishModule(state, "ngx")
         lua_settop(state, 0)
     }
