@@ -132,7 +132,9 @@ import Testing
         #expect(machine.readDecision(readsAll: true) == .refuse(.closedEmpty))
         #expect(machine.sendDecision() == .proceed)
         #expect(!machine.isReadable)
-        #expect(machine.keepaliveDecision(.init(isOver: false, bufferedBytes: 0, bytesReadAhead: 0)) == .closeWithConnectionFailure)
+        // `closed`, the socket left as it is: `close` answers 1 after it, as the reference's.
+        #expect(machine.keepaliveDecision(.init(isOver: false, bufferedBytes: 0, bytesReadAhead: 0)) == .refuse(.closedEmpty))
+        #expect(machine.closeDecision() == .release)
         // A new connect starts over.
         _ = machine.released()
         machine.connectStarted()
@@ -150,6 +152,19 @@ import Testing
         #expect(machine.closeDecision() == .refuse(.busy(.read)))
         machine.readEnded()
         #expect(machine.closeDecision() == .release)
+    }
+
+    @Test func aFailedSendEndsTheSocketOnlyAfterAFailedRead() {
+        var machine = Self.connected()
+        #expect(machine.sendFailed() == false)
+        #expect(machine.sendDecision() == .refuse(.closedEmpty))
+        #expect(machine.readDecision(readsAll: false) == .proceed)
+        machine.readEnded(atEndOfStream: true)
+        #expect(machine.keepaliveDecision(.init(isOver: true, bufferedBytes: 0, bytesReadAhead: 0)) == .refuse(.closedEmpty))
+        var readFirst = Self.connected()
+        _ = readFirst.readDecision(readsAll: false)
+        readFirst.readEnded(atEndOfStream: true)
+        #expect(readFirst.sendFailed() == true)
     }
 
     @Test func keepaliveRefusesUnreadDataAndClosesDubiousConnections() {

@@ -106,8 +106,10 @@ extension StreamSocket {
         guard let connection else { return .failure(.closedEmpty) }
         if !connection.isClosed, write(connection) { return .success(byteCount) }
         if connection.isClosed {
-            let error = Self.writeError
-            release(connection, closing: true, failingWith: error)
+            // The kernel's first send after a reset that no read reported answers the reset
+            // (ECONNRESET, as the reference says); later ones a broken pipe.
+            let error = !machine.readFailed && connection.errorCode != nil ? connection.failure(partial: ByteBuffer()) : Self.writeError
+            if machine.sendFailed() { release(connection, closing: true, failingWith: error) }
             return .failure(error)
         }
         arm(machine.sendWaits(count: byteCount, until: .now() + (timeouts.send ?? defaults.sendTimeout)))
@@ -124,10 +126,10 @@ extension StreamSocket {
     public func close() -> Result<Void, CosocketError> {
         if case .refuse(let error) = machine.closeDecision() { return .failure(error) }
         guard let connection else { return .failure(.closedEmpty) }
-        let resetEarlier = connection.isClosed && connection.errorCode != nil
+        // A reset or a failed read leaves the socket to close: 1, as the reference answers
+        // (only a send failing after a read failed releases it first, and answers `closed`).
         release(connection, closing: true, failingWith: .closedEmpty)
-        // The reference reports a connection that a reset already closed as `closed`.
-        return resetEarlier ? .failure(.closedEmpty) : .success(())
+        return .success(())
     }
 
     /// Puts the connection into the pool (`tcpsock:setkeepalive`); the socket is closed after.

@@ -266,6 +266,15 @@ public struct StreamSocketStateMachine: Sendable, Hashable {
         return true
     }
 
+    /// A send found the connection gone (a reset or a close under it): the write side is
+    /// over. `true` when the read side was over already, and the socket is then done: the
+    /// reference finalizes its read and write parts apart, and closes the connection when
+    /// both have failed (`close` then answers `closed`; after one failure it answers 1).
+    public mutating func sendFailed() -> Bool {
+        writeClosed = true
+        return readFailed
+    }
+
     // MARK: TLS handshake
 
     public enum HandshakeDecision: Sendable, Equatable {
@@ -347,7 +356,10 @@ public struct StreamSocketStateMachine: Sendable, Hashable {
     public func keepaliveDecision(_ connection: ConnectionCondition) -> KeepaliveDecision {
         guard phase == .connected else { return .refuse(.closedEmpty) }
         if let busyError { return .refuse(busyError) }
-        if connection.isOver || readFailed || writeClosed { return .closeWithConnectionFailure }
+        // A failed read or send has already ended one side: the reference answers `closed`
+        // and leaves the socket to `close` (which answers 1).
+        if readFailed || writeClosed { return .refuse(.closedEmpty) }
+        if connection.isOver { return .closeWithConnectionFailure }
         // The reference refuses, and keeps the socket usable, while its own buffer holds data.
         if connection.bufferedBytes > connection.bytesReadAhead { return .refuse(.unreadData) }
         // Bytes the peer sent that nobody read: the reference refuses and closes the socket.

@@ -36,8 +36,15 @@ extension LuaWorker {
               chain[me] = nil
               return ...
             end
+            -- How deep each coroutine sits in a chain of resumes: each nested resume takes
+            -- native stack of the worker thread, and a coroutine.wrap recursion would
+            -- otherwise overflow it (a crash). Refused as LuaJIT refuses deep C calls.
+            local level = setmetatable({}, { __mode = "k" })
             local function resume(co, ...)
               local me = raw_running()
+              local depth = (level[me] or 0) + 1
+              if depth > 180 then return false, "C stack overflow" end
+              level[co] = depth
               chain[me] = "normal"
               return done(me, pass(co, raw_resume(co, ...)))
             end

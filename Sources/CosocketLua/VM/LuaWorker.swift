@@ -388,6 +388,10 @@ public final class LuaWorker: @unchecked Sendable {
         guard !coroutine.isDead else { return }
         // Parked only after `end`, whose references to the context are gone by then.
         if end(coroutine, error: error) { park(coroutine) }
+        // A handler that ran the VM out of memory leaves its garbage behind; the next
+        // allocation outside a protected call (a new thread, a reference) would then fail
+        // too, and LuaJIT panics (aborts) there. Collect it now, while nothing runs.
+        if let error, error.message.hasSuffix("not enough memory") { lua_gc(state, LUA_GCCOLLECT, 0) }
     }
 
     /// The work of ``finish(_:error:)``; `true` when the coroutine is to be kept for reuse.

@@ -29,6 +29,10 @@ final class HTTPConnection: @unchecked Sendable {
     private var peer: SocketAddress?
     /// The worker's tick when this connection last read or finished a request.
     private var lastActiveTick = 0
+    /// The tick when the head now arriving began (the accept, or its first byte after a
+    /// response): nginx arms `client_header_timeout` once per head, so a client that sends
+    /// it a byte at a time (slowloris) is cut when the whole head took too long.
+    private var headStartTick: Int?
     /// `keepalive_timeout` and `send_timeout` of the last request's location (the http
     /// level's before the first).
     private var keepaliveTimeout: Int
@@ -81,6 +85,7 @@ final class HTTPConnection: @unchecked Sendable {
     func opened() {
         peer = transport.remoteAddress
         lastActiveTick = worker.tick
+        headStartTick = worker.tick
         if !worker.connectionOpened(self) {
             closed = true
             transport.close()
@@ -93,6 +98,7 @@ final class HTTPConnection: @unchecked Sendable {
     func bytesArrived() {
         transport.takeReceived(into: &buffer)
         lastActiveTick = worker.tick
+        if current == nil && headStartTick == nil { headStartTick = worker.tick }
         if bodyInProgress != nil { continueBody() }
         processBuffered()
         if current != nil && bodyInProgress == nil && buffer.readableBytes > Self.pipelineLimit && !readingPaused {
@@ -148,7 +154,7 @@ final class HTTPConnection: @unchecked Sendable {
         if current != nil, bodyInProgress != nil, lent == .none, !closed, lastActiveTick < bodyTick { return close() }
         guard current == nil, !closed, transport.isFlushed else { return }
         let betweenRequests = buffer.readableBytes == 0 && waitingHead == nil && requestsServed > 0
-        if lastActiveTick < (betweenRequests ? keepaliveTick : readTick) { close() }
+        if betweenRequests ? lastActiveTick < keepaliveTick : min(lastActiveTick, headStartTick ?? lastActiveTick) < readTick { close() }
     }
 
     /// Graceful shutdown (reload or quit): the connection carries one more request at most,
@@ -377,6 +383,7 @@ final class HTTPConnection: @unchecked Sendable {
         request.server = server
         request.captures = captures
         current = request
+        headStartTick = nil
         worker.handle(request)
     }
 
