@@ -359,7 +359,7 @@ enum UpstreamFaultRows {
                 local s = open()
                 s:send("ping\\n") show("echo", s:receive())
                 show("setkeepalive", s:setkeepalive(10000))
-                ngx.sleep(1.5)
+                ngx.sleep(3.5)
                 local again = open()
                 show("reused", again:getreusedtimes())
                 again:send("pong\\n") show("echo", again:receive()) show("close", again:close())

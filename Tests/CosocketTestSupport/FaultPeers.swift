@@ -151,7 +151,7 @@ public final class FaultPeer: @unchecked Sendable {
             var chunk = [UInt8](repeating: 0, count: 65536)
             while true {
                 var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                guard poll(&descriptor, 1, 1000) > 0 else { return }  // idle 1 s: close
+                guard poll(&descriptor, 1, 2500) > 0 else { return }  // idle 2.5 s: close
                 let got = recv(fd, &chunk, chunk.count, 0)
                 if got <= 0 { return }
                 Peer.send(fd, Array(chunk[0..<got]))

@@ -168,7 +168,8 @@ import Testing
         let holder = TCPSocket(eventLoop: loop)
         try await holder.connect(host: "127.0.0.1", port: echo.port, pool: options)
         let waiter = TCPSocket(eventLoop: loop)
-        await waiter.setTimeouts(connect: .seconds(1), send: nil, read: nil)
+        // Long enough for the rejected connect below to find it still waiting on a loaded machine.
+        await waiter.setTimeouts(connect: .seconds(4), send: nil, read: nil)
         async let waited: CosocketError? = failure { try await waiter.connect(host: "127.0.0.1", port: echo.port, pool: options) }
         // Until the connect has joined the queue (a fixed sleep raced with a loaded machine).
         try await Self.waitForWaiters(1, key: "tiny", on: loop)
