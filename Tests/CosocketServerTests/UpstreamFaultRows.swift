@@ -34,7 +34,7 @@ enum UpstreamFaultRows {
     /// a 300 ms timeout for every phase.
     static let prelude = """
         local function show(...) local t = {} for i = 1, select("#", ...) do local v = select(i, ...) t[i] = v == "" and '""' or tostring(v) end ngx.say(table.concat(t, " ")) end
-        local function open(ms, opts) local s = ngx.socket.tcp() s:settimeout(ms or 300) local ok, err = s:connect("127.0.0.1", PORT, opts) if not ok then show("connect", ok, err) end return s end
+        local function open(ms, opts) local s = ngx.socket.tcp() s:settimeout(ms or 2000) local ok, err = s:connect("127.0.0.1", PORT, opts) if not ok then show("connect", ok, err) end return s end
 
         """
 

@@ -191,7 +191,8 @@ extension ByteBuffer {
         let listener = TestListener { fd in
             _ = Peer.receiveLine(fd)
             Peer.send(fd, "hello ")
-            Peer.sleep(milliseconds: 1000)
+            // Well past the 100 ms read timeout, also when a loaded machine delays the loop.
+            Peer.sleep(milliseconds: 3000)
             Peer.send(fd, "world\r\n")
             _ = Peer.receiveLine(fd)
         }
