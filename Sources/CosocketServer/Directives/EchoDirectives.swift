@@ -159,49 +159,7 @@ enum EchoDirectives {
     /// A Lua expression for `text` with its nginx variables read at run time.
     static func expression(_ text: String, loops: Int) -> String {
         var parts: [String] = []
-        var pending: [UInt8] = []
-        let bytes = Array(text.utf8)
-        func isNameByte(_ byte: UInt8) -> Bool {
-            (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7a) || byte == 0x5f
-        }
-        func flush() {
-            if !pending.isEmpty { parts.append(literal(pending)) }
-            pending = []
-        }
-        var index = 0
-        while index < bytes.count {
-            guard bytes[index] == UInt8(ascii: "$"), index + 1 < bytes.count else {
-                pending.append(bytes[index])
-                index += 1
-                continue
-            }
-            var start = index + 1, end = start
-            var braced = false
-            if bytes[start] == UInt8(ascii: "{") {
-                braced = true
-                start += 1
-                end = start
-                while end < bytes.count, bytes[end] != UInt8(ascii: "}") { end += 1 }
-                guard end < bytes.count else {
-                    pending.append(contentsOf: bytes[index...])
-                    break
-                }
-            } else if bytes[start] >= UInt8(ascii: "0"), bytes[start] <= UInt8(ascii: "9") {
-                end = start + 1
-            } else {
-                while end < bytes.count, isNameByte(bytes[end]) { end += 1 }
-            }
-            guard end > start else {
-                pending.append(bytes[index])
-                index += 1
-                continue
-            }
-            flush()
-            let name = String(decoding: bytes[start..<end], as: UTF8.self)
-            parts.append(variable(name, loops: loops))
-            index = braced ? end + 1 : end
-        }
-        flush()
+        VariableTemplate.scan(text, literal: { parts.append(literal(Array($0))) }, variable: { parts.append(variable($0, loops: loops)) })
         return parts.isEmpty ? "\"\"" : parts.joined(separator: " .. ")
     }
 
