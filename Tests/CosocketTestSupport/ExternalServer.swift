@@ -105,11 +105,30 @@ public final class ExternalServer: @unchecked Sendable {
     }
 }
 
+/// A port for another process to bind, from below the kernel's ephemeral range (32768 and
+/// up): a port the kernel handed out (`bind` to 0, or a connect's source) is never one of
+/// these, so the window between this check and the other process's bind cannot give the port
+/// to an in-process server too — with `SO_REUSEPORT` on both sides the two would share it,
+/// and a test's request would land on the other test's server.
 public func freePort() -> Int {
-    let listener = TestListener(acceptConnections: false) { _ in }
-    let port = listener.port
-    listener.stop()
-    return port
+    while true {
+        let port = FreePorts.next()
+        let fd = Loopback.tcpSocket()
+        defer { close(fd) }
+        if Loopback.bindToFreePort(fd, port: port) == port { return port }
+    }
+}
+
+private enum FreePorts {
+    private static let lock = NSLock()
+    // Each test process starts elsewhere in the range, so parallel runs rarely meet.
+    nonisolated(unsafe) private static var last = Int(getpid()) % 12000
+    static func next() -> Int {
+        lock.withLock {
+            last = (last + 1) % 12000
+            return 20000 + last
+        }
+    }
 }
 
 public func canConnect(port: Int) -> Bool {
