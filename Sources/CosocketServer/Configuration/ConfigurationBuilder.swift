@@ -59,6 +59,10 @@ public struct ConfigurationBuilder {
         var ownsAddedHeaders = false
         var ownsAccessRules = false
         var accessRules: [AccessRule] = []
+        /// This level has `error_page`s of its own (they replace the outer level's).
+        var ownsErrorPages = false
+        var errorPages: [ErrorPage] = []
+        var recursiveErrorPages = false
         var addedHeaders: [AddedHeader] = []
         /// `ssl_*` (http and server).
         var ssl = SSLServerDirectives.Settings()
@@ -280,6 +284,7 @@ public struct ConfigurationBuilder {
         inherited.ownsLuaSSLConfCommands = false
         inherited.ownsAddedHeaders = false
         inherited.ownsAccessRules = false
+        inherited.ownsErrorPages = false
         var sslListens: [ListenAddress: ConfigNode] = [:]
         var listenNodes: [ListenAddress: ConfigNode] = [:]
         var listen: [ListenAddress] = []
@@ -322,6 +327,9 @@ public struct ConfigurationBuilder {
                     // worker's socket has SO_REUSEPORT already.
                 }
             case "server_name": names.append(contentsOf: child.arguments)
+            case "try_files":
+                guard serverLevel.tryFiles == nil else { throw child.error(.directive(name: child.name, message: "is duplicate")) }
+                serverLevel.tryFiles = try TryFiles.parse(child)
             case "location": locationNodes.append(child)
             case "ssl_certificate_by_lua_block", "ssl_certificate_by_lua_file":
                 certificateHook = try sslHookSource(child, replacing: certificateHook)
@@ -402,7 +410,9 @@ public struct ConfigurationBuilder {
         inherited.ownsLuaSSLConfCommands = false
         inherited.ownsAddedHeaders = false
         inherited.ownsAccessRules = false
+        inherited.ownsErrorPages = false
         var location = serverLevel
+        location.tryFiles = nil
         var nested: [ConfigNode] = []
         var steps: [PendingStep] = []
         var echo: [ConfigNode] = []
@@ -417,6 +427,9 @@ public struct ConfigurationBuilder {
             case "content_by_lua_block", "content_by_lua_file", "content_by_lua":
                 location.content = try luaSource(child, phase: "content_by_lua")
             case _ where EchoDirectives.names.contains(child.name): echo.append(child)
+            case "try_files":
+                guard location.tryFiles == nil else { throw child.error(.directive(name: child.name, message: "is duplicate")) }
+                location.tryFiles = try TryFiles.parse(child)
             case "internal":
                 guard child.arguments.isEmpty else { throw child.error(.invalidArgumentCount(child.name)) }
                 location.isInternal = true
@@ -466,6 +479,7 @@ public struct ConfigurationBuilder {
         inherited.ownsLuaSSLConfCommands = false
         inherited.ownsAddedHeaders = false
         inherited.ownsAccessRules = false
+        inherited.ownsErrorPages = false
         var settings = enclosing
         var steps: [RewriteStep] = []
         var echo: [ConfigNode] = []
@@ -498,7 +512,7 @@ public struct ConfigurationBuilder {
     private static let notInLocationIf: Set<String> = ([
         "default_type", "types", "lua_filter_yield", "client_max_body_size", "keepalive_timeout", "keepalive_requests",
         "send_timeout", "client_body_buffer_size", "client_body_temp_path", "absolute_redirect", "client_body_timeout",
-        "resolver", "resolver_timeout", "server_tokens", "index", "allow", "deny",
+        "resolver", "resolver_timeout", "server_tokens", "index", "allow", "deny", "recursive_error_pages",
         // Ours, at the levels `resolver` has (the other `lua_socket_*` are allowed in `if`).
         "lua_system_resolver", "lua_socket_connect_fallback",
     ] as Set<String>).union(LuaSSLDirectives.names)
@@ -602,6 +616,8 @@ public struct ConfigurationBuilder {
         location.outputHeaderEdits = inherited.outputHeaderEdits
         location.addedHeaders = inherited.addedHeaders
         location.accessRules = inherited.accessRules
+        location.errorPages = inherited.errorPages
+        location.recursiveErrorPages = inherited.recursiveErrorPages
         location.inputHeaderEdits = inherited.inputHeaderEdits
         location.socketDefaults = inherited.setsSocketDefaults ? inherited.socketDefaults : nil
         location.editsOutputHeaders = !location.outputHeaderEdits.isEmpty || !location.addedHeaders.isEmpty
@@ -704,6 +720,15 @@ public struct ConfigurationBuilder {
                 inherited.ownsAddedHeaders = true
             }
             inherited.addedHeaders.append(header)
+        case "error_page":
+            let page = try ErrorPage.parse(node)
+            if !inherited.ownsErrorPages {
+                inherited.errorPages = []
+                inherited.ownsErrorPages = true
+            }
+            inherited.errorPages.append(page)
+        case "recursive_error_pages":
+            inherited.recursiveErrorPages = try flag(node)
         case "server_tokens":
             // `build` and a string (nginx Plus) show the version as `on` does.
             inherited.serverTokens = try single(node) != "off"

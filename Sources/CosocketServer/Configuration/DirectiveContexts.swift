@@ -43,7 +43,7 @@ enum DirectiveContexts {
         "lingering_timeout": all, "satisfy": all, "limit_rate": all, "etag": all, "error_log": anyLevel,
         "if_modified_since": all, "output_buffers": all, "sendfile_max_chunk": all, "aio": all,
         "directio": all, "log_not_found": all, "log_subrequest": all, "msie_padding": all, "port_in_redirect": all,
-        "server_name_in_redirect": all, "recursive_error_pages": all,
+        "server_name_in_redirect": all,
         "lua_need_request_body": all, "lua_transform_underscores_in_response_headers": all,
         "lua_http10_buffering": all, "lua_use_default_type": all,
         "lua_code_cache": [.server, .location],
@@ -70,7 +70,7 @@ enum DirectiveContexts {
         "ssl_client_hello_by_lua_block": httpServer, "ssl_client_hello_by_lua_file": httpServer,
         "ssl_session_fetch_by_lua_block": http, "ssl_session_fetch_by_lua_file": http,
         "ssl_session_store_by_lua_block": http, "ssl_session_store_by_lua_file": http,
-        "internal": [.location], "allow": all, "deny": all, "server_tokens": all, "add_header": all, "env": main, "root": all, "index": all, "alias": [.location],
+        "internal": [.location], "allow": all, "deny": all, "server_tokens": all, "add_header": all, "error_page": all, "try_files": [.server, .location], "recursive_error_pages": all, "env": main, "root": all, "index": all, "alias": [.location],
         // echo-nginx-module's (location and location if).
         "echo": [.location], "echo_duplicate": [.location], "echo_flush": [.location], "echo_sleep": [.location],
         "echo_blocking_sleep": [.location], "echo_reset_timer": [.location], "echo_read_request_body": [.location],

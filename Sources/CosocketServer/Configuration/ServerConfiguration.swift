@@ -109,6 +109,11 @@ public struct LocationConfiguration: Sendable {
     public var isInternal = false
     /// `allow` and `deny` (the innermost level that has any).
     var accessRules: [AccessRule] = []
+    /// `error_page`s (the innermost level that has any) and `recursive_error_pages`.
+    var errorPages: [ErrorPage] = []
+    var recursiveErrorPages = false
+    /// `try_files` (this location's own, or the server's for requests no location matches).
+    var tryFiles: TryFiles?
     var editsOutputHeaders = false
     var editsInputHeaders = false
     var checksAccess = false

@@ -235,7 +235,9 @@ final class HTTPConnection: @unchecked Sendable {
             let match = server.locations.match(uri: head.path)
             // No location matches: a server-level `rewrite` may still send the request to one.
             // An `internal` location is not the client's to ask for: a 404, as nginx answers.
-            let target = match.map { $0.payload.settings.isInternal ? nil : $0.payload } ?? server.serverOnly
+            let target = match?.payload ?? server.serverOnly
+            // Answered with a 404 in the location (whose `error_page` may take it).
+            let refusedAsInternal = match?.payload.settings.isInternal == true
             let maximumBody = target?.settings.clientMaxBodySize ?? (1 << 20)
             let body: ByteBuffer?
             var bodyPending = false
@@ -271,7 +273,8 @@ final class HTTPConnection: @unchecked Sendable {
             }
             dispatch(
                 consume head, location: target, body: body, bodyPending: bodyPending,
-                server: server, captures: match.map { serverCaptures.followed(by: $0.captures) } ?? serverCaptures
+                server: server, captures: match.map { serverCaptures.followed(by: $0.captures) } ?? serverCaptures,
+                refusedAsInternal: refusedAsInternal
             )
         }
     }
@@ -364,7 +367,7 @@ final class HTTPConnection: @unchecked Sendable {
 
     private func dispatch(
         _ head: consuming HTTPRequestHead, location: Location, body: ByteBuffer?, bodyPending: Bool, server: VirtualServer,
-        captures: LocationCaptures
+        captures: LocationCaptures, refusedAsInternal: Bool
     ) {
         // The head is moved along (parser → request), not copied: a copy retains and later
         // releases each of its buffers and arrays.
@@ -382,6 +385,7 @@ final class HTTPConnection: @unchecked Sendable {
         request.serverName = server.names.first ?? ""
         request.server = server
         request.captures = captures
+        request.noLocation = refusedAsInternal
         current = request
         headStartTick = nil
         worker.handle(request)

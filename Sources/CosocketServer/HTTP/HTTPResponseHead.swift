@@ -173,7 +173,8 @@ struct HTTPResponseHead {
                 break
             }
             if let builtIns {
-                if let lastModified = builtIns.lastModified {
+                // nginx's header filter drops it from any other status.
+                if let lastModified = builtIns.lastModified, status == 200 || status == 206 || status == 304 {
                     out.put("Last-Modified: ")
                     out.put(lastModified)
                     out.put("\r\n")
@@ -261,7 +262,17 @@ struct HTTPResponseHead {
     }
 
     /// nginx's default error page body.
+    /// The codes nginx has a page for (`ngx_http_error_pages`); any other special response
+    /// goes out with an empty body and no `Content-Type`.
+    static func hasErrorPage(_ status: Int) -> Bool {
+        switch status {
+        case 301, 302, 303, 307, 308, 400...406, 408...416, 421, 429, 494...498, 500...504, 507: return true
+        default: return false
+        }
+    }
+
     static func errorPage(_ status: Int, serverTokens: Bool = true) -> String {
+        guard hasErrorPage(status) else { return "" }
         let signature = serverTokens ? "cosocket" : "nginx"
         if status == 495 || status == 496 {
             // nginx's pages for a refused client certificate (sent with a 400 status line).

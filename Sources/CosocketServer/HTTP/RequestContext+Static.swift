@@ -9,25 +9,19 @@ import CosocketLua
 /// Read with blocking calls, as nginx reads files without `aio`.
 extension RequestContext {
     func serveStaticFile() {
-        guard head.method == .get || head.method == .head else { return fail(405) }
+        // The method as it is now (an `error_page` made it GET). A POST is looked up, and
+        // refused only once the file is found, as nginx's static module does.
+        let method = methodOverride ?? head.methodName
+        guard method == "GET" || method == "HEAD" || method == "POST" else { return fail(405) }
         let settings = location.settings
-        var file = VariableTemplate.expand(settings.staticRoot, scriptVariable)
-        if let alias = settings.staticAlias {
-            // A prefix location's alias replaces its prefix; a regex location's is the whole
-            // file name (with its captures), as nginx has them.
-            let expanded = VariableTemplate.expand(alias, scriptVariable)
-            if let prefix = settings.aliasedPrefix {
-                file = expanded + (path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : path)
-            } else {
-                file = expanded
-            }
-        } else {
-            file += path
-        }
+        let file = filePath(for: path)
         if path.hasSuffix("/") {
             for index in settings.indexFiles {
                 let candidate = index.hasPrefix("/") ? VariableTemplate.expand(settings.staticRoot, scriptVariable) + index : file + index
-                if case .regular(let info) = Self.fileKind(candidate) { return send(candidate, info, extension: Self.pathExtension(of: index)) }
+                if case .regular(let info) = Self.fileKind(candidate) {
+                    if method == "POST" { return fail(405) }
+                    return send(candidate, info, extension: Self.pathExtension(of: index))
+                }
             }
             if case .directory = Self.fileKind(file) {
                 worker.lua.errorLog.log(.error, "directory index of \"\(file)\" is forbidden")
@@ -38,6 +32,7 @@ extension RequestContext {
         }
         switch Self.fileKind(file) {
         case .regular(let info):
+            if method == "POST" { return fail(405) }
             send(file, info, extension: pathExtension())
         case .directory:
             response.status = 301
@@ -48,6 +43,16 @@ extension RequestContext {
             worker.lua.errorLog.log(.error, "open() \"\(file)\" failed (\(code): \(String(cString: strerror(code))))")
             fail(code == EACCES ? 403 : 404)
         }
+    }
+
+    /// The file a URI names: `root` + URI, or `alias` in place of a prefix location's prefix
+    /// (a regex location's alias is the whole name, with its captures), as nginx maps them.
+    func filePath(for uri: String) -> String {
+        let settings = location.settings
+        guard let alias = settings.staticAlias else { return VariableTemplate.expand(settings.staticRoot, scriptVariable) + uri }
+        let expanded = VariableTemplate.expand(alias, scriptVariable)
+        guard let prefix = settings.aliasedPrefix else { return expanded }
+        return expanded + (uri.hasPrefix(prefix) ? String(uri.dropFirst(prefix.count)) : uri)
     }
 
     private func fail(_ status: Int) {
@@ -89,7 +94,8 @@ extension RequestContext {
             response.status = 304
             return
         }
-        response.set("Accept-Ranges", ["bytes"])
+        // nginx's range filter offers ranges on a 200 only (not on an error page's status).
+        if errorStatus == nil || errorStatus == 200 { response.set("Accept-Ranges", ["bytes"]) }
         guard let handle = fopen(file, "rb") else {
             worker.lua.errorLog.log(.error, "open() \"\(file)\" failed (\(errno): \(String(cString: strerror(errno))))")
             return fail(errno == EACCES ? 403 : 404)

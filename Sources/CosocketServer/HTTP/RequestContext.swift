@@ -53,6 +53,13 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     private(set) var responseComplete = false
     /// `ngx.exit(status)` with a status of 300 or more asks for nginx's error page.
     var exitStatus: Int?
+    /// `try_files` ran in the request's location.
+    var triedFiles = false
+    /// An `error_page` took the request (nginx's `r->error_page`): no other will.
+    var errorPageTaken = false
+    /// The status an `error_page` fixed (nginx's `r->err_status`): what `ngx.status` reads and
+    /// what the head says, whatever the page's location sets.
+    var errorStatus: Int?
     /// Where `set_by_lua*` and the output filters run (made on first use).
     var runContext: LuaContext?
     var headerFilterDone = false
@@ -213,7 +220,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
 
     var rawHeader: String { String(buffer: head.bytes) }
     var status: Int {
-        get { response.status }
+        get { errorStatus ?? response.status }
         set { response.status = newValue }
     }
 
@@ -349,6 +356,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     /// A URI jump took the request to `location`: its constant `set`s apply too.
     func moveTo(_ location: Location) {
         self.location = location
+        triedFiles = false
         for (name, value) in location.settings.declaredVariables { userVariables[name] = value }
     }
 
@@ -448,7 +456,9 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         }
         if context.failure != nil {
             subrequestFailed = true
-            if headersSent || (subrequest != nil && luaWroteOutput) {
+            // After Lua output nginx's head is out (its bytes wait for more): the connection
+            // closes, as the reference's does, with nothing sent.
+            if headersSent || luaWroteOutput {
                 abandonResponse()
             } else {
                 response.status = 500
@@ -463,8 +473,8 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     // MARK: ngx.exit
 
     func handleExit(status: Int, context: LuaContext) -> Bool {
-        // A subrequest's Lua output sent its head in nginx (its status is then fixed).
-        if headersSent || (subrequest != nil && luaWroteOutput) {
+        // Lua output sent the head in nginx (its status is then fixed); here it waits in memory.
+        if headersSent || luaWroteOutput {
             if status >= 200 && status != response.status {
                 worker.lua.errorLog.log(.error, "attempt to set status \(status) via ngx.exit after sending out the response status \(response.status)")
             }
@@ -505,6 +515,11 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     /// (through the filters first), `log_by_lua*` starts, and the connection moves on to its
     /// next request.
     func end() {
+        if exitStatus != nil {
+            if !location.settings.errorPages.isEmpty, takeErrorPage() { return }
+            // An error in the page's location: its status is the response's now.
+            if errorStatus != nil { errorStatus = exitStatus }
+        }
         if let filterContext, let main = luaContext, filterContext.ctxOwner === main {
             // The phases' context lets go of `ngx.ctx` once this returns: the filters keep it.
             filterContext.ctxOwner = nil
@@ -560,11 +575,17 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
 
     private func completeResponse() -> ByteBuffer {
         headersSent = true
+        if let errorStatus { response.status = errorStatus }
         if let exitStatus {
             if !errorPageFiltered {
                 responseBody = ByteBuffer(string: HTTPResponseHead.errorPage(exitStatus, serverTokens: location.settings.serverTokens))
             }
-            response.set("Content-Type", ["text/html"])
+            if HTTPResponseHead.hasErrorPage(exitStatus) {
+                response.set("Content-Type", ["text/html"])
+            } else {
+                response.set("Content-Type", nil)
+                response.omitsContentType = true
+            }
         }
         let framing: HTTPResponseHead.BodyFraming =
             hasNoBody || (head.method == .head && luaWroteOutput && exitStatus == nil) ? .none : .length(responseBody.readableBytes)
@@ -593,6 +614,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
 
     func writeStreamedHead(into out: inout ByteBuffer) {
         headersSent = true
+        if let errorStatus { response.status = errorStatus }
         // A subrequest's head is its parent's `res.status` and `res.header`, not bytes.
         if subrequest != nil { return }
         let framing: HTTPResponseHead.BodyFraming

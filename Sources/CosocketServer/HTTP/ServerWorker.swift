@@ -180,6 +180,12 @@ final class ServerWorker: @unchecked Sendable {
                 }
             }
         }
+        proceed(request)
+    }
+
+    /// The request's phases after its rewrite-module scripts: headers-more's input edits,
+    /// the access module, then the Lua phases or the static module.
+    func proceed(_ request: RequestContext) {
         // Read after the scripts: an `if` block that matched gave the request its settings.
         let location = request.location
         if location.settings.editsInputHeaders { request.applyInputHeaderEdits() }
@@ -192,6 +198,13 @@ final class ServerWorker: @unchecked Sendable {
             return
         }
         guard let first = location.settings.phases.first else {
+            if let tryFiles = location.settings.tryFiles, !request.triedFiles {
+                switch request.runTryFiles(tryFiles) {
+                case .found: break
+                case .ended: return request.end()
+                case .redirect: return jump(request) ? proceed(request) : request.end()
+                }
+            }
             request.serveStaticFile()
             request.end()
             return
@@ -244,6 +257,15 @@ final class ServerWorker: @unchecked Sendable {
         while request.isSubrequest, request.nextPhase < phases.count, phases[request.nextPhase].name == "access" {
             request.nextPhase += 1
         }
+        // `try_files` runs between the access and the content phase.
+        if let tryFiles = request.location.settings.tryFiles, !request.triedFiles,
+           request.nextPhase == phases.count || phases[request.nextPhase].name == "content" {
+            switch request.runTryFiles(tryFiles) {
+            case .found: break
+            case .ended: return false
+            case .redirect: return startNextPhase(of: request, in: context)
+            }
+        }
         guard request.nextPhase < phases.count else {
             // No content handler after the rewrite and access phases: nginx's static module.
             if request.location.settings.servesStaticFiles && request.exitStatus == nil && !request.luaWroteOutput {
@@ -269,7 +291,7 @@ final class ServerWorker: @unchecked Sendable {
     /// URI's location, whose rewrite-module script runs before its phases (as after nginx's
     /// `rewrite ... last`). `false` when it ends there instead (no location, a cycle, a
     /// `return`, a failed script).
-    private func jump(_ request: RequestContext) -> Bool {
+    func jump(_ request: RequestContext) -> Bool {
         // After `ngx.exec` to a URI the server's script runs again (nginx's internal
         // redirect restarts at the server rewrite phase).
         if case .uri? = request.pendingRedirect, !request.location.settings.serverScript.isEmpty {
@@ -318,7 +340,7 @@ final class ServerWorker: @unchecked Sendable {
 
     /// A `rewrite` redirect: nginx's page for `code`, with the Location made absolute as a
     /// `return`'s is.
-    private func redirect(_ request: RequestContext, code: Int, location: String) {
+    func redirect(_ request: RequestContext, code: Int, location: String) {
         request.response.status = code
         request.response.set("Location", [request.redirectLocation(location)])
         request.exitStatus = code
