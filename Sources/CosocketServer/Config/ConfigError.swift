@@ -62,10 +62,9 @@ public struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
         case namedLocationNotOnServerLevel(String)
         /// `location "X" is outside location "Y"`
         case locationOutside(location: String, parent: String)
-        /// `regex compile failed: <reason> in "<pattern>"` (nginx says
-        /// `pcre2_compile() failed: ...`; we compile with ICU, so we do not
-        /// pretend to be PCRE).
-        case regexCompileFailed(pattern: String, reason: String)
+        /// nginx's `pcre2_compile() failed: <reason> in "<pattern>"[ at "<rest>"]`, PCRE2's
+        /// whole message (``RegexCompileError/message``) in `message`.
+        case regexCompileFailed(pattern: String, message: String)
         /// Free-form message, for checks that have no dedicated case.
         case other(String)
     }
@@ -110,7 +109,7 @@ public struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
         case .locationInsideNamed(let l, let p): return "location \"\(l)\" cannot be inside the named location \"\(p)\""
         case .namedLocationNotOnServerLevel(let n): return "named location \"\(n)\" can be on the server level only"
         case .locationOutside(let l, let p): return "location \"\(l)\" is outside location \"\(p)\""
-        case .regexCompileFailed(let pattern, let reason): return "regex compile failed: \(reason) in \"\(pattern)\""
+        case .regexCompileFailed(_, let message): return message
         case .other(let m): return m
         }
     }

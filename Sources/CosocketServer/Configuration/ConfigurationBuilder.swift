@@ -63,6 +63,7 @@ public struct ConfigurationBuilder {
         var ownsErrorPages = false
         var errorPages: [ErrorPage] = []
         var recursiveErrorPages = false
+        var expires: Expires?
         var addedHeaders: [AddedHeader] = []
         /// `ssl_*` (http and server).
         var ssl = SSLServerDirectives.Settings()
@@ -182,6 +183,10 @@ public struct ConfigurationBuilder {
             }
             switch node.name {
             case "server": servers.append(node)
+            case "map":
+                let map = try VariableMap.parse(node)
+                guard configuration.maps[map.variable] == nil else { throw node.error(.other("the duplicate \"\(map.variable)\" variable")) }
+                configuration.maps[map.variable] = map
             case "init_by_lua_block", "init_by_lua_file", "init_by_lua":
                 configuration.initByLua = try luaSource(node, phase: "init_by_lua")
             case "init_worker_by_lua_block", "init_worker_by_lua_file", "init_worker_by_lua":
@@ -618,9 +623,10 @@ public struct ConfigurationBuilder {
         location.accessRules = inherited.accessRules
         location.errorPages = inherited.errorPages
         location.recursiveErrorPages = inherited.recursiveErrorPages
+        location.expires = inherited.expires
         location.inputHeaderEdits = inherited.inputHeaderEdits
         location.socketDefaults = inherited.setsSocketDefaults ? inherited.socketDefaults : nil
-        location.editsOutputHeaders = !location.outputHeaderEdits.isEmpty || !location.addedHeaders.isEmpty
+        location.editsOutputHeaders = !location.outputHeaderEdits.isEmpty || !location.addedHeaders.isEmpty || location.expires != nil
         location.editsInputHeaders = !location.inputHeaderEdits.isEmpty
         location.checksAccess = !location.accessRules.isEmpty
         location.servesStaticFiles = location.content == nil
@@ -727,6 +733,9 @@ public struct ConfigurationBuilder {
                 inherited.ownsErrorPages = true
             }
             inherited.errorPages.append(page)
+        case "expires":
+            let expires = try Expires.parse(node)
+            inherited.expires = expires.rule == nil && expires.template == nil ? nil : expires
         case "recursive_error_pages":
             inherited.recursiveErrorPages = try flag(node)
         case "server_tokens":

@@ -70,7 +70,7 @@ enum DirectiveContexts {
         "ssl_client_hello_by_lua_block": httpServer, "ssl_client_hello_by_lua_file": httpServer,
         "ssl_session_fetch_by_lua_block": http, "ssl_session_fetch_by_lua_file": http,
         "ssl_session_store_by_lua_block": http, "ssl_session_store_by_lua_file": http,
-        "internal": [.location], "allow": all, "deny": all, "server_tokens": all, "add_header": all, "error_page": all, "try_files": [.server, .location], "recursive_error_pages": all, "env": main, "root": all, "index": all, "alias": [.location],
+        "internal": [.location], "allow": all, "deny": all, "server_tokens": all, "add_header": all, "error_page": all, "expires": all, "map": http, "try_files": [.server, .location], "recursive_error_pages": all, "env": main, "root": all, "index": all, "alias": [.location],
         // echo-nginx-module's (location and location if).
         "echo": [.location], "echo_duplicate": [.location], "echo_flush": [.location], "echo_sleep": [.location],
         "echo_blocking_sleep": [.location], "echo_reset_timer": [.location], "echo_read_request_body": [.location],

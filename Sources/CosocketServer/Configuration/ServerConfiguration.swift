@@ -112,6 +112,8 @@ public struct LocationConfiguration: Sendable {
     /// `error_page`s (the innermost level that has any) and `recursive_error_pages`.
     var errorPages: [ErrorPage] = []
     var recursiveErrorPages = false
+    /// `expires` (nil for `off`).
+    var expires: Expires?
     /// `try_files` (this location's own, or the server's for requests no location matches).
     var tryFiles: TryFiles?
     var editsOutputHeaders = false
@@ -238,6 +240,8 @@ public struct ServerConfiguration: Sendable {
     public var sendTimeoutSeconds = 60
     /// `server_tokens` at the http level, for the error pages of requests no location took.
     public var serverTokens = true
+    /// `map`s, by the variable each makes.
+    var maps: [String: VariableMap] = [:]
     public var servers: [VirtualServer] = []
     /// Per listening address, how a request's `Host` picks among the servers there.
     public var routers: [ListenAddress: ServerNameRouter<VirtualServer>] = [:]

@@ -1,11 +1,40 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CosocketLua
+
 /// headers-more's edits (``HeaderEdit``): the response's just before its head is written (after
 /// `header_filter_by_lua*`), the request's once the rewrite-module script has run and before
 /// the Lua phases (the module's rewrite handler runs before lua-nginx-module's postponed one).
 extension RequestContext {
-    /// headers-more's edits, then `add_header`'s, as nginx's filter order has them.
+    /// headers-more's edits, then `expires` and `add_header`'s, as nginx's filter order has them.
     func applyHeaderEdits() {
         applyOutputHeaderEdits()
+        if let expires = location.settings.expires { applyExpires(expires) }
         applyAddedHeaders()
+    }
+
+    /// `Expires` replaces the response's own, `Cache-Control` the first of its own (the
+    /// others go), each in its place, else each added at the end.
+    private func applyExpires(_ expires: Expires) {
+        var rule = expires.rule
+        if let template = expires.template {
+            guard let parsed = Expires.rule(template.map { VariableTemplate.expand($0, scriptVariable) }) else { return }
+            rule = parsed
+        }
+        guard let rule else { return }
+        var lastModified: Int?
+        if var text = response.builtInLastModified ?? response.values("Last-Modified")?.last {
+            lastModified = text.withUTF8 { HTTPDate.parse(UnsafeRawBufferPointer($0)) }
+        }
+        guard let values = Expires.headers(rule, status: exitStatus ?? response.status, now: time(nil), lastModified: lastModified) else { return }
+        for (name, value) in [("Expires", values.expires), ("Cache-Control", values.cacheControl)] {
+            if let index = response.headers.firstIndex(where: { HTTPResponseHead.sameName($0.name, name) }) {
+                response.headers[index].values = [value]
+            } else {
+                response.headers.append((name, [value]))
+            }
+        }
     }
 
     private func applyOutputHeaderEdits() {

@@ -130,3 +130,22 @@ extension TLSConnectionDetails {
         }
     }
 }
+
+extension RequestContext {
+    /// A `map` variable's value for this request: its source's value looked up, the value's
+    /// template expanded (a regex entry's captures are the request's from then on).
+    func mapValue(_ map: VariableMap) -> String {
+        if !map.volatile, let cached = mapValues[map.variable] { return cached }
+        guard !mapsInProgress.contains(map.variable) else {
+            worker.lua.errorLog.log(.error, "cycle while evaluating variable \"\(map.variable)\", \(errorLogContext)")
+            return ""
+        }
+        mapsInProgress.append(map.variable)
+        defer { mapsInProgress.removeLast() }
+        let (template, matched) = map.lookup(VariableTemplate.expand(map.source, scriptVariable))
+        if let matched { captures = matched }
+        let value = VariableTemplate.expand(template, scriptVariable)
+        if !map.volatile { mapValues[map.variable] = value }
+        return value
+    }
+}

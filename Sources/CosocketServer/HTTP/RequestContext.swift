@@ -53,6 +53,10 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     private(set) var responseComplete = false
     /// `ngx.exit(status)` with a status of 300 or more asks for nginx's error page.
     var exitStatus: Int?
+    /// The `map` variables read so far (nginx caches them per request), and those being
+    /// worked out (a map whose source reads itself is a cycle).
+    var mapValues: [String: String] = [:]
+    var mapsInProgress: [String] = []
     /// `try_files` ran in the request's location.
     var triedFiles = false
     /// An `error_page` took the request (nginx's `r->error_page`): no other will.
@@ -247,6 +251,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         case "status": return String(response.status)
         default: break
         }
+        if !worker.configuration.maps.isEmpty, let map = worker.configuration.maps[name] { return mapValue(map) }
         if let value = captures[name] { return value }
         if name.hasPrefix("http_") {
             // nginx matches `-` and `_` alike (a header named `X_A_B` is `$http_x_a_b` where

@@ -127,7 +127,7 @@ final class HostRegex: Sendable {
             self.code = code
             groupNames = code.names.map { ($0.group, String(decoding: $0.name, as: UTF8.self)) }
         case .failure(let error):
-            throw ConfigError(.regexCompileFailed(pattern: source, reason: error.reason), file: file, line: line)
+            throw ConfigError(.regexCompileFailed(pattern: source, message: error.message), file: file, line: line)
         }
     }
 
