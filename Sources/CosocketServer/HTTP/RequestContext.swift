@@ -251,7 +251,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         case "status": return String(response.status)
         default: break
         }
-        if !worker.configuration.maps.isEmpty, let map = worker.configuration.maps[name] { return mapValue(map) }
+        if worker.hasMaps, let map = worker.configuration.maps[name] { return mapValue(map) }
         if let value = captures[name] { return value }
         if name.hasPrefix("http_") {
             // nginx matches `-` and `_` alike (a header named `X_A_B` is `$http_x_a_b` where

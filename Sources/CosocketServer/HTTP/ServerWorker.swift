@@ -7,6 +7,8 @@ import NIOCore
 final class ServerWorker: @unchecked Sendable {
     let lua: LuaWorker
     let configuration: ServerConfiguration
+    /// Whether any `map` is configured: one flag on the path of every variable read.
+    let hasMaps: Bool
     /// Where response heads are assembled before they are copied in front of their body.
     var headScratch = ByteBuffer()
     /// The `Date` header's value, formatted once a second.
@@ -63,6 +65,7 @@ final class ServerWorker: @unchecked Sendable {
     init(lua: LuaWorker, configuration: ServerConfiguration) {
         self.lua = lua
         self.configuration = configuration
+        hasMaps = !configuration.maps.isEmpty
         self.compiled = Array(repeating: nil, count: configuration.luaSourceCount)
     }
 
