@@ -115,7 +115,9 @@ public struct LocationConfiguration: Sendable {
     /// `expires` (nil for `off`).
     var expires: Expires?
     /// `try_files` (this location's own, or the server's for requests no location matches).
-    var tryFiles: TryFiles?
+    var tryFiles: TryFiles? { didSet { hasTryFiles = tryFiles != nil } }
+    /// Read on every phase change, where copying `tryFiles` out would retain its parts.
+    private(set) var hasTryFiles = false
     var editsOutputHeaders = false
     var editsInputHeaders = false
     var checksAccess = false

@@ -135,17 +135,29 @@ extension RequestContext {
     /// A `map` variable's value for this request: its source's value looked up, the value's
     /// template expanded (a regex entry's captures are the request's from then on).
     func mapValue(_ map: VariableMap) -> String {
-        if !map.volatile, let cached = mapValues[map.variable] { return cached }
-        guard !mapsInProgress.contains(map.variable) else {
+        var state = maps ?? MapState()
+        if !map.volatile, let cached = state.values[map.variable] { return cached }
+        guard !state.inProgress.contains(map.variable) else {
             worker.lua.errorLog.log(.error, "cycle while evaluating variable \"\(map.variable)\", \(errorLogContext)")
             return ""
         }
-        mapsInProgress.append(map.variable)
-        defer { mapsInProgress.removeLast() }
+        state.inProgress.append(map.variable)
+        maps = state
         let (template, matched) = map.lookup(VariableTemplate.expand(map.source, scriptVariable))
         if let matched { captures = matched }
         let value = VariableTemplate.expand(template, scriptVariable)
-        if !map.volatile { mapValues[map.variable] = value }
+        // Read again: the expansions may have read (and cached) other maps.
+        state = maps ?? MapState()
+        state.inProgress.removeAll { $0 == map.variable }
+        if !map.volatile { state.values[map.variable] = value }
+        maps = state
         return value
     }
+}
+
+/// A request's `map` variables: the values read so far (nginx caches them per request) and
+/// those being worked out (a map whose source reads itself is a cycle). Made on first use.
+struct MapState {
+    var values: [String: String] = [:]
+    var inProgress: [String] = []
 }

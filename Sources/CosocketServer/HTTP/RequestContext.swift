@@ -55,8 +55,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     var exitStatus: Int?
     /// The `map` variables read so far (nginx caches them per request), and those being
     /// worked out (a map whose source reads itself is a cycle).
-    var mapValues: [String: String] = [:]
-    var mapsInProgress: [String] = []
+    var maps: MapState?
     /// `try_files` ran in the request's location.
     var triedFiles = false
     /// An `error_page` took the request (nginx's `r->error_page`): no other will.

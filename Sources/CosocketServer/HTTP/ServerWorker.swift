@@ -201,7 +201,7 @@ final class ServerWorker: @unchecked Sendable {
             return
         }
         guard let first = location.settings.phases.first else {
-            if let tryFiles = location.settings.tryFiles, !request.triedFiles {
+            if location.settings.hasTryFiles, !request.triedFiles, let tryFiles = location.settings.tryFiles {
                 switch request.runTryFiles(tryFiles) {
                 case .found: break
                 case .ended: return request.end()
@@ -261,7 +261,7 @@ final class ServerWorker: @unchecked Sendable {
             request.nextPhase += 1
         }
         // `try_files` runs between the access and the content phase.
-        if let tryFiles = request.location.settings.tryFiles, !request.triedFiles,
+        if request.location.settings.hasTryFiles, !request.triedFiles, let tryFiles = request.location.settings.tryFiles,
            request.nextPhase == phases.count || phases[request.nextPhase].name == "content" {
             switch request.runTryFiles(tryFiles) {
             case .found: break
