@@ -124,7 +124,9 @@ import Testing
         #expect(client.waitForClose())
     }
 
-    @Test func workerConnectionsLimitsOpenClientConnections() throws {
+    /// nginx (checked with ref-nginx) closes the connection idle longest to make room for a
+    /// new client, and warns "... worker_connections are not enough, reusing connections".
+    @Test func workerConnectionsMakesRoomByClosingTheLongestIdleConnection() throws {
         let server = try TestServer(
             "worker_processes 1; events { worker_connections 2; } http { server { listen 127.0.0.1:@PORT@; location / { return 200 ok; } } }"
         )
@@ -135,11 +137,37 @@ import Testing
         #expect(first.readResponse()?.body == "ok")
         second.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
         #expect(second.readResponse()?.body == "ok")
-        // A third connection while two are open is closed at once, and logged.
+        let third = HTTPClient(port: server.port, timeoutSeconds: 5)
+        defer { third.close() }
+        third.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(third.readResponse()?.body == "ok")
+        #expect(first.waitForClose())
+        second.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(second.readResponse()?.body == "ok")
+        #expect(server.log.waitFor("2 worker_connections are not enough, reusing connections"))
+    }
+
+    /// With no idle connection to close (both have a head arriving), a new one is closed at
+    /// once and the old ones are served, as nginx does.
+    @Test func workerConnectionsRefusesANewClientWhenNoneIsIdle() throws {
+        let server = try TestServer(
+            "worker_processes 1; events { worker_connections 2; } http { server { listen 127.0.0.1:@PORT@; location / { return 200 ok; } } }"
+        )
+        let first = HTTPClient(port: server.port, timeoutSeconds: 5)
+        let second = HTTPClient(port: server.port, timeoutSeconds: 5)
+        defer { first.close(); second.close() }
+        first.send("GET / HTTP/1.1\r\n")
+        second.send("GET / HTTP/1.1\r\n")
+        // Both heads have reached the worker before the third connects.
+        Thread.sleep(forTimeInterval: 0.3)
         let third = HTTPClient(port: server.port, timeoutSeconds: 5)
         defer { third.close() }
         #expect(third.waitForClose())
-        #expect(server.log.waitFor("worker_connections are not enough"))
+        #expect(server.log.waitFor("2 worker_connections are not enough"))
+        first.send("Host: t\r\n\r\n")
+        #expect(first.readResponse()?.body == "ok")
+        second.send("Host: t\r\n\r\n")
+        #expect(second.readResponse()?.body == "ok")
     }
 
     @Test func luaPackagePathFindsAModuleInATemporaryDirectory() throws {

@@ -74,4 +74,65 @@ import Glibc
         #expect(Date().timeIntervalSince(started) < 5)
         #expect(server.get("/").body == "ok")
     }
+
+    /// 10,000 kept-alive connections against `worker_connections 1024`, opened by a Python
+    /// child (its descriptors are not this process's): each is answered, the worker closes the
+    /// connections idle longest to make room as nginx does (checked with ref-nginx), the ones
+    /// it kept still serve their next request, and a new client is served after them.
+    @Test func tenThousandIdleKeptAliveConnectionsBeyondWorkerConnections() throws {
+        let server = try TestServer("worker_processes 1; events { worker_connections 1024; } http { server { listen 127.0.0.1:@PORT@; location / { return 200 ok; } } }")
+        let script = makeTemporaryDirectory() + "/idle.py"
+        writeFile(script, """
+            import socket, sys
+            port = int(sys.argv[1])
+            request = b"GET / HTTP/1.1\\r\\nHost: t\\r\\n\\r\\n"
+            def answer(s):
+                data = b""
+                while not data.endswith(b"ok"):
+                    chunk = s.recv(4096)
+                    if not chunk: return data
+                    data += chunk
+                return data
+            held, answered = [], 0
+            for i in range(10000):
+                s = socket.create_connection(("127.0.0.1", port))
+                s.settimeout(10)
+                s.sendall(request)
+                if answer(s).startswith(b"HTTP/1.1 200 OK"): answered += 1
+                held.append(s)
+            print("answered", answered)
+            closed = open_ = 0
+            for s in held:
+                s.setblocking(False)
+                try:
+                    if s.recv(1) == b"": closed += 1
+                except BlockingIOError: open_ += 1
+                s.settimeout(10)
+            print("closed by the server", closed >= 10000 - 1024)
+            print("kept at most worker_connections", open_ <= 1024)
+            served = sum(1 for s in held[-100:] if (s.sendall(request) or True) and answer(s).startswith(b"HTTP/1.1 200"))
+            print("the newest still served", served)
+            s = socket.create_connection(("127.0.0.1", port)); s.sendall(request)
+            print("a new client", answer(s).split(b"\\r\\n")[0].decode())
+            """)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [script, String(server.port)]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(String(decoding: data, as: UTF8.self) == """
+            answered 10000
+            closed by the server True
+            kept at most worker_connections True
+            the newest still served 100
+            a new client HTTP/1.1 200 OK
+
+            """)
+        #expect(server.log.waitFor("1024 worker_connections are not enough, reusing connections"))
+        #expect(server.get("/").body == "ok")
+    }
 }

@@ -29,6 +29,9 @@ final class HTTPConnection: @unchecked Sendable {
     private var peer: SocketAddress?
     /// The worker's tick when this connection last read or finished a request.
     private var lastActiveTick = 0
+    /// The worker's ``ServerWorker/activityStamp()`` at the same moments: orders idle
+    /// connections exactly, oldest first, when some must make room for new ones.
+    private(set) var lastActiveStamp: UInt64 = 0
     /// The tick when the head now arriving began (the accept, or its first byte after a
     /// response): nginx arms `client_header_timeout` once per head, so a client that sends
     /// it a byte at a time (slowloris) is cut when the whole head took too long.
@@ -85,6 +88,7 @@ final class HTTPConnection: @unchecked Sendable {
     func opened() {
         peer = transport.remoteAddress
         lastActiveTick = worker.tick
+        lastActiveStamp = worker.activityStamp()
         headStartTick = worker.tick
         if !worker.connectionOpened(self) {
             closed = true
@@ -173,6 +177,14 @@ final class HTTPConnection: @unchecked Sendable {
 
     /// Fast stop: closes whatever is in progress.
     func closeNow() { close() }
+
+    /// Waiting for a request with nothing of it received (before the first one or between
+    /// two): nginx's "reusable" connection, which it closes to make room for a new client
+    /// when `worker_connections` are taken.
+    var isReusable: Bool {
+        current == nil && !closed && lent == .none && waitingHead == nil && buffer.readableBytes == 0
+            && transport.isFlushed
+    }
 
     private func close() {
         guard !closed else { return }
@@ -397,6 +409,7 @@ final class HTTPConnection: @unchecked Sendable {
         requestsServed += 1
         keepaliveTimeout = request.location.settings.keepaliveTimeout
         lastActiveTick = worker.tick
+        lastActiveStamp = worker.activityStamp()
         if lent != .none {
             #if os(Linux)
             // A body socket that read the whole body gave the connection back; anything else

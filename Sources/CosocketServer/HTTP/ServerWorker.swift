@@ -28,6 +28,8 @@ final class ServerWorker: @unchecked Sendable {
     /// of their last activity instead of reading the clock on every read.
     private(set) var tick = 0
     private var idleSweep: RepeatedTask?
+    private var reuse = ConnectionReuse()
+    private var activityCount: UInt64 = 0
     /// Quit in progress: idle connections get a second, not their timeouts (a reload's
     /// retiring worker keeps the timeouts; see `HTTPConnection.closeWhenIdle`).
     private var hurried = false
@@ -74,12 +76,34 @@ final class ServerWorker: @unchecked Sendable {
     /// Registers a client connection; `false` when the worker already has
     /// `worker_connections` of them (the connection is then closed, as nginx does).
     func connectionOpened(_ connection: HTTPConnection) -> Bool {
+        if connections.count >= configuration.workerConnections { reuseIdleConnections() }
         guard connections.count < configuration.workerConnections else {
             lua.errorLog.log(.alert, "\(configuration.workerConnections) worker_connections are not enough")
             return false
         }
         connections[ObjectIdentifier(connection)] = connection
         return true
+    }
+
+    /// Makes room for a new client by closing the connections idle longest (see
+    /// ``ConnectionReuse``). They leave the table at once: a transport's close may finish on
+    /// a later turn of the loop.
+    private func reuseIdleConnections() {
+        let idle = connections.values.filter(\.isReusable).map { (stamp: $0.lastActiveStamp, item: $0) }
+        guard !idle.isEmpty else { return }
+        if reuse.shouldWarn(at: tick) {
+            lua.errorLog.log(.warn, "\(configuration.workerConnections) worker_connections are not enough, reusing connections")
+        }
+        for connection in ConnectionReuse.oldest(idle, count: ConnectionReuse.batchSize(reusable: idle.count)) {
+            connections[ObjectIdentifier(connection)] = nil
+            connection.closeNow()
+        }
+    }
+
+    /// A number that grows with every call: connections stamp their last activity with it.
+    func activityStamp() -> UInt64 {
+        activityCount &+= 1
+        return activityCount
     }
 
     /// Once a second, closes connections that stayed idle for `keepalive_timeout` (to the
