@@ -17,7 +17,11 @@ enum ThreadAPI {
         if let refusal = L.refusalWhenRunningToEnd() { return refusal }
         guard lua_type(L, 1) == LUA_TFUNCTION else { return L.argumentError(1, "Lua function expected") }
         let count = lua_gettop(L)
-        let child = worker.newCoroutine(in: parent.context, isEntry: false, parent: parent)
+        guard let child = worker.newCoroutine(in: parent.context, isEntry: false, parent: parent) else {
+            // Interned when the VM was made: pushing it allocates nothing.
+            luaPushString(L, LuaWorker.outOfMemory)
+            return .rawError
+        }
         lua_xmove(L, child.thread, count)
         // Keep the thread value on the parent's stack: it is the result, even if the child ends now.
         lua_rawgeti(L, luaRegistryIndex, child.reference)

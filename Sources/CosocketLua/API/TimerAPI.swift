@@ -67,7 +67,10 @@ extension LuaWorker {
         }
         let context = makeContext(kind: .timer)
         runningTimers += 1
-        let coroutine = newCoroutine(in: context, isEntry: true, parent: nil)
+        guard let coroutine = newCoroutine(in: context, isEntry: true, parent: nil) else {
+            if !keepCallback { luaL_unref(state, luaRegistryIndex, reference) }
+            return failStart(of: context)
+        }
         let thread = coroutine.thread
         lua_rawgeti(thread, luaRegistryIndex, reference)
         lua_getfield(thread, -1, "n")

@@ -27,10 +27,10 @@ extension LuaWorker {
             lastContextSerial &+= 1
             context.serial = lastContextSerial
         }
-        let (thread, threadReference) = spareRunThreads.popLast() ?? {
-            let thread = lua_newthread(state)!
-            return (thread, luaL_ref(state, luaRegistryIndex))
-        }()
+        guard let (thread, threadReference) = spareRunThreads.popLast() ?? newThread() else {
+            log(.error, "failed to run \(context.disabledContextName): \(Self.outOfMemory)", in: context)
+            return .failed(Self.outOfMemory)
+        }
         let coroutine = LuaCoroutine(thread: thread, reference: threadReference, context: context, isEntry: true)
         lastCoroutineSerial &+= 1
         coroutine.serial = lastCoroutineSerial

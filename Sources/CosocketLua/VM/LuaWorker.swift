@@ -184,10 +184,40 @@ public final class LuaWorker: @unchecked Sendable {
     /// (strings). Returns once the entry thread first yields or ends; `context.onFinish`
     /// reports the end of the whole context.
     public func start(_ reference: Int32, in context: LuaContext, arguments: [String] = []) {
-        let coroutine = newCoroutine(in: context, isEntry: true, parent: nil)
+        guard let coroutine = newCoroutine(in: context, isEntry: true, parent: nil) else {
+            return failStart(of: context)
+        }
         lua_rawgeti(coroutine.thread, luaRegistryIndex, reference)
-        for argument in arguments { luaPushString(coroutine.thread, argument) }
+        for argument in arguments {
+            let pushed = argument.utf8.withContiguousStorageIfAvailable { bytes in
+                bytes.withMemoryRebound(to: CChar.self) { cosocket_protected_pushlstring(state, coroutine.thread, $0.baseAddress, $0.count) }
+            } ?? cosocket_protected_pushlstring(state, coroutine.thread, argument, argument.utf8.count)
+            guard pushed == 0 else {
+                lua_settop(coroutine.thread, 0)
+                return finish(coroutine, error: (Self.outOfMemory, Self.outOfMemory))
+            }
+        }
         resume(coroutine, arguments: Int32(arguments.count))
+    }
+
+    /// LuaJIT's words when an allocation fails.
+    static let outOfMemory = "not enough memory"
+
+    /// A context whose entry thread could not be made (the VM's memory is exhausted) ends as
+    /// one whose entry thread failed at once.
+    func failStart(of context: LuaContext) {
+        context.failure = Self.outOfMemory
+        log(.error, "lua entry thread aborted: runtime error: \(Self.outOfMemory)", in: context)
+        lua_gc(state, LUA_GCCOLLECT, 0)
+        endContext(context)
+    }
+
+    /// A new thread anchored in the registry, or nil when memory ran out: made in a protected
+    /// call, since LuaJIT ends the process when an allocation outside one fails.
+    func newThread() -> (thread: LuaState, reference: Int32)? {
+        var reference: Int32 = LUA_NOREF
+        guard let thread = cosocket_protected_newthread(state, &reference) else { return nil }
+        return (thread, reference)
     }
 
     // MARK: Coroutines
@@ -205,7 +235,8 @@ public final class LuaWorker: @unchecked Sendable {
         return LuaContext(kind: kind)
     }
 
-    func newCoroutine(in context: LuaContext, isEntry: Bool, parent: LuaCoroutine?) -> LuaCoroutine {
+    /// Nil when the VM's memory is exhausted.
+    func newCoroutine(in context: LuaContext, isEntry: Bool, parent: LuaCoroutine?) -> LuaCoroutine? {
         let coroutine: LuaCoroutine
         if isEntry, var spare = spareEntryCoroutines.popLast() {
             if !spare.hasSpawned && isKnownUniquelyReferenced(&spare) {
@@ -217,8 +248,7 @@ public final class LuaWorker: @unchecked Sendable {
                 coroutine = LuaCoroutine(thread: spare.thread, reference: spare.reference, context: context, isEntry: true)
             }
         } else {
-            let thread = lua_newthread(state)!
-            let reference = luaL_ref(state, luaRegistryIndex)
+            guard let (thread, reference) = newThread() else { return nil }
             // A new thread may sit at the address of a collected one.
             finishedThreads[thread] = nil
             coroutine = LuaCoroutine(thread: thread, reference: reference, context: context, isEntry: isEntry)
@@ -303,9 +333,11 @@ public final class LuaWorker: @unchecked Sendable {
             finish(coroutine, error: nil)
         default:
             let message = luaString(coroutine.thread, -1) ?? "(error object is a \(luaTypeName(coroutine.thread, -1)) value)"
-            luaL_traceback(state, coroutine.thread, message, 0)
-            let traceback = luaString(state, -1) ?? message
-            luaPop(state, 1)
+            var traceback = message
+            if cosocket_protected_traceback(state, coroutine.thread, message) == 0 {
+                traceback = luaString(coroutine.thread, -1) ?? message
+                luaPop(coroutine.thread, 1)
+            }
             finish(coroutine, error: (message, traceback))
         }
         if resumeDepth == 0 { drainReady() }
@@ -572,7 +604,13 @@ public final class LuaWorker: @unchecked Sendable {
         }
         context.abortHandlerReference = LUA_NOREF
         let entry = context.liveEntry ?? context.liveOthers.first { $0.isEntry }
-        let coroutine = newCoroutine(in: context, isEntry: false, parent: entry)
+        guard let coroutine = newCoroutine(in: context, isEntry: false, parent: entry) else {
+            // No memory for the handler's thread: the request ends as without a handler.
+            luaL_unref(state, luaRegistryIndex, handler)
+            context.exitStatus = 499
+            endContext(context)
+            return
+        }
         lua_rawgeti(coroutine.thread, luaRegistryIndex, handler)
         luaL_unref(state, luaRegistryIndex, handler)
         resume(coroutine, arguments: 0)
