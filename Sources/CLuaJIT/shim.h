@@ -64,3 +64,21 @@ static inline int cosocket_protected_pushlstring(lua_State *L, lua_State *to, co
     lua_settop(L, top);
     return status;
 }
+
+struct cosocket_function_call { lua_CFunction function; int reference; };
+
+static int cosocket_function_body(lua_State *L) {
+    struct cosocket_function_call *call = (struct cosocket_function_call *)lua_touserdata(L, 1);
+    lua_pushcfunction(L, call->function);
+    call->reference = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 0;
+}
+
+/* `function` as a Lua function anchored by luaL_ref in the registry; LUA_NOREF when memory ran out. */
+static inline int cosocket_protected_function_reference(lua_State *L, lua_CFunction function) {
+    struct cosocket_function_call call = { function, LUA_NOREF };
+    int top = lua_gettop(L);
+    int status = lua_cpcall(L, cosocket_function_body, &call);
+    lua_settop(L, top);
+    return status == 0 ? call.reference : LUA_NOREF;
+}

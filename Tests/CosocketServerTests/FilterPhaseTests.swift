@@ -167,6 +167,32 @@ import Testing
         #expect(server.log.waitFor("sboom"))
     }
 
+    /// `ngx.exit` and `ngx.redirect` where the reference refuses them (checked with ref-nginx):
+    /// the set, body filter and log phases; `ngx.redirect` also in the header filter. A failing
+    /// log phase is logged in the reference's words, " while logging request" included.
+    @Test func exitAndRedirectAreRefusedWhereTheReferenceRefusesThem() throws {
+        let server = try TestServer(server: """
+            location = /set-exit { set_by_lua_block $v { ngx.exit(0) } return 200 "[$v]"; }
+            location = /set-redirect { set_by_lua_block $v { ngx.redirect("/x") } return 200 "[$v]"; }
+            location = /bf { content_by_lua_block { ngx.say("hi") } body_filter_by_lua_block { ngx.exit(0) } }
+            location = /hf { content_by_lua_block { ngx.say("hi") } header_filter_by_lua_block { ngx.redirect("/x") } }
+            location = /log { content_by_lua_block { ngx.say("hi") } log_by_lua_block { ngx.exit(0) } }
+            """)
+        #expect(server.get("/set-exit").status == 500)
+        #expect(server.get("/set-redirect").status == 500)
+        #expect(server.log.waitFor("failed to run set_by_lua*: set_by_lua(nginx.conf:"))
+        #expect(server.log.count(of: "API disabled in the context of set_by_lua*") == 2)
+        _ = server.get("/bf")
+        #expect(server.log.waitFor("failed to run body_filter_by_lua*: body_filter_by_lua(nginx.conf:"))
+        #expect(server.log.contains("API disabled in the context of body_filter_by_lua*"))
+        _ = server.get("/hf")
+        #expect(server.log.waitFor("API disabled in the context of header_filter_by_lua*"))
+        #expect(server.get("/log").body == "hi\n")
+        #expect(server.log.waitFor("failed to run log_by_lua*: log_by_lua(nginx.conf:"))
+        #expect(server.log.contains("API disabled in the context of log_by_lua*"))
+        #expect(server.log.contains(" while logging request, client: 127.0.0.1"))
+    }
+
     @Test func lua_filter_yieldOffRefusesWaitingWithTheReferenceError() throws {
         let server = try TestServer(server: """
             lua_filter_yield off;

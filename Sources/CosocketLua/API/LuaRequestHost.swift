@@ -86,6 +86,8 @@ public protocol LuaRequestHost: AnyObject {
     /// What nginx appends to error-log lines about this request:
     /// `client: 127.0.0.1, server: name, request: "GET / HTTP/1.1", host: "example.com"`.
     var errorLogContext: String { get }
+    /// What a timer it creates appends after `context: ngx.timer`: `client: ..., server: ...`.
+    var timerLogOrigin: String { get }
     #if os(Linux)
     /// The server side of the connection's TLS, for `ngx.ssl` in an HTTPS request.
     var tlsHandshake: TLSServerHandshake? { get }

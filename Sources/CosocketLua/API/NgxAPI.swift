@@ -352,6 +352,9 @@ enum NgxCoreAPI {
         let worker = LuaWorker.from(L)
         guard let coroutine = worker.current else { return L.fail("no request found") }
         guard lua_isnumber(L, 1) != 0 else { return L.argumentError(1, "number expected, got \(luaTypeName(L, 1))") }
+        guard coroutine.context.allowsExit else {
+            return L.fail("API disabled in the context of \(coroutine.context.disabledContextName)")
+        }
         let status = luaToInteger(L, 1)
         coroutine.context.exitStatus = status
         if let host = coroutine.context.request, host.handleExit(status: status, context: coroutine.context) {
@@ -366,7 +369,12 @@ enum NgxCoreAPI {
         guard let target = luaString(L, 1) else { return L.argumentError(1, "string expected, got \(luaTypeName(L, 1))") }
         let status = lua_gettop(L) >= 2 ? luaToInteger(L, 2) : 302
         guard [301, 302, 303, 307, 308].contains(status) else { return L.fail("only ngx.HTTP_MOVED_TEMPORARILY, ngx.HTTP_MOVED_PERMANENTLY, ngx.HTTP_PERMANENT_REDIRECT, ngx.HTTP_SEE_OTHER, and ngx.HTTP_TEMPORARY_REDIRECT are allowed") }
-        guard let host = LuaWorker.from(L).current?.context.request else { return L.fail("no request found") }
+        guard let context = LuaWorker.from(L).current?.context else { return L.fail("no request found") }
+        // ngx_http_lua_ngx_redirect's context mask.
+        guard ["rewrite", "access", "content"].contains(context.phaseName) else {
+            return L.fail("API disabled in the context of \(context.disabledContextName)")
+        }
+        guard let host = context.request else { return L.fail("no request found") }
         host.setResponseHeader("Location", [target])
         lua_settop(L, 0)
         lua_pushinteger(L, lua_Integer(status))

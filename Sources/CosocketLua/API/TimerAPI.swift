@@ -41,24 +41,26 @@ enum TimerAPI {
         lua_pushinteger(L, lua_Integer(count - 1))
         lua_setfield(L, -2, "n")
         let reference = luaL_ref(L, luaRegistryIndex)
-        worker.armTimer(reference, delay: .nanoseconds(Int64(LuaNumber.clamped(delay * 1_000_000_000))), repeating: repeating)
+        let creator = worker.current?.context
+        let origin = creator?.request?.timerLogOrigin ?? creator?.timerOrigin
+        worker.armTimer(reference, delay: .nanoseconds(Int64(LuaNumber.clamped(delay * 1_000_000_000))), repeating: repeating, origin: origin)
         lua_pushinteger(L, 1)
         return .values(1)
     }
 }
 
 extension LuaWorker {
-    func armTimer(_ reference: Int32, delay: TimeAmount, repeating: Bool) {
+    func armTimer(_ reference: Int32, delay: TimeAmount, repeating: Bool, origin: String?) {
         pendingTimers += 1
         engine.scheduleTask(in: delay) {
             self.pendingTimers -= 1
-            if repeating && !self.isShuttingDown { self.armTimer(reference, delay: delay, repeating: true) }
-            self.runTimer(reference, premature: self.isShuttingDown, keepCallback: repeating)
+            if repeating && !self.isShuttingDown { self.armTimer(reference, delay: delay, repeating: true, origin: origin) }
+            self.runTimer(reference, premature: self.isShuttingDown, keepCallback: repeating, origin: origin)
         }
     }
 
     /// Runs one expiry: `callback(premature, args...)` as the entry thread of a timer context.
-    private func runTimer(_ reference: Int32, premature: Bool, keepCallback: Bool) {
+    private func runTimer(_ reference: Int32, premature: Bool, keepCallback: Bool, origin: String?) {
         guard runningTimers < configuration.maxRunningTimers else {
             // The reference's alert; the expiry is dropped.
             log(.alert, "lua failed to run timer with function defined at \(timerFunctionPosition(reference)): \(configuration.maxRunningTimers) lua_max_running_timers are not enough")
@@ -66,6 +68,9 @@ extension LuaWorker {
             return
         }
         let context = makeContext(kind: .timer)
+        // The reference's log lines of a timer end with `, context: ngx.timer` and the origin.
+        context.timerOrigin = origin
+        context.logContext = origin.map { "context: ngx.timer, " + $0 } ?? "context: ngx.timer"
         runningTimers += 1
         guard let coroutine = newCoroutine(in: context, isEntry: true, parent: nil) else {
             if !keepCallback { luaL_unref(state, luaRegistryIndex, reference) }

@@ -113,6 +113,9 @@ public final class LuaContext {
     /// What error-log lines of a context without a request end with (nginx's
     /// `context: ssl_certificate_by_lua*, client: ..., server: ...`).
     public var logContext: String?
+    /// A timer context's `client: ..., server: ...` (from the request that made the timer,
+    /// or the timer that made it), which timers it makes inherit.
+    var timerOrigin: String?
 
     public init(kind: Kind) {
         self.kind = kind
@@ -143,6 +146,7 @@ public final class LuaContext {
         tlsHandshake = nil
         #endif
         logContext = nil
+        timerOrigin = nil
     }
 
     /// Takes over `other`'s `ngx.ctx` table: the log phase runs in a context of its own after
@@ -166,6 +170,18 @@ public final class LuaContext {
         case .script: return "content"
         case .timer: return "timer"
         case .request(let phase): return phase
+        }
+    }
+
+    /// Where `ngx.exit` may end the phase or the request (ngx_http_lua_ffi_exit's context mask):
+    /// not in `set_by_lua*`, the body filter, the log phase or the init phases.
+    var allowsExit: Bool {
+        switch phaseName {
+        case "rewrite", "access", "content", "timer", "header_filter", "balancer", "ssl_client_hello", "ssl_cert",
+            "ssl_session_store", "ssl_session_fetch":
+            return true
+        default:
+            return false
         }
     }
 

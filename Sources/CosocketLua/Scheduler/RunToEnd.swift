@@ -27,7 +27,15 @@ extension LuaWorker {
             lastContextSerial &+= 1
             context.serial = lastContextSerial
         }
-        guard let (thread, threadReference) = spareRunThreads.popLast() ?? newThread() else {
+        if runErrorHandlerReference == LUA_NOREF {
+            runErrorHandlerReference = cosocket_protected_function_reference(state) { L in
+                if lua_type(L!, 1) == LUA_TLIGHTUSERDATA { return 1 }
+                let message = luaString(L!, 1) ?? "(error object is a \(luaTypeName(L!, 1)) value)"
+                luaL_traceback(L!, L!, message, 1)
+                return 1
+            }
+        }
+        guard runErrorHandlerReference != LUA_NOREF, let (thread, threadReference) = spareRunThreads.popLast() ?? newThread() else {
             log(.error, "failed to run \(context.disabledContextName): \(Self.outOfMemory)", in: context)
             return .failed(Self.outOfMemory)
         }
@@ -38,12 +46,8 @@ extension LuaWorker {
         lua_setexdata(thread, FFIRequest.pointer(of: self, in: context))
         installNgxArg()
         lua_settop(thread, 0)
-        lua_pushcclosure(thread, { L in
-            if lua_type(L!, 1) == LUA_TLIGHTUSERDATA { return 1 }
-            let message = luaString(L!, 1) ?? "(error object is a \(luaTypeName(L!, 1)) value)"
-            luaL_traceback(L!, L!, message, 1)
-            return 1
-        }, 0)
+        // The error handler: the traceback of an error, the exit sentinel as it is.
+        lua_rawgeti(thread, luaRegistryIndex, runErrorHandlerReference)
         lua_rawgeti(thread, luaRegistryIndex, reference)
         let saved = current
         current = coroutine

@@ -67,6 +67,8 @@ public final class LuaWorker: @unchecked Sendable {
     var spareRunThreads: [(LuaState, Int32)] = []
     /// The body filter's `ngx.arg` proxy table, made on first use.
     var bodyFilterArgReference: Int32 = LUA_NOREF
+    /// The error handler of ``runToEnd(_:in:wantsResult:)``, made once.
+    var runErrorHandlerReference: Int32 = LUA_NOREF
     /// Set while the VM closes, when finalizers must not keep anything.
     private(set) var isClosing = false
     static let spareSocketLimit = 512
@@ -672,6 +674,10 @@ public final class LuaWorker: @unchecked Sendable {
         guard let request = context?.request else {
             guard let suffix = context?.logContext else { return errorLog.log(level, message) }
             return errorLog.log(level, message + ", " + suffix)
+        }
+        // nginx's log action while the log phase runs.
+        if case .request("log")? = context?.kind {
+            return errorLog.log(level, message + " while logging request, " + request.errorLogContext)
         }
         errorLog.log(level, message + ", " + request.errorLogContext)
     }

@@ -71,7 +71,14 @@ final class HTTPConnection: @unchecked Sendable {
     var tlsHandshake: TLSServerHandshake? { transport.tlsHandshake }
     #endif
 
-    init(transport: any ClientTransport, worker: ServerWorker, router: ServerNameRouter<VirtualServer>, serverPort: Int) {
+    /// The `listen` address the connection came in on (nginx's `addr_text` of the listener).
+    let listenHost: String
+
+    /// nginx's text of the listening address: `0.0.0.0:1984`, `unix:/path`.
+    var listenText: String { listenHost.hasPrefix("unix:") ? listenHost : "\(listenHost):\(serverPort)" }
+
+    init(transport: any ClientTransport, worker: ServerWorker, router: ServerNameRouter<VirtualServer>, serverPort: Int, listenHost: String) {
+        self.listenHost = listenHost
         self.transport = transport
         self.worker = worker
         self.router = router

@@ -294,6 +294,15 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     /// The `server_name` of the server that took the request (nginx's `server:` in logs).
     var serverName = ""
 
+    /// What a timer made by this request appends to its log lines after `context: ngx.timer`
+    /// (its fake connection copies the client's address and the listener's).
+    var timerLogOrigin: String {
+        var main = self
+        while let parent = main.subrequest?.parent { main = parent }
+        guard let connection = main.connection else { return "client: \(remoteAddress)" }
+        return "client: \(remoteAddress), server: \(connection.listenText)"
+    }
+
     var errorLogContext: String {
         // The request line as received: the head up to its first line break.
         let requestLine = head.bytes.withUnsafeReadableBytes { raw in

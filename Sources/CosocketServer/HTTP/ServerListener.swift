@@ -45,7 +45,7 @@ func makeListener(
                         throw ChannelError.ioOnClosedChannel
                     }
                     let transport = ChannelClientTransport(engine: worker.lua.engine)
-                    let connection = HTTPConnection(transport: transport, worker: worker, router: router, serverPort: address.port)
+                    let connection = HTTPConnection(transport: transport, worker: worker, router: router, serverPort: address.port, listenHost: address.host)
                     transport.connection = connection
                     // Adding the handler opens the connection, which the worker then keeps.
                     try channel.pipeline.syncOperations.addHandler(transport)
@@ -102,7 +102,7 @@ private struct DescriptorServerListener: ServerListener {
                     stream.close()
                     return
                 }
-                let connection = HTTPConnection(transport: stream, worker: worker, router: router, serverPort: address.port)
+                let connection = HTTPConnection(transport: stream, worker: worker, router: router, serverPort: address.port, listenHost: address.host)
                 stream.delegate = connection
                 connection.opened()
                 if let tls = worker.configuration.tls[address], !stream.isClosed {

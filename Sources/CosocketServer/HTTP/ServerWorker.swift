@@ -161,7 +161,9 @@ final class ServerWorker: @unchecked Sendable {
             if context.isFinished, let failure = context.failure { throw InitByLuaError(message: failure) }
         }
         if includingWorkerPhase, let source = configuration.initWorkerByLua {
-            lua.start(try compile(source), in: LuaContext(kind: .request(phase: "init_worker")))
+            let context = LuaContext(kind: .request(phase: "init_worker"))
+            context.logContext = "context: init_worker_by_lua*"
+            lua.start(try compile(source), in: context)
         }
     }
 
@@ -446,6 +448,8 @@ final class ServerWorker: @unchecked Sendable {
         if let runContext = request.runContext { context.adoptCtx(of: runContext) }
         context.request = request
         context.socketDefaults = request.location.settings.socketDefaults
+        // The reference's words for a failing log phase: "failed to run log_by_lua*: ...".
+        context.reportsFailureAsRun = true
         lua.start(reference, in: context)
     }
 }

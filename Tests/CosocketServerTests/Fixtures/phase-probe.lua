@@ -18,6 +18,7 @@ local calls = {
   run_worker_thread = function() return ngx.run_worker_thread("default", "string", "len", "x") end,
   http_time = function() return ngx.http_time(0) end,
   raw_header = function() return #ngx.req.raw_header() end,
+  redirect = function() ngx.redirect("/elsewhere") end,
 }
 local names = {} for k in pairs(calls) do names[#names+1] = k end table.sort(names)
 local out = {}
