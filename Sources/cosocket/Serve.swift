@@ -75,7 +75,9 @@ struct Serve: ParsableCommand {
         do {
             var nodes = try ConfigParser(prefix: prefix).parseFile(path)
             if let globalDirectives { nodes += try ConfigParser(prefix: prefix).parse(globalDirectives, file: "command line") }
-            configuration = try ConfigurationBuilder(prefix: prefix).build(nodes)
+            var builder = ConfigurationBuilder(prefix: prefix)
+            builder.confPrefix = ConfigParser.confPrefix(prefix: prefix, mainFile: path)
+            configuration = try builder.build(nodes)
         } catch {
             printError("cosocket: [emerg] \(error)")
             throw ExitCode(1)

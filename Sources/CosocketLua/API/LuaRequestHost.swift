@@ -86,6 +86,8 @@ public protocol LuaRequestHost: AnyObject {
     /// What nginx appends to error-log lines about this request:
     /// `client: 127.0.0.1, server: name, request: "GET / HTTP/1.1", host: "example.com"`.
     var errorLogContext: String { get }
+    /// nginx's `*N` connection number of the request's connection.
+    var connectionNumber: Int { get }
     /// What a timer it creates appends after `context: ngx.timer`: `client: ..., server: ...`.
     var timerLogOrigin: String { get }
     #if os(Linux)

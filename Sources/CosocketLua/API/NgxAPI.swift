@@ -335,14 +335,20 @@ enum NgxCoreAPI {
         return .values(0)
     }
 
-    /// `file:line` of the Lua code that called the running C function, as nginx logs it.
+    /// `file:line` of the Lua code that called the running C function, as nginx logs it, and
+    /// `: name()` after it when that code is a named Lua function (the reference's log_wrapper).
     static func callerPosition(_ L: LuaState) -> String {
         var record = lua_Debug()
-        guard lua_getstack(L, 1, &record) != 0, lua_getinfo(L, "Sl", &record) != 0 else { return "?" }
+        guard lua_getstack(L, 1, &record) != 0, lua_getinfo(L, "Snl", &record) != 0 else { return "?" }
         let source = withUnsafeBytes(of: &record.short_src) { raw in
             String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
         }
         let file = source.split(separator: "/").last.map(String.init) ?? source
+        if let namewhat = record.namewhat, namewhat.pointee != 0, let what = record.what, strcmp(what, "Lua") == 0,
+            let name = record.name
+        {
+            return "\(file):\(record.currentline): \(String(cString: name))()"
+        }
         return "\(file):\(record.currentline)"
     }
 

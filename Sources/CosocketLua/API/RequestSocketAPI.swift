@@ -96,7 +96,12 @@ enum RequestSocketAPI {
     /// `ngx.req.read_body()`: yields until the body has arrived.
     static func readBody(_ L: LuaState) -> LuaReturn {
         let worker = LuaWorker.from(L)
-        guard let coroutine = worker.current, let host = coroutine.context.request else { return L.fail("no request found") }
+        guard let coroutine = worker.current else { return L.fail("no request found") }
+        // ngx_http_lua_ngx_req_read_body's context mask.
+        guard ["rewrite", "access", "content"].contains(coroutine.context.phaseName) else {
+            return L.fail("API disabled in the context of \(coroutine.context.disabledContextName)")
+        }
+        guard let host = coroutine.context.request else { return L.fail("no request found") }
         // Set first: the body may arrive (and wake us) before `readBody` returns.
         coroutine.wait = .requestBody
         if host.readBody(whenRead: { worker.wake(coroutine, with: .nothing) }) {

@@ -70,6 +70,7 @@ extension LuaWorker {
         let context = makeContext(kind: .timer)
         // The reference's log lines of a timer end with `, context: ngx.timer` and the origin.
         context.timerOrigin = origin
+        context.logNumber = ConnectionNumbers.next()
         context.logContext = origin.map { "context: ngx.timer, " + $0 } ?? "context: ngx.timer"
         runningTimers += 1
         guard let coroutine = newCoroutine(in: context, isEntry: true, parent: nil) else {

@@ -116,6 +116,8 @@ public final class LuaContext {
     /// A timer context's `client: ..., server: ...` (from the request that made the timer,
     /// or the timer that made it), which timers it makes inherit.
     var timerOrigin: String?
+    /// The `*N` of a timer run's or `init_worker_by_lua*`'s fake connection (0: none).
+    public var logNumber = 0
 
     public init(kind: Kind) {
         self.kind = kind
@@ -147,6 +149,7 @@ public final class LuaContext {
         #endif
         logContext = nil
         timerOrigin = nil
+        logNumber = 0
     }
 
     /// Takes over `other`'s `ngx.ctx` table: the log phase runs in a context of its own after

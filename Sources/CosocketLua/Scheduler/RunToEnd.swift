@@ -30,7 +30,11 @@ extension LuaWorker {
         if runErrorHandlerReference == LUA_NOREF {
             runErrorHandlerReference = cosocket_protected_function_reference(state) { L in
                 if lua_type(L!, 1) == LUA_TLIGHTUSERDATA { return 1 }
-                let message = luaString(L!, 1) ?? "(error object is a \(luaTypeName(L!, 1)) value)"
+                // A value that is not a string or a number: the reference's words, and no traceback.
+                guard let message = luaString(L!, 1) else {
+                    luaPushString(L!, "unknown reason")
+                    return 1
+                }
                 luaL_traceback(L!, L!, message, 1)
                 return 1
             }

@@ -107,6 +107,7 @@ public final class LuaWorker: @unchecked Sendable {
         try installCoroutineWrappers()
         ffiWorker = FFIWorker.adopt(self)
         try RestyCore.load(self)
+        try GlobalWriteGuard.install(self)
     }
 
     /// `thread_pool`s this worker has used (`ngx.run_worker_thread`), made on first use.
@@ -334,15 +335,37 @@ public final class LuaWorker: @unchecked Sendable {
         case 0:
             finish(coroutine, error: nil)
         default:
-            let message = luaString(coroutine.thread, -1) ?? "(error object is a \(luaTypeName(coroutine.thread, -1)) value)"
-            var traceback = message
-            if cosocket_protected_traceback(state, coroutine.thread, message) == 0 {
-                traceback = luaString(coroutine.thread, -1) ?? message
-                luaPop(coroutine.thread, 1)
-            }
-            finish(coroutine, error: (message, traceback))
+            // The reference's words for an error value that is not a string or a number.
+            let message = luaString(coroutine.thread, -1) ?? "unknown reason"
+            finish(coroutine, error: (message, traceback(of: coroutine, message: message)))
         }
         if resumeDepth == 0 { drainReady() }
+    }
+
+    /// The reference's traceback of a thread that failed: `stack traceback:`, then the frames
+    /// of each coroutine from the failing one up through the live threads that spawned it,
+    /// each headed `coroutine N:` (at most 10, as the reference).
+    private func traceback(of failed: LuaCoroutine, message: String) -> String {
+        var text = message + "\nstack traceback:"
+        var next: LuaCoroutine? = failed
+        var number = 0
+        while let coroutine = next, number < 10 {
+            text += "\ncoroutine \(number):"
+            number += 1
+            // Built in a protected call: the VM may be out of memory (see shim.h).
+            if cosocket_protected_traceback(state, coroutine.thread, nil) == 0 {
+                let frames = luaString(coroutine.thread, -1) ?? ""
+                luaPop(coroutine.thread, 1)
+                // luaL_traceback's own heading line goes; its frames stay.
+                if let lineEnd = frames.firstIndex(of: "\n") { text += frames[lineEnd...] }
+            }
+            guard coroutine.parentSerial != 0 else { break }
+            let context = coroutine.context
+            next = ([context.liveEntry].compactMap { $0 } + context.liveOthers).first {
+                $0.serial == coroutine.parentSerial && !$0.isDead
+            }
+        }
+        return text
     }
 
     /// Queues `coroutine` to continue with `value` (an operation's result). Resumes at once
@@ -672,14 +695,16 @@ public final class LuaWorker: @unchecked Sendable {
     func log(_ level: LuaLogLevel, _ message: String, in context: LuaContext? = nil) {
         let context = context ?? current?.context
         guard let request = context?.request else {
-            guard let suffix = context?.logContext else { return errorLog.log(level, message) }
-            return errorLog.log(level, message + ", " + suffix)
+            let number = context.map { $0.logNumber > 0 ? "*\($0.logNumber) " : "" } ?? ""
+            guard let suffix = context?.logContext else { return errorLog.log(level, number + message) }
+            return errorLog.log(level, number + message + ", " + suffix)
         }
+        let number = "*\(request.connectionNumber) "
         // nginx's log action while the log phase runs.
         if case .request("log")? = context?.kind {
-            return errorLog.log(level, message + " while logging request, " + request.errorLogContext)
+            return errorLog.log(level, number + message + " while logging request, " + request.errorLogContext)
         }
-        errorLog.log(level, message + ", " + request.errorLogContext)
+        errorLog.log(level, number + message + ", " + request.errorLogContext)
     }
 
     // MARK: Shutdown

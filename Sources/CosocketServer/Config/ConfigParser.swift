@@ -50,7 +50,7 @@ public struct ConfigParser: Sendable {
     /// That is the directory of the main file (`nginx -p /srv -c conf/nginx.conf` includes
     /// `sites/*.conf` from `/srv/conf/sites/`); text with no file of its own (`-g`) resolves
     /// against `prefix`.
-    static func confPrefix(prefix: String?, mainFile: String) -> String {
+    public static func confPrefix(prefix: String?, mainFile: String) -> String {
         if let slash = mainFile.lastIndex(of: "/") { return String(mainFile[...slash]) }
         guard let prefix else { return "" }
         return prefix.isEmpty || prefix.hasSuffix("/") ? prefix : prefix + "/"

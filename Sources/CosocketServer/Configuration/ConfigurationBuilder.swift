@@ -12,6 +12,9 @@ public struct ConfigurationBuilder {
     public var prefix: String
     /// Reads `*_by_lua_file` sources.
     public var readFile: (String) -> [UInt8]?
+    /// The configuration's directory (nginx's conf_prefix, see ``ConfigParser/confPrefix(prefix:mainFile:)``),
+    /// which chunk names of included files are relative to.
+    public var confPrefix: String?
 
     private let sourceNumbers = SourceNumbering()
 
@@ -799,17 +802,26 @@ public struct ConfigurationBuilder {
         let id = sourceNumbers.next
         sourceNumbers.next += 1
         if let block = node.luaBlock {
-            return LuaSource(code: block.source, chunkName: "=\(phase)(\(basename(node.file)):\(block.line))", id: id)
+            return LuaSource(code: block.source, chunkName: chunkName(phase, node.file, block.line), id: id)
         }
         let argument = try single(node)
         if node.name.hasSuffix("_file") {
             let path = argument.hasPrefix("/") ? argument : prefix + "/" + argument
-            guard let code = readFile(path) else {
+            // Read at start when it can be; otherwise each request reads it (see `pathTemplate`).
+            // The start phases' files are read once, so a missing one stops the start.
+            let atStart = phase.hasPrefix("init") || phase.hasPrefix("ssl_")
+            let hasVariables = argument.utf8.contains(UInt8(ascii: "$"))
+            let code = hasVariables ? nil : readFile(path)
+            if !atStart, code == nil {
+                // A path that starts with a variable is made absolute once expanded.
+                return LuaSource(code: [], chunkName: "@" + path, id: id, pathTemplate: argument.hasPrefix("$") ? argument : path)
+            }
+            guard let code else {
                 throw node.error(.fileOperationFailed(operation: "open()", path: path, reason: "No such file or directory"))
             }
             return LuaSource(code: code, chunkName: "@" + path, id: id)
         }
-        return LuaSource(code: Array(argument.utf8), chunkName: "=\(phase)(\(basename(node.file)):\(node.line))", id: id)
+        return LuaSource(code: Array(argument.utf8), chunkName: chunkName(phase, node.file, node.line), id: id)
     }
 
     private func listenAddress(_ node: ConfigNode) throws(ConfigError) -> ListenAddress {
@@ -892,6 +904,10 @@ public struct ConfigurationBuilder {
     private func block(_ node: ConfigNode) throws(ConfigError) -> [ConfigNode] {
         guard let children = node.children else { throw node.error(.directiveHasNoOpeningBrace(node.name)) }
         return children
+    }
+
+    private func chunkName(_ tag: String, _ file: String, _ line: Int) -> String {
+        LuaChunkName.make(tag: tag, file: file, line: line, confPrefix: confPrefix)
     }
 
     private func basename(_ path: String) -> String {

@@ -10,11 +10,17 @@ public struct LuaSource: Sendable, Hashable {
     /// by index rather than by hashing its code on every request; a source made elsewhere
     /// (-1) is compiled each time it runs.
     public var id: Int
+    /// A `*_by_lua_file` path read when a request runs it, as the reference reads every such
+    /// file: one that names variables (`html/$arg_f.lua`), or one missing at start (the
+    /// request then fails with 404 or 500, not the start). Made absolute with the prefix,
+    /// after the expansion when it starts with a variable.
+    public var pathTemplate: String?
 
-    public init(code: [UInt8], chunkName: String, id: Int = -1) {
+    public init(code: [UInt8], chunkName: String, id: Int = -1, pathTemplate: String? = nil) {
         self.code = code
         self.chunkName = chunkName
         self.id = id
+        self.pathTemplate = pathTemplate
     }
 }
 

@@ -73,6 +73,8 @@ final class HTTPConnection: @unchecked Sendable {
 
     /// The `listen` address the connection came in on (nginx's `addr_text` of the listener).
     let listenHost: String
+    /// nginx's `*N` in the error log lines about this connection's requests.
+    let number = ConnectionNumbers.next()
 
     /// nginx's text of the listening address: `0.0.0.0:1984`, `unix:/path`.
     var listenText: String { listenHost.hasPrefix("unix:") ? listenHost : "\(listenHost):\(serverPort)" }

@@ -92,15 +92,15 @@ extension RequestContext {
         pendingRedirect = nil
         guard uriJumps <= 10, let server else {
             if let redirect {
-                worker.lua.errorLog.log(.error, "rewrite or internal redirection cycle while internally redirecting to \"\(redirect.target(path))\", \(errorLogContext)")
+                logError("rewrite or internal redirection cycle while internally redirecting to \"\(redirect.target(path))\"")
             } else {
-                worker.lua.errorLog.log(.error, "rewrite or internal redirection cycle while processing \"\(path)\", \(errorLogContext)")
+                logError("rewrite or internal redirection cycle while processing \"\(path)\"")
             }
             return 500
         }
         if case .named(let name)? = redirect {
             guard let named = server.locations.named(name) else {
-                worker.lua.errorLog.log(.error, "could not find named location \"\(name)\", \(errorLogContext)")
+                logError("could not find named location \"\(name)\"")
                 return 500
             }
             moveTo(named)
@@ -138,7 +138,7 @@ extension RequestContext {
         var state = maps ?? MapState()
         if !map.volatile, let cached = state.values[map.variable] { return cached }
         guard !state.inProgress.contains(map.variable) else {
-            worker.lua.errorLog.log(.error, "cycle while evaluating variable \"\(map.variable)\", \(errorLogContext)")
+            logError("cycle while evaluating variable \"\(map.variable)\"")
             return ""
         }
         state.inProgress.append(map.variable)

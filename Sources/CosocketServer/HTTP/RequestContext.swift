@@ -303,6 +303,18 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         return "client: \(remoteAddress), server: \(connection.listenText)"
     }
 
+    /// The connection's `*N` (a subrequest's is its main request's).
+    var connectionNumber: Int {
+        var main = self
+        while let parent = main.subrequest?.parent { main = parent }
+        return main.connection?.number ?? 0
+    }
+
+    /// An error-log line about this request, as nginx writes one: `*N text, client: ...`.
+    func logError(_ text: String) {
+        worker.lua.errorLog.log(.error, "*\(connectionNumber) \(text), \(errorLogContext)")
+    }
+
     var errorLogContext: String {
         // The request line as received: the head up to its first line break.
         let requestLine = head.bytes.withUnsafeReadableBytes { raw in

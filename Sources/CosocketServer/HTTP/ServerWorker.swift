@@ -21,6 +21,8 @@ final class ServerWorker: @unchecked Sendable {
     private static let spareResponseBufferMaximumCapacity = 64 * 1024
     /// Compiled chunks by ``LuaSource/id``, loaded on first use.
     private var compiled: [Int32?]
+    /// `*_by_lua_file` functions read at run time, by expanded path.
+    var compiledFiles: [String: Int32] = [:]
     /// Open client connections, for graceful shutdown.
     private var connections: [ObjectIdentifier: HTTPConnection] = [:]
     private var onDrained: (() -> Void)?
@@ -163,13 +165,24 @@ final class ServerWorker: @unchecked Sendable {
         if includingWorkerPhase, let source = configuration.initWorkerByLua {
             let context = LuaContext(kind: .request(phase: "init_worker"))
             context.logContext = "context: init_worker_by_lua*"
+            context.logNumber = ConnectionNumbers.next()
             lua.start(try compile(source), in: context)
         }
     }
 
-    func compile(_ source: LuaSource) throws -> Int32 {
+    /// `source`'s function, loaded on first use; `request` expands the variables of a file
+    /// path read at run time (see ``LuaSource/pathTemplate``).
+    func compile(_ source: LuaSource, for request: RequestContext? = nil) throws(HandlerLoadError) -> Int32 {
         if compiled.indices.contains(source.id), let reference = compiled[source.id] { return reference }
-        let reference = try lua.load(source.code, chunkName: source.chunkName)
+        if let template = source.pathTemplate { return try compileFile(template, for: request) }
+        let reference: Int32
+        do {
+            reference = try lua.load(source.code, chunkName: source.chunkName)
+        } catch {
+            throw source.chunkName.hasPrefix("@")
+                ? .file(path: String(source.chunkName.dropFirst()), message: "\(error)", missing: false)
+                : .inline(message: "\(error)")
+        }
         if compiled.indices.contains(source.id) { compiled[source.id] = reference }
         return reference
     }
@@ -306,11 +319,11 @@ final class ServerWorker: @unchecked Sendable {
         request.nextPhase += 1
         context.kind = .request(phase: phase.name)
         do {
-            lua.start(try compile(phase.source), in: context)
+            lua.start(try compile(phase.source, for: request), in: context)
         } catch {
-            lua.errorLog.log(.error, "failed to load \(phase.source.chunkName): \(error)")
-            request.response.status = 500
-            request.exitStatus = 500
+            request.logError("\(error)")
+            request.response.status = error.status
+            request.exitStatus = error.status
             return false
         }
         return true
@@ -381,9 +394,9 @@ final class ServerWorker: @unchecked Sendable {
     func runToEnd(_ source: LuaSource, phase: String, for request: RequestContext, wantsResult: Bool = false) -> LuaWorker.RunOutcome {
         let reference: Int32
         do {
-            reference = try compile(source)
+            reference = try compile(source, for: request)
         } catch {
-            lua.errorLog.log(.error, "failed to load \(source.chunkName): \(error)")
+            request.logError("\(error)")
             return .failed("\(error)")
         }
         let context = runContext(of: request, phase: phase)
@@ -426,10 +439,11 @@ final class ServerWorker: @unchecked Sendable {
     /// Starts one filter run in `context`; `false` when its code failed to load.
     func startFilter(_ source: LuaSource, phase: String, in context: LuaContext) -> Bool {
         let reference: Int32
+        let request = context.request as? RequestContext
         do {
-            reference = try compile(source)
+            reference = try compile(source, for: request)
         } catch {
-            lua.errorLog.log(.error, "failed to load \(source.chunkName): \(error)")
+            if let request { request.logError("\(error)") } else { lua.errorLog.log(.error, "\(error)") }
             return false
         }
         context.kind = .request(phase: phase)
@@ -441,7 +455,13 @@ final class ServerWorker: @unchecked Sendable {
     /// It shares the request's `ngx.ctx` (taken over from `requestContext`).
     /// (Or, once that has let go of it, the filters' context's, then the run context's.)
     func runLogPhase(_ request: RequestContext, after requestContext: LuaContext?, _ filterContext: LuaContext? = nil) {
-        guard let source = request.location.settings.log, let reference = try? compile(source) else { return }
+        guard let source = request.location.settings.log else { return }
+        let reference: Int32
+        do {
+            reference = try compile(source, for: request)
+        } catch {
+            return request.logError("\(error) while logging request")
+        }
         let context = lua.makeContext(kind: .request(phase: "log"))
         if let requestContext { context.adoptCtx(of: requestContext) }
         if let filterContext { context.adoptCtx(of: filterContext) }

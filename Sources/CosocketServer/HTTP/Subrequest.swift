@@ -53,7 +53,7 @@ extension RequestContext {
 
     func startSubrequests(_ specs: [SubrequestSpec], done: @escaping ([SubrequestResult]) -> Void) -> String? {
         guard subrequestsLeft > 0 else {
-            worker.lua.errorLog.log(.error, "lua subrequests cycle while processing \"\(specs.first?.path ?? path)\", \(errorLogContext)")
+            logError("lua subrequests cycle while processing \"\(specs.first?.path ?? path)\"")
             return "failed to issue subrequest: -1"
         }
         // Every subrequest is made (and its options checked) before any runs, so that a
@@ -61,12 +61,12 @@ extension RequestContext {
         var made: [RequestContext] = []
         for spec in specs {
             guard let method = RequestRewriteMethods.name(spec.method) else {
-                worker.lua.errorLog.log(.error, "unsupported HTTP method: \(spec.method), \(errorLogContext)")
+                logError("unsupported HTTP method: \(spec.method)")
                 return "failed to adjust the subrequest: -1"
             }
             let sub = makeSubrequest(spec, method: method)
             for (name, value) in spec.extraVariables where !sub.setVariable(name, value) && !sub.defineInherited(name, value) {
-                worker.lua.errorLog.log(.error, "variable \"\(name)\" cannot be assigned a value (maybe you forgot to define it first?) , \(errorLogContext)")
+                logError("variable \"\(name)\" cannot be assigned a value (maybe you forgot to define it first?) ")
                 return "failed to adjust the subrequest: -1"
             }
             made.append(sub)

@@ -19,6 +19,7 @@ local calls = {
   http_time = function() return ngx.http_time(0) end,
   raw_header = function() return #ngx.req.raw_header() end,
   redirect = function() ngx.redirect("/elsewhere") end,
+  read_body = function() ngx.req.read_body() end,
 }
 local names = {} for k in pairs(calls) do names[#names+1] = k end table.sort(names)
 local out = {}

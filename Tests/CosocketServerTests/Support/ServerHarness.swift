@@ -98,7 +98,9 @@ final class TestServer: @unchecked Sendable {
 
     static func load(_ path: String, prefix: String) throws -> ServerConfiguration {
         let nodes = try ConfigParser(prefix: prefix).parseFile(path)
-        return try ConfigurationBuilder(prefix: prefix).build(nodes)
+        var builder = ConfigurationBuilder(prefix: prefix)
+        builder.confPrefix = ConfigParser.confPrefix(prefix: prefix, mainFile: path)
+        return try builder.build(nodes)
     }
 
     private var stopped = false
