@@ -188,6 +188,8 @@ final class RecordingErrorLog: LuaErrorLog, @unchecked Sendable {
 final class CollectedOutput: LuaOutput, @unchecked Sendable {
     private(set) var bytes: [UInt8] = []
     private(set) var headersSent = false
+    var luaWroteOutput: Bool { !bytes.isEmpty }
+    let isHeadRequest = false
 
     func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
         self.bytes.append(contentsOf: bytes)

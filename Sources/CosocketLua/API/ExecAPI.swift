@@ -37,7 +37,7 @@ enum ExecAPI {
             }
         }
         let args = SafeURI.join(target.args, extra)
-        if coroutine.context.output?.headersSent == true || !host.internalRedirect(path: target.path, args: args) {
+        if coroutine.context.headersSentForLua || !host.internalRedirect(path: target.path, args: args) {
             return L.fail("attempt to call ngx.exec after sending out response headers")
         }
         // The phase ends as after `ngx.exit(ngx.OK)`; the host then jumps.

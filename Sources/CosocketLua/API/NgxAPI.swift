@@ -158,8 +158,8 @@ enum NgxCoreAPI {
                 return 1
             }
             if luaString(L, 2) == "headers_sent" {
-                guard let output = LuaWorker.from(L).current?.context.output else { return 0 }
-                lua_pushboolean(L, output.headersSent ? 1 : 0)
+                guard let context = LuaWorker.from(L).current?.context, context.output != nil || context.request != nil else { return 0 }
+                lua_pushboolean(L, context.headersSentForLua ? 1 : 0)
                 return 1
             }
             guard luaString(L, 2) == "ctx", let context = LuaWorker.from(L).current?.context.ctxHolder else { return 0 }
@@ -176,7 +176,7 @@ enum NgxCoreAPI {
             let L = L!
             if luaString(L, 2) == "status", let context = LuaWorker.from(L).current?.context,
                let host = context.request {
-                if context.output?.headersSent == true {
+                if context.headersSentForLua {
                     // The reference logs this and carries on.
                     LuaWorker.from(L).log(.error, "attempt to set ngx.status after sending out response headers")
                 } else {
@@ -209,7 +209,15 @@ enum NgxCoreAPI {
     }
 
     static func output(_ L: LuaState, newline: Bool) -> LuaReturn {
-        withOutput(L) { _, sink in output(L, newline: newline, to: sink) }
+        withOutput(L) { coroutine, sink in
+            if isHeaderOnly(coroutine, sink) { return L.softFailure("header only") }
+            return output(L, newline: newline, to: sink)
+        }
+    }
+
+    /// A HEAD response whose head is out takes no body: nginx's `r->header_only`.
+    private static func isHeaderOnly(_ coroutine: LuaCoroutine, _ sink: any LuaOutput) -> Bool {
+        sink.isHeadRequest && coroutine.context.headersSentForLua
     }
 
     private static func output(_ L: LuaState, newline: Bool, to sink: any LuaOutput) -> LuaReturn {
@@ -268,6 +276,7 @@ enum NgxCoreAPI {
             wait = lua_toboolean(L, 1) != 0
         }
         return withOutput(L) { coroutine, sink in
+            if isHeaderOnly(coroutine, sink) { return L.softFailure("header only") }
             let worker = LuaWorker.from(L)
             // Set before flushing: the write may complete (and wake us) before `flush` returns.
             if wait { coroutine.wait = .flush }
@@ -328,11 +337,39 @@ enum NgxCoreAPI {
         var buffer = ByteBuffer()
         if count >= 2 {
             for index in 2...count {
-                if let problem = appendPrintable(L, index, to: &buffer) { return L.argumentError(index, problem) }
+                switch appendLoggable(L, index, to: &buffer) {
+                case .appended: break
+                // Numbered from the first message argument, as the reference counts them.
+                case .refused(let problem): return L.argumentError(index - 1, problem)
+                case .raised: return .rawError
+                }
             }
         }
         worker.log(level, "[lua] \(callerPosition(L)): \(String(buffer: buffer))")
         return .values(0)
+    }
+
+    enum Loggable { case appended, refused(String), raised }
+
+    /// What `ngx.log` and `print` accept (ngx_http_lua_log_wrapper): strings, numbers, nil,
+    /// booleans, ngx.null, and tables with a `__tostring` metamethod.
+    static func appendLoggable(_ L: LuaState, _ index: Int32, to buffer: inout ByteBuffer) -> Loggable {
+        switch lua_type(L, index) {
+        case LUA_TNUMBER, LUA_TSTRING, LUA_TNIL, LUA_TBOOLEAN:
+            _ = appendPrintable(L, index, to: &buffer)
+        case LUA_TLIGHTUSERDATA where lua_touserdata(L, index) == nil:
+            buffer.writeString("null")
+        case LUA_TTABLE:
+            guard luaL_getmetafield(L, index, "__tostring") != 0 else {
+                return .refused("expected table to have __tostring metamethod")
+            }
+            luaPop(L, 1)
+            guard let text = luaCallToString(L, index) else { return .raised }
+            buffer.writeString(text)
+        default:
+            return .refused("string, number, boolean, or nil expected, got \(luaTypeName(L, index))")
+        }
+        return .appended
     }
 
     /// `file:line` of the Lua code that called the running C function, as nginx logs it, and
@@ -362,6 +399,7 @@ enum NgxCoreAPI {
             return L.fail("API disabled in the context of \(coroutine.context.disabledContextName)")
         }
         let status = luaToInteger(L, 1)
+        if status == LuaExitCode.again || status == LuaExitCode.done { return L.fail(LuaExitCode.refusal) }
         coroutine.context.exitStatus = status
         if let host = coroutine.context.request, host.handleExit(status: status, context: coroutine.context) {
             return .values(0)
@@ -469,4 +507,11 @@ enum Clock {
         let length = strftime(&buffer, buffer.count, pattern, &parts)
         return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
+}
+
+/// nginx's codes that `ngx.exit` refuses: a handler cannot leave its request pending.
+enum LuaExitCode {
+    static let again = -2
+    static let done = -4
+    static let refusal = "bad argument to 'ngx.exit': does not accept NGX_AGAIN or NGX_DONE"
 }

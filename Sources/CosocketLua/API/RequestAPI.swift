@@ -145,7 +145,7 @@ enum RequestAPI {
     static func setHeader(_ L: LuaState) -> LuaReturn {
         guard let host = host(L) else { return RequestAPI.noRequest(L) }
         guard let name = headerName(L, 2) else { return L.fail("bad header name") }
-        if LuaWorker.from(L).current?.context.output?.headersSent == true {
+        if LuaWorker.from(L).current?.context.headersSentForLua == true {
             // The reference logs this and carries on.
             LuaWorker.from(L).log(.error, "attempt to set ngx.header.HEADER after sending out response headers")
             return .values(0)

@@ -37,6 +37,10 @@ public func ngx_http_lua_ffi_exit(_ r: UnsafeMutableRawPointer?, _ status: Int32
         ffiWriteError("API disabled in the context of \(coroutine.context.disabledContextName)", to: err, length: errlen)
         return FFIStatus.error
     }
+    if Int(status) == LuaExitCode.again || Int(status) == LuaExitCode.done {
+        ffiWriteError(LuaExitCode.refusal, to: err, length: errlen)
+        return FFIStatus.error
+    }
     coroutine.context.exitStatus = Int(status)
     if let host = coroutine.context.request, host.handleExit(status: Int(status), context: coroutine.context) {
         return FFIStatus.done

@@ -23,7 +23,7 @@ public func ngx_http_lua_ffi_get_resp_status(_ r: UnsafeMutableRawPointer?) -> I
 @_cdecl("ngx_http_lua_ffi_set_resp_status")
 public func ngx_http_lua_ffi_set_resp_status(_ r: UnsafeMutableRawPointer?, _ status: Int32) -> Int32 {
     guard let worker = FFIRequest.worker(r), let context = worker.current?.context, let host = context.request else { return FFIStatus.badContext }
-    if context.output?.headersSent == true {
+    if context.headersSentForLua {
         worker.log(.error, "attempt to set ngx.status after sending out response headers")
         return FFIStatus.declined
     }
@@ -34,8 +34,8 @@ public func ngx_http_lua_ffi_set_resp_status(_ r: UnsafeMutableRawPointer?, _ st
 @_cdecl("ngx_http_lua_ffi_headers_sent")
 public func ngx_http_lua_ffi_headers_sent(_ r: UnsafeMutableRawPointer?) -> Int32 {
     guard let context = FFIRequest.context(r) else { return FFIStatus.noRequestContext }
-    guard context.request != nil, let output = context.output else { return FFIStatus.badContext }
-    return output.headersSent ? 1 : 0
+    guard context.request != nil, context.output != nil else { return FFIStatus.badContext }
+    return context.headersSentForLua ? 1 : 0
 }
 
 /// `ngx.header[key] = value` (`override` 1) and `ngx.resp.add_header` (`override` 0, which
@@ -48,7 +48,7 @@ public func ngx_http_lua_ffi_set_resp_header(
 ) -> Int32 {
     guard let worker = FFIRequest.worker(r), let context = worker.current?.context else { return FFIStatus.noRequestContext }
     guard let host = context.request else { return FFIStatus.badContext }
-    if context.output?.headersSent == true {
+    if context.headersSentForLua {
         worker.log(.error, "attempt to set ngx.header.HEADER after sending out response headers")
         return FFIStatus.declined
     }

@@ -97,6 +97,8 @@ final class StandardOutput: LuaOutput, @unchecked Sendable {
     private var buffer: [UInt8] = []
     private var ended = false
     private(set) var headersSent = false
+    var luaWroteOutput: Bool { headersSent }
+    let isHeadRequest = false
 
     func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard !ended else { return false }

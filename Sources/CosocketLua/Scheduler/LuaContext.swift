@@ -12,8 +12,12 @@ public protocol LuaOutput: AnyObject {
     func flush(whenWritten: (() -> Void)?) -> LuaFlushResult
     /// `ngx.send_headers`.
     func sendHeaders()
-    /// `ngx.headers_sent`.
+    /// The response head has been written out.
     var headersSent: Bool { get }
+    /// Lua code wrote part of the body (the reference sends the head with the first output).
+    var luaWroteOutput: Bool { get }
+    /// A HEAD request: once its head is out, output calls answer "header only".
+    var isHeadRequest: Bool { get }
     /// `ngx.eof`: ends the response; `false` when it had already ended.
     func endOutput() -> Bool
 }
@@ -186,6 +190,17 @@ public final class LuaContext {
         default:
             return false
         }
+    }
+
+    /// `ngx.headers_sent` as the reference answers it: the head went out, or Lua wrote output
+    /// (the reference sends the head with the first output, where the host here may buffer
+    /// it) — except in the header filter, which runs before the head goes out.
+    var headersSentForLua: Bool {
+        // The filters run without an output of their own; the request is theirs.
+        guard let output = output ?? request as? any LuaOutput else { return false }
+        if output.headersSent { return true }
+        if case .request("header_filter") = kind { return false }
+        return output.luaWroteOutput
     }
 
     /// The words of "API disabled in the context of ..." errors (and of `context:` in log lines).

@@ -20,7 +20,7 @@ public final class ErrorLogFile: LuaErrorLog, @unchecked Sendable {
 
     public func log(_ level: LuaLogLevel, _ message: String) {
         guard level <= self.level else { return }
-        var line = "\(Clock.format("%Y/%m/%d %H:%M:%S", utc: false)) [\(level.name)] \(getpid())#0: \(message)\n"
+        var line = "\(Clock.format("%Y/%m/%d %H:%M:%S", utc: false)) [\(level == .stderr ? "" : level.name)] \(getpid())#0: \(message)\n"
         line.withUTF8 { writeAll(descriptor, UnsafeRawBufferPointer($0)) }
     }
 }

@@ -81,7 +81,7 @@ extension RequestContext {
         guard let body, body.readableBytes > location.settings.clientBodyBufferSize else { return }
         guard case .success(let file) = RequestBodyFile.create(in: location.settings.clientBodyTempPath) else {
             // nginx would fail the request; keeping the body in memory serves it instead.
-            worker.lua.errorLog.log(.error, "cannot create a temporary file in \"\(location.settings.clientBodyTempPath)\" for the request body")
+            logError("cannot create a temporary file in \"\(location.settings.clientBodyTempPath)\" for the request body")
             return
         }
         let problem = body.withUnsafeReadableBytes { file.append($0) }

@@ -39,7 +39,11 @@ extension RequestContext {
                     runFilter(source, phase: "header_filter", chunk: nil) { [self] outcome, _ in
                         switch outcome {
                         case .failed: cutResponse()
-                        case .exited(let status) where status >= 300: exitStatus = status
+                        // An error page for 300 and up; an empty response with the status for
+                        // the others (and 444), as the reference answers.
+                        case .exited(let status) where status >= 200:
+                            exitStatus = status
+                            if status < 300 || status == 444 { responseBody.clear() }
                         default: break
                         }
                     }

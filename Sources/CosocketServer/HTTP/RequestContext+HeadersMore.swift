@@ -71,7 +71,7 @@ extension RequestContext {
     func passesAccessRules() -> Bool {
         let client = remoteAddress == "unix:" ? nil : AccessRule.address(remoteAddress)
         guard AccessRule.allows(location.settings.accessRules, client) else {
-            worker.lua.errorLog.log(.error, "access forbidden by rule")
+            logError("access forbidden by rule")
             return false
         }
         return true

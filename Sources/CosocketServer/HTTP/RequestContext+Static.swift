@@ -24,10 +24,10 @@ extension RequestContext {
                 }
             }
             if case .directory = Self.fileKind(file) {
-                worker.lua.errorLog.log(.error, "directory index of \"\(file)\" is forbidden")
+                logError("directory index of \"\(file)\" is forbidden")
                 return fail(403)
             }
-            worker.lua.errorLog.log(.error, "\"\(file)\(settings.indexFiles.first ?? "index.html")\" is not found (2: No such file or directory)")
+            logError("\"\(file)\(settings.indexFiles.first ?? "index.html")\" is not found (2: No such file or directory)")
             return fail(404)
         }
         switch Self.fileKind(file) {
@@ -40,7 +40,7 @@ extension RequestContext {
             response.builtInLocation = HTTPResponseHead.escapingLineBreaks(redirectLocation(path + "/" + query))
             exitStatus = 301
         case .missing(let code):
-            worker.lua.errorLog.log(.error, "open() \"\(file)\" failed (\(code): \(String(cString: strerror(code))))")
+            logError("open() \"\(file)\" failed (\(code): \(String(cString: strerror(code))))")
             fail(code == EACCES ? 403 : 404)
         }
     }
@@ -97,7 +97,7 @@ extension RequestContext {
         // nginx's range filter offers ranges on a 200 only (not on an error page's status).
         if errorStatus == nil || errorStatus == 200 { response.set("Accept-Ranges", ["bytes"]) }
         guard let handle = fopen(file, "rb") else {
-            worker.lua.errorLog.log(.error, "open() \"\(file)\" failed (\(errno): \(String(cString: strerror(errno))))")
+            logError("open() \"\(file)\" failed (\(errno): \(String(cString: strerror(errno))))")
             return fail(errno == EACCES ? 403 : 404)
         }
         defer { fclose(handle) }

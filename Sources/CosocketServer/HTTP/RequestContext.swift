@@ -397,6 +397,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     /// `Content-Length`, as nginx's, whose Lua output sends the head at once with no body.
     /// (`return` text and error pages keep theirs, as there.)
     var luaWroteOutput = false
+    var isHeadRequest: Bool { head.method == .head }
 
     // MARK: LuaOutput
 
@@ -490,18 +491,31 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
                 exitStatus = 500
             }
         }
-        // 444 closes the connection without a response; 499 means the client is gone.
-        if context.exitStatus == 444 || context.exitStatus == 499 { abandonResponse() }
+        if let status = context.exitStatus, Self.terminates(status) { abandonResponse() }
         end()
+    }
+
+    /// `ngx.exit` codes that end the connection with nothing more sent: 444, 408 and 499
+    /// (nginx's close, timeout and client-gone), and `ngx.ERROR`, `ngx.DECLINED` and the other
+    /// negative codes (a failed request).
+    static func terminates(_ status: Int) -> Bool {
+        status == 444 || status == 408 || status == 499 || status < 0
     }
 
     // MARK: ngx.exit
 
     func handleExit(status: Int, context: LuaContext) -> Bool {
+        // The header filter runs before the head goes out: its exit replaces the response
+        // (see `pumpFilters`).
+        if case .request("header_filter") = context.kind, !headersSent {
+            if status >= 200 { response.status = status }
+            return false
+        }
         // Lua output sent the head in nginx (its status is then fixed); here it waits in memory.
         if headersSent || luaWroteOutput {
-            if status >= 200 && status != response.status {
-                worker.lua.errorLog.log(.error, "attempt to set status \(status) via ngx.exit after sending out the response status \(response.status)")
+            // These end the connection anyway (see `luaContextFinished`), without a word.
+            if status >= 200 && status != response.status && !Self.terminates(status) {
+                logError("attempt to set status \(status) via ngx.exit after sending out the response status \(response.status)")
             }
             return false
         }

@@ -28,6 +28,11 @@ final class RecordingLog: LuaErrorLog, @unchecked Sendable {
     func waitFor(_ text: String, seconds: Double = 15) -> Bool {
         waitUntil(seconds: seconds) { self.contains(text) }
     }
+
+    /// Waits for a line that contains each of `parts`.
+    func waitFor(_ parts: String..., seconds: Double = 15) -> Bool {
+        waitUntil(seconds: seconds) { self.lines.contains { line in parts.allSatisfy { line.contains($0) } } }
+    }
 }
 
 /// Polls `condition` every 10 ms for up to `seconds`.
