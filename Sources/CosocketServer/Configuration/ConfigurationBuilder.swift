@@ -17,6 +17,7 @@ public struct ConfigurationBuilder {
     public var confPrefix: String?
 
     private let sourceNumbers = SourceNumbering()
+    private let upstreams = UpstreamTable()
 
     /// Hands out ``LuaSource`` ids while the (value-typed) builder walks the tree.
     private final class SourceNumbering {
@@ -61,6 +62,8 @@ public struct ConfigurationBuilder {
         /// This level has `add_header`s of its own (they replace the outer level's).
         var ownsAddedHeaders = false
         var ownsAccessRules = false
+        var proxy = ProxySettings()
+        var ownsProxyHeaders = false
         var accessRules: [AccessRule] = []
         /// This level has `error_page`s of its own (they replace the outer level's).
         var ownsErrorPages = false
@@ -173,7 +176,9 @@ public struct ConfigurationBuilder {
     private func buildHTTP(_ nodes: [ConfigNode], into configuration: inout ServerConfiguration) throws(ConfigError) {
         var inherited = Inherited()
         var servers: [ConfigNode] = []
+        for node in nodes where node.name == "upstream" { try upstream(node) }
         for node in nodes {
+            if node.name == "upstream" { continue }
             if LuaDirectives.handles(node.name) {
                 try LuaDirectives.apply(node, engine: &configuration.engine, lua: &configuration.lua, prefix: prefix)
                 continue
@@ -292,6 +297,7 @@ public struct ConfigurationBuilder {
         inherited.ownsLuaSSLConfCommands = false
         inherited.ownsAddedHeaders = false
         inherited.ownsAccessRules = false
+        inherited.ownsProxyHeaders = false
         inherited.ownsErrorPages = false
         var sslListens: [ListenAddress: ConfigNode] = [:]
         var listenNodes: [ListenAddress: ConfigNode] = [:]
@@ -418,12 +424,14 @@ public struct ConfigurationBuilder {
         inherited.ownsLuaSSLConfCommands = false
         inherited.ownsAddedHeaders = false
         inherited.ownsAccessRules = false
+        inherited.ownsProxyHeaders = false
         inherited.ownsErrorPages = false
         var location = serverLevel
         location.tryFiles = nil
         var nested: [ConfigNode] = []
         var steps: [PendingStep] = []
         var echo: [ConfigNode] = []
+        var proxy: ConfigNode?
         for child in try block(node) {
             if let step = try rewriteStep(child, in: .location) {
                 steps.append(step)
@@ -435,6 +443,7 @@ public struct ConfigurationBuilder {
             case "content_by_lua_block", "content_by_lua_file", "content_by_lua":
                 location.content = try luaSource(child, phase: "content_by_lua")
             case _ where EchoDirectives.names.contains(child.name): echo.append(child)
+            case "proxy_pass": proxy = child
             case "try_files":
                 guard location.tryFiles == nil else { throw child.error(.directive(name: child.name, message: "is duplicate")) }
                 location.tryFiles = try TryFiles.parse(child)
@@ -450,6 +459,10 @@ public struct ConfigurationBuilder {
             }
         }
         if !echo.isEmpty && location.content == nil { location.content = try echoSource(echo) }
+        if let proxy, location.content == nil {
+            let isPrefix = pattern.modifier != .regex && pattern.modifier != .caseInsensitiveRegex && !pattern.name.hasPrefix("@")
+            location.content = try proxySource(proxy, prefix: isPrefix ? pattern.name : nil, inherited.proxy)
+        }
         try finish(&location, inherited)
         // An `if` block starts from the location's merged settings, whichever side of the
         // block they are written on (nginx merges by level).
@@ -487,6 +500,7 @@ public struct ConfigurationBuilder {
         inherited.ownsLuaSSLConfCommands = false
         inherited.ownsAddedHeaders = false
         inherited.ownsAccessRules = false
+        inherited.ownsProxyHeaders = false
         inherited.ownsErrorPages = false
         var settings = enclosing
         var steps: [RewriteStep] = []
@@ -503,6 +517,7 @@ public struct ConfigurationBuilder {
             case "content_by_lua_block", "content_by_lua_file", "content_by_lua":
                 settings.content = try luaSource(child, phase: "content_by_lua")
             case _ where EchoDirectives.names.contains(child.name): echo.append(child)
+            case "proxy_pass": settings.content = try proxySource(child, prefix: nil, inherited.proxy)
             default: try ignoreOrReject(child, in: .locationIf, &configuration)
             }
         }
@@ -661,6 +676,8 @@ public struct ConfigurationBuilder {
             inherited.types = types
         case "lua_filter_yield":
             inherited.filterYield = try flag(node)
+        case _ where ProxyPass.directives.contains(node.name):
+            try applyProxy(node, to: &inherited)
         case "lua_check_client_abort":
             inherited.checkClientAbort = try flag(node)
         case _ where LuaDirectives.isSocketDirective(node.name):
@@ -788,6 +805,72 @@ public struct ConfigurationBuilder {
         var source = try luaSource(node, phase: phase)
         if phase == "ssl_client_hello_by_lua", node.luaBlock != nil { source.chunkName = "=ssl_client_hello_by_lua" }
         return source
+    }
+
+    /// `proxy_pass URL` as a content handler (see ``ProxyPass``).
+    private func proxySource(_ node: ConfigNode, prefix: String?, _ settings: ProxySettings) throws(ConfigError) -> LuaSource {
+        let url = try single(node)
+        guard url.hasPrefix("$") || url.lowercased().hasPrefix("http://") || url.lowercased().hasPrefix("https://") else {
+            throw node.error(.directive(name: node.name, message: "invalid URL prefix in \"\(url)\""))
+        }
+        let id = sourceNumbers.next
+        sourceNumbers.next += 1
+        let code = ProxyPass.lua(url: url, prefix: prefix, settings: settings, upstreams: upstreams.servers)
+        return LuaSource(code: code, chunkName: "=proxy_pass(\(basename(node.file)):\(node.line))", id: id)
+    }
+
+    /// `upstream name { server address [parameters]; ... }`: the addresses, in order.
+    private func upstream(_ node: ConfigNode) throws(ConfigError) {
+        let name = try single(node)
+        var servers: [String] = []
+        for child in try block(node) {
+            switch child.name {
+            case "server":
+                guard let address = child.arguments.first else { throw child.error(.invalidArgumentCount(child.name)) }
+                // `backup` servers are tried only when the others fail: last here.
+                if child.arguments.contains("backup") { continue }
+                servers.append(address)
+            case "keepalive", "keepalive_timeout", "keepalive_requests", "least_conn", "ip_hash", "hash", "random", "zone",
+                "balancer_by_lua_block", "balancer_by_lua_file", "balancer_by_lua":
+                continue
+            default:
+                throw child.error(.unknownDirective(child.name))
+            }
+        }
+        guard !servers.isEmpty else { throw node.error(.directive(name: "upstream", message: "no servers are inside upstream")) }
+        upstreams.servers[name] = servers
+    }
+
+    /// The `proxy_*` settings this host acts on.
+    private func applyProxy(_ node: ConfigNode, to inherited: inout Inherited) throws(ConfigError) {
+        switch node.name {
+        case "proxy_set_header":
+            guard node.arguments.count == 2 else { throw node.error(.invalidArgumentCount(node.name)) }
+            if !inherited.ownsProxyHeaders {
+                inherited.proxy.setHeaders = []
+                inherited.ownsProxyHeaders = true
+            }
+            inherited.proxy.setHeaders.append((node.arguments[0], node.arguments[1]))
+        case "proxy_http_version":
+            let version = try single(node)
+            guard version == "1.0" || version == "1.1" else {
+                throw node.error(.directive(name: node.name, message: "invalid value \"\(version)\""))
+            }
+            inherited.proxy.httpVersion = version
+        case "proxy_pass_request_headers":
+            inherited.proxy.passRequestHeaders = try flag(node)
+        case "proxy_pass_request_body":
+            inherited.proxy.passRequestBody = try flag(node)
+        default:
+            guard let milliseconds = try? ConfigUnits.milliseconds(try single(node)) else {
+                throw node.error(.directive(name: node.name, message: "invalid value"))
+            }
+            switch node.name {
+            case "proxy_connect_timeout": inherited.proxy.connectTimeout = milliseconds
+            case "proxy_send_timeout": inherited.proxy.sendTimeout = milliseconds
+            default: inherited.proxy.readTimeout = milliseconds
+            }
+        }
     }
 
     /// echo-nginx-module's directives of one location (or `if` block), as one content handler.

@@ -38,6 +38,12 @@ enum DirectiveContexts {
         "reset_timedout_connection": all, "open_file_cache": all,
         "open_file_cache_valid": all, "open_file_cache_min_uses": all, "open_file_cache_errors": all,
         "proxy_temp_path": all,
+        "proxy_buffering": all, "proxy_buffer_size": all, "proxy_buffers": all, "proxy_busy_buffers_size": all,
+        "proxy_redirect": all, "proxy_intercept_errors": all, "proxy_ignore_client_abort": all, "proxy_next_upstream": all,
+        "proxy_hide_header": all, "proxy_pass_header": all, "proxy_request_buffering": all, "proxy_cache": all,
+        "proxy_max_temp_file_size": all, "proxy_ssl_server_name": all, "proxy_cookie_domain": all, "proxy_cookie_path": all,
+        "proxy_ignore_headers": all, "proxy_headers_hash_max_size": all, "proxy_headers_hash_bucket_size": all,
+        "proxy_socket_keepalive": all,
         "fastcgi_temp_path": all, "uwsgi_temp_path": all, "scgi_temp_path": all,
         "chunked_transfer_encoding": all, "postpone_output": all, "lingering_close": all, "lingering_time": all,
         "lingering_timeout": all, "satisfy": all, "limit_rate": all, "etag": all, "error_log": anyLevel,
@@ -61,6 +67,7 @@ enum DirectiveContexts {
     static let implemented: [String: Set<DirectiveContext>] = [
         "worker_processes": main, "thread_pool": main, "pid": main, "daemon": main, "master_process": main,
         "worker_connections": events,
+        "proxy_pass": [.location], "upstream": http,
         // lua_ssl_certificate and _key are lua-nginx-module's since 0.10.24 (Debian's 0.10.23
         // lacks them); lua_ssl_verify_default is ours.
         "lua_ssl_trusted_certificate": all, "lua_ssl_verify_depth": all, "lua_ssl_protocols": all,

@@ -1,0 +1,229 @@
+/// `proxy_pass` and its `proxy_*` settings, as one inherited group: `proxy_set_header` lists
+/// replace the level above as a whole, as nginx merges them.
+struct ProxySettings: Sendable {
+    var httpVersion = "1.0"
+    var setHeaders: [(name: String, value: String)] = []
+    var connectTimeout = 60_000
+    var sendTimeout = 60_000
+    var readTimeout = 60_000
+    var passRequestHeaders = true
+    var passRequestBody = true
+}
+
+/// The `upstream name { server host:port; ... }` blocks of the http level, by name (they may
+/// come after the servers that use them, so they are read before the servers are built).
+final class UpstreamTable {
+    var servers: [String: [String]] = [:]
+}
+
+/// ngx_http_proxy_module's `proxy_pass`, as a content handler written in Lua over a cosocket,
+/// made when the configuration is loaded (as echo-nginx-module's directives are): the request
+/// goes to the upstream with nginx's defaults (HTTP/1.0, `Host: $proxy_host`,
+/// `Connection: close`, the client's other headers and body) and the answer comes back with
+/// its status and headers (less the hop-by-hop ones, `Date` and `Server`). Upstream blocks
+/// are tried in turn from a per-worker round-robin start, the next on a connect failure.
+/// Not built: buffering to disk, caching, `proxy_redirect` rewriting, keep-alive upstream
+/// connections, HTTPS upstreams.
+enum ProxyPass {
+    static let directives: Set<String> = [
+        "proxy_set_header", "proxy_http_version", "proxy_connect_timeout", "proxy_send_timeout", "proxy_read_timeout",
+        "proxy_pass_request_headers", "proxy_pass_request_body",
+    ]
+
+    /// The handler for `proxy_pass url` in a location whose prefix is `prefix` (nil for a
+    /// regex or named location, where a URI part in `url` is sent as is).
+    static func lua(url: String, prefix: String?, settings: ProxySettings, upstreams: [String: [String]]) -> [UInt8] {
+        let hasVariables = url.utf8.contains(UInt8(ascii: "$"))
+        var headers = "{"
+        for (name, value) in settings.setHeaders {
+            headers += "{\(EchoDirectives.literal(name)), \(expression(value))},"
+        }
+        headers += "}"
+        var servers = "{"
+        for (name, list) in upstreams.sorted(by: { $0.key < $1.key }) {
+            servers += "[\(EchoDirectives.literal(name))] = {" + list.map(EchoDirectives.literal).joined(separator: ",") + "},"
+        }
+        servers += "}"
+        let prelude = """
+            local url, prefix, verbatim = \(expression(url)), \(prefix.map(EchoDirectives.literal) ?? "nil"), \(hasVariables)
+            local set_headers, upstreams = \(headers), \(servers)
+            local version, timeouts = \(EchoDirectives.literal(settings.httpVersion)), { \(settings.connectTimeout), \(settings.sendTimeout), \(settings.readTimeout) }
+            local pass_headers, pass_body = \(settings.passRequestHeaders), \(settings.passRequestBody)
+
+            """
+        return Array((prelude + runtime).utf8)
+    }
+
+    /// A Lua expression for `text` with its nginx variables (and regex captures) read at run time.
+    private static func expression(_ text: String) -> String {
+        var parts: [String] = []
+        VariableTemplate.scan(text, literal: { parts.append(EchoDirectives.literal(Array($0))) }) { name in
+            parts.append(name.allSatisfy(\.isNumber) ? "(ngx.var[\(name)] or \"\")" : "(ngx.var[\(EchoDirectives.literal(name))] or \"\")")
+        }
+        return parts.isEmpty ? "\"\"" : parts.joined(separator: " .. ")
+    }
+
+    private static let runtime = #"""
+        local var, req = ngx.var, ngx.req
+        local function fail(status, message)
+            ngx.log(ngx.ERR, message)
+            return ngx.exit(status)
+        end
+        local scheme, rest = url:match("^(%a+)://(.*)$")
+        if not scheme or scheme:lower() ~= "http" then
+            return fail(500, "invalid URL prefix in \"" .. url .. "\"")
+        end
+        local authority, uri = rest:match("^([^/]*)(.*)$")
+        local candidates = upstreams[authority]
+        local proxy_host = authority
+        if not candidates then
+            candidates = { authority }
+            proxy_host = authority:gsub(":80$", "")
+        end
+
+        -- The URI sent: the location's part replaced by the URL's, the URL's as is when it
+        -- names variables, or the client's when the URL has none.
+        local function escape(path)
+            return (path:gsub("[%z\1-\32#%%%?\127-\255]", function(c) return string.format("%%%02X", c:byte()) end))
+        end
+        local args = var.args
+        local suffix = (args and args ~= "") and ("?" .. args) or ""
+        local target
+        if uri ~= "" then
+            if verbatim or not prefix then
+                target = uri
+            else
+                target = uri .. escape(var.uri:sub(#prefix + 1)) .. suffix
+            end
+        elseif req.is_internal() then
+            target = escape(var.uri) .. suffix
+        else
+            target = var.request_uri
+        end
+
+        local set = {}
+        for _, header in ipairs(set_headers) do set[header[1]:lower()] = header[2] end
+        local lines = { req.get_method(), " ", target, " HTTP/", version, "\r\n" }
+        local function add(name, value)
+            if value ~= "" then
+                lines[#lines + 1] = name .. ": " .. value .. "\r\n"
+            end
+        end
+        add("Host", set.host or proxy_host)
+        add("Connection", set.connection or "close")
+        for _, header in ipairs(set_headers) do
+            local lower = header[1]:lower()
+            if lower ~= "host" and lower ~= "connection" then add(header[1], header[2]) end
+        end
+        local skip = { host = true, connection = true, ["keep-alive"] = true, te = true, expect = true, upgrade = true,
+                       ["transfer-encoding"] = true, ["content-length"] = true }
+        if pass_headers then
+            local raw = req.raw_header(true)
+            for line in raw:gmatch("[^\r\n]+") do
+                local name, value = line:match("^([^:]+):%s*(.-)%s*$")
+                if name and not skip[name:lower()] and set[name:lower()] == nil then add(name, value) end
+            end
+        end
+        local body
+        if pass_body then
+            req.read_body()
+            body = req.get_body_data()
+            if not body then
+                local file = req.get_body_file()
+                if file then
+                    local handle = io.open(file, "rb")
+                    if handle then body = handle:read("*a") handle:close() end
+                end
+            end
+        end
+        if body then add("Content-Length", tostring(#body)) end
+        lines[#lines + 1] = "\r\n"
+        if body then lines[#lines + 1] = body end
+
+        local state = package.loaded["cosocket.proxy"] or { next = 0 }
+        package.loaded["cosocket.proxy"] = state
+        state.next = state.next + 1
+        local sock, err
+        for attempt = 0, #candidates - 1 do
+            local server = candidates[(state.next + attempt) % #candidates + 1]
+            sock = ngx.socket.tcp()
+            sock:settimeouts(timeouts[1], timeouts[2], timeouts[3])
+            local ok
+            if server:sub(1, 5) == "unix:" then
+                ok, err = sock:connect(server)
+            else
+                local host, port = server:match("^%[(.+)%]:?(%d*)$")
+                if not host then host, port = server:match("^([^:]+):?(%d*)$") end
+                ok, err = sock:connect(host or server, tonumber(port) or 80)
+            end
+            if ok then break end
+            -- The socket logged the failure (lua_socket_log_errors), as nginx logs it.
+            sock = nil
+        end
+        if not sock then return ngx.exit(err == "timeout" and 504 or 502) end
+
+        local ok, err = sock:send(lines)
+        if not ok then sock:close() return fail(502, "send() failed (" .. err .. ") while sending request to upstream") end
+        local line
+        line, err = sock:receive("*l")
+        local status = line and tonumber(line:match("^HTTP/%d%.%d (%d%d%d)"))
+        if not status then
+            sock:close()
+            if err == "timeout" then return fail(504, "upstream timed out (110: Connection timed out) while reading response header from upstream") end
+            return fail(502, "upstream prematurely closed connection while reading response header from upstream")
+        end
+        local headers, length, chunked = {}, nil, false
+        while true do
+            line, err = sock:receive("*l")
+            if not line then sock:close() return fail(502, "upstream prematurely closed connection while reading response header from upstream") end
+            if line == "" then break end
+            local name, value = line:match("^([^:]+):%s*(.-)%s*$")
+            if name then
+                local lower = name:lower()
+                if lower == "content-length" then
+                    length = tonumber(value)
+                elseif lower == "transfer-encoding" then
+                    chunked = value:lower():find("chunked", 1, true) ~= nil
+                elseif lower ~= "connection" and lower ~= "keep-alive" and lower ~= "date" and lower ~= "server" then
+                    headers[#headers + 1] = { name, value }
+                end
+            end
+        end
+        local parts = {}
+        if req.get_method() == "HEAD" or status == 204 or status == 304 then
+            -- no body
+        elseif chunked then
+            while true do
+                line, err = sock:receive("*l")
+                local size = line and tonumber(line:match("^%x+"), 16)
+                if not size then break end
+                if size == 0 then break end
+                local chunk = sock:receive(size)
+                if not chunk then break end
+                parts[#parts + 1] = chunk
+                sock:receive("*l")
+            end
+        elseif length then
+            if length > 0 then parts[1] = sock:receive(length) end
+        else
+            local all = sock:receive("*a")
+            parts[1] = all
+        end
+        sock:close()
+        ngx.status = status
+        local merged = {}
+        for _, header in ipairs(headers) do
+            local name, value = header[1], header[2]
+            local seen = merged[name:lower()]
+            if seen then
+                seen[#seen + 1] = value
+                ngx.header[name] = seen
+            else
+                merged[name:lower()] = { value }
+                ngx.header[name] = value
+            end
+        end
+        local text = table.concat(parts)
+        if text ~= "" then ngx.print(text) end
+        """#
+}

@@ -1,0 +1,42 @@
+import CosocketTestSupport
+import Foundation
+import Testing
+
+/// `proxy_pass` as nginx's proxy module answers (each answer checked with ref-nginx on the same
+/// configuration): the URI replaced or kept, `$proxy_host`, HTTP/1.0 and `Connection: close`
+/// upstream, `proxy_set_header` with variables, `upstream` blocks with a dead first server,
+/// a request body, a subrequest to a proxied location, and 502 for a refused port.
+@Suite struct ProxyPassTests {
+    @Test func requestsGoUpstreamAndAnswersComeBack() throws {
+        let refused = RefusingPort()
+        let server = try TestServer(server: """
+            location /foo { default_type text/html; content_by_lua_block {
+                ngx.header["X-Up"] = "yes"
+                ngx.say(ngx.req.get_method(), " ", ngx.var.request_uri, " ", ngx.req.http_version(), " host=", ngx.var.http_host,
+                        " xa=", ngx.var.http_x_a or "-", " conn=", ngx.var.http_connection or "-")
+                ngx.req.read_body()
+                ngx.say("body=", ngx.req.get_body_data() or "-")
+            } }
+            location /p1 { proxy_pass http://127.0.0.1:@PORT@/foo; }
+            location /p3 { proxy_set_header X-A "v$arg_a"; proxy_http_version 1.1; proxy_pass http://backend/foo/; }
+            location /p4 { proxy_pass http://127.0.0.1:\(refused.port)/; }
+            location /p5 { set $u http://127.0.0.1:@PORT@/foo/bar; proxy_pass $u; }
+            location /cap { content_by_lua_block { local r = ngx.location.capture("/p1/x") ngx.say(r.status, " ", r.body) } }
+            """, http: "upstream backend { server 127.0.0.1:\(refused.port); server 127.0.0.1:@PORT@; }")
+        let first = server.get("/p1/a?x=1")
+        #expect(first.status == 200)
+        #expect(first.header("Content-Type") == "text/html")
+        #expect(first.header("X-Up") == "yes")
+        #expect(first.body == "GET /foo/a?x=1 1 host=127.0.0.1:\(server.port) xa=- conn=close\nbody=-\n")
+        // The dead first server is skipped; the second answers (its Host is the upstream's name).
+        #expect(server.get("/p3/zz?a=7").body == "GET /foo//zz?a=7 1.1 host=backend xa=v7 conn=close\nbody=-\n")
+        #expect(server.get("/p4").status == 502)
+        #expect(server.log.waitFor("connect() failed (111: Connection refused)"))
+        #expect(server.get("/p5").body == "GET /foo/bar 1 host=127.0.0.1:\(server.port) xa=- conn=close\nbody=-\n")
+        #expect(server.get("/cap").body == "200 GET /foo/x 1 host=127.0.0.1:\(server.port) xa=- conn=close\nbody=-\n\n")
+        let client = HTTPClient(port: server.port)
+        defer { client.close() }
+        client.send("POST /p1/post HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\nConnection: close\r\n\r\nhello body")
+        #expect(client.readResponse()?.body == "POST /foo/post 1 host=127.0.0.1:\(server.port) xa=- conn=close\nbody=hello body\n")
+    }
+}
