@@ -166,6 +166,7 @@ enum RequestAPI {
             host.setResponseHeader(name, values)
         default:
             guard let value = luaString(L, 3) else { return L.fail("bad header value") }
+            if isContentLength(name), !isLength(value) { return L.fail("failed to set header") }
             host.setResponseHeader(name, [value])
         }
         return .values(0)

@@ -68,8 +68,22 @@ public func ngx_http_lua_ffi_set_resp_header(
     if override == 0 {
         strings = (host.responseHeader(name) ?? []) + strings
     }
+    // nginx parses a Content-Length it is given (ngx_atoof) and refuses anything else.
+    if isContentLength(name), let last = strings.last, !isLength(last) {
+        errmsg?.pointee = FFIMessage.pointer("failed to set header")
+        return FFIStatus.error
+    }
     host.setResponseHeader(name, strings)
     return FFIStatus.ok
+}
+
+func isContentLength(_ name: String) -> Bool {
+    name.utf8.count == 14 && name.lowercased().replacing("_", with: "-") == "content-length"
+}
+
+/// A Content-Length value nginx takes: decimal digits only.
+func isLength(_ value: String) -> Bool {
+    !value.isEmpty && value.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
 }
 
 /// The header's values (at most `maximum`) by pointer into ``FFIScratch``; returns how many.

@@ -260,6 +260,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
                 ?? (field.contains("_") ? requestHeader(named: String(field)) : nil)
         }
         if name.hasPrefix("cookie_") { return cookie(named: name.dropFirst(7)) }
+        if name.hasPrefix("sent_http_") { return sentHeader(String(name.dropFirst(10)).replacing("_", with: "-")) }
         if name.hasPrefix("arg_"), let args {
             let wanted = Array(name.dropFirst(4).utf8)
             for pair in NgxCodec.decodeArgs(Array(args.utf8)) where pair.key == wanted {
@@ -267,6 +268,14 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
             }
         }
         return nil
+    }
+
+    /// nginx 1.22's `$sent_http_NAME`: the response header's first value; all of
+    /// `Cache-Control`'s and `Link`'s, joined by `; `.
+    private func sentHeader(_ field: String) -> String? {
+        guard let values = responseHeader(field), let first = values.first else { return nil }
+        let lower = field.lowercased()
+        return lower == "cache-control" || lower == "link" ? values.joined(separator: "; ") : first
     }
 
     /// `set $name` variables and `$args` (which `ngx.var.arg_*` and `ngx.req.get_uri_args` then
@@ -285,7 +294,14 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     /// group or one beyond the pattern's).
     func capture(_ index: Int) -> String? { index >= 1 ? captures[index] : nil }
 
-    func responseHeader(_ name: String) -> [String]? { response.values(name) }
+    func responseHeader(_ name: String) -> [String]? {
+        if let values = response.values(name) { return values }
+        // The reference sets the location's default type as Lua output sends the head.
+        if (headersSent || luaWroteOutput), HTTPResponseHead.sameName(name, "content-type"), !response.omitsContentType {
+            return [location.contentType(forExtension: pathExtension())]
+        }
+        return nil
+    }
 
     #if os(Linux)
     var tlsHandshake: TLSServerHandshake? { connection?.tlsHandshake }
@@ -397,6 +413,8 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     /// `Content-Length`, as nginx's, whose Lua output sends the head at once with no body.
     /// (`return` text and error pages keep theirs, as there.)
     var luaWroteOutput = false
+    /// The handler's own `Content-Length` (see `applyHandlerFraming`).
+    private var declaredLength: Int?
     var isHeadRequest: Bool { head.method == .head }
 
     // MARK: LuaOutput
@@ -612,6 +630,25 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
 
     private static let headRoom = 256
 
+    /// What the handler's headers decide about a whole response: its own `Content-Length`
+    /// (taken out of the headers, `declaredLength`), and nginx's not-modified filter: a 200
+    /// whose `Last-Modified` is the client's `If-Modified-Since` becomes a 304 with no body.
+    private func applyHandlerFraming() {
+        if let value = response.values("Content-Length")?.last, let length = Int(value), length >= 0 {
+            declaredLength = length
+            response.set("Content-Length", nil)
+        }
+        if response.status == 200, let modified = response.values("Last-Modified")?.last,
+           requestHeader(named: "If-Modified-Since") == modified
+        {
+            response.status = 304
+            responseBody.clear()
+            response.set("Content-Type", nil)
+            response.omitsContentType = true
+            declaredLength = nil
+        }
+    }
+
     private func completeResponse() -> ByteBuffer {
         headersSent = true
         if let errorStatus { response.status = errorStatus }
@@ -626,8 +663,15 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
                 response.omitsContentType = true
             }
         }
-        let framing: HTTPResponseHead.BodyFraming =
+        if !response.headers.isEmpty && exitStatus == nil { applyHandlerFraming() }
+        var framing: HTTPResponseHead.BodyFraming =
             hasNoBody || (head.method == .head && luaWroteOutput && exitStatus == nil) ? .none : .length(responseBody.readableBytes)
+        if case .length = framing, let declared = declaredLength {
+            // A Content-Length the handler set: the body is cut to it, so that a kept-alive
+            // connection stays in step (nginx sends the whole body after it).
+            framing = .length(declared)
+            if responseBody.readableBytes > declared { responseBody.moveWriterIndex(to: responseBody.readerIndex + declared) }
+        }
         if head.method == .head || hasNoBody { responseBody.clear() }
         // The head goes into the room left in front of the body when it fits.
         // (Used in place: a local copy would share its storage and make `clear()` allocate.)
