@@ -64,6 +64,8 @@ public struct ConfigurationBuilder {
         var ownsAccessRules = false
         var proxy = ProxySettings()
         var ownsProxyHeaders = false
+        /// `auth_request uri`, as an access handler that runs before `access_by_lua*`.
+        var authRequest: LuaSource?
         var accessRules: [AccessRule] = []
         /// This level has `error_page`s of its own (they replace the outer level's).
         var ownsErrorPages = false
@@ -648,8 +650,9 @@ public struct ConfigurationBuilder {
         location.editsInputHeaders = !location.inputHeaderEdits.isEmpty
         location.checksAccess = !location.accessRules.isEmpty
         location.servesStaticFiles = location.content == nil
-        location.phases = [("rewrite", location.rewrite), ("access", location.access), ("content", location.content)]
-            .compactMap { name, source in source.map { LuaPhase(name: name, source: $0) } }
+        location.phases = [
+            ("rewrite", location.rewrite), ("access", inherited.authRequest), ("access", location.access), ("content", location.content),
+        ].compactMap { name, source in source.map { LuaPhase(name: name, source: $0) } }
     }
 
     /// The directives that any of http, server and location may set, the inner one winning.
@@ -678,6 +681,16 @@ public struct ConfigurationBuilder {
             inherited.filterYield = try flag(node)
         case _ where ProxyPass.directives.contains(node.name):
             try applyProxy(node, to: &inherited)
+        case "auth_request":
+            let uri = try single(node)
+            if uri == "off" {
+                inherited.authRequest = nil
+            } else {
+                let id = sourceNumbers.next
+                sourceNumbers.next += 1
+                inherited.authRequest = LuaSource(
+                    code: AuthRequest.lua(uri: uri), chunkName: "=auth_request(\(basename(node.file)):\(node.line))", id: id)
+            }
         case "lua_check_client_abort":
             inherited.checkClientAbort = try flag(node)
         case _ where LuaDirectives.isSocketDirective(node.name):

@@ -44,6 +44,7 @@ enum DirectiveContexts {
         "proxy_max_temp_file_size": all, "proxy_ssl_server_name": all, "proxy_cookie_domain": all, "proxy_cookie_path": all,
         "proxy_ignore_headers": all, "proxy_headers_hash_max_size": all, "proxy_headers_hash_bucket_size": all,
         "proxy_socket_keepalive": all,
+        "client_body_in_single_buffer": all, "client_body_in_file_only": all, "charset_types": all, "dav_methods": all,
         "fastcgi_temp_path": all, "uwsgi_temp_path": all, "scgi_temp_path": all,
         "chunked_transfer_encoding": all, "postpone_output": all, "lingering_close": all, "lingering_time": all,
         "lingering_timeout": all, "satisfy": all, "limit_rate": all, "etag": all, "error_log": anyLevel,
@@ -67,7 +68,7 @@ enum DirectiveContexts {
     static let implemented: [String: Set<DirectiveContext>] = [
         "worker_processes": main, "thread_pool": main, "pid": main, "daemon": main, "master_process": main,
         "worker_connections": events,
-        "proxy_pass": [.location], "upstream": http,
+        "proxy_pass": [.location], "upstream": http, "auth_request": all,
         // lua_ssl_certificate and _key are lua-nginx-module's since 0.10.24 (Debian's 0.10.23
         // lacks them); lua_ssl_verify_default is ours.
         "lua_ssl_trusted_certificate": all, "lua_ssl_verify_depth": all, "lua_ssl_protocols": all,

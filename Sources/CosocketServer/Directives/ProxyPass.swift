@@ -36,7 +36,7 @@ enum ProxyPass {
         let hasVariables = url.utf8.contains(UInt8(ascii: "$"))
         var headers = "{"
         for (name, value) in settings.setHeaders {
-            headers += "{\(EchoDirectives.literal(name)), \(expression(value))},"
+            headers += "{\(EchoDirectives.literal(name)), \(VariableTemplate.luaExpression(value))},"
         }
         headers += "}"
         var servers = "{"
@@ -45,22 +45,13 @@ enum ProxyPass {
         }
         servers += "}"
         let prelude = """
-            local url, prefix, verbatim = \(expression(url)), \(prefix.map(EchoDirectives.literal) ?? "nil"), \(hasVariables)
+            local url, prefix, verbatim = \(VariableTemplate.luaExpression(url)), \(prefix.map(EchoDirectives.literal) ?? "nil"), \(hasVariables)
             local set_headers, upstreams = \(headers), \(servers)
             local version, timeouts = \(EchoDirectives.literal(settings.httpVersion)), { \(settings.connectTimeout), \(settings.sendTimeout), \(settings.readTimeout) }
             local pass_headers, pass_body = \(settings.passRequestHeaders), \(settings.passRequestBody)
 
             """
         return Array((prelude + runtime).utf8)
-    }
-
-    /// A Lua expression for `text` with its nginx variables (and regex captures) read at run time.
-    private static func expression(_ text: String) -> String {
-        var parts: [String] = []
-        VariableTemplate.scan(text, literal: { parts.append(EchoDirectives.literal(Array($0))) }) { name in
-            parts.append(name.allSatisfy(\.isNumber) ? "(ngx.var[\(name)] or \"\")" : "(ngx.var[\(EchoDirectives.literal(name))] or \"\")")
-        }
-        return parts.isEmpty ? "\"\"" : parts.joined(separator: " .. ")
     }
 
     private static let runtime = #"""

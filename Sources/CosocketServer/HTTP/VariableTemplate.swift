@@ -55,4 +55,14 @@ enum VariableTemplate {
         }
         flush(upTo: bytes.count)
     }
+
+    /// A Lua expression for `text` with its variables (and regex captures) read through
+    /// `ngx.var` at run time, for directives made into Lua handlers at load.
+    static func luaExpression(_ text: String) -> String {
+        var parts: [String] = []
+        scan(text, literal: { parts.append(EchoDirectives.literal(Array($0))) }) { name in
+            parts.append(name.allSatisfy(\.isNumber) ? "(ngx.var[\(name)] or \"\")" : "(ngx.var[\(EchoDirectives.literal(name))] or \"\")")
+        }
+        return parts.isEmpty ? "\"\"" : parts.joined(separator: " .. ")
+    }
 }
