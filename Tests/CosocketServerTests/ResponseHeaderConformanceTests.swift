@@ -12,6 +12,9 @@ import Testing
         location /cl { content_by_lua 'ngx.header.content_length = 3 ngx.say("Hello")'; }
         location /clbad { content_by_lua 'ngx.header.content_length = "text/my-plain" ngx.say("Hi")'; }
         location /lm { content_by_lua 'ngx.header["Last-Modified"] = ngx.http_time(1290079655) ngx.say(ngx.header["Last-Modified"])'; }
+        location /status { rewrite_by_lua 'ngx.header["X-S"] = ngx.status'; content_by_lua 'ngx.say(ngx.status)'; header_filter_by_lua 'ngx.header["X-F"] = ngx.status'; }
+        location /abc { content_by_lua 'ngx.status = "abc" ngx.say("created")'; }
+        location /numeric { content_by_lua 'ngx.status = "201" ngx.say(ngx.status)'; }
         """
 
     @Test func headersAsTheReferenceTreatsThem() throws {
@@ -28,5 +31,20 @@ import Testing
         #expect(modified.header("Last-Modified") == "Thu, 18 Nov 2010 11:27:35 GMT")
         #expect(modified.header("Content-Type") == nil)
         #expect(server.get("/lm").status == 200)
+    }
+
+    /// `ngx.status` reads 0 until it is set or the head goes out (the filters see the status),
+    /// takes numeric strings and refuses other strings (a 500), as resty.core's `int` parameter.
+    @Test func statusAsTheReferenceReadsIt() throws {
+        let server = try TestServer(server: Self.server)
+        let response = server.get("/status")
+        #expect(response.body == "0\n")
+        #expect(response.header("X-S") == "0")
+        #expect(response.header("X-F") == "200")
+        #expect(server.get("/abc").status == 500)
+        #expect(server.log.waitFor("bad argument #2 to 'ngx_http_lua_ffi_set_resp_status' (cannot convert 'string' to 'int')"))
+        let numeric = server.get("/numeric")
+        #expect(numeric.status == 201)
+        #expect(numeric.body == "201\n")
     }
 }

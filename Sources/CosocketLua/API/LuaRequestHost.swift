@@ -43,6 +43,8 @@ public protocol LuaRequestHost: AnyObject {
     /// The request line and headers as received (`ngx.req.raw_header`).
     var rawHeader: String { get }
     var status: Int { get set }
+    /// `ngx.status` as the reference reads it: 0 until it is set or the head goes out.
+    var luaStatus: Int { get }
     func responseHeader(_ name: String) -> [String]?
     func setResponseHeader(_ name: String, _ values: [String]?)
     /// `ngx.exit(status)`: returns `true` when the call should simply return (the host took

@@ -148,8 +148,8 @@ enum NgxCoreAPI {
         luaSetField(L, -1, "__index", { L in
             let L = L!
             if luaString(L, 2) == "status" {
-                guard let host = LuaWorker.from(L).current?.context.request else { return 0 }
-                lua_pushinteger(L, lua_Integer(host.status))
+                guard let context = LuaWorker.from(L).current?.context, let host = context.request else { return 0 }
+                lua_pushinteger(L, lua_Integer(context.readsSetStatus ? host.status : host.luaStatus))
                 return 1
             }
             if luaString(L, 2) == "is_subrequest" {
@@ -180,6 +180,10 @@ enum NgxCoreAPI {
                     // The reference logs this and carries on.
                     LuaWorker.from(L).log(.error, "attempt to set ngx.status after sending out response headers")
                 } else {
+                    // resty.core hands the value to an `int` parameter: a number or a numeric string.
+                    guard lua_isnumber(L, 3) != 0 else {
+                        return luaFinish(L, L.fail("bad argument #2 to 'ngx_http_lua_ffi_set_resp_status' (cannot convert '\(luaTypeName(L, 3))' to 'int')"))
+                    }
                     host.status = luaToInteger(L, 3)
                 }
                 return 0

@@ -14,7 +14,9 @@ private func headerName(_ key: UnsafePointer<UInt8>?, _ length: Int) -> String {
 @_cdecl("ngx_http_lua_ffi_get_resp_status")
 public func ngx_http_lua_ffi_get_resp_status(_ r: UnsafeMutableRawPointer?) -> Int32 {
     switch FFIRequest.host(r) {
-    case .success(let host): return Int32(clamping: host.status)
+    case .success(let host):
+        let readsSet = FFIRequest.context(r)?.readsSetStatus ?? true
+        return Int32(clamping: readsSet ? host.status : host.luaStatus)
     case .failure(let failure): return failure.status == FFIStatus.noRequestContext ? failure.status : FFIStatus.badContext
     }
 }

@@ -203,6 +203,15 @@ public final class LuaContext {
         return output.luaWroteOutput
     }
 
+    /// The filters and the log phase run once the head is decided: `ngx.status` reads what it
+    /// is (nginx's 200 by then), not the content phases' 0 for a status never set.
+    var readsSetStatus: Bool {
+        switch phaseName {
+        case "header_filter", "body_filter", "log": return true
+        default: return false
+        }
+    }
+
     /// The words of "API disabled in the context of ..." errors (and of `context:` in log lines).
     public var disabledContextName: String {
         switch kind {

@@ -22,6 +22,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     private(set) var location: Location
     let peer: SocketAddress?
     let serverPort: Int
+    private let ownConnectionNumber: Int
     let worker: ServerWorker
     /// The next entry of `location.phases` to run.
     var nextPhase = 0
@@ -103,6 +104,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         self.peer = peer
         self.serverPort = serverPort
         self.connection = connection
+        ownConnectionNumber = connection?.number ?? 0
         self.worker = worker
         self.args = head.query
         var now = timespec()
@@ -224,7 +226,18 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     var rawHeader: String { String(buffer: head.bytes) }
     var status: Int {
         get { errorStatus ?? response.status }
-        set { response.status = newValue }
+        set {
+            response.status = newValue
+            statusIsSet = true
+        }
+    }
+
+    /// `ngx.status` was assigned (nginx's `headers_out.status` is 0 until then, or until
+    /// the head goes out).
+    private(set) var statusIsSet = false
+
+    var luaStatus: Int {
+        errorStatus ?? (statusIsSet || headersSent || luaWroteOutput || exitStatus != nil ? response.status : 0)
     }
 
     func variable(_ name: String) -> String? {
@@ -319,11 +332,12 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         return "client: \(remoteAddress), server: \(connection.listenText)"
     }
 
-    /// The connection's `*N` (a subrequest's is its main request's).
+    /// The connection's `*N` (a subrequest's is its main request's), kept past the
+    /// connection's release for the log phase.
     var connectionNumber: Int {
         var main = self
         while let parent = main.subrequest?.parent { main = parent }
-        return main.connection?.number ?? 0
+        return main.ownConnectionNumber
     }
 
     /// An error-log line about this request, as nginx writes one: `*N text, client: ...`.
