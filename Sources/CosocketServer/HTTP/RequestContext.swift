@@ -546,7 +546,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         // Lua output sent the head in nginx (its status is then fixed); here it waits in memory.
         if headersSent || luaWroteOutput {
             // These end the connection anyway (see `luaContextFinished`), without a word.
-            if status >= 200 && status != response.status && !Self.terminates(status) {
+            if status >= 300 && status != response.status && !Self.terminates(status) {
                 logError("attempt to set status \(status) via ngx.exit after sending out the response status \(response.status)")
             }
             return false

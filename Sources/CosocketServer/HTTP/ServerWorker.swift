@@ -180,7 +180,7 @@ final class ServerWorker: @unchecked Sendable {
             reference = try lua.load(source.code, chunkName: source.chunkName)
         } catch {
             throw source.chunkName.hasPrefix("@")
-                ? .file(path: String(source.chunkName.dropFirst()), message: "\(error)", missing: false)
+                ? .file(path: String(source.chunkName.dropFirst()), message: "\(error)")
                 : .inline(message: "\(error)")
         }
         if compiled.indices.contains(source.id) { compiled[source.id] = reference }
