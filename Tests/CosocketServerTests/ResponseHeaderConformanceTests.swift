@@ -15,6 +15,8 @@ import Testing
         location /status { rewrite_by_lua 'ngx.header["X-S"] = ngx.status'; content_by_lua 'ngx.say(ngx.status)'; header_filter_by_lua 'ngx.header["X-F"] = ngx.status'; }
         location /abc { content_by_lua 'ngx.status = "abc" ngx.say("created")'; }
         location /numeric { content_by_lua 'ngx.status = "201" ngx.say(ngx.status)'; }
+        location /underscores { lua_transform_underscores_in_response_headers off; content_by_lua 'ngx.header.foo_bar = "Hello" ngx.say(ngx.header.foo_bar, " ", ngx.header["foo-bar"])'; }
+        location /cleared { content_by_lua 'ngx.header.content_length = 3 ngx.header.content_length = nil ngx.say("Hello")'; }
         """
 
     @Test func headersAsTheReferenceTreatsThem() throws {
@@ -46,5 +48,18 @@ import Testing
         let numeric = server.get("/numeric")
         #expect(numeric.status == 201)
         #expect(numeric.body == "201\n")
+    }
+
+    /// `lua_transform_underscores_in_response_headers off` keeps `_` in names; a Content-Length
+    /// Lua cleared sends the response without one (chunked), as nginx does.
+    @Test func underscoresAndAClearedLength() throws {
+        let server = try TestServer(server: Self.server)
+        let kept = server.exchange("GET /underscores HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        #expect(kept.contains("\r\nfoo_bar: Hello\r\n"))
+        #expect(kept.hasSuffix("Hello nil\n"))
+        let cleared = server.get("/cleared")
+        #expect(cleared.header("Content-Length") == nil)
+        #expect(cleared.header("Transfer-Encoding") == "chunked")
+        #expect(cleared.body == "Hello\n")
     }
 }

@@ -45,6 +45,8 @@ public protocol LuaRequestHost: AnyObject {
     var status: Int { get set }
     /// `ngx.status` as the reference reads it: 0 until it is set or the head goes out.
     var luaStatus: Int { get }
+    /// `lua_transform_underscores_in_response_headers`.
+    var transformsUnderscores: Bool { get }
     func responseHeader(_ name: String) -> [String]?
     func setResponseHeader(_ name: String, _ values: [String]?)
     /// `ngx.exit(status)`: returns `true` when the call should simply return (the host took

@@ -118,6 +118,7 @@ enum RequestAPI {
     /// nginx normalises `content_type` to `Content-Type` when setting headers from Lua.
     static func headerName(_ L: LuaState, _ index: Int32) -> String? {
         guard let name = luaString(L, index) else { return nil }
+        if LuaWorker.from(L).current?.context.request?.transformsUnderscores == false { return name }
         // Byte by byte, and only when needed: `String.replacing` goes through the generic
         // collection algorithms and cost a seventh of a header filter's request.
         guard name.utf8.containsByte(where: { $0 == UInt8(ascii: "_") }) else { return name }

@@ -7,8 +7,9 @@ import Glibc
 // request's ``LuaRequestHost`` and the context's output, as our native ones.
 
 /// nginx turns `_` into `-` in names set or read from Lua (`lua_transform_underscores_in_response_headers`).
-private func headerName(_ key: UnsafePointer<UInt8>?, _ length: Int) -> String {
-    String(decoding: ffiBytes(key, length).map { $0 == UInt8(ascii: "_") ? UInt8(ascii: "-") : $0 }, as: UTF8.self)
+private func headerName(_ key: UnsafePointer<UInt8>?, _ length: Int, transforming: Bool = true) -> String {
+    guard transforming else { return String(decoding: ffiBytes(key, length), as: UTF8.self) }
+    return String(decoding: ffiBytes(key, length).map { $0 == UInt8(ascii: "_") ? UInt8(ascii: "-") : $0 }, as: UTF8.self)
 }
 
 @_cdecl("ngx_http_lua_ffi_get_resp_status")
@@ -54,7 +55,7 @@ public func ngx_http_lua_ffi_set_resp_header(
         worker.log(.error, "attempt to set ngx.header.HEADER after sending out response headers")
         return FFIStatus.declined
     }
-    let name = headerName(key, keyLength)
+    let name = headerName(key, keyLength, transforming: host.transformsUnderscores)
     if isNil != 0 {
         host.setResponseHeader(name, nil)
         return FFIStatus.ok
@@ -95,7 +96,7 @@ public func ngx_http_lua_ffi_get_resp_header(
     _ valuesPointer: UnsafeMutableRawPointer?, _ maximum: Int32, _ errmsg: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
 ) -> Int32 {
     guard case .success(let host) = FFIRequest.host(r) else { return FFIStatus.badContext }
-    guard let values = valuesPointer?.assumingMemoryBound(to: NgxLuaFFIStr.self), maximum > 0, let found = host.responseHeader(headerName(key, keyLength)), !found.isEmpty else { return 0 }
+    guard let values = valuesPointer?.assumingMemoryBound(to: NgxLuaFFIStr.self), maximum > 0, let found = host.responseHeader(headerName(key, keyLength, transforming: host.transformsUnderscores)), !found.isEmpty else { return 0 }
     let kept = Array(found.prefix(Int(maximum)))
     guard let stored = FFIScratch.store(kept.map { Array($0.utf8) }) else { return FFIStatus.error }
     for (index, entry) in stored.enumerated() {

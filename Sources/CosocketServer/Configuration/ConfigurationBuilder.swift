@@ -47,6 +47,7 @@ public struct ConfigurationBuilder {
         var sendTimeout = 60
         var headLimits = RequestHeadLimits()
         var checkClientAbort = false
+        var transformUnderscores = true
         var absoluteRedirect = true
         var serverTokens = true
         var staticRoot: String?
@@ -634,6 +635,7 @@ public struct ConfigurationBuilder {
         location.keepaliveRequests = inherited.keepaliveRequests
         location.sendTimeout = inherited.sendTimeout
         location.checkClientAbort = inherited.checkClientAbort
+        location.transformUnderscores = inherited.transformUnderscores
         location.absoluteRedirect = inherited.absoluteRedirect
         location.serverTokens = inherited.serverTokens
         location.staticRoot = inherited.staticRoot ?? prefix + "/html"
@@ -691,6 +693,8 @@ public struct ConfigurationBuilder {
                 inherited.authRequest = LuaSource(
                     code: AuthRequest.lua(uri: uri), chunkName: "=auth_request(\(basename(node.file)):\(node.line))", id: id)
             }
+        case "lua_transform_underscores_in_response_headers":
+            inherited.transformUnderscores = try flag(node)
         case "lua_check_client_abort":
             inherited.checkClientAbort = try flag(node)
         case _ where LuaDirectives.isSocketDirective(node.name):

@@ -51,7 +51,7 @@ enum DirectiveContexts {
         "if_modified_since": all, "output_buffers": all, "sendfile_max_chunk": all, "aio": all,
         "directio": all, "log_not_found": all, "log_subrequest": all, "msie_padding": all, "port_in_redirect": all,
         "server_name_in_redirect": all,
-        "lua_need_request_body": all, "lua_transform_underscores_in_response_headers": all,
+        "lua_need_request_body": all,
         "lua_http10_buffering": all, "lua_use_default_type": all,
         "lua_code_cache": [.server, .location],
         // http, server
@@ -69,6 +69,7 @@ enum DirectiveContexts {
         "worker_processes": main, "thread_pool": main, "pid": main, "daemon": main, "master_process": main,
         "worker_connections": events,
         "proxy_pass": [.location], "upstream": http, "auth_request": all,
+        "lua_transform_underscores_in_response_headers": all,
         // lua_ssl_certificate and _key are lua-nginx-module's since 0.10.24 (Debian's 0.10.23
         // lacks them); lua_ssl_verify_default is ours.
         "lua_ssl_trusted_certificate": all, "lua_ssl_verify_depth": all, "lua_ssl_protocols": all,

@@ -84,6 +84,8 @@ public struct LocationConfiguration: Sendable {
     public var sendTimeout = 60
     /// `lua_check_client_abort`: a client that goes away ends the request or runs `ngx.on_abort`.
     public var checkClientAbort = false
+    /// `lua_transform_underscores_in_response_headers` (on): `_` in names Lua sets or reads is `-`.
+    public var transformUnderscores = true
     /// `client_body_timeout` in whole seconds: a body that stops arriving for this long ends
     /// its request.
     public var clientBodyTimeout = 60

@@ -356,7 +356,13 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         return text
     }
 
-    func setResponseHeader(_ name: String, _ values: [String]?) { response.set(name, values) }
+    func setResponseHeader(_ name: String, _ values: [String]?) {
+        // A Content-Length Lua cleared: the response goes out without one (chunked), as nginx's.
+        if values == nil, name.utf8.count == 14, HTTPResponseHead.sameName(name, "content-length") { lengthCleared = true }
+        response.set(name, values)
+    }
+
+    var transformsUnderscores: Bool { location.settings.transformUnderscores }
 
     // MARK: Output filters (the pipeline: RequestContext+Filters.swift)
 
@@ -429,6 +435,8 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     var luaWroteOutput = false
     /// The handler's own `Content-Length` (see `applyHandlerFraming`).
     private var declaredLength: Int?
+    /// Lua cleared `Content-Length`: the response is streamed (see `setResponseHeader`).
+    private var lengthCleared = false
     var isHeadRequest: Bool { head.method == .head }
 
     // MARK: LuaOutput
@@ -570,7 +578,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         guard let connection else { return }
         var out: ByteBuffer
         // A filtered body goes out streamed, its length unknown in advance, as nginx sends it.
-        if headersSent || (location.settings.bodyFilter != nil && !errorPageFiltered) {
+        if headersSent || (location.settings.bodyFilter != nil && !errorPageFiltered) || (lengthCleared && exitStatus == nil) {
             out = streamedPart(last: true)
         } else {
             out = completeResponse()
