@@ -141,12 +141,20 @@ enum CodecAPI {
         }
         lua_createtable(L, 0, 4)
         let table = lua_gettop(L)
-        NgxCodec.forEachArg(in: bytes, maxArgs: maximum) { key, value in
+        // One more than asked for tells a truncation (the reference's "truncated" second value).
+        let limited = maximum > 0 && maximum < Int.max
+        var seen = 0
+        NgxCodec.forEachArg(in: bytes, maxArgs: limited ? maximum + 1 : maximum) { key, value in
+            seen += 1
+            guard !limited || seen <= maximum else { return }
             luaPushBytes(L, key)
             if let value { luaPushBytes(L, value) } else { lua_pushboolean(L, 1) }
             addRepeatableField(L, table: table)
         }
-        return .values(1)
+        guard limited, seen > maximum else { return .values(1) }
+        LuaWorker.from(L).log(.debug, "lua hit query args limit \(maximum)")
+        luaPushString(L, "truncated")
+        return .values(2)
     }
 
     /// Sets `table[key] = value` from the key and value on top of the stack (and pops them);

@@ -415,6 +415,11 @@ enum NgxCoreAPI {
     /// `ngx.redirect(uri, status?)`: sets `Location` and exits with 302 (or 301, 303, 307, 308).
     static func redirect(_ L: LuaState) -> LuaReturn {
         guard let target = luaString(L, 1) else { return L.argumentError(1, "string expected, got \(luaTypeName(L, 1))") }
+        // The reference refuses control bytes (tab aside) rather than let a header be split.
+        if let unsafe = target.utf8.first(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7f }) {
+            let shown = target.utf8.map { $0 < 0x20 || $0 >= 0x7f ? "\\x" + hex($0, uppercase: true) : String(UnicodeScalar($0)) }.joined()
+            return L.fail("unsafe byte \"0x\(hex(unsafe, uppercase: false))\" in redirect uri \"\(shown)\"")
+        }
         let status = lua_gettop(L) >= 2 ? luaToInteger(L, 2) : 302
         guard [301, 302, 303, 307, 308].contains(status) else { return L.fail("only ngx.HTTP_MOVED_TEMPORARILY, ngx.HTTP_MOVED_PERMANENTLY, ngx.HTTP_PERMANENT_REDIRECT, ngx.HTTP_SEE_OTHER, and ngx.HTTP_TEMPORARY_REDIRECT are allowed") }
         guard let context = LuaWorker.from(L).current?.context else { return L.fail("no request found") }
@@ -427,6 +432,11 @@ enum NgxCoreAPI {
         lua_settop(L, 0)
         lua_pushinteger(L, lua_Integer(status))
         return exit(L)
+    }
+
+    private static func hex(_ byte: UInt8, uppercase: Bool) -> String {
+        let digits = String(byte, radix: 16, uppercase: uppercase)
+        return digits.count == 1 ? "0" + digits : digits
     }
 
     static func sleep(_ L: LuaState) -> LuaReturn {

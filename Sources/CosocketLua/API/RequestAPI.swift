@@ -252,13 +252,9 @@ enum RequestAPI {
         guard let host = host(L) else { return RequestAPI.noRequest(L) }
         let maximum = limit(L, 1)
         let query = Array(host.query.utf8)
-        let truncated = maximum != Int.max && NgxCodec.decodeArgs(query, maxArgs: maximum + 1).count > maximum
         lua_settop(L, 0)
         query.withUnsafeBytes { luaPushBytes(L, $0) }
         lua_pushinteger(L, lua_Integer(maximum == Int.max ? 0 : maximum))
-        let result = CodecAPI.decodeArgs(L)
-        guard truncated else { return result }
-        luaPushString(L, "truncated")
-        return .values(2)
+        return CodecAPI.decodeArgs(L)
     }
 }

@@ -75,6 +75,7 @@ public func ngx_http_lua_ffi_req_get_headers_count(_ r: UnsafeMutableRawPointer?
     let count = host.requestHeaders.count
     let bound = limit(maximum)
     truncated?.pointee = count > bound ? 1 : 0
+    if count > bound { FFIRequest.worker(r)?.log(.debug, "lua hit request header limit \(bound)") }
     return Int32(clamping: min(count, bound))
 }
 
@@ -105,6 +106,7 @@ public func ngx_http_lua_ffi_req_get_uri_args_count(_ r: UnsafeMutableRawPointer
     let bound = limit(maximum)
     let count = NgxCodec.decodeArgs(Array(host.query.utf8), maxArgs: bound == Int.max ? Int.max : bound + 1).count
     truncated?.pointee = count > bound ? 1 : 0
+    if count > bound { FFIRequest.worker(r)?.log(.debug, "lua hit query args limit \(bound)") }
     return Int32(clamping: min(count, bound))
 }
 

@@ -86,10 +86,17 @@ enum ProxyPass {
             else
                 target = uri .. escape(var.uri:sub(#prefix + 1)) .. suffix
             end
-        elseif req.is_internal() then
-            target = escape(var.uri) .. suffix
         else
-            target = var.request_uri
+            -- The client's bytes while the URI and arguments are the ones it sent; nginx's
+            -- escaping of the changed ones otherwise (a rewrite, ngx.req.set_uri, an internal
+            -- redirect).
+            local sent = var.request_uri
+            local path, query = sent:match("^([^?]*)%??(.*)$")
+            if not req.is_internal() and ngx.unescape_uri(path) == var.uri and query == (args or "") then
+                target = sent
+            else
+                target = escape(var.uri) .. suffix
+            end
         end
 
         local set = {}
