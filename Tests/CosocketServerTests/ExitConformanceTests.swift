@@ -17,6 +17,7 @@ import Testing
         location = /error { content_by_lua "ngx.exit(ngx.ERROR)"; }
         location = /declined { content_by_lua "ngx.say('x') ngx.exit(ngx.DECLINED)"; }
         location = /again { content_by_lua "ngx.exit(ngx.AGAIN)"; }
+        location = /return444 { return 444; }
         location = /done { content_by_lua "ngx.exit(ngx.DONE)"; }
         location = /sent { content_by_lua_block {
             ngx.say(ngx.headers_sent) ngx.say(ngx.headers_sent)
@@ -51,7 +52,7 @@ import Testing
 
     @Test func exitCodesThatEndTheConnection() throws {
         let server = try TestServer(server: Self.server)
-        for path in ["/after444", "/after408", "/error", "/declined"] {
+        for path in ["/after444", "/after408", "/error", "/declined", "/return444"] {
             #expect(server.exchange("GET \(path) HTTP/1.1\r\nHost: t\r\n\r\n") == "", "\(path)")
         }
         #expect(!server.log.contains("attempt to set status"))

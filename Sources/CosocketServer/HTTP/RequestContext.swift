@@ -594,6 +594,8 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     /// (through the filters first), `log_by_lua*` starts, and the connection moves on to its
     /// next request.
     func end() {
+        // `return 444` (and 408, 499) closes the connection with nothing sent, as Lua's exit does.
+        if let exitStatus, Self.terminates(exitStatus), !outputEnded, subrequest == nil { abandonResponse() }
         if exitStatus != nil {
             if !location.settings.errorPages.isEmpty, takeErrorPage() { return }
             // An error in the page's location: its status is the response's now.
