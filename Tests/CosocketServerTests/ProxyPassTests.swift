@@ -39,4 +39,23 @@ import Testing
         client.send("POST /p1/post HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\nConnection: close\r\n\r\nhello body")
         #expect(client.readResponse()?.body == "POST /foo/post 1 host=127.0.0.1:\(server.port) xa=- conn=close\nbody=hello body\n")
     }
+
+    /// An upstream that closes before the body it announced: the subrequest's result has what
+    /// came, status 200 and `truncated`, and the error log nginx's words (t/020-subrequest.t 46).
+    @Test func aBodyCutShortIsTruncated() throws {
+        let upstream = TestListener { fd in
+            while let line = Peer.receiveLine(fd), line != "" && line != "\r" {}
+            Peer.send(fd, "HTTP/1.0 200 OK\r\nContent-Length: 1024\r\n\r\nhello world")
+        }
+        defer { upstream.stop() }
+        let server = try TestServer(server: """
+            location /proxy { internal; proxy_pass http://127.0.0.1:\(upstream.port); }
+            location /main { content_by_lua_block {
+                local res = ngx.location.capture("/proxy")
+                ngx.say(res.status, " ", res.body, " ", res.truncated)
+            } }
+            """)
+        #expect(server.get("/main").body == "200 hello world true\n")
+        #expect(server.log.waitFor("upstream prematurely closed connection while reading upstream"))
+    }
 }

@@ -187,25 +187,35 @@ enum ProxyPass {
                 end
             end
         end
-        local parts = {}
+        -- A body cut short (the upstream closed or went quiet) fails the request after what
+        -- came is written: a subrequest's result is then `truncated`, as nginx marks it.
+        local parts, failed = {}, nil
         if req.get_method() == "HEAD" or status == 204 or status == 304 then
             -- no body
         elseif chunked then
             while true do
                 line, err = sock:receive("*l")
                 local size = line and tonumber(line:match("^%x+"), 16)
-                if not size then break end
+                if not size then failed = err or "closed" break end
                 if size == 0 then break end
-                local chunk = sock:receive(size)
-                if not chunk then break end
+                local chunk, partial
+                chunk, err, partial = sock:receive(size)
+                if not chunk then parts[#parts + 1] = partial failed = err break end
                 parts[#parts + 1] = chunk
                 sock:receive("*l")
             end
         elseif length then
-            if length > 0 then parts[1] = sock:receive(length) end
+            if length > 0 then
+                local data, partial
+                data, err, partial = sock:receive(length)
+                parts[1] = data or partial
+                if not data then failed = err end
+            end
         else
-            local all = sock:receive("*a")
-            parts[1] = all
+            local data, partial
+            data, err, partial = sock:receive("*a")
+            parts[1] = data or partial
+            if not data then failed = err end
         end
         sock:close()
         ngx.status = status
@@ -223,5 +233,9 @@ enum ProxyPass {
         end
         local text = table.concat(parts)
         if text ~= "" then ngx.print(text) end
+        if failed then
+            error(failed == "timeout" and "upstream timed out (110: Connection timed out) while reading upstream"
+                or "upstream prematurely closed connection while reading upstream", 0)
+        end
         """#
 }
