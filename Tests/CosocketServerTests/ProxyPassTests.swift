@@ -58,4 +58,21 @@ import Testing
         #expect(server.get("/main").body == "200 hello world true\n")
         #expect(server.log.waitFor("upstream prematurely closed connection while reading upstream"))
     }
+
+    /// The headers sent upstream are the request's as Lua left them (t/028-req-header.t 14, 25).
+    @Test func editedRequestHeadersGoUpstream() throws {
+        let server = try TestServer(server: """
+            location = /t {
+                rewrite_by_lua_block { ngx.req.clear_header("Foo") ngx.req.set_header("Bar", {"a", "abc"}) }
+                proxy_pass http://127.0.0.1:@PORT@/echo;
+            }
+            location = /echo { content_by_lua_block {
+                local bar = ngx.req.get_headers()["bar"]
+                ngx.say("Foo: [", ngx.var.http_foo or "", "] Bar: ", type(bar) == "table" and table.concat(bar, ",") or tostring(bar),
+                        " Test-Header: [", ngx.var.http_test_header, "] type: ", ngx.var.content_type)
+            } }
+            """)
+        let response = server.get("/t", headers: ["Foo: foo", "Foo: bah", "Test-Header: 1", "Content-Type: text/css"])
+        #expect(response.body == "Foo: [] Bar: a,abc Test-Header: [1] type: text/css\n")
+    }
 }

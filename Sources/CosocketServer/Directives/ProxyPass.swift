@@ -116,10 +116,15 @@ enum ProxyPass {
         local skip = { host = true, connection = true, ["keep-alive"] = true, te = true, expect = true, upgrade = true,
                        ["transfer-encoding"] = true, ["content-length"] = true }
         if pass_headers then
-            local raw = req.raw_header(true)
-            for line in raw:gmatch("[^\r\n]+") do
-                local name, value = line:match("^([^:]+):%s*(.-)%s*$")
-                if name and not skip[name:lower()] and set[name:lower()] == nil then add(name, value) end
+            -- The request's headers as they are now (ngx.req.set_header/clear_header count).
+            for name, value in pairs(req.get_headers(0, true)) do
+                if not skip[name:lower()] and set[name:lower()] == nil then
+                    if type(value) == "table" then
+                        for _, each in ipairs(value) do add(name, each) end
+                    else
+                        add(name, value)
+                    end
+                end
             end
         end
         local body

@@ -258,6 +258,7 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
         // nginx's `$content_length` reads the header Lua set with `ngx.req.set_header`, not the
         // one the body writers update.
         case "content_length": return contentLengthVariable ?? head.contentLength.map(String.init)
+        case "content_type": return requestHeader(named: "Content-Type")
         case "request_body": return bodyFile == nil ? requestBody.map { String(decoding: $0, as: UTF8.self) } : nil
         case "request_length": return String(head.bytes.readableBytes + (body?.readableBytes ?? 0))
         case "status": return String(response.status)
