@@ -417,7 +417,10 @@ enum NgxCoreAPI {
         guard let target = luaString(L, 1) else { return L.argumentError(1, "string expected, got \(luaTypeName(L, 1))") }
         // The reference refuses control bytes (tab aside) rather than let a header be split.
         if let unsafe = target.utf8.first(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7f }) {
-            let shown = target.utf8.map { $0 < 0x20 || $0 >= 0x7f ? "\\x" + hex($0, uppercase: true) : String(UnicodeScalar($0)) }.joined()
+            let shown = target.utf8.map { byte in
+                byte < 0x20 || byte >= 0x7f || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
+                    ? "\\x" + hex(byte, uppercase: true) : String(UnicodeScalar(byte))
+            }.joined()
             return L.fail("unsafe byte \"0x\(hex(unsafe, uppercase: false))\" in redirect uri \"\(shown)\"")
         }
         let status = lua_gettop(L) >= 2 ? luaToInteger(L, 2) : 302

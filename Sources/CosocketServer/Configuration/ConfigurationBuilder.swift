@@ -878,6 +878,8 @@ public struct ConfigurationBuilder {
             inherited.proxy.passRequestHeaders = try flag(node)
         case "proxy_pass_request_body":
             inherited.proxy.passRequestBody = try flag(node)
+        case "proxy_buffering":
+            inherited.proxy.buffering = try flag(node)
         default:
             guard let milliseconds = try? ConfigUnits.milliseconds(try single(node)) else {
                 throw node.error(.directive(name: node.name, message: "invalid value"))

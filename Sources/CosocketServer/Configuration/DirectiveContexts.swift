@@ -38,7 +38,7 @@ enum DirectiveContexts {
         "reset_timedout_connection": all, "open_file_cache": all,
         "open_file_cache_valid": all, "open_file_cache_min_uses": all, "open_file_cache_errors": all,
         "proxy_temp_path": all,
-        "proxy_buffering": all, "proxy_buffer_size": all, "proxy_buffers": all, "proxy_busy_buffers_size": all,
+        "proxy_buffer_size": all, "proxy_buffers": all, "proxy_busy_buffers_size": all,
         "proxy_redirect": all, "proxy_intercept_errors": all, "proxy_ignore_client_abort": all, "proxy_next_upstream": all,
         "proxy_hide_header": all, "proxy_pass_header": all, "proxy_request_buffering": all, "proxy_cache": all,
         "proxy_max_temp_file_size": all, "proxy_ssl_server_name": all, "proxy_cookie_domain": all, "proxy_cookie_path": all,

@@ -8,6 +8,8 @@ struct ProxySettings: Sendable {
     var readTimeout = 60_000
     var passRequestHeaders = true
     var passRequestBody = true
+    /// `proxy_buffering`: a body that times out is dropped when on (nginx's buffered answer).
+    var buffering = true
 }
 
 /// The `upstream name { server host:port; ... }` blocks of the http level, by name (they may
@@ -27,7 +29,7 @@ final class UpstreamTable {
 enum ProxyPass {
     static let directives: Set<String> = [
         "proxy_set_header", "proxy_http_version", "proxy_connect_timeout", "proxy_send_timeout", "proxy_read_timeout",
-        "proxy_pass_request_headers", "proxy_pass_request_body",
+        "proxy_pass_request_headers", "proxy_pass_request_body", "proxy_buffering",
     ]
 
     /// The handler for `proxy_pass url` in a location whose prefix is `prefix` (nil for a
@@ -48,7 +50,7 @@ enum ProxyPass {
             local url, prefix, verbatim = \(VariableTemplate.luaExpression(url)), \(prefix.map(EchoDirectives.literal) ?? "nil"), \(hasVariables)
             local set_headers, upstreams = \(headers), \(servers)
             local version, timeouts = \(EchoDirectives.literal(settings.httpVersion)), { \(settings.connectTimeout), \(settings.sendTimeout), \(settings.readTimeout) }
-            local pass_headers, pass_body = \(settings.passRequestHeaders), \(settings.passRequestBody)
+            local pass_headers, pass_body, buffering = \(settings.passRequestHeaders), \(settings.passRequestBody), \(settings.buffering)
 
             """
         return Array((prelude + runtime).utf8)
@@ -237,6 +239,7 @@ enum ProxyPass {
             end
         end
         local text = table.concat(parts)
+        if failed == "timeout" and buffering then text = "" end
         if text ~= "" then ngx.print(text) end
         if failed then
             error(failed == "timeout" and "upstream timed out (110: Connection timed out) while reading upstream"
