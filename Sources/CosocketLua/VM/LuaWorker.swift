@@ -601,10 +601,16 @@ public final class LuaWorker: @unchecked Sendable {
         delegate?.luaContextFinished(context)
         // After the delegate, which may hand the table on (``LuaContext/adoptCtx(of:)``).
         if context.ctxReference != LUA_NOREF {
-            luaL_unref(state, luaRegistryIndex, context.ctxReference)
+            releaseCtx(context.ctxReference, in: context)
             context.ctxReference = LUA_NOREF
         }
         context.ctxOwner = nil
+    }
+
+    /// Lets go of an `ngx.ctx` table, with the reference's debug line (tests look for it).
+    private func releaseCtx(_ reference: Int32, in context: LuaContext) {
+        if configuration.logLevel >= .debug { log(.debug, "lua release ngx.ctx at ref \(reference)", in: context) }
+        luaL_unref(state, luaRegistryIndex, reference)
     }
 
     /// `ngx.exec`: the request's `ngx.ctx` is gone, as an internal redirect destroys it in
@@ -612,7 +618,7 @@ public final class LuaWorker: @unchecked Sendable {
     public func clearCtx(of context: LuaContext) {
         let holder = context.ctxHolder
         guard holder.ctxReference != LUA_NOREF else { return }
-        luaL_unref(state, luaRegistryIndex, holder.ctxReference)
+        releaseCtx(holder.ctxReference, in: context)
         holder.ctxReference = LUA_NOREF
     }
 
