@@ -216,6 +216,19 @@ extension LuaSocket {
         if case .failure(let error) = outcome { logFailure(.read, error) }
     }
 
+    /// The reference's debug line with the timeout an operation starts with (`lua tcp socket
+    /// read timeout: 100`); tests look for these. Nothing is formatted below `debug`.
+    func logTimeout(_ operation: SocketOperation) {
+        guard worker.configuration.logLevel >= .debug else { return }
+        let timeouts = stream.timeouts
+        let (word, amount): (String, TimeAmount) = switch operation {
+        case .connect: ("connect", timeouts.connect ?? stream.defaults.connectTimeout)
+        case .write: ("send", timeouts.send ?? stream.defaults.sendTimeout)
+        default: ("read", timeouts.read ?? stream.defaults.readTimeout)
+        }
+        worker.log(.debug, "lua tcp socket \(word) timeout: \(amount.nanoseconds / 1_000_000)", in: context)
+    }
+
     private func logFailure(_ operation: SocketOperation, _ error: CosocketError) {
         guard stream.defaults.logErrors,
             let entry = Self.errorLogEntry(operation, error, target: target, peerAddress: stream.peerAddress)

@@ -168,6 +168,7 @@ enum SocketAPI {
         }
         lua_settop(L, 0)
         socket.target = target
+        socket.logTimeout(.connect)
         guard let result = socket.stream.connect(to: target, pool: options) else {
             socket.waitForConnect(coroutine)
             return .yield
@@ -379,6 +380,7 @@ enum SocketAPI {
 
     private static func startRead(_ L: LuaState, _ socket: LuaSocket, _ pattern: ReadPattern, untilIteration: Bool) -> LuaReturn {
         guard let coroutine = currentCoroutine(L) else { return L.fail("no request found") }
+        socket.logTimeout(.read)
         guard let outcome = socket.stream.receive(pattern) else {
             socket.waitForRead(coroutine, untilIteration: untilIteration)
             return .yield
