@@ -49,6 +49,10 @@ public final class StreamSocket: DeadlineQueueMember, @unchecked Sendable {
     var machine = StreamSocketStateMachine()
     /// The connection while the machine is `.connected`.
     var connection: StreamConnection?
+
+    /// The key of the pool the connection goes back to (`host:port`, the socket path, or the
+    /// `pool` option), while there is a connection.
+    public var poolKey: String? { connection?.poolKey }
     /// The attempt in progress: where it goes and its pool key.
     private var attempt: (target: ConnectTarget, key: String)?
     /// A connection whose connect the kernel has in progress.

@@ -229,6 +229,23 @@ extension LuaSocket {
         worker.log(.debug, "lua tcp socket \(word) timeout: \(amount.nanoseconds / 1_000_000)", in: context)
     }
 
+    /// The reference's debug lines of `setkeepalive`: the idle timeout, and the pool's size and
+    /// key when this call creates the pool.
+    func logKeepalive(idleTimeout: TimeAmount?, poolSize: Int?) {
+        guard worker.configuration.logLevel >= .debug, let key = stream.poolKey else { return }
+        let timeout = idleTimeout ?? stream.defaults.keepaliveTimeout
+        worker.log(.debug, "lua tcp socket keepalive timeout: \(timeout == .zero ? "unlimited" : "\(timeout.nanoseconds / 1_000_000) ms")", in: context)
+        guard stream.engine.pools.statistics(for: key)?.size == nil else { return }
+        worker.log(.debug, "lua tcp socket connection pool size: \(poolSize ?? stream.defaults.poolSize)", in: context)
+        worker.log(.debug, "lua tcp socket keepalive create connection pool for key \"\(key)\"", in: context)
+    }
+
+    /// The reference's debug line for a connect answered from the pool.
+    func logReuse() {
+        guard worker.configuration.logLevel >= .debug, case .success(let times) = stream.reusedTimes(), times > 0 else { return }
+        worker.log(.debug, "lua tcp socket get keepalive peer: using connection", in: context)
+    }
+
     private func logFailure(_ operation: SocketOperation, _ error: CosocketError) {
         guard stream.defaults.logErrors,
             let entry = Self.errorLogEntry(operation, error, target: target, peerAddress: stream.peerAddress)

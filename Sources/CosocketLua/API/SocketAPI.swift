@@ -174,6 +174,7 @@ enum SocketAPI {
             return .yield
         }
         socket.logIfFailed(.connect, result)
+        if case .success = result { socket.logReuse() }
         return .values(LuaSocket.pushConnectResult(L, result))
     }
 
@@ -251,6 +252,7 @@ enum SocketAPI {
             return L.argumentError(2, problem)
         }
         guard let coroutine = currentCoroutine(L) else { return L.fail("no request found") }
+        socket.logTimeout(.write)
         guard let result = socket.stream.send(worker.sendScratch) else {
             socket.waitForSend(coroutine)
             return .yield
@@ -577,6 +579,7 @@ enum SocketAPI {
         var poolSize: Int?
         if count == 3, lua_isnumber(L, 3) != 0, luaToInteger(L, 3) >= 1 { poolSize = luaToInteger(L, 3) }
         return withSocket(L) { socket in
+            socket.logKeepalive(idleTimeout: idleTimeout, poolSize: poolSize)
             let result = socket.stream.setKeepalive(idleTimeout: idleTimeout, poolSize: poolSize)
             if case .success = result { socket.detachFromContext() }
             return pushOne(L, result)
