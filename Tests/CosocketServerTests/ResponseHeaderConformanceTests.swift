@@ -16,6 +16,7 @@ import Testing
         location /abc { content_by_lua 'ngx.status = "abc" ngx.say("created")'; }
         location /numeric { content_by_lua 'ngx.status = "201" ngx.say(ngx.status)'; }
         location /underscores { lua_transform_underscores_in_response_headers off; content_by_lua 'ngx.header.foo_bar = "Hello" ngx.say(ngx.header.foo_bar, " ", ngx.header["foo-bar"])'; }
+        location /names { content_by_lua_block { ngx.header["header: value\\rfoo:bar\\nbar:foo"] = "xx" ngx.header["a(b)<c>@,;/[]?={}"] = "1" ngx.header["q'x%y"] = "2" ngx.say("foo") } }
         location /cleared { content_by_lua 'ngx.header.content_length = 3 ngx.header.content_length = nil ngx.say("Hello")'; }
         """
 
@@ -61,5 +62,14 @@ import Testing
         #expect(cleared.header("Content-Length") == nil)
         #expect(cleared.header("Transfer-Encoding") == "chunked")
         #expect(cleared.body == "Hello\n")
+    }
+
+    /// Header names keep only token bytes; the rest go out as `%XX`, byte for byte as ref-nginx.
+    @Test func unsafeHeaderNamesAreEscaped() throws {
+        let server = try TestServer(server: Self.server)
+        let raw = server.exchange("GET /names HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        #expect(raw.contains("\r\nheader%3A%20value%0Dfoo%3Abar%0Abar%3Afoo: xx\r\n"))
+        #expect(raw.contains("\r\na%28b%29%3Cc%3E%40%2C%3B%2F%5B%5D%3F%3D%7B%7D: 1\r\n"))
+        #expect(raw.contains("\r\nq'x%y: 2\r\n"))
     }
 }

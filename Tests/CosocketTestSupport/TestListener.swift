@@ -154,7 +154,14 @@ public enum Peer {
     /// Waits, without reading, until the client closes (or `milliseconds` pass).
     public static func waitForClientClose(_ fd: Int32, milliseconds: Int32 = 30_000) {
         var descriptor = pollfd(fd: fd, events: Int16(0x2000), revents: 0)  // POLLRDHUP
-        _ = poll(&descriptor, 1, milliseconds)
+        // A signal (a child process of another test ending) interrupts poll: wait on, or the
+        // peer closes early and a client sees "broken pipe" where a test expects its timeout.
+        var left = Int64(milliseconds)
+        while left > 0 {
+            let started = DispatchTime.now().uptimeNanoseconds
+            if poll(&descriptor, 1, Int32(left)) >= 0 || errno != EINTR { return }
+            left -= Int64((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000)
+        }
     }
 
     public static func sleep(milliseconds: Int) {

@@ -23,7 +23,7 @@ struct HTTPResponseHead {
         if headers.capacity == 0 { headers.reserveCapacity(8) }
         // The values as given unless one needs escaping: no second array per header.
         let sent = values.contains(where: Self.hasLineBreak) ? values.map(Self.escapingLineBreaks) : values
-        headers.append((Self.escapingLineBreaks(name), sent))
+        headers.append((Self.escapingName(name), sent))
     }
 
     /// Adds a header after any of the same name (nginx's `add_header`).
@@ -32,8 +32,33 @@ struct HTTPResponseHead {
         if let index = headers.firstIndex(where: { Self.sameName($0.name, name) }) {
             headers[index].values.append(value)
         } else {
-            headers.append((Self.escapingLineBreaks(name), [value]))
+            headers.append((Self.escapingName(name), [value]))
         }
+    }
+
+    /// A header name with the bytes an HTTP token cannot hold (controls, space, separators
+    /// such as `:`, and non-ASCII) sent as `%XX`, as the reference escapes names.
+    static func escapingName(_ name: String) -> String {
+        guard name.utf8.containsByte(where: isUnsafeInName) else { return name }
+        var out: [UInt8] = []
+        for byte in name.utf8 {
+            if isUnsafeInName(byte) {
+                let digits = Array(String(byte, radix: 16, uppercase: true).utf8)
+                out.append(UInt8(ascii: "%"))
+                if digits.count == 1 { out.append(UInt8(ascii: "0")) }
+                out.append(contentsOf: digits)
+            } else {
+                out.append(byte)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// HTTP's separators, checked with ref-nginx (`%` and `'` pass as they are).
+    private static let nameSeparators = Set("()<>@,;:\\\"/[]?={}".utf8)
+
+    private static func isUnsafeInName(_ byte: UInt8) -> Bool {
+        byte <= 0x20 || byte >= 0x7f || nameSeparators.contains(byte)
     }
 
     private static func hasLineBreak(_ text: String) -> Bool {
