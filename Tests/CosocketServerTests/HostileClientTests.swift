@@ -115,16 +115,9 @@ import Glibc
             s = socket.create_connection(("127.0.0.1", port)); s.sendall(request)
             print("a new client", answer(s).split(b"\\r\\n")[0].decode())
             """)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [script, String(server.port)]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        #expect(String(decoding: data, as: UTF8.self) == """
+        let python = try runPython(script, [String(server.port)])
+        #expect(python.status == 0)
+        #expect(python.output == """
             answered 10000
             closed by the server True
             kept at most worker_connections True

@@ -100,16 +100,9 @@ import Testing
                 ws.transport.abort()
             asyncio.run(main())
             """)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [script, String(server.port)]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        #expect(String(decoding: data, as: UTF8.self) == "hello\nb'\\x00\\x01bin'\nfragmented\nTrue\nTrue\npong\n1000 bye 4001 done\n200\n")
+        let python = try runPython(script, [String(server.port)])
+        #expect(python.status == 0)
+        #expect(python.output == "hello\nb'\\x00\\x01bin'\nfragmented\nTrue\nTrue\npong\n1000 bye 4001 done\n200\n")
         // The aborted connection's handler sees the end (the others ended with a close frame).
         #expect(server.log.waitFor("echo ended: failed to receive the first 2 bytes: closed"))
     }
