@@ -327,18 +327,19 @@ final class RequestContext: LuaRequestHost, LuaOutput, LuaContextDelegate {
     /// What a timer made by this request appends to its log lines after `context: ngx.timer`
     /// (its fake connection copies the client's address and the listener's).
     var timerLogOrigin: String {
-        var main = self
-        while let parent = main.subrequest?.parent { main = parent }
-        guard let connection = main.connection else { return "client: \(remoteAddress)" }
+        guard let connection = mainRequest.connection else { return "client: \(remoteAddress)" }
         return "client: \(remoteAddress), server: \(connection.listenText)"
     }
 
     /// The connection's `*N` (a subrequest's is its main request's), kept past the
     /// connection's release for the log phase.
-    var connectionNumber: Int {
+    var connectionNumber: Int { mainRequest.ownConnectionNumber }
+
+    /// The request a subrequest (of a subrequest...) was made for; itself for a main request.
+    private var mainRequest: RequestContext {
         var main = self
         while let parent = main.subrequest?.parent { main = parent }
-        return main.ownConnectionNumber
+        return main
     }
 
     /// An error-log line about this request, as nginx writes one: `*N text, client: ...`.
