@@ -64,7 +64,12 @@ public final class TestListener: @unchecked Sendable {
         defer { close(fd) }
         while true {
             let client = accept(fd, nil, nil)
-            if client < 0 { return }
+            // A signal (another test's child process ending) interrupts accept: go on, or the
+            // connections behind it wait in the backlog until their client times out.
+            if client < 0 {
+                if errno == EINTR { continue }
+                return
+            }
             lock.lock()
             if stopped {
                 lock.unlock()
@@ -119,6 +124,7 @@ public enum Peer {
         var chunk = [UInt8](repeating: 0, count: 65536)
         while result.count < count {
             let got = recv(fd, &chunk, min(chunk.count, count - result.count), 0)
+            if got < 0 && errno == EINTR { continue }
             if got <= 0 { break }
             result.append(contentsOf: chunk[0..<got])
         }
@@ -129,7 +135,10 @@ public enum Peer {
     public static func receiveLine(_ fd: Int32) -> String? {
         var line: [UInt8] = []
         var byte: UInt8 = 0
-        while recv(fd, &byte, 1, 0) == 1 {
+        while true {
+            let got = recv(fd, &byte, 1, 0)
+            if got < 0 && errno == EINTR { continue }
+            guard got == 1 else { break }
             if byte == UInt8(ascii: "\n") { return String(decoding: line, as: UTF8.self) }
             line.append(byte)
         }
